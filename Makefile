@@ -1,0 +1,41 @@
+# Loanline. `make run` starts the whole system on SQLite with the demo portfolio; `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8080
+POSTGRES_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: install run test test-postgres lint format bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/loanline run --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/pytest -q
+
+test-postgres: install
+	LOANLINE_TEST_DATABASE_URL=$(POSTGRES_TEST_URL) $(BIN)/pytest -q -m postgres
+
+lint: install
+	$(BIN)/ruff check servicing bot console loanline tests bench
+	$(BIN)/ruff format --check servicing bot console loanline tests bench
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format servicing bot console loanline tests bench
+	$(BIN)/ruff check --fix servicing bot console loanline tests bench
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Understanding and answering borrowers (built in the conversation-engine issue)."""

@@ -1,0 +1,288 @@
+"""The `loanline` command: operations on the servicing core from a terminal or a script.
+
+Exit codes: 0 success, 1 a business refusal (rows rejected, unknown loan), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from loanline.runtime import Runtime
+from servicing.errors import ServicingError
+from servicing.formatting import money_text
+from servicing.importing import FileRefused, ImportResult, import_loans, import_payments
+from servicing.queries import loan_summary, payoff_for
+
+F = TypeVar("F", bound=Callable[..., Any])
+OPERATOR_LOCALE = "en_US"
+err = Console(stderr=True)
+
+
+class Refused(click.ClickException):
+    """A business refusal: printed, exit code 1."""
+
+    exit_code = 1
+
+
+@contextmanager
+def runtime() -> Iterator[Runtime]:
+    """Start the runtime for one command and release it afterwards; turn core refusals into exit 1."""
+    rt = Runtime.start()
+    try:
+        if not rt.is_initialised():
+            rt.init_database()
+        yield rt
+    except ServicingError as error:
+        raise Refused(str(error)) from error
+    finally:
+        rt.close()
+
+
+def iso_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    """Parse a YYYY-MM-DD option."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from error
+
+
+def jsonable(value: Any) -> Any:
+    """Return JSON-friendly data: money as strings, dates as ISO."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: jsonable(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+@click.group()
+@click.version_option(package_name="loanline")
+def main() -> None:
+    """Loanline: loans, payments, end of day, and the borrower bot and specialist console."""
+
+
+@main.command()
+def init() -> None:
+    """Create or migrate the database at LOANLINE_DATABASE_URL."""
+    rt = Runtime.start()
+    try:
+        rt.init_database()
+        click.echo(f"database ready: {rt.engine.url.render_as_string(hide_password=True)}")
+    finally:
+        rt.close()
+
+
+@main.command()
+@click.option("--reset", is_flag=True, help="Delete everything first (SQLite file only).")
+@click.option("--as-of", callback=iso_date, help="Anchor date of the demo portfolio (default today).")
+def demo(reset: bool, as_of: date | None) -> None:
+    """Load the deterministic demo portfolio."""
+    from servicing.demo import load_demo
+
+    if reset:
+        _reset_database()
+    with runtime() as rt:
+        summary = load_demo(rt.sessions, secret=rt.settings.secret_key, as_of=as_of or rt.today(),
+                            country=rt.settings.country)  # fmt: skip
+        click.echo(summary)
+
+
+def _reset_database() -> None:
+    rt = Runtime.start()
+    try:
+        from servicing.models import Base
+
+        Base.metadata.drop_all(rt.engine)
+        with rt.engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    finally:
+        rt.close()
+
+
+def _print_import(result: ImportResult, what: str) -> None:
+    for refusal in result.refused:
+        key = f" {refusal.key}:" if refusal.key else ""
+        click.echo(f"line {refusal.line}:{key} {refusal.reason}")
+    click.echo(
+        f"{result.rows} rows: {len(result.imported)} {what}, {len(result.unchanged)} unchanged, "
+        f"{len(result.refused)} refused"
+    )
+    if result.refused:
+        sys.exit(1)
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int], None]]:
+    """Show a progress counter on stderr while a long command runs."""
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True, disable=not err.is_terminal) as bar:  # fmt: skip
+        task = bar.add_task(label, total=None)
+        yield lambda done: bar.update(task, completed=done)
+
+
+@main.command("import-loans")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_loans_command(file: Path) -> None:
+    """Board the loans in a CSV file; bad rows are refused with line and reason."""
+    with runtime() as rt, progress_bar("reading loans") as progress:
+        try:
+            result = import_loans(rt.sessions, file, secret=rt.settings.secret_key, today=rt.today(),
+                                  actor="cli", progress=progress)  # fmt: skip
+        except FileRefused as error:
+            raise Refused(str(error)) from error
+    _print_import(result, "boarded")
+
+
+@main.command("import-payments")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_payments_command(file: Path) -> None:
+    """Post the payments in a CSV file; bad rows are refused with line and reason."""
+    with runtime() as rt, progress_bar("reading payments") as progress:
+        try:
+            result = import_payments(rt.sessions, file, today=rt.today(), actor="cli", progress=progress)
+        except FileRefused as error:
+            raise Refused(str(error)) from error
+    _print_import(result, "posted")
+
+
+@main.command()
+@click.option("--through", callback=iso_date, help="Last business date to run (default today).")
+def eod(through: date | None) -> None:
+    """Run end of day for each business date not yet run."""
+    from servicing.eod import dates_to_run, run_eod
+
+    with runtime() as rt:
+        last = through or rt.today()
+        with rt.sessions() as session:
+            days = dates_to_run(session, last, rt.settings.country)
+        with Progress(TextColumn("end of day {task.fields[day]}"), BarColumn(), MofNCompleteColumn(),
+                      console=err, transient=True, disable=not err.is_terminal) as bar:  # fmt: skip
+            task = bar.add_task("eod", total=len(days), day="")
+            report = run_eod(rt.sessions, last, country=rt.settings.country,
+                             on_day=lambda r: bar.update(task, advance=1, day=r.business_date.isoformat()))  # fmt: skip
+    if not report.days:
+        click.echo(f"nothing to run: end of day is already through {last.isoformat()}")
+        return
+    totals = {f: sum(getattr(d, f) for d in report.days) for f in
+              ("scheduled_posted", "scheduled_failed", "late_fees", "escrow_disbursed", "early_intervention", "cases_overdue")}  # fmt: skip
+    click.echo(
+        f"ran {len(report.days)} business days, {report.days[0].business_date} to {report.days[-1].business_date}: "
+        + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in totals.items())
+    )
+
+
+@main.command()
+@click.argument("loan_number")
+@click.option("--as-of", callback=iso_date, help="Date of the figures (default the business date).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def loan(loan_number: str, as_of: date | None, as_json: bool) -> None:
+    """Show a loan's balances, next due date, days past due, escrow and suspense."""
+    with runtime() as rt, rt.sessions() as session:
+        summary = loan_summary(session, loan_number, as_of, today=rt.today())
+    if as_json:
+        click.echo(json.dumps(jsonable(summary)))
+        return
+    c = summary.currency
+
+    def m(amount: Decimal) -> str:
+        return money_text(amount, c, OPERATOR_LOCALE)
+
+    rows = [
+        ("Loan", f"{summary.loan_number} ({summary.status.replace('_', ' ')})"),
+        ("Principal balance", m(summary.principal_balance)),
+        ("Interest paid through", summary.interest_paid_through.isoformat()),
+        ("Next due", summary.next_due_date.isoformat()),
+        ("Amount due", m(summary.amount_due)),
+        ("Monthly payment (P&I)", m(summary.monthly_payment)),
+        ("Days past due", f"{summary.days_past_due} ({summary.bucket})"),
+        ("Unpaid fees", m(summary.unpaid_fees)),
+        ("Escrow balance", m(summary.escrow_balance)),
+        ("Suspense", m(summary.suspense_balance)),
+        ("Deferred balance", m(summary.deferred_balance)),
+    ]
+    for label, value in rows:
+        click.echo(f"{label:<24}{value}")
+
+
+@main.command()
+@click.argument("loan_number")
+@click.option(
+    "--good-through", callback=iso_date, help="Good-through date (default 10 days after the quote date)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def payoff(loan_number: str, good_through: date | None, as_json: bool) -> None:
+    """Quote the amount that pays a loan off through a date."""
+    with runtime() as rt, rt.sessions() as session:
+        quote = payoff_for(session, loan_number, good_through, today=rt.today())
+    if as_json:
+        click.echo(json.dumps(jsonable(quote)))
+        return
+
+    def m(amount: Decimal) -> str:
+        return money_text(amount, quote.currency, OPERATOR_LOCALE)
+
+    click.echo(f"Payoff of {quote.loan_number}, quoted {quote.quote_date}, good through {quote.good_through}")
+    for label, amount in [("Principal", quote.principal), ("Interest", quote.interest), ("Fees", quote.fees),
+                          ("Escrow advance", quote.escrow_advance), ("Deferred balance", quote.deferred),
+                          ("Less suspense", -quote.suspense)]:  # fmt: skip
+        click.echo(f"  {label:<20}{m(amount):>20}")
+    click.echo(f"  {'Total':<20}{m(quote.total):>20}")
+    click.echo(f"Per diem after {quote.good_through}: {m(quote.per_diem)}")
+    if quote.escrow_refund:
+        click.echo(f"Escrow balance refunded separately after payoff: {m(quote.escrow_refund)}")
+
+
+@main.command()
+@click.argument("name", type=click.Choice(["delinquency", "payments", "cases", "audit"]))
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+def report(name: str, fmt: str) -> None:
+    """Print a report: delinquency buckets, payments posted, cases, audit log."""
+    from servicing.reports import REPORTS
+
+    with runtime() as rt, rt.sessions() as session:
+        rows = REPORTS[name](session, rt.today())
+    if fmt == "json":
+        click.echo(json.dumps(jsonable(rows)))
+        return
+    out = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(jsonable(rows))
+    click.echo(out.getvalue(), nl=False)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+def run(host: str, port: int) -> None:
+    """Start the system on one machine (initialises and loads the demo on an empty database)."""
+    from loanline.serve import serve
+
+    serve(host, port)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,51 @@
+"""The runtime: settings, engine and sessions, created on demand (never at import time)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import inspect
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from servicing.config import Settings
+from servicing.db import make_engine, make_session_factory
+from servicing.migrate import upgrade_database
+
+
+@dataclass
+class Runtime:
+    """What every entry point needs: configuration, a database engine and a session factory."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @classmethod
+    def start(cls, settings: Settings | None = None) -> Runtime:
+        """Create the runtime from settings (the environment unless given)."""
+        settings = settings or Settings.from_env()
+        engine = make_engine(settings.database_url)
+        return cls(settings, engine, make_session_factory(engine))
+
+    def today(self) -> date:
+        """Return today's date in the servicer's time zone (LOANLINE_TODAY overrides it for demos and tests)."""
+        if self.settings.today_override:
+            return date.fromisoformat(self.settings.today_override)
+        return datetime.now(ZoneInfo(self.settings.timezone)).date()
+
+    def is_initialised(self) -> bool:
+        """Tell whether the schema exists."""
+        return inspect(self.engine).has_table("loans")
+
+    def init_database(self) -> None:
+        """Create or migrate the schema."""
+        if self.engine.url.get_backend_name() == "sqlite" and self.engine.url.database:
+            self.settings.instance_path.mkdir(parents=True, exist_ok=True)
+        upgrade_database(self.engine)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()

@@ -1,0 +1,45 @@
+"""Business days: weekdays that are not public holidays in the servicer's country."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from functools import lru_cache
+
+import holidays
+
+from servicing.errors import InvalidInput
+
+
+@lru_cache(maxsize=32)
+def _holidays(country: str) -> holidays.HolidayBase:
+    try:
+        return holidays.country_holidays(country)
+    except NotImplementedError as error:
+        raise InvalidInput(f"no holiday calendar for country {country!r}") from error
+
+
+def is_business_day(day: date, country: str) -> bool:
+    """Tell whether a date is a business day in the country."""
+    return day.weekday() < 5 and day not in _holidays(country)
+
+
+def add_business_days(start: date, count: int, country: str) -> date:
+    """Return the date `count` business days after `start` (start itself not counted)."""
+    day = start
+    remaining = count
+    while remaining > 0:
+        day += timedelta(days=1)
+        if is_business_day(day, country):
+            remaining -= 1
+    return day
+
+
+def business_days_between(start: date, end: date, country: str) -> list[date]:
+    """Return the business days after `start` up to and including `end`."""
+    days: list[date] = []
+    day = start + timedelta(days=1)
+    while day <= end:
+        if is_business_day(day, country):
+            days.append(day)
+        day += timedelta(days=1)
+    return days

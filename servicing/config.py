@@ -1,0 +1,70 @@
+"""Configuration: the one place that reads the environment, with development defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _instance_path(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get("LOANLINE_INSTANCE_PATH", "instance")).resolve()
+
+
+def _secret_key(environ: Mapping[str, str], instance: Path) -> str:
+    """Return the configured secret, or one generated once and kept in the instance folder."""
+    if environ.get("LOANLINE_SECRET_KEY"):
+        return environ["LOANLINE_SECRET_KEY"]
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything Loanline reads from its environment."""
+
+    database_url: str
+    instance_path: Path
+    secret_key: str
+    public_url: str | None
+    servicer_name: str
+    servicer_phone: str
+    country: str
+    timezone: str
+    business_hours: str
+    twilio_account_sid: str | None
+    twilio_auth_token: str | None
+    twilio_from_number: str | None
+    telegram_bot_token: str | None
+    telegram_webhook_secret: str | None
+    today_override: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from the environment (os.environ unless given)."""
+        env = os.environ if environ is None else environ
+        instance = _instance_path(env)
+        default_db = f"sqlite:///{instance / 'loanline.db'}"
+        return cls(
+            database_url=env.get("LOANLINE_DATABASE_URL", default_db),
+            instance_path=instance,
+            secret_key=_secret_key(env, instance),
+            public_url=env.get("LOANLINE_PUBLIC_URL") or None,
+            servicer_name=env.get("LOANLINE_SERVICER_NAME", "Loanline Demo Servicing"),
+            servicer_phone=env.get("LOANLINE_SERVICER_PHONE", "+1 800 555 0100"),
+            country=env.get("LOANLINE_COUNTRY", "US"),
+            timezone=env.get("LOANLINE_TIMEZONE", "America/New_York"),
+            business_hours=env.get("LOANLINE_BUSINESS_HOURS", "08:00-20:00"),
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+            twilio_from_number=env.get("TWILIO_FROM_NUMBER") or None,
+            telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN") or None,
+            telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
+            today_override=env.get("LOANLINE_TODAY") or None,
+        )

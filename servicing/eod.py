@@ -1,0 +1,290 @@
+"""End of day: for each business date not yet run, in a fixed order, set-based.
+
+1. post scheduled borrower payments due that day
+2. assess late fees (one per installment past grace, none during a forbearance or repayment plan)
+3. accrue interest and update days past due (one UPDATE over every active loan)
+4. disburse escrow items due (advancing when the account is short)
+5. open early-intervention tasks
+6. mark overdue cases
+
+Late fees are assessed before the accrual/delinquency update because neither changes the other;
+that lets interest and days past due share one statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import Date, and_, exists, func, literal, select, text, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from servicing.account import FeeKind
+from servicing.calendar import business_days_between
+from servicing.cases import open_early_intervention
+from servicing.delinquency import late_fees_due
+from servicing.ledger import Balances, EntryKind, LedgerLine
+from servicing.models import (
+    BusinessDay,
+    Case,
+    CaseDeadline,
+    EscrowItem,
+    Fee,
+    LedgerEntry,
+    Loan,
+    ScheduledPayment,
+    Workout,
+    utcnow,
+)
+from servicing.money import to_money
+from servicing.payments import PaymentInstruction, post_payments
+from servicing.store import business_date, insert_rows, ledger_row, load_accounts, save_accounts
+
+EARLY_INTERVENTION_AT_DAYS = 30
+loans = Loan.__table__
+
+
+@dataclass
+class DayResult:
+    """What one business day's run did."""
+
+    business_date: date
+    scheduled_posted: int = 0
+    scheduled_failed: int = 0
+    late_fees: int = 0
+    loans_accrued: int = 0
+    escrow_disbursed: int = 0
+    early_intervention: int = 0
+    cases_overdue: int = 0
+
+
+@dataclass
+class EodReport:
+    """Every day a run went through."""
+
+    days: list[DayResult] = field(default_factory=list)
+
+
+def dates_to_run(session: Session, through: date, country: str) -> list[date]:
+    """Return the business dates after the business date up to `through` (from the first loan's start on a new database)."""
+    last = business_date(session)
+    if last is None:
+        start = session.scalar(select(func.min(Loan.servicing_from)))
+        if start is None:
+            return []
+        last = start - timedelta(days=1)
+    return business_days_between(last, through, country)
+
+
+def run_eod(
+    sessions: sessionmaker[Session],
+    through: date,
+    *,
+    country: str,
+    actor: str = "eod",
+    on_day: Callable[[DayResult], None] | None = None,
+) -> EodReport:
+    """Run end of day for every business date not yet run up to `through`, one transaction per date."""
+    report = EodReport()
+    with sessions() as session:
+        days = dates_to_run(session, through, country)
+    for day in days:
+        with sessions() as session, session.begin():
+            if session.get(BusinessDay, day) is not None:
+                continue
+            result = run_business_day(session, day, actor)
+            report.days.append(result)
+        if on_day is not None:
+            on_day(result)
+    return report
+
+
+def run_business_day(session: Session, day: date, actor: str) -> DayResult:
+    """Run every end-of-day step for one business date, in the caller's transaction."""
+    marker = BusinessDay(business_date=day, started_at=utcnow())
+    session.add(marker)
+    session.flush()
+    result = DayResult(day)
+    post_scheduled_payments(session, day, actor, result)
+    result.late_fees = assess_late_fees(session, day, actor)
+    result.loans_accrued = accrue_and_age(session, day)
+    result.escrow_disbursed = disburse_escrow(session, day, actor)
+    result.early_intervention = open_early_intervention_tasks(session, day)
+    result.cases_overdue = mark_overdue_cases(session, day)
+    marker.finished_at = utcnow()
+    marker.loans_processed = result.loans_accrued
+    return result
+
+
+def post_scheduled_payments(session: Session, day: date, actor: str, result: DayResult) -> None:
+    """Post every scheduled payment due on or before `day`, credited on its scheduled date."""
+    due = session.execute(
+        select(ScheduledPayment.id, ScheduledPayment.reference, ScheduledPayment.amount,
+               ScheduledPayment.scheduled_for, Loan.loan_number, Loan.currency)
+        .join(Loan, Loan.id == ScheduledPayment.loan_id)
+        .where(ScheduledPayment.status == "scheduled", ScheduledPayment.scheduled_for <= day)
+    ).all()  # fmt: skip
+    if not due:
+        return
+    instructions = [
+        PaymentInstruction(row.loan_number, to_money(row.amount, row.currency), row.scheduled_for,
+                           row.reference, method="ach", source="scheduled")
+        for row in due
+    ]  # fmt: skip
+    report = post_payments(session, instructions, today=day, business_date=day, actor=actor)
+    refused = {r.key: r.reason for r in report.refused}
+    posted = set(report.posted) | set(report.already_posted)
+    for row in due:
+        if row.reference in posted:
+            session.execute(
+                update(ScheduledPayment).where(ScheduledPayment.id == row.id).values(status="posted")
+            )
+            result.scheduled_posted += 1
+        else:
+            session.execute(
+                update(ScheduledPayment)
+                .where(ScheduledPayment.id == row.id)
+                .values(status="failed", failure_reason=refused.get(row.reference, "not posted")[:200])
+            )
+            result.scheduled_failed += 1
+
+
+def _kept_workout(day: date) -> Any:
+    return exists().where(
+        Workout.loan_id == loans.c.id,
+        Workout.status == "active",
+        Workout.kind.in_(("forbearance", "repayment_plan")),
+        Workout.starts_on <= day,
+    )
+
+
+def assess_late_fees(session: Session, day: date, actor: str) -> int:
+    """Charge each installment past its grace period one late fee; return how many were charged."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        days_late = func.julianday(day.isoformat()) - func.julianday(loans.c.next_due_date)
+    else:
+        days_late = literal(day, Date()) - loans.c.next_due_date
+    past_grace = days_late > loans.c.late_fee_grace_days
+    candidates = session.scalars(
+        select(loans.c.loan_number).where(
+            loans.c.status == "active",
+            loans.c.late_fee_rate > 0,
+            past_grace,
+            ~_kept_workout(day),
+        )
+    ).all()
+    if not candidates:
+        return 0
+    accounts = load_accounts(session, candidates, for_update=True)
+    fee_rows: list[dict[str, Any]] = []
+    ledger_rows: list[dict[str, Any]] = []
+    changed = []
+    for account in accounts.values():
+        due = late_fees_due(account, day)
+        for installment_due, amount in due:
+            if amount <= 0:
+                continue
+            line = account.assess_fee(
+                FeeKind.LATE, amount, day, f"late fee, installment due {installment_due.isoformat()}"
+            )
+            ledger_rows.append(ledger_row(account.loan_id, line, actor))
+            fee_rows.append(
+                {"loan_id": account.loan_id, "seq": account.fee_seq, "kind": FeeKind.LATE.value, "amount": amount,
+                 "outstanding": amount, "assessed_on": day, "installment_due_date": installment_due}
+            )  # fmt: skip
+        if due:
+            account.late_fee_through = due[-1][0]
+            changed.append(account)
+    insert_rows(session, Fee.__table__, fee_rows)
+    insert_rows(session, LedgerEntry.__table__, ledger_rows)
+    save_accounts(session, changed, day)
+    return len(fee_rows)
+
+
+ACCRUE_SQL = {
+    "sqlite": """
+        UPDATE loans SET
+          accrued_interest = ll_accrued(principal_balance, annual_rate, interest_method, compounding,
+                                        interest_paid_through, :day, minor_units),
+          days_past_due = CASE WHEN next_due_date < :day AND principal_balance > 0
+                               THEN CAST(julianday(:day) - julianday(next_due_date) AS INTEGER) ELSE 0 END
+        WHERE status = 'active'
+    """,
+    "postgresql": """
+        UPDATE loans SET
+          accrued_interest = ll_accrued(principal_balance, annual_rate, interest_method, compounding,
+                                        interest_paid_through, CAST(:day AS date), minor_units),
+          days_past_due = CASE WHEN next_due_date < CAST(:day AS date) AND principal_balance > 0
+                               THEN CAST(:day AS date) - next_due_date ELSE 0 END
+        WHERE status = 'active'
+    """,
+}
+
+
+def accrue_and_age(session: Session, day: date) -> int:
+    """Accrue interest to `day` and age every active loan's delinquency, in one statement."""
+    dialect = session.get_bind().dialect.name
+    result = session.execute(text(ACCRUE_SQL[dialect]), {"day": day.isoformat()})
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def disburse_escrow(session: Session, day: date, actor: str) -> int:
+    """Pay every escrow item due by `day` from its loan's escrow account (an advance when short)."""
+    items = session.execute(
+        select(EscrowItem.id, EscrowItem.loan_id, EscrowItem.kind, EscrowItem.payee, EscrowItem.amount,
+               EscrowItem.next_due_date, EscrowItem.frequency_months)
+        .join(Loan, Loan.id == EscrowItem.loan_id)
+        .where(EscrowItem.next_due_date <= day, Loan.status == "active")
+    ).all()  # fmt: skip
+    ledger_rows = []
+    for item in items:
+        line = LedgerLine(
+            EntryKind.ESCROW_DISBURSEMENT, item.next_due_date, Balances(escrow=-item.amount),
+            f"{item.kind} paid to {item.payee}",
+        )  # fmt: skip
+        ledger_rows.append(
+            ledger_row(item.loan_id, line, actor, f"escrow:{item.id}:{item.next_due_date.isoformat()}")
+        )
+        session.execute(
+            update(Loan)
+            .where(Loan.id == item.loan_id)
+            .values(escrow_balance=Loan.escrow_balance - item.amount)
+        )
+        session.execute(
+            update(EscrowItem).where(EscrowItem.id == item.id).values(
+                next_due_date=item.next_due_date + relativedelta(months=item.frequency_months),
+                last_paid_on=item.next_due_date,
+            )
+        )  # fmt: skip
+    insert_rows(session, LedgerEntry.__table__, ledger_rows)
+    return len(items)
+
+
+def open_early_intervention_tasks(session: Session, day: date) -> int:
+    """Open a live-contact and written-notice task for each delinquency that has reached 30 days."""
+    already = exists().where(
+        Case.loan_id == loans.c.id,
+        Case.kind == "early_intervention",
+        Case.delinquency_since == loans.c.next_due_date,
+    )
+    rows = session.execute(
+        select(loans.c.id, loans.c.borrower_id, loans.c.next_due_date).where(
+            loans.c.status == "active", loans.c.days_past_due >= EARLY_INTERVENTION_AT_DAYS, ~already
+        )
+    ).all()
+    return len(open_early_intervention(session, [(r[0], r[1], r[2]) for r in rows], day))
+
+
+def mark_overdue_cases(session: Session, day: date) -> int:
+    """Flag open cases with a deadline that has passed unmet; return how many became overdue."""
+    late = exists().where(
+        CaseDeadline.case_id == Case.id, CaseDeadline.met_on.is_(None), CaseDeadline.due_on < day
+    )
+    result = session.execute(
+        update(Case).where(and_(Case.closed_on.is_(None), Case.overdue.is_(False), late)).values(overdue=True)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,47 @@
+"""The servicing core's exceptions: one root, one child per refusal a user can see."""
+
+from __future__ import annotations
+
+
+class ServicingError(Exception):
+    """Root of every refusal the servicing core raises."""
+
+
+class InvalidInput(ServicingError):
+    """A value that cannot be accepted (bad amount, bad date, unknown currency)."""
+
+
+class LoanNotFound(ServicingError):
+    """No loan with that number."""
+
+    def __init__(self, loan_number: str) -> None:
+        super().__init__(f"unknown loan {loan_number}")
+        self.loan_number = loan_number
+
+
+class DuplicateLoan(ServicingError):
+    """A loan number that is already boarded."""
+
+
+class PaymentRefused(ServicingError):
+    """A payment that cannot be posted; the reason is the message."""
+
+
+class DuplicatePayment(PaymentRefused):
+    """A payment reference that was already posted."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"duplicate reference {reference}")
+        self.reference = reference
+
+
+class ReversalRefused(ServicingError):
+    """A payment that cannot be reversed; the reason is the message."""
+
+
+class WorkoutRefused(ServicingError):
+    """A workout that does not fit the loan; the reason is the message."""
+
+
+class CaseNotFound(ServicingError):
+    """No case with that reference."""

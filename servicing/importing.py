@@ -1,0 +1,181 @@
+"""Loan and payment files: read CSV rows with their line numbers, refuse bad ones with a reason, import the rest."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from servicing.audit import record_audit
+from servicing.boarding import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    BoardingReport,
+    LoanRecord,
+    board_loans,
+    parse_date,
+)
+from servicing.boarding import parse_loan_row as _parse_loan_row
+from servicing.errors import InvalidInput, ServicingError
+from servicing.money import parse_amount
+from servicing.payments import PaymentInstruction, PostingReport, Refusal, post_payments
+from servicing.queries import current_date
+
+PAYMENT_REQUIRED = ("loan_number", "amount", "received_on", "reference")
+PAYMENT_OPTIONAL = ("method",)
+METHODS = ("ach", "check", "card", "wire", "cash")
+MAX_FIELD = 200
+
+Progress = Callable[[int], None]
+
+
+class FileRefused(ServicingError):
+    """A file that cannot be read at all (encoding, header); nothing in it was imported."""
+
+
+@dataclass
+class ImportResult:
+    """What an import did, row by row."""
+
+    rows: int = 0
+    imported: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+
+
+def read_rows(
+    path: Path, required: Sequence[str], optional: Sequence[str]
+) -> Iterator[tuple[int, dict[str, str] | str]]:
+    """Yield (line number, row) or (line number, reason) for each data line of a CSV file."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise FileRefused(f"{path.name}: not UTF-8 (byte {error.start})") from error
+    except OSError as error:
+        raise FileRefused(f"{path.name}: {error.strerror}") from error
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration as error:
+        raise FileRefused(f"{path.name}: empty file") from error
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise FileRefused(f"{path.name}: missing columns: {', '.join(missing)}")
+    unknown = [h for h in header if h not in required and h not in optional]
+    if unknown:
+        raise FileRefused(f"{path.name}: unknown columns: {', '.join(unknown)}")
+    if len(set(header)) != len(header):
+        raise FileRefused(f"{path.name}: a column appears twice in the header")
+    line = reader.line_num
+    try:
+        for values in reader:
+            start, line = line + 1, reader.line_num
+            if not values or all(not v.strip() for v in values):
+                continue
+            if len(values) != len(header):
+                yield start, f"expected {len(header)} fields, found {len(values)}"
+            elif any(len(v) > MAX_FIELD for v in values):
+                yield start, f"a field is longer than {MAX_FIELD} characters"
+            else:
+                yield start, dict(zip(header, values, strict=True))
+    except csv.Error as error:
+        raise FileRefused(f"{path.name}: line {reader.line_num}: {error}") from error
+
+
+def parse_payment_row(row: dict[str, str]) -> PaymentInstruction:
+    """Validate one payment-file row; raise InvalidInput with the reason it is refused."""
+    loan_number = row["loan_number"].strip()
+    reference = row["reference"].strip()
+    if not loan_number:
+        raise InvalidInput("loan_number: missing")
+    if not reference or len(reference) > 64:
+        raise InvalidInput("reference: missing or longer than 64 characters")
+    try:
+        amount = parse_amount(row["amount"])
+    except InvalidInput as error:
+        raise InvalidInput(f"amount: {row['amount']!r} is not an amount") from error
+    if amount <= 0:
+        raise InvalidInput(f"amount: {row['amount'].strip()} must be positive")
+    method = (row.get("method") or "").strip().lower() or None
+    if method is not None and method not in METHODS:
+        raise InvalidInput(f"method: {method!r} is not one of {'|'.join(METHODS)}")
+    received = parse_date(row["received_on"], "received_on")
+    return PaymentInstruction(loan_number, amount, received, reference, method, "import")
+
+
+def import_loans(
+    sessions: sessionmaker[Session],
+    path: Path,
+    *,
+    secret: str,
+    today: date,
+    actor: str,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Board every good row of a loan file in one transaction; refuse the others with line and reason."""
+    result = ImportResult()
+    records: list[tuple[int | None, LoanRecord]] = []
+    for line, row in read_rows(path, REQUIRED_COLUMNS, OPTIONAL_COLUMNS):
+        result.rows += 1
+        if progress and result.rows % 5000 == 0:
+            progress(result.rows)
+        if isinstance(row, str):
+            result.refused.append(Refusal(line, "", row))
+            continue
+        try:
+            records.append((line, _parse_loan_row(row)))
+        except InvalidInput as error:
+            result.refused.append(Refusal(line, row.get("loan_number", "").strip(), str(error)))
+    with sessions() as session, session.begin():
+        report: BoardingReport = board_loans(session, records, secret=secret, boarded_on=today, actor=actor)
+        record_audit(
+            session, actor, "loans.imported", "file", path.name,
+            {"boarded": len(report.boarded), "unchanged": len(report.unchanged), "refused": len(report.refused) + len(result.refused)},
+        )  # fmt: skip
+    result.imported = report.boarded
+    result.unchanged = report.unchanged
+    result.refused = sorted(result.refused + report.refused, key=lambda r: r.line or 0)
+    return result
+
+
+def import_payments(
+    sessions: sessionmaker[Session],
+    path: Path,
+    *,
+    today: date,
+    actor: str,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Post every good row of a payment file in one transaction; refuse the others with line and reason."""
+    result = ImportResult()
+    instructions: list[PaymentInstruction] = []
+    for line, row in read_rows(path, PAYMENT_REQUIRED, PAYMENT_OPTIONAL):
+        result.rows += 1
+        if progress and result.rows % 5000 == 0:
+            progress(result.rows)
+        if isinstance(row, str):
+            result.refused.append(Refusal(line, "", row))
+            continue
+        try:
+            instruction = parse_payment_row(row)
+        except InvalidInput as error:
+            result.refused.append(Refusal(line, row.get("reference", "").strip(), str(error)))
+            continue
+        instructions.append(PaymentInstruction(**{**instruction.__dict__, "line": line}))
+    with sessions() as session, session.begin():
+        report: PostingReport = post_payments(
+            session, instructions, today=today, business_date=current_date(session, today), actor=actor
+        )
+        record_audit(
+            session, actor, "payments.imported", "file", path.name,
+            {"posted": len(report.posted), "already_posted": len(report.already_posted), "refused": len(report.refused) + len(result.refused)},
+        )  # fmt: skip
+    result.imported = report.posted
+    result.unchanged = report.already_posted
+    result.refused = sorted(result.refused + report.refused, key=lambda r: r.line or 0)
+    return result

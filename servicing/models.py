@@ -1,0 +1,316 @@
+"""The database: typed SQLAlchemy 2.0 models of borrowers, loans, the ledger, cases and the audit log."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from servicing.money import ZERO
+from servicing.types import Money, Rate
+
+
+def utcnow() -> datetime:
+    """Return the current UTC time, timezone-aware."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Base of every Loanline table."""
+
+
+class Borrower(Base):
+    """A person who owes on one or more loans. Knowledge factors are stored only as keyed hashes."""
+
+    __tablename__ = "borrowers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))
+    postal_code: Mapped[str] = mapped_column(String(20))
+    country: Mapped[str] = mapped_column(String(2))
+    locale: Mapped[str] = mapped_column(String(10))
+    timezone: Mapped[str] = mapped_column(String(64))
+    factor_salt: Mapped[str] = mapped_column(String(32))
+    date_of_birth_hash: Mapped[str] = mapped_column(String(64))
+    tax_id_last4_hash: Mapped[str] = mapped_column(String(64))
+    postal_code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    phones: Mapped[list[BorrowerPhone]] = relationship(back_populates="borrower")
+    loans: Mapped[list[Loan]] = relationship(back_populates="borrower")
+
+
+class BorrowerPhone(Base):
+    """A phone number on file for a borrower, in E.164."""
+
+    __tablename__ = "borrower_phones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"), index=True)
+    e164: Mapped[str] = mapped_column(String(16), unique=True)
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    borrower: Mapped[Borrower] = relationship(back_populates="phones")
+
+
+class Loan(Base):
+    """A loan: its terms, and cached balances that always equal the sum of its ledger."""
+
+    __tablename__ = "loans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_number: Mapped[str] = mapped_column(String(32), unique=True)
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"), index=True)
+    product: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    minor_units: Mapped[int] = mapped_column(Integer)
+    interest_method: Mapped[str] = mapped_column(String(12))
+    compounding: Mapped[str] = mapped_column(String(12), default="monthly")
+    original_principal: Mapped[Decimal] = mapped_column(Money())
+    annual_rate: Mapped[Decimal] = mapped_column(Rate())
+    original_term_months: Mapped[int] = mapped_column(Integer)
+    term_months: Mapped[int] = mapped_column(Integer)
+    origination_date: Mapped[date] = mapped_column(Date)
+    first_payment_date: Mapped[date] = mapped_column(Date)
+    schedule_anchor: Mapped[date] = mapped_column(Date)
+    monthly_payment: Mapped[Decimal] = mapped_column(Money())
+    late_fee_rate: Mapped[Decimal] = mapped_column(Rate())
+    late_fee_grace_days: Mapped[int] = mapped_column(Integer, default=15)
+    escrow_monthly: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
+    bank_account_last4: Mapped[str | None] = mapped_column(String(4))
+    status: Mapped[str] = mapped_column(String(12), default="active", index=True)
+    boarded_on: Mapped[date] = mapped_column(Date)
+    servicing_from: Mapped[date] = mapped_column(Date)
+    source_fingerprint: Mapped[str] = mapped_column(String(32), default="")
+    closed_on: Mapped[date | None] = mapped_column(Date)
+
+    principal_balance: Mapped[Decimal] = mapped_column(Money())
+    interest_balance: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
+    escrow_balance: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
+    fees_balance: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
+    suspense_balance: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
+    deferred_balance: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
+
+    interest_paid_through: Mapped[date] = mapped_column(Date)
+    installments_paid: Mapped[int] = mapped_column(Integer, default=0)
+    dsi_credit: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
+    late_fee_through: Mapped[date | None] = mapped_column(Date)
+    fee_seq: Mapped[int] = mapped_column(Integer, default=0)
+    next_due_date: Mapped[date] = mapped_column(Date, index=True)
+    days_past_due: Mapped[int] = mapped_column(Integer, default=0)
+    accrued_interest: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
+
+    borrower: Mapped[Borrower] = relationship(back_populates="loans")
+
+
+class Installment(Base):
+    """An installment a payment satisfied, with the split it was paid with."""
+
+    __tablename__ = "installments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"))
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[date] = mapped_column(Date)
+    principal: Mapped[Decimal] = mapped_column(Money())
+    interest: Mapped[Decimal] = mapped_column(Money())
+    escrow: Mapped[Decimal] = mapped_column(Money())
+    paid_on: Mapped[date] = mapped_column(Date)
+    reversed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (Index("ix_installments_loan", "loan_id", "due_date"),)
+
+
+class Fee(Base):
+    """A fee charged to a loan; `outstanding` is what is still owed on it."""
+
+    __tablename__ = "fees"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    outstanding: Mapped[Decimal] = mapped_column(Money())
+    assessed_on: Mapped[date] = mapped_column(Date)
+    installment_due_date: Mapped[date | None] = mapped_column(Date)
+
+    __table_args__ = (
+        UniqueConstraint("loan_id", "seq"),
+        Index("ix_fees_open", "loan_id", "outstanding"),
+    )
+
+
+class Payment(Base):
+    """Money received for a loan, identified by its external reference."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    received_on: Mapped[date] = mapped_column(Date)
+    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    method: Mapped[str | None] = mapped_column(String(8))
+    source: Mapped[str] = mapped_column(String(16), default="import")
+    status: Mapped[str] = mapped_column(String(12), default="posted")
+    application: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reversed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reversal_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class LedgerEntry(Base):
+    """An immutable money movement on a loan, split by bucket. Never updated, never deleted."""
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    kind: Mapped[str] = mapped_column(String(24))
+    effective_date: Mapped[date] = mapped_column(Date)
+    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    principal: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
+    interest: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
+    escrow: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
+    fees: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
+    suspense: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
+    deferred: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
+    reference: Mapped[str | None] = mapped_column(String(64))
+    memo: Mapped[str] = mapped_column(String(200), default="")
+    posted_by: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_ledger_loan", "loan_id", "id"),)
+
+
+class ScheduledPayment(Base):
+    """A one-time payment a borrower scheduled from the bank account on file; end of day posts it."""
+
+    __tablename__ = "scheduled_payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    scheduled_for: Mapped[date] = mapped_column(Date, index=True)
+    bank_account_last4: Mapped[str] = mapped_column(String(4))
+    status: Mapped[str] = mapped_column(String(12), default="scheduled")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_via: Mapped[str] = mapped_column(String(16))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    failure_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class EscrowItem(Base):
+    """A bill paid from escrow (tax, insurance) with its payee and next due date."""
+
+    __tablename__ = "escrow_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    payee: Mapped[str] = mapped_column(String(100))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    next_due_date: Mapped[date] = mapped_column(Date, index=True)
+    frequency_months: Mapped[int] = mapped_column(Integer, default=12)
+    last_paid_on: Mapped[date | None] = mapped_column(Date)
+
+
+class Workout(Base):
+    """A loss-mitigation arrangement on a loan: forbearance, repayment plan, deferral, modification."""
+
+    __tablename__ = "workouts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class Case(Base):
+    """A regulated request or task with legal deadlines: payoff, error notice, information, loss mitigation."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(24), unique=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(24))
+    loan_id: Mapped[int | None] = mapped_column(ForeignKey("loans.id"), index=True)
+    borrower_id: Mapped[int | None] = mapped_column(ForeignKey("borrowers.id"))
+    opened_on: Mapped[date] = mapped_column(Date)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    source: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(String(300), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    due_on: Mapped[date | None] = mapped_column(Date, index=True)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    delinquency_since: Mapped[date | None] = mapped_column(Date)
+
+    deadlines: Mapped[list[CaseDeadline]] = relationship(
+        back_populates="case", order_by="CaseDeadline.due_on"
+    )
+
+
+class CaseDeadline(Base):
+    """One legal clock on a case: what must happen by when, and when it did."""
+
+    __tablename__ = "case_deadlines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    name: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[str] = mapped_column(String(40))
+    due_on: Mapped[date] = mapped_column(Date)
+    met_on: Mapped[date | None] = mapped_column(Date)
+
+    case: Mapped[Case] = relationship(back_populates="deadlines")
+
+
+class AuditEntry(Base):
+    """Who saw or changed what, and when. Details never hold unmasked personal data."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class BusinessDay(Base):
+    """A business date end of day has run through; the latest is the system's business date."""
+
+    __tablename__ = "business_days"
+
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    loans_processed: Mapped[int] = mapped_column(Integer, default=0)

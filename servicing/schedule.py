@@ -1,0 +1,87 @@
+"""The amortization schedule: what each installment pays if every payment arrives on its due date."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+
+from servicing.interest import Compounding, InterestMethod, interest_between, periodic_rate
+from servicing.money import ZERO, to_money
+
+
+@dataclass(frozen=True)
+class ScheduledInstallment:
+    """One line of an amortization schedule, amounts in the loan's currency."""
+
+    number: int
+    due_date: date
+    payment: Decimal
+    principal: Decimal
+    interest: Decimal
+    balance_after: Decimal
+
+
+def due_date_of(anchor: date, number: int) -> date:
+    """Return the due date of installment `number` (1-based) of a schedule starting at `anchor`."""
+    return anchor + relativedelta(months=number - 1)
+
+
+def installment_interest(
+    balance: Decimal,
+    annual_rate: Decimal,
+    method: InterestMethod,
+    compounding: Compounding,
+    period_start: date,
+    due_date: date,
+    currency: str,
+) -> Decimal:
+    """Return the interest one installment pays: a month of 30/360, or the actual days since `period_start`."""
+    if method is InterestMethod.SCHEDULED_30_360:
+        return to_money(balance * periodic_rate(annual_rate, compounding), currency)
+    return to_money(
+        interest_between(balance, annual_rate, period_start, due_date, method, compounding),
+        currency,
+    )
+
+
+def split_installment(
+    balance: Decimal, payment: Decimal, interest: Decimal, is_last: bool
+) -> tuple[Decimal, Decimal]:
+    """Return (payment, principal) of an installment: the last one, or any that would overpay, clears the balance."""
+    principal = payment - interest
+    if is_last or principal >= balance:
+        return balance + interest, balance
+    return payment, max(principal, ZERO)
+
+
+def amortization_schedule(
+    principal: Decimal,
+    annual_rate: Decimal,
+    term_months: int,
+    payment: Decimal,
+    first_due: date,
+    interest_from: date,
+    method: InterestMethod,
+    compounding: Compounding,
+    currency: str,
+    first_number: int = 1,
+) -> list[ScheduledInstallment]:
+    """Project the installments from `first_number` to the end of the term."""
+    lines: list[ScheduledInstallment] = []
+    balance = principal
+    period_start = interest_from
+    for number in range(first_number, term_months + 1):
+        if balance <= 0:
+            break
+        due = due_date_of(first_due, number)
+        interest = installment_interest(
+            balance, annual_rate, method, compounding, period_start, due, currency
+        )
+        amount, paid_principal = split_installment(balance, payment, interest, number == term_months)
+        balance -= paid_principal
+        lines.append(ScheduledInstallment(number, due, amount, paid_principal, interest, balance))
+        period_start = due
+    return lines

@@ -1,0 +1,82 @@
+"""Shared fixtures: a fresh migrated database per test, on SQLite and (when configured) PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from servicing.db import make_engine, make_session_factory
+from servicing.migrate import upgrade_database
+
+POSTGRES_URL = os.environ.get("LOANLINE_TEST_DATABASE_URL")
+BACKENDS = [pytest.param("sqlite", id="sqlite")]
+if POSTGRES_URL:
+    BACKENDS.append(pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres))
+
+SECRET = "test-secret-key"
+
+
+def _postgres_schema_url(schema: str) -> str:
+    assert POSTGRES_URL is not None
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Return the URL of an empty, migrated database of each backend under test."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'loanline.db'}"
+        engine = make_engine(url)
+        upgrade_database(engine)
+        engine.dispose()
+        yield url
+        return
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(POSTGRES_URL or "")
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    url = _postgres_schema_url(schema)
+    engine = make_engine(url)
+    upgrade_database(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """Return an engine on the test database."""
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    """Return a session factory on the test database."""
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Point the `loanline` command at the test database, with a fixed secret and instance folder."""
+    env = {
+        "LOANLINE_DATABASE_URL": database_url,
+        "LOANLINE_SECRET_KEY": SECRET,
+        "LOANLINE_INSTANCE_PATH": str(tmp_path / "instance"),
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
