@@ -43,6 +43,9 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _LOAN_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$")
 _FOUR_DIGITS = re.compile(r"^\d{4}$")
+# Amounts are stored as 64-bit integers of ten-thousandths (at most about 9.2e14); keep file amounts
+# far below that so balances built from them cannot overflow the column.
+MAX_AMOUNT = Decimal("1000000000000")
 
 
 @dataclass(frozen=True)
@@ -99,9 +102,12 @@ def parse_date(text: str, field: str) -> date:
 
 def _amount(text: str, field: str) -> Decimal:
     try:
-        return parse_amount(text)
+        amount = parse_amount(text)
     except InvalidInput as error:
         raise InvalidInput(f"{field}: {text!r} is not an amount") from error
+    if abs(amount) >= MAX_AMOUNT:
+        raise InvalidInput(f"{field}: {text!r} is too large (must be under {MAX_AMOUNT:f})")
+    return amount
 
 
 def _int(text: str, field: str, low: int, high: int) -> int:
@@ -255,7 +261,7 @@ def _money(text: str, field: str, currency: str) -> Decimal:
 def _positive_money(text: str, field: str, currency: str) -> Decimal:
     amount = _money(text, field, currency)
     if amount <= 0:
-        raise InvalidInput(f"{field}: must be positive")
+        raise InvalidInput(f"{field}: {text!r} must be positive")
     return amount
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.audit import record_audit
 from servicing.boarding import (
+    MAX_AMOUNT,
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     BoardingReport,
@@ -55,7 +56,10 @@ def read_rows(
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise FileRefused(f"{path.name}: not UTF-8 (byte {error.start})") from error
+        line = error.object[: error.start].count(b"\n") + 1
+        bad = error.object[error.start]
+        reason = f"line {line}: not UTF-8 (byte 0x{bad:02x}); save the file as UTF-8"
+        raise FileRefused(f"{path.name}: {reason}") from error
     except OSError as error:
         raise FileRefused(f"{path.name}: {error.strerror}") from error
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -100,7 +104,9 @@ def parse_payment_row(row: dict[str, str]) -> PaymentInstruction:
     except InvalidInput as error:
         raise InvalidInput(f"amount: {row['amount']!r} is not an amount") from error
     if amount <= 0:
-        raise InvalidInput(f"amount: {row['amount'].strip()} must be positive")
+        raise InvalidInput(f"amount: {row['amount'].strip()!r} must be positive")
+    if amount >= MAX_AMOUNT:
+        raise InvalidInput(f"amount: {row['amount'].strip()!r} is too large (must be under {MAX_AMOUNT:f})")
     method = (row.get("method") or "").strip().lower() or None
     if method is not None and method not in METHODS:
         raise InvalidInput(f"method: {method!r} is not one of {'|'.join(METHODS)}")

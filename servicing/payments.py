@@ -89,10 +89,12 @@ def post_payments(
     known = _known_references(session, [i.reference for i in instructions])
     accounts = load_accounts(session, {i.loan_number for i in instructions}, for_update=True)
     latest = _latest_received(session, [a.loan_id for a in accounts.values()])
+    originated = _origination_dates(session, list(accounts))
     batch = _Batch()
     seen: dict[str, int | None] = {}
     for instruction in sorted(instructions, key=lambda i: (i.received_on, i.line or 0)):
         refusal = _screen(instruction, known, seen, accounts, today)
+        refusal = refusal or _before_origination(instruction, originated)
         if refusal == "already posted":
             report.already_posted.append(instruction.reference)
             continue
@@ -149,6 +151,22 @@ def _screen(
     if instruction.received_on > today:
         return f"received date {instruction.received_on} is in the future"
     return None
+
+
+def _before_origination(instruction: PaymentInstruction, originated: dict[str, date]) -> str | None:
+    """Return why a payment dated before its loan existed cannot be posted (a mistyped date), or None."""
+    opened = originated.get(instruction.loan_number)
+    if opened is None or instruction.received_on >= opened:
+        return None
+    return f"received date {instruction.received_on} is before the loan was originated ({opened})"
+
+
+def _origination_dates(session: Session, loan_numbers: Sequence[str]) -> dict[str, date]:
+    found: dict[str, date] = {}
+    for part in chunked(sorted(loan_numbers)):
+        query = select(Loan.loan_number, Loan.origination_date).where(Loan.loan_number.in_(part))
+        found.update({number: opened for number, opened in session.execute(query)})
+    return found
 
 
 def _known_references(session: Session, references: Sequence[str]) -> dict[str, tuple[str, Decimal, date]]:

@@ -1,0 +1,149 @@
+"""What every benchmark shares: fresh databases, timers, floors measured in the same run, and the report."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from servicing.db import make_engine, make_session_factory
+from servicing.migrate import upgrade_database
+
+SECRET = "bench-secret-key"
+
+
+@dataclass
+class Database:
+    """A migrated database a benchmark owns: its URL, engine and session factory."""
+
+    url: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+
+@dataclass
+class Figures:
+    """A benchmark's measured figures, printed as it goes and summed up as one JSON line at the end."""
+
+    name: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, key: str, value: Any, text: str) -> None:
+        """Record one figure and print it."""
+        self.values[key] = value
+        print(f"  {text}", flush=True)
+
+    def finish(self) -> None:
+        """Print the figures as one machine-readable line (bench/run_all.py collects it)."""
+        print("RESULT " + json.dumps({"bench": self.name, **self.values}), flush=True)
+
+
+def header(name: str, loans: int) -> None:
+    """Print what runs where."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"{name}: {loans:,} loans, {stamp}, Python {platform.python_version()}, {os.cpu_count()} cores")
+
+
+@contextmanager
+def stopwatch() -> Iterator[Callable[[], float]]:
+    """Time a block; the yielded function returns the seconds it took (so far, or in all once done)."""
+    start = time.perf_counter()
+    end: list[float] = []
+    yield lambda: (end[0] if end else time.perf_counter()) - start
+    end.append(time.perf_counter())
+
+
+def fresh_sqlite(folder: Path, name: str = "loanline.db") -> Database:
+    """Create an empty, migrated SQLite database file in `folder`."""
+    path = folder / name
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    upgrade_database(engine)
+    return Database(url, engine, make_session_factory(engine))
+
+
+@contextmanager
+def postgres_schema(admin_url: str) -> Iterator[Database]:
+    """Yield a migrated database in a new PostgreSQL schema, dropped afterwards."""
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in admin_url else "?"
+    url = f"{admin_url}{separator}options=-csearch_path%3D{schema}"
+    engine = make_engine(url)
+    try:
+        upgrade_database(engine)
+        yield Database(url, engine, make_session_factory(engine))
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+FLOOR_TABLE = """
+    CREATE TABLE floor_loans (
+        id INTEGER PRIMARY KEY, loan_number VARCHAR(32) NOT NULL UNIQUE, borrower_id INTEGER NOT NULL,
+        product VARCHAR(16) NOT NULL, currency VARCHAR(3) NOT NULL, original_principal BIGINT NOT NULL,
+        annual_rate BIGINT NOT NULL, term_months INTEGER NOT NULL, origination_date DATE NOT NULL,
+        first_payment_date DATE NOT NULL, monthly_payment BIGINT NOT NULL, principal_balance BIGINT NOT NULL,
+        escrow_balance BIGINT NOT NULL, interest_paid_through DATE NOT NULL, next_due_date DATE NOT NULL,
+        status VARCHAR(12) NOT NULL
+    )
+"""
+
+
+def sqlite_insert_floor(folder: Path, count: int) -> float:
+    """Return the seconds a raw sqlite3 executemany takes to insert `count` loan-like rows in one transaction."""
+    path = folder / "floor.db"
+    path.unlink(missing_ok=True)
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute(FLOOR_TABLE)
+    rows = [
+        (f"L{i:08d}", i, "mortgage", "USD", 2_000_000_000 + i, 650_000_000, 360, "2026-01-15", "2026-03-01",
+         12_000_000 + i, 1_990_000_000 + i, 5_000_000, "2026-02-28", "2026-04-01", "active")
+        for i in range(count)
+    ]  # fmt: skip
+    with stopwatch() as elapsed:
+        connection.execute("BEGIN")
+        connection.executemany(
+            "INSERT INTO floor_loans (loan_number, borrower_id, product, currency, original_principal,"
+            " annual_rate, term_months, origination_date, first_payment_date, monthly_payment,"
+            " principal_balance, escrow_balance, interest_paid_through, next_due_date, status)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        connection.execute("COMMIT")
+    connection.close()
+    path.unlink(missing_ok=True)
+    return elapsed()
+
+
+def verdict(ok: bool) -> str:
+    """Return how a figure compares with its goal."""
+    return "meets goal" if ok else "MISSES goal"
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    """Return the nearest-rank percentile of the samples."""
+    ordered = sorted(samples)
+    rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[rank]
