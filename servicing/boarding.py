@@ -254,7 +254,7 @@ def parse_loan_row(row: Mapping[str, str]) -> LoanRecord:
 def _money(text: str, field: str, currency: str) -> Decimal:
     amount = _amount(text, field)
     if not is_money(amount, currency):
-        raise InvalidInput(f"{field}: {text} has more decimals than {currency} allows")
+        raise InvalidInput(f"{field}: {text!r} has more decimals than {currency} allows")
     return amount
 
 

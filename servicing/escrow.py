@@ -91,12 +91,8 @@ class ProjectedMonth:
     starts_on: date
     deposit: Decimal
     disbursements: tuple[ProjectedDisbursement, ...]
+    disbursed: Decimal
     balance: Decimal
-
-    @property
-    def disbursed(self) -> Decimal:
-        """Return what the month's bills cost together."""
-        return sum((d.amount for d in self.disbursements), ZERO)
 
 
 @dataclass(frozen=True)
@@ -216,99 +212,25 @@ def analyze_escrow(
     computation year before it have already put their deposit into `balance`.
     """
     policy.check()
+    balance, current_deposit = to_money(balance, currency), to_money(current_deposit, currency)
     year = computation_year(schedule_anchor, on)
     before, by_month = _bills_by_month(bills, year, currency)
-    annual = sum((d.amount for month in by_month for d in month), ZERO)
+    annual = _total([d for month in by_month for d in month], currency)
     base = to_money(annual / 12, currency)
-    paid_from = next_unpaid_due or year[0]
-    opening = balance - sum((d.amount for d in before), ZERO)
-    months = _project(year, by_month, opening, base, paid_from)
+    opening = balance - _total(before, currency)
+    months = _project(year, by_month, opening, base, next_unpaid_due or year[0], currency)
     low = min(months, key=lambda m: m.balance)  # min keeps the first of equal months
     cushion = to_money(annual * policy.cushion_months / 12, currency)
-    gap = max(ZERO, cushion - low.balance)
-    deficiency = max(ZERO, -balance)
-    shortage = max(ZERO, gap - deficiency)
-    surplus = max(ZERO, low.balance - cushion)
-    return _settle(
-        currency=currency,
-        on=on,
-        is_current=is_current,
-        balance=balance,
-        before=before,
-        opening=opening,
-        months=months,
-        annual=annual,
-        cushion=cushion,
-        low=low,
-        shortage=shortage,
-        deficiency=deficiency,
-        surplus=surplus,
-        current_deposit=current_deposit,
-        base=base,
-        policy=policy,
-    )
-
-
-def _bills_by_month(
-    bills: Sequence[EscrowBill], year: list[date], currency: str
-) -> tuple[tuple[ProjectedDisbursement, ...], list[list[ProjectedDisbursement]]]:
-    """Place each bill due before the year ends: before the first installment, or in its month."""
-    before: list[ProjectedDisbursement] = []
-    by_month: list[list[ProjectedDisbursement]] = [[] for _ in range(12)]
-    for bill in bills:
-        for due in bill.due_dates_before(year[12]):
-            paid = ProjectedDisbursement(bill.kind, bill.payee, due, to_money(bill.amount, currency))
-            if due < year[0]:
-                before.append(paid)
-            else:
-                by_month[sum(1 for start in year[1:12] if start <= due)].append(paid)
-    for month in by_month:
-        month.sort(key=lambda d: d.due_date)
-    return tuple(sorted(before, key=lambda d: d.due_date)), by_month
-
-
-def _project(
-    year: list[date],
-    by_month: list[list[ProjectedDisbursement]],
-    opening: Decimal,
-    base: Decimal,
-    paid_from: date,
-) -> tuple[ProjectedMonth, ...]:
-    """Run the balance month by month: each unpaid installment deposits `base`, the month's bills go out."""
-    months: list[ProjectedMonth] = []
-    running = opening
-    for number, (starts_on, bills) in enumerate(zip(year[:12], by_month, strict=True), start=1):
-        deposit = base if starts_on >= paid_from else ZERO
-        running += deposit - sum((d.amount for d in bills), ZERO)
-        months.append(ProjectedMonth(number, starts_on, deposit, tuple(bills), running))
-    return tuple(months)
-
-
-def _settle(
-    *,
-    currency: str,
-    on: date,
-    is_current: bool,
-    balance: Decimal,
-    before: tuple[ProjectedDisbursement, ...],
-    opening: Decimal,
-    months: tuple[ProjectedMonth, ...],
-    annual: Decimal,
-    cushion: Decimal,
-    low: ProjectedMonth,
-    shortage: Decimal,
-    deficiency: Decimal,
-    surplus: Decimal,
-    current_deposit: Decimal,
-    base: Decimal,
-    policy: AnalysisPolicy,
-) -> EscrowStatement:
-    """Decide how the shortage and deficiency are made up and whether the surplus is refunded."""
-    collected = _collected_now(shortage, current_deposit, policy) + _collected_now(
-        deficiency, current_deposit, policy
+    deficiency = to_money(max(ZERO, -balance), currency)
+    shortage = to_money(max(ZERO, cushion - low.balance - deficiency), currency)
+    surplus = to_money(max(ZERO, low.balance - cushion), currency)
+    collected = to_money(
+        _collected_now(shortage, current_deposit, policy)
+        + _collected_now(deficiency, current_deposit, policy),
+        currency,
     )
     spread = to_money((shortage + deficiency - collected) / policy.spread_months, currency)
-    refund = _refund(surplus, balance, is_current, policy)
+    refund = to_money(_refund(surplus, balance, is_current, policy), currency)
     return EscrowStatement(
         currency=currency,
         analyzed_on=on,
@@ -335,6 +257,47 @@ def _settle(
         refund_due_on=on + REFUND_WITHIN if refund else None,
         kept_surplus=surplus - refund,
     )
+
+
+def _total(disbursements: Sequence[ProjectedDisbursement], currency: str) -> Decimal:
+    return to_money(sum((d.amount for d in disbursements), ZERO), currency)
+
+
+def _bills_by_month(
+    bills: Sequence[EscrowBill], year: list[date], currency: str
+) -> tuple[tuple[ProjectedDisbursement, ...], list[list[ProjectedDisbursement]]]:
+    """Place each bill due before the year ends: before the first installment, or in its month."""
+    before: list[ProjectedDisbursement] = []
+    by_month: list[list[ProjectedDisbursement]] = [[] for _ in range(12)]
+    for bill in bills:
+        for due in bill.due_dates_before(year[12]):
+            paid = ProjectedDisbursement(bill.kind, bill.payee, due, to_money(bill.amount, currency))
+            if due < year[0]:
+                before.append(paid)
+            else:
+                by_month[sum(1 for start in year[1:12] if start <= due)].append(paid)
+    for month in by_month:
+        month.sort(key=lambda d: d.due_date)
+    return tuple(sorted(before, key=lambda d: d.due_date)), by_month
+
+
+def _project(
+    year: list[date],
+    by_month: list[list[ProjectedDisbursement]],
+    opening: Decimal,
+    base: Decimal,
+    paid_from: date,
+    currency: str,
+) -> tuple[ProjectedMonth, ...]:
+    """Run the balance month by month: each unpaid installment deposits `base`, the month's bills go out."""
+    months: list[ProjectedMonth] = []
+    running = opening
+    for number, (starts_on, bills) in enumerate(zip(year[:12], by_month, strict=True), start=1):
+        deposit = base if starts_on >= paid_from else to_money(ZERO, currency)
+        disbursed = _total(bills, currency)
+        running += deposit - disbursed
+        months.append(ProjectedMonth(number, starts_on, deposit, tuple(bills), disbursed, running))
+    return tuple(months)
 
 
 def _collected_now(amount: Decimal, current_deposit: Decimal, policy: AnalysisPolicy) -> Decimal:

@@ -50,11 +50,18 @@ def installment_interest(
 def split_installment(
     balance: Decimal, payment: Decimal, interest: Decimal, is_last: bool
 ) -> tuple[Decimal, Decimal]:
-    """Return (payment, principal) of an installment: the last one, or any that would overpay, clears the balance."""
+    """Return (payment, principal) of an installment.
+
+    The last installment, or any that would overpay, clears the balance; an installment never pays
+    less than its interest (a level payment can round below the interest of a tiny loan or a long
+    first period), so the schedule never amortizes negatively.
+    """
     principal = payment - interest
     if is_last or principal >= balance:
         return balance + interest, balance
-    return payment, max(principal, ZERO)
+    if principal < 0:
+        return interest, ZERO
+    return payment, principal
 
 
 def amortization_schedule(

@@ -6,7 +6,7 @@ import calendar
 from datetime import date, timedelta
 from decimal import Decimal as D
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from servicing.account import Account, FeeKind, LoanStatus
@@ -46,7 +46,6 @@ def principal_applied(lines: list) -> D:  # type: ignore[type-arg]
     return -sum((line.change.principal for line in lines), D(0))
 
 
-@settings(max_examples=60, deadline=None)
 @given(loans())
 def test_a_loan_paid_exactly_per_schedule_ends_at_zero_with_all_principal_applied(loan: Account) -> None:
     original = loan.balances.principal
@@ -67,7 +66,6 @@ def test_a_loan_paid_exactly_per_schedule_ends_at_zero_with_all_principal_applie
     assert principal_applied(lines) == original
 
 
-@settings(max_examples=80, deadline=None)
 @given(
     loans(max_term=120),
     st.integers(0, 8),
@@ -101,7 +99,6 @@ def test_posting_the_payoff_on_its_good_through_date_closes_the_loan_with_every_
     assert sum((line.cash() for line in application.lines), D(0)) == quote.total - quote.escrow_refund
 
 
-@settings(max_examples=60, deadline=None)
 @given(loans(max_term=60), st.lists(st.tuples(st.integers(1, 5_000), st.integers(0, 45)), min_size=1, max_size=12))
 def test_every_payment_books_exactly_the_money_received(loan: Account, payments: list[tuple[int, int]]) -> None:
     day = loan.due_date(1) - timedelta(days=20)
@@ -111,5 +108,7 @@ def test_every_payment_books_exactly_the_money_received(loan: Account, payments:
         day += timedelta(days=gap)
         money = to_money(D(amount), loan.currency) or D(1)
         application = post_payment(loan, money, day)
-        assert sum((line.cash() for line in application.lines), D(0)) == money
+        # a payoff also refunds the escrow balance: that is the servicer's money going back, not this payment's
+        received = [line for line in application.lines if line.kind is not EntryKind.ESCROW_DISBURSEMENT]
+        assert sum((line.cash() for line in received), D(0)) == money
         assert min(loan.balances.principal, loan.balances.fees, loan.balances.suspense) >= 0
