@@ -74,8 +74,8 @@ def _schedule(rng: random.Random, kind: Product, paid: int, late: bool) -> tuple
     """Return (origination, first payment, next due) of a loan with `paid` installments behind it."""
     window_end = TODAY - relativedelta(months=1) if late else TODAY
     target = window_end - timedelta(days=rng.randrange(28))
-    if kind.method == "30/360":
-        target = target.replace(day=1)
+    if kind.method == "30/360":  # mortgages fall due on the 1st
+        target = window_end.replace(day=1)
     first_due = target - relativedelta(months=paid)
     if kind.method == "30/360":
         origination = first_due - relativedelta(months=2) + timedelta(days=rng.randrange(1, 28))

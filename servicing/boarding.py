@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from servicing.account import Product
@@ -27,7 +27,7 @@ from servicing.models import Borrower, BorrowerPhone, LedgerEntry, Loan, utcnow
 from servicing.money import ZERO, check_currency, currency_places, is_money, parse_amount, parse_rate
 from servicing.payments import Refusal
 from servicing.schedule import due_date_of
-from servicing.store import chunked, insert_rows
+from servicing.store import chunked, insert_rows, insert_rows_returning_ids
 
 REQUIRED_COLUMNS = (
     "loan_number", "product", "borrower_first_name", "borrower_last_name", "date_of_birth",
@@ -403,13 +403,7 @@ def _board_borrowers(
             continue
         pending_loans.setdefault(record.phone, []).append(record.loan_number)
     rows = [_borrower_row(record, secret) for record in pending.values()]
-    ids: list[int] = []
-    for part in chunked(rows):
-        result = session.connection().execute(
-            insert(Borrower.__table__).returning(Borrower.__table__.c.id, sort_by_parameter_order=True),
-            list(part),
-        )
-        ids.extend(row[0] for row in result)
+    ids = insert_rows_returning_ids(session, Borrower.__table__, rows)
     phone_rows = []
     for borrower_id, (phone, _) in zip(ids, pending.items(), strict=True):
         phone_rows.append({"borrower_id": borrower_id, "e164": phone, "is_primary": True})
@@ -447,12 +441,7 @@ def _insert_loans(
     actor: str,
 ) -> None:
     loan_rows = [_loan_row(r, borrower_ids[r.loan_number], boarded_on) for r in records]
-    ids: list[int] = []
-    for part in chunked(loan_rows):
-        result = session.connection().execute(
-            insert(Loan.__table__).returning(Loan.__table__.c.id, sort_by_parameter_order=True), list(part)
-        )
-        ids.extend(row[0] for row in result)
+    ids = insert_rows_returning_ids(session, Loan.__table__, loan_rows)
     entries: list[dict[str, Any]] = []
     now = utcnow()
     for loan_id, record in zip(ids, records, strict=True):

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import Date, and_, exists, func, literal, select, text, update
+from sqlalchemy import Date, and_, or_, exists, func, literal, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.account import FeeKind
@@ -158,6 +158,7 @@ def _kept_workout(day: date) -> Any:
         Workout.status == "active",
         Workout.kind.in_(("forbearance", "repayment_plan")),
         Workout.starts_on <= day,
+        or_(Workout.ends_on.is_(None), Workout.ends_on >= day),
     )
 
 
@@ -232,8 +233,13 @@ def accrue_and_age(session: Session, day: date) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def escrow_bill_reference(item_id: int, due: date) -> str:
+    """Return the ledger reference of an escrow bill paid for its due date (escrow.escrow_summary reads it)."""
+    return f"escrow:{item_id}:{due.isoformat()}"
+
+
 def disburse_escrow(session: Session, day: date, actor: str) -> int:
-    """Pay every escrow item due by `day` from its loan's escrow account (an advance when short)."""
+    """Pay every escrow bill due by `day` from its loan's escrow account (an advance when short); return how many."""
     items = session.execute(
         select(EscrowItem.id, EscrowItem.loan_id, EscrowItem.kind, EscrowItem.payee, EscrowItem.amount,
                EscrowItem.next_due_date, EscrowItem.frequency_months)
@@ -242,26 +248,23 @@ def disburse_escrow(session: Session, day: date, actor: str) -> int:
     ).all()  # fmt: skip
     ledger_rows = []
     for item in items:
-        line = LedgerLine(
-            EntryKind.ESCROW_DISBURSEMENT, item.next_due_date, Balances(escrow=-item.amount),
-            f"{item.kind} paid to {item.payee}",
-        )  # fmt: skip
-        ledger_rows.append(
-            ledger_row(item.loan_id, line, actor, f"escrow:{item.id}:{item.next_due_date.isoformat()}")
-        )
+        due, paid = item.next_due_date, 0
+        while due <= day:  # catch up every occurrence a long gap skipped, each on its own date
+            line = LedgerLine(
+                EntryKind.ESCROW_DISBURSEMENT, due, Balances(escrow=-item.amount), f"{item.kind} paid to {item.payee}"
+            )
+            ledger_rows.append(ledger_row(item.loan_id, line, actor, escrow_bill_reference(item.id, due)))
+            last_paid, due, paid = due, due + relativedelta(months=item.frequency_months), paid + 1
         session.execute(
             update(Loan)
             .where(Loan.id == item.loan_id)
-            .values(escrow_balance=Loan.escrow_balance - item.amount)
+            .values(escrow_balance=Loan.escrow_balance - item.amount * paid)
         )
         session.execute(
-            update(EscrowItem).where(EscrowItem.id == item.id).values(
-                next_due_date=item.next_due_date + relativedelta(months=item.frequency_months),
-                last_paid_on=item.next_due_date,
-            )
-        )  # fmt: skip
+            update(EscrowItem).where(EscrowItem.id == item.id).values(next_due_date=due, last_paid_on=last_paid)
+        )
     insert_rows(session, LedgerEntry.__table__, ledger_rows)
-    return len(items)
+    return len(ledger_rows)
 
 
 def open_early_intervention_tasks(session: Session, day: date) -> int:

@@ -16,12 +16,13 @@ from servicing.account import Account, FeeKind
 from servicing.audit import record_audit
 from servicing.errors import PaymentRefused, ReversalRefused
 from servicing.ledger import Balances
-from servicing.models import Fee, Installment, LedgerEntry, Loan, Payment, utcnow
+from servicing.models import Fee, Installment, LedgerEntry, Loan, Payment, Workout, utcnow
 from servicing.money import to_money
 from servicing.posting import Application, FeeRef, check_payment, post_payment, reverse_application
 from servicing.store import (
     chunked,
     insert_rows,
+    insert_rows_returning_ids,
     ledger_row,
     load_account,
     load_accounts,
@@ -89,11 +90,13 @@ def post_payments(
     known = _known_references(session, [i.reference for i in instructions])
     accounts = load_accounts(session, {i.loan_number for i in instructions}, for_update=True)
     latest = _latest_received(session, [a.loan_id for a in accounts.values()])
+    latest.update(_latest_workouts(session, [a.loan_id for a in accounts.values()], latest))
     originated = _origination_dates(session, list(accounts))
+    repeated = _repeated_in_file(instructions)
     batch = _Batch()
     seen: dict[str, int | None] = {}
     for instruction in sorted(instructions, key=lambda i: (i.received_on, i.line or 0)):
-        refusal = _screen(instruction, known, seen, accounts, today)
+        refusal = repeated.get(instruction) or _screen(instruction, known, seen, accounts, today)
         refusal = refusal or _before_origination(instruction, originated)
         if refusal == "already posted":
             report.already_posted.append(instruction.reference)
@@ -111,7 +114,11 @@ def post_payments(
         if instruction.received_on < latest.get(account.loan_id, date.min):
             _flush(session, batch, business_date, actor)
             batch = _Batch()
-            _post_backdated(session, account, instruction, today, business_date, actor)
+            try:
+                _post_backdated(session, account, instruction, today, business_date, actor)
+            except ReversalRefused as refused:
+                report.refused.append(Refusal(instruction.line, instruction.reference, str(refused)))
+                continue
         else:
             application = post_payment(account, instruction.amount, instruction.received_on)
             batch.payment_rows.append(_payment_row(account, instruction, application))
@@ -151,6 +158,17 @@ def _screen(
     if instruction.received_on > today:
         return f"received date {instruction.received_on} is in the future"
     return None
+
+
+def _repeated_in_file(instructions: Sequence[PaymentInstruction]) -> dict[PaymentInstruction, str]:
+    """Return why each file row reusing a reference from an earlier line is refused (file order, not date)."""
+    first: dict[str, int] = {}
+    repeated: dict[PaymentInstruction, str] = {}
+    for instruction in sorted((i for i in instructions if i.line is not None), key=lambda i: i.line or 0):
+        line = first.setdefault(instruction.reference, instruction.line or 0)
+        if line != instruction.line:
+            repeated[instruction] = f"duplicate reference {instruction.reference} (first on line {line})"
+    return repeated
 
 
 def _before_origination(instruction: PaymentInstruction, originated: dict[str, date]) -> str | None:
@@ -194,6 +212,24 @@ def _latest_received(session: Session, loan_ids: Sequence[int]) -> dict[int, dat
     return latest
 
 
+def _latest_workouts(session: Session, loan_ids: Sequence[int], latest: dict[int, date]) -> dict[int, date]:
+    """Return, per loan, the day after its last deferral or modification when that is later than its last payment.
+
+    A payment received before such a workout then takes the backdating path, which refuses it.
+    """
+    found: dict[int, date] = {}
+    for part in chunked(sorted(loan_ids)):
+        query = (
+            select(Workout.loan_id, func.max(Workout.starts_on))
+            .where(Workout.loan_id.in_(part), Workout.kind.in_(("deferral", "modification")))
+            .group_by(Workout.loan_id)
+        )
+        for loan_id, starts_on in session.execute(query):
+            if starts_on + timedelta(days=1) > latest.get(loan_id, date.min):
+                found[loan_id] = starts_on + timedelta(days=1)
+    return found
+
+
 def _payment_row(
     account: Account, instruction: PaymentInstruction, application: Application
 ) -> dict[str, Any]:
@@ -214,12 +250,7 @@ def _flush(session: Session, batch: _Batch, business_date: date, actor: str) -> 
     """Insert the batch's payments, then their ledger lines and installments."""
     if not batch.payment_rows:
         return
-    ids: list[int] = []
-    for part in chunked(batch.payment_rows):
-        result = session.connection().execute(
-            insert(payments).returning(payments.c.id, sort_by_parameter_order=True), list(part)
-        )
-        ids.extend(row[0] for row in result)
+    ids = insert_rows_returning_ids(session, payments, batch.payment_rows)
     ledger_rows: list[dict[str, Any]] = []
     installment_rows: list[dict[str, Any]] = []
     for payment_id, row, (account, application) in zip(
@@ -355,6 +386,9 @@ def _post_backdated(
     actor: str,
 ) -> None:
     """Post a payment received before later ones: rewind them, post it, replay them in date order."""
+    refuse_rewind_across_workout(
+        session, account.loan_id, instruction.received_on, f"a payment received {instruction.received_on}"
+    )
     later = _payments_since(session, account.loan_id, instruction.received_on + timedelta(days=1))
     for payment in later:
         _undo(session, account, payment, today, f"rewound for backdated {instruction.reference}", actor)
@@ -369,6 +403,25 @@ def _post_backdated(
     _save_fee_amounts(session, account, {seq for seq, _ in application.fees_paid})
     for payment in reversed(later):
         _redo(session, account, payment, actor)
+
+
+def refuse_rewind_across_workout(session: Session, loan_id: int, since: date, what: str) -> None:
+    """Refuse to rewind payments past a deferral or modification: replay cannot undo changed terms."""
+    booked = session.execute(
+        select(Workout.kind, Workout.starts_on)
+        .where(
+            Workout.loan_id == loan_id,
+            Workout.kind.in_(("deferral", "modification")),
+            Workout.starts_on >= since,
+        )
+        .order_by(Workout.starts_on)
+        .limit(1)
+    ).one_or_none()
+    if booked is not None:
+        raise ReversalRefused(
+            f"{what} predates the {booked.kind} booked on {booked.starts_on.isoformat()}; "
+            "a supervisor must correct it with an adjustment"
+        )
 
 
 def reverse_payment(
@@ -395,6 +448,7 @@ def reverse_payment(
     assert loan_number is not None
     account = load_account(session, loan_number, for_update=True)
     assert account is not None
+    refuse_rewind_across_workout(session, account.loan_id, row.received_on, f"payment {reference}")
     chain = [
         p
         for p in _payments_since(session, account.loan_id, row.received_on)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import Row, Table, bindparam, case, func, insert, literal_column, null, select, text, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import UpdateBase
 
 from servicing.account import Account, FeeKind, LoanStatus, OpenFee, Product
 from servicing.interest import Compounding, InterestMethod
@@ -157,7 +162,7 @@ def account_values(account: Account, business_date: date) -> dict[str, Any]:
         "term_months": account.term_months,
         "schedule_anchor": account.schedule_anchor,
         "escrow_monthly": account.escrow_monthly,
-        "closed_on": business_date if account.status is not LoanStatus.ACTIVE else None,
+        "b_closed": business_date,
     }
 
 
@@ -166,12 +171,18 @@ def save_accounts(session: Session, accounts: Sequence[Account], business_date: 
     if not accounts:
         return
     rows = [account_values(a, business_date) for a in accounts]
+    columns = tuple(k for k in rows[0] if not k.startswith("b_"))
+    # a closed loan keeps the date it closed on; a reopened one (a reversed payoff) has none
+    closed_on = case(
+        (bindparam("status") == literal_column("'active'"), null()),
+        else_=func.coalesce(loans.c.closed_on, bindparam("b_closed")),
+    )
     statement = (
         update(loans)
         .where(loans.c.id == bindparam("b_id"))
-        .values({k: bindparam(k) for k in rows[0] if k != "b_id"})
+        .values({**{k: bindparam(k) for k in columns}, "closed_on": closed_on})
     )
-    session.connection().execute(statement, rows)
+    execute_many(session, ("save_accounts", columns), statement, rows)
 
 
 def save_open_fees(session: Session, accounts: Sequence[Account], touched: dict[int, set[int]]) -> None:
@@ -192,7 +203,7 @@ def save_open_fees(session: Session, accounts: Sequence[Account], touched: dict[
             .where(fees.c.loan_id == bindparam("b_loan"), fees.c.seq == bindparam("b_seq"))
             .values(outstanding=bindparam("outstanding"))
         )
-        session.connection().execute(statement, rows)
+        execute_many(session, ("save_open_fees",), statement, rows)
 
 
 def ledger_row(
@@ -224,8 +235,106 @@ def ledger_row(
 
 def insert_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> None:
     """Insert many rows in one statement per chunk."""
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    execute_many(session, ("insert", table.name, columns), insert(table), rows, columns)
+
+
+def insert_rows_returning_ids(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert rows and return the ids the database gave them, in the rows' order.
+
+    The ids are the ones the database gives one insert at a time, reserved up front so the rows can
+    go in one executemany: PostgreSQL's sequence values, or on SQLite max(id) + 1 onwards, read once
+    this transaction holds the write lock (taken by inserting the first row the usual way).
+    """
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        query = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)")
+        ids, done = sorted(session.scalars(query, {"table": table.name, "count": len(rows)})), 0
+    elif dialect == "sqlite":
+        first = session.connection().execute(insert(table).returning(table.c.id), [rows[0]]).scalar_one()
+        last = session.scalar(select(func.max(table.c.id)))
+        assert last is not None
+        ids, done = [first, *range(last + 1, last + len(rows))], 1
+    else:
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        connection = session.connection()
+        return [row[0] for part in chunked(rows) for row in connection.execute(statement, list(part))]
+    later = zip(ids[done:], rows[done:], strict=True)
+    insert_rows(session, table, [{"id": new_id, **row} for new_id, row in later])
+    return ids
+
+
+# -- executemany straight to the driver --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _DriverStatement:
+    """A statement compiled once for a dialect: its SQL, parameter order and value converters."""
+
+    sql: str
+    names: tuple[str, ...]
+    converters: tuple[tuple[int, Callable[[Any], Any]], ...]
+    positional: bool
+
+    def parameters(self, rows: Iterable[Mapping[str, Any]]) -> list[Any]:
+        """Return the driver's parameters for each row: values in order, converted for the database."""
+        pick = itemgetter(*self.names) if len(self.names) > 1 else lambda row: (row[self.names[0]],)
+        converted = []
+        for row in rows:
+            values = list(pick(row))
+            for index, convert in self.converters:
+                values[index] = convert(values[index])
+            converted.append(tuple(values) if self.positional else dict(zip(self.names, values, strict=True)))
+        return converted
+
+
+_COMPILED: WeakKeyDictionary[Dialect, dict[tuple[Any, ...], _DriverStatement | None]] = WeakKeyDictionary()
+
+
+def execute_many(
+    session: Session,
+    key: tuple[Any, ...],
+    statement: UpdateBase,
+    rows: Sequence[Mapping[str, Any]],
+    column_keys: Sequence[str] | None = None,
+) -> None:
+    """Run an INSERT or UPDATE for every row, in chunks, as plain executemany calls on the driver.
+
+    The statement is compiled once per dialect (cached under `key`), and each value is converted
+    by its column type's own bind processor, so the database receives exactly what a Core
+    executemany would send, without Core's per-row overhead. Statements whose columns need
+    Python-side defaults go through Core.
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    cache = _COMPILED.setdefault(dialect, {})
+    if key not in cache:
+        cache[key] = _compile_for_driver(dialect, statement, column_keys)
+    compiled = cache[key]
     for part in chunked(rows):
-        session.connection().execute(insert(table), list(part))
+        if compiled is None:
+            connection.execute(statement, list(part))
+        else:
+            connection.exec_driver_sql(compiled.sql, compiled.parameters(part))
+
+
+def _compile_for_driver(
+    dialect: Dialect, statement: UpdateBase, column_keys: Sequence[str] | None
+) -> _DriverStatement | None:
+    compiled = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
+    if compiled.insert_prefetch or compiled.update_prefetch or compiled.escaped_bind_names:
+        return None
+    names = tuple(compiled.positiontup or ()) if dialect.positional else tuple(compiled.binds)
+    converters = []
+    for index, name in enumerate(names):
+        processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            converters.append((index, processor))
+    return _DriverStatement(compiled.string, names, tuple(converters), dialect.positional)
 
 
 def business_date(session: Session) -> date | None:
@@ -237,8 +346,6 @@ def business_date(session: Session) -> date | None:
 
 def ledger_balances(session: Session, loan_ids: Sequence[int] | None = None) -> dict[int, Balances]:
     """Recompute balances from the ledger alone, per loan."""
-    from sqlalchemy import func
-
     query = select(
         ledger.c.loan_id,
         func.sum(ledger.c.principal),

@@ -26,6 +26,12 @@ class ScaledDecimal(TypeDecorator[Decimal]):
         """Store a decimal as its integer of scaled units; refuse finer values."""
         if value is None:
             return None
+        if type(value) is Decimal and value.is_finite():  # the common case, once per stored amount
+            scaled: Decimal = value.scaleb(self.places)
+            units = int(scaled)
+            if units != scaled:
+                raise InvalidInput(f"{value} has more than {self.places} decimal places")
+            return units
         if isinstance(value, int) and not isinstance(value, bool):
             return value * 10**self.places
         if not isinstance(value, Decimal):

@@ -704,11 +704,13 @@ def end_forbearance(session: Session, loan_number: str, *, on: date, actor: str)
     if workout is None or workout.kind != WorkoutKind.FORBEARANCE:
         raise WorkoutRefused(f"loan {loan_number} has no active forbearance")
     planned_end = date.fromisoformat(workout.terms["planned_ends_on"])
+    spared_through = account.late_fee_through
     forgive_forbearance_late_fees(account, workout.starts_on, min(on, planned_end))
+    if account.late_fee_through != spared_through:
+        save_accounts(session, [account], on)
     workout.status = WorkoutStatus.COMPLETED if on >= planned_end else WorkoutStatus.ENDED
     workout.ends_on = on
     workout.terms = {**workout.terms, "ended_on": on.isoformat(), "arrears_at_end": str(arrears(account, on))}
-    save_accounts(session, [account], on)
     session.flush()
     _audit(session, actor, "workout.forbearance_ended", account, workout)
     return workout

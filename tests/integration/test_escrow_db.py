@@ -198,7 +198,11 @@ def test_a_delinquent_borrowers_surplus_stays_in_escrow(
     # 2,700 - 600 = 2,100 is kept
     with sessions() as session, session.begin():
         statement = run_escrow_analysis(session, "M-1001", on=date(2026, 4, 15), actor="specialist:kim")
-    assert (statement.is_current, statement.surplus, statement.refund) == (False, Decimal("2100.00"), 0)
+    assert (statement.is_current, statement.surplus, statement.refund) == (
+        False,
+        Decimal("2100.00"),
+        Decimal("0.00"),
+    )
     assert escrow_on_row_and_ledger(sessions) == (Decimal("3000.00"), Decimal("3000.00"))
 
 

@@ -18,9 +18,12 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from servicing.errors import InvalidInput
 from servicing.escrow import (
+    FREQUENCIES,
     AnalysisPolicy,
     EscrowBill,
     EscrowKind,
@@ -34,6 +37,7 @@ TAX = EscrowBill(EscrowKind.PROPERTY_TAX, "Kings County Treasurer", Decimal("240
 INSURANCE = EscrowBill(EscrowKind.HAZARD_INSURANCE, "Acme Mutual", Decimal("1200.00"), date(2026, 7, 20))
 ON = date(2026, 1, 15)
 ANCHOR = date(2025, 2, 1)  # installments due on the 1st of each month
+NOTHING = Decimal("0.00")
 
 
 def analyze(
@@ -75,7 +79,7 @@ def test_a_balanced_account_projects_twelve_months_with_its_low_point_at_the_cus
     ]  # fmt: skip
     assert [m.disbursed for m in statement.months if m.disbursed] == [Decimal("2400.00"), Decimal("1200.00")]
     assert (statement.lowest_balance, statement.lowest_month) == (Decimal("600.00"), date(2026, 3, 1))
-    assert (statement.shortage, statement.surplus, statement.deficiency) == (0, 0, 0)
+    assert (statement.shortage, statement.surplus, statement.deficiency) == (NOTHING, NOTHING, NOTHING)
     assert statement.new_deposit == Decimal("300.00")
 
 
@@ -94,7 +98,7 @@ def test_a_shortage_below_one_months_deposit_is_spread_over_twelve_months_by_def
     assert (statement.lowest_balance, statement.shortage) == (Decimal("500.00"), Decimal("100.00"))
     assert statement.recovery_deposit == Decimal("8.33")  # 100 / 12 = 8.333 -> 8.33
     assert statement.new_deposit == Decimal("308.33")  # 300 + 8.33
-    assert (statement.collect_amount, statement.collect_due_on) == (0, None)
+    assert (statement.collect_amount, statement.collect_due_on) == (NOTHING, None)
 
 
 def test_a_shortage_below_one_months_deposit_may_be_collected_within_30_days_instead() -> None:
@@ -133,7 +137,7 @@ def test_a_surplus_of_50_or_more_is_refunded_within_30_days_when_the_loan_is_cur
 def test_a_surplus_stays_in_escrow_when_the_loan_is_not_current() -> None:
     statement = analyze("2500.00", is_current=False)
     assert statement.surplus == Decimal("100.00")
-    assert (statement.refund, statement.refund_due_on) == (0, None)
+    assert (statement.refund, statement.refund_due_on) == (NOTHING, None)
     assert statement.kept_surplus == Decimal("100.00")
 
 
@@ -142,7 +146,7 @@ def test_a_surplus_below_50_stays_in_escrow() -> None:
     statement = analyze("2440.00")
     assert (statement.surplus, statement.refund, statement.kept_surplus) == (
         Decimal("40.00"),
-        0,
+        NOTHING,
         Decimal("40.00"),
     )
 
@@ -160,8 +164,8 @@ def test_a_deficiency_is_recovered_over_twelve_months_with_the_shortage() -> Non
 def test_a_small_deficiency_may_be_collected_within_30_days() -> None:
     # balance -100 and no bills: base deposit 0, the 100 advance is under the 300 current deposit
     statement = analyze("-100.00", bills=(), policy=AnalysisPolicy(collect_small_shortage=True))
-    assert (statement.deficiency, statement.shortage) == (Decimal("100.00"), 0)
-    assert (statement.collect_amount, statement.new_deposit) == (Decimal("100.00"), 0)
+    assert (statement.deficiency, statement.shortage) == (Decimal("100.00"), NOTHING)
+    assert (statement.collect_amount, statement.new_deposit) == (Decimal("100.00"), NOTHING)
 
 
 def test_a_bill_due_before_the_first_installment_lowers_the_opening_balance() -> None:
@@ -174,7 +178,7 @@ def test_a_bill_due_before_the_first_installment_lowers_the_opening_balance() ->
     assert statement.annual_disbursements == Decimal("3600.00")
     # Apr 900 May 1,200 Jun 1,500 Jul 1,800 - 1,200 = 600 ... Feb 2,700  Mar 3,000 - 2,400 = 600
     assert (statement.lowest_balance, statement.lowest_month) == (Decimal("600.00"), date(2026, 7, 1))
-    assert (statement.shortage, statement.surplus) == (0, 0)
+    assert (statement.shortage, statement.surplus) == (NOTHING, NOTHING)
 
 
 def test_an_installment_paid_ahead_adds_no_deposit_to_the_projection() -> None:
@@ -210,7 +214,7 @@ def test_amounts_are_rounded_half_up_to_the_currency_minor_unit() -> None:
 def test_an_account_with_no_bills_left_refunds_its_balance_to_a_current_borrower() -> None:
     statement = analyze("180.00", bills=())
     assert (statement.cushion, statement.surplus, statement.refund) == (
-        0,
+        NOTHING,
         Decimal("180.00"),
         Decimal("180.00"),
     )
@@ -235,3 +239,33 @@ def test_the_statement_summary_is_json_ready_strings() -> None:
     assert summary["shortage"] == "100.00"
     assert summary["lowest_month"] == "2026-03-01"
     assert summary["refund_due_on"] is None
+
+
+bills_strategy = st.lists(
+    st.builds(
+        EscrowBill,
+        kind=st.sampled_from(EscrowKind),
+        payee=st.just("Payee"),
+        amount=st.integers(1, 500_000).map(lambda cents: Decimal(cents).scaleb(-2)),
+        next_due_date=st.dates(date(2025, 10, 1), date(2027, 1, 31)),
+        frequency_months=st.sampled_from(FREQUENCIES),
+    ),
+    max_size=5,
+)
+
+
+@given(bills=bills_strategy, cents=st.integers(-1_000_000, 2_000_000))
+def test_making_up_the_shortage_or_refunding_the_surplus_puts_the_low_point_on_the_cushion(
+    bills: list[EscrowBill], cents: int
+) -> None:
+    balance = Decimal(cents).scaleb(-2)
+    statement = analyze(str(balance), bills=tuple(bills))
+    assert statement.shortage == 0 or statement.surplus == 0
+    assert statement.deficiency == max(NOTHING, -balance)
+    for amount in (statement.shortage, statement.surplus, statement.new_deposit, statement.lowest_balance):
+        assert amount == amount.quantize(Decimal("0.01"))
+    settled = balance + statement.shortage + statement.deficiency - statement.surplus
+    again = analyze(str(settled), bills=tuple(bills))
+    # the projection moves one for one with the balance; only the base deposit's rounding
+    # (at most 0.005 x 12 = 0.06 a year) can leave the low point a little above the cushion
+    assert NOTHING <= again.lowest_balance - again.cushion <= Decimal("0.06")

@@ -1,0 +1,124 @@
+"""Benchmark: one business day of end of day over N loans, on SQLite (and PostgreSQL when given).
+
+Set-up (not timed): board N loans, post one payment per loan, schedule 1% of them a payment and
+give 2% of the escrowed ones a tax bill due that day. Timed: `run_business_day` for one date.
+Floor: one set-based SQL UPDATE accruing interest and days past due over the same rows, measured
+in the same run and rolled back. Goal: under 3 s for 100,000 loans.
+
+    .venv/bin/python bench/eod.py [--loans N] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from measure import SECRET, Database, Figures, fresh_sqlite, header, postgres_schema, stopwatch, verdict
+from portfolio import TODAY, write_loan_file, write_payment_file
+from sqlalchemy import Date, DateTime, bindparam, text
+
+from servicing.eod import run_business_day
+from servicing.importing import import_loans, import_payments
+
+GOAL_SECONDS = 3.0
+DAY = TODAY  # a Friday, and the day every payment in the file was received by
+
+FLOOR_SQL = {
+    "sqlite": """
+        UPDATE loans SET
+          accrued_interest = CAST(principal_balance * (annual_rate / 1e10)
+                                  * (julianday(:day) - julianday(interest_paid_through)) / 365 AS INTEGER),
+          days_past_due = CASE WHEN next_due_date < :day
+                               THEN CAST(julianday(:day) - julianday(next_due_date) AS INTEGER) ELSE 0 END
+        WHERE status = 'active'
+    """,
+    "postgresql": """
+        UPDATE loans SET
+          accrued_interest = (principal_balance::numeric * annual_rate / 1e10
+                              * (CAST(:day AS date) - interest_paid_through) / 365)::bigint,
+          days_past_due = CASE WHEN next_due_date < CAST(:day AS date)
+                               THEN CAST(:day AS date) - next_due_date ELSE 0 END
+        WHERE status = 'active'
+    """,
+}
+SCHEDULE_SQL = """
+    INSERT INTO scheduled_payments (loan_id, reference, amount, scheduled_for, bank_account_last4, status,
+                                    created_at, created_via)
+    SELECT id, 'SCHED-' || loan_number, monthly_payment, :day, '0000', 'scheduled', :now, 'bench'
+    FROM loans WHERE id % 100 = 7 AND status = 'active'
+"""
+ESCROW_SQL = """
+    INSERT INTO escrow_items (loan_id, kind, payee, amount, next_due_date, frequency_months)
+    SELECT id, 'property_tax', 'County Treasurer', escrow_monthly * 6, :day, 12
+    FROM loans WHERE escrow_monthly > 0 AND id % 50 = 3
+"""
+
+
+def prepare(db: Database, loans: int, folder: Path) -> None:
+    """Board the portfolio, post its payments and add the day's scheduled payments and escrow bills."""
+    loan_file = write_loan_file(folder / "loans.csv", loans)
+    with stopwatch() as elapsed:
+        import_loans(db.sessions, loan_file, secret=SECRET, today=TODAY, actor="bench")
+        with db.sessions() as session:
+            write_payment_file(folder / "payments.csv", session)
+        import_payments(db.sessions, folder / "payments.csv", today=TODAY, actor="bench")
+    day, now = bindparam("day", type_=Date()), bindparam("now", type_=DateTime(timezone=True))
+    with db.sessions() as session, session.begin():
+        session.execute(text(SCHEDULE_SQL).bindparams(day, now), {"day": DAY, "now": datetime.now(UTC)})
+        session.execute(text(ESCROW_SQL).bindparams(day), {"day": DAY})
+    print(f"  set-up (board, post, schedule): {elapsed():.1f} s")
+
+
+def measure_day(db: Database, label: str, loans: int) -> dict[str, float]:
+    """Time the floor (rolled back) and then one business day of end of day; print and return both."""
+    dialect = db.engine.dialect.name
+    with db.sessions() as session, session.begin():
+        with stopwatch() as elapsed:
+            session.execute(text(FLOOR_SQL[dialect]), {"day": DAY.isoformat()})
+        floor = elapsed()
+        session.rollback()
+    with db.sessions() as session, session.begin(), stopwatch() as elapsed:
+        result = run_business_day(session, DAY, "eod")
+    seconds = elapsed()
+    print(f"  {label} floor: one set-based UPDATE over {loans:,} loans {floor:.3f} s")
+    print(f"  {label} end of day {DAY}: {seconds:.2f} s ({verdict(seconds < GOAL_SECONDS)} of "
+          f"{GOAL_SECONDS:.0f} s), {seconds / floor:.1f} x floor")  # fmt: skip
+    print(f"    accrued {result.loans_accrued:,}, late fees {result.late_fees:,}, scheduled posted "
+          f"{result.scheduled_posted:,} (failed {result.scheduled_failed:,}), escrow paid "
+          f"{result.escrow_disbursed:,}, early intervention {result.early_intervention:,}")  # fmt: skip
+    return {f"{label}_floor_s": round(floor, 4), f"{label}_eod_s": round(seconds, 3),
+            f"{label}_ratio": round(seconds / floor, 1)}  # fmt: skip
+
+
+def run(loans: int, postgres: str | None) -> Figures:
+    """Run the benchmark on SQLite, then on PostgreSQL when a URL is given."""
+    figures = Figures("eod")
+    with tempfile.TemporaryDirectory(prefix="loanline-bench-") as name:
+        folder = Path(name)
+        db = fresh_sqlite(folder)
+        try:
+            prepare(db, loans, folder)
+            figures.values.update(measure_day(db, "sqlite", loans))
+        finally:
+            db.engine.dispose()
+        if postgres:
+            with postgres_schema(postgres) as pg:
+                prepare(pg, loans, folder)
+                figures.values.update(measure_day(pg, "postgresql", loans))
+    return figures
+
+
+def main() -> None:
+    """Parse the options and run the benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--loans", type=int, default=100_000, help="loans in the portfolio (default 100000)")
+    parser.add_argument("--postgres", metavar="URL", help="also run on this PostgreSQL database (own schema)")
+    args = parser.parse_args()
+    header("eod", args.loans)
+    run(args.loans, args.postgres).finish()
+
+
+if __name__ == "__main__":
+    main()
