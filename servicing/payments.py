@@ -87,8 +87,9 @@ def post_payments(
 ) -> PostingReport:
     """Credit each payment as of the day it was received; refuse bad ones with a reason."""
     report = PostingReport()
-    known = _known_references(session, [i.reference for i in instructions])
+    # lock the loans first: a concurrent poster of the same reference commits before we look it up
     accounts = load_accounts(session, {i.loan_number for i in instructions}, for_update=True)
+    known = _known_references(session, [i.reference for i in instructions])
     latest = _latest_received(session, [a.loan_id for a in accounts.values()])
     latest.update(_latest_workouts(session, [a.loan_id for a in accounts.values()], latest))
     originated = _origination_dates(session, list(accounts))
