@@ -213,7 +213,7 @@ def loan(loan_number: str, as_of: date | None, as_json: bool) -> None:
         ("Loan", f"{summary.loan_number} ({summary.status.replace('_', ' ')})"),
         ("Principal balance", m(summary.principal_balance)),
         ("Interest paid through", summary.interest_paid_through.isoformat()),
-        ("Next due", summary.next_due_date.isoformat()),
+        ("Next due", summary.next_due_date.isoformat() if summary.next_due_date else "nothing due"),
         ("Amount due", m(summary.amount_due)),
         ("Monthly payment (P&I)", m(summary.monthly_payment)),
         ("Days past due", f"{summary.days_past_due} ({summary.bucket})"),

@@ -146,13 +146,23 @@ def check_timezone(text: str) -> str:
     return text.strip()
 
 
+# Countries spanning several zones: the zone most of their people live in (CLDR lists them alphabetically).
+MAIN_TIMEZONES = {
+    "US": "America/New_York", "CA": "America/Toronto", "BR": "America/Sao_Paulo", "ID": "Asia/Jakarta",
+    "MX": "America/Mexico_City", "AU": "Australia/Sydney", "RU": "Europe/Moscow", "AR": "America/Argentina/Buenos_Aires",
+    "CL": "America/Santiago", "ES": "Europe/Madrid", "PT": "Europe/Lisbon", "DE": "Europe/Berlin",
+    "EC": "America/Guayaquil", "KZ": "Asia/Almaty", "MN": "Asia/Ulaanbaatar", "NZ": "Pacific/Auckland",
+    "CD": "Africa/Kinshasa", "UA": "Europe/Kyiv", "MY": "Asia/Kuala_Lumpur", "CN": "Asia/Shanghai",
+}  # fmt: skip
+
+
 @lru_cache(maxsize=256)
 def country_timezone(country: str) -> str:
     """Return the main time zone of a country (ISO 3166-1 alpha-2), or refuse an unknown country."""
     zones: dict[str, list[str]] = get_global("territory_zones")
     if not re.fullmatch(r"[A-Z]{2}", country) or country not in zones or not zones[country]:
         raise InvalidInput(f"country: {country!r} is not an ISO 3166-1 alpha-2 code")
-    return zones[country][0]
+    return MAIN_TIMEZONES.get(country) or zones[country][0]
 
 
 def _text(row: Mapping[str, str], field: str, limit: int) -> str:

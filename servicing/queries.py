@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from servicing.account import Account
+from servicing.account import Account, LoanStatus
 from servicing.delinquency import bucket
 from servicing.errors import LoanNotFound
 from servicing.models import Loan
@@ -28,7 +28,7 @@ class LoanSummary:
     currency: str
     principal_balance: Decimal
     interest_paid_through: date
-    next_due_date: date
+    next_due_date: date | None
     amount_due: Decimal
     days_past_due: int
     bucket: str
@@ -62,7 +62,7 @@ def summarize(account: Account, as_of: date) -> LoanSummary:
         currency=account.currency,
         principal_balance=b.principal,
         interest_paid_through=account.interest_paid_through,
-        next_due_date=account.next_due_date,
+        next_due_date=account.next_due_date if account.status is LoanStatus.ACTIVE else None,
         amount_due=account.amount_due(as_of),
         days_past_due=dpd,
         bucket=bucket(dpd),

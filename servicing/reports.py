@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from servicing.delinquency import BUCKETS
 from servicing.models import AuditEntry, Case, Loan, Payment
+from servicing.money import to_money
 
 Report = Callable[[Session, date], list[dict[str, Any]]]
 
@@ -35,7 +36,7 @@ def delinquency_report(session: Session, today: date) -> list[dict[str, Any]]:
     rows = {(b, c): (n, total) for b, c, n, total in session.execute(query)}
     order = {b: i for i, b in enumerate(BUCKETS)}
     return [
-        {"bucket": b, "currency": c, "loans": n, "principal": total.normalize() if total else Decimal(0)}
+        {"bucket": b, "currency": c, "loans": n, "principal": to_money(total or Decimal(0), c)}
         for (b, c), (n, total) in sorted(rows.items(), key=lambda item: (order[item[0][0]], item[0][1]))
     ]
 
@@ -49,7 +50,7 @@ def payments_report(session: Session, today: date) -> list[dict[str, Any]]:
         .order_by(Payment.received_on, Loan.currency)
     )
     return [
-        {"received_on": d, "currency": c, "status": s, "payments": n, "amount": total.normalize()}
+        {"received_on": d, "currency": c, "status": s, "payments": n, "amount": to_money(total, c)}
         for d, c, s, n, total in session.execute(query)
     ]
 

@@ -26,7 +26,7 @@ def test_the_same_payment_posted_from_two_workers_at_once_is_posted_once(session
     with sessions() as session, session.begin():
         board_loans(session, [(2, parse_loan_row({**ROW, "loan_number": "C-1", "phone": "+15550000001"}))],
                     secret=SECRET, boarded_on=TODAY, actor="test")  # fmt: skip
-    payment = PaymentInstruction("C-1", D("1051.69"), date(2026, 2, 1), "ACH-777")
+    payment = PaymentInstruction("C-1", D("1051.68"), date(2026, 2, 1), "ACH-777")
     reports: list[PostingReport] = []
     barrier = threading.Barrier(2)
 

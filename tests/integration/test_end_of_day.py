@@ -19,7 +19,7 @@ from servicing.store import business_date, ledger_balances, load_account
 from tests.integration.helpers import board
 
 # The mortgage of these tests: 150,000 at 5.5% over 360 months, first due 2026-02-01, 200 escrow.
-# P&I = 851.69 (150000 x 0.0045833 / (1 - 1.0045833^-360) = 851.6881); installment 1,051.69.
+# P&I = 851.68 (150000 x 0.0045833 / (1 - 1.0045833^-360) = 851.6835); installment 1,051.68.
 
 
 def loan_row(session: Session, number: str) -> Loan:
@@ -42,7 +42,7 @@ def test_a_late_fee_is_charged_once_the_day_after_grace_and_never_twice(sessions
     eod(sessions, date(2026, 2, 27))
     with sessions() as session:
         fees = session.scalars(select(Fee)).all()
-        # 5% of 851.69 = 42.5845 -> 42.58, for the installment due 2026-02-01 only
+        # 5% of 851.68 = 42.584 -> 42.58, for the installment due 2026-02-01 only
         assert [(f.amount, f.installment_due_date) for f in fees] == [(D("42.58"), date(2026, 2, 1))]
         assert loan_row(session, number).fees_balance == D("42.58")
     eod(sessions, date(2026, 3, 17))  # March installment past grace too (Mar 16 + 1)
@@ -113,7 +113,7 @@ def test_a_scheduled_payment_is_posted_on_its_date_and_a_cancelled_one_is_not(
 ) -> None:
     with sessions.begin() as session:
         number = board(session, bank_account_last4="6789")
-        kept = schedule_payment(session, number, amount=D("1051.69"), pay_on=date(2026, 1, 30),
+        kept = schedule_payment(session, number, amount=D("1051.68"), pay_on=date(2026, 1, 30),
                                 today=date(2026, 1, 20), via="sms", actor="bot")  # fmt: skip
         dropped = schedule_payment(session, number, amount=D("50.00"), pay_on=date(2026, 1, 29),
                                    today=date(2026, 1, 20), via="sms", actor="bot")  # fmt: skip
