@@ -280,16 +280,14 @@ class _DriverStatement:
     converters: tuple[tuple[int, Callable[[Any], Any]], ...]
     positional: bool
 
-    def parameters(self, rows: Iterable[Mapping[str, Any]]) -> list[Any]:
+    def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
         """Return the driver's parameters for each row: values in order, converted for the database."""
-        pick = itemgetter(*self.names) if len(self.names) > 1 else lambda row: (row[self.names[0]],)
-        converted = []
-        for row in rows:
-            values = list(pick(row))
-            for index, convert in self.converters:
-                values[index] = convert(values[index])
-            converted.append(tuple(values) if self.positional else dict(zip(self.names, values, strict=True)))
-        return converted
+        columns: list[Iterable[Any]] = [map(itemgetter(name), rows) for name in self.names]
+        for index, convert in self.converters:
+            columns[index] = map(convert, columns[index])
+        if self.positional:
+            return list(zip(*columns, strict=True))
+        return [dict(zip(self.names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 _COMPILED: WeakKeyDictionary[Dialect, dict[tuple[Any, ...], _DriverStatement | None]] = WeakKeyDictionary()

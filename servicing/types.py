@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -26,12 +27,6 @@ class ScaledDecimal(TypeDecorator[Decimal]):
         """Store a decimal as its integer of scaled units; refuse finer values."""
         if value is None:
             return None
-        if type(value) is Decimal and value.is_finite():  # the common case, once per stored amount
-            scaled: Decimal = value.scaleb(self.places)
-            units = int(scaled)
-            if units != scaled:
-                raise InvalidInput(f"{value} has more than {self.places} decimal places")
-            return units
         if isinstance(value, int) and not isinstance(value, bool):
             return value * 10**self.places
         if not isinstance(value, Decimal):
@@ -47,6 +42,37 @@ class ScaledDecimal(TypeDecorator[Decimal]):
         if value is None:
             return None
         return Decimal(int(value)).scaleb(-self.places)
+
+    # The two processors below run once per amount read or written (millions in a bulk import or
+    # end of day), so the common case is one plain function call; anything else, and any integer
+    # column type that converts values itself, goes through the methods above.
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], int | None] | None:
+        """Return the function that turns a decimal into its stored integer."""
+        if self.impl_instance.bind_processor(dialect) is not None:
+            return super().bind_processor(dialect)
+        places, general = self.places, self.process_bind_param
+
+        def to_units(value: Any) -> int | None:
+            if type(value) is Decimal and value.is_finite():
+                scaled = value.scaleb(places)
+                units = int(scaled)
+                if units == scaled:
+                    return units
+            return general(value, dialect)
+
+        return to_units
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Decimal | None] | None:
+        """Return the function that turns a stored integer back into its decimal."""
+        if self.impl_instance.result_processor(dialect, coltype) is not None:
+            return super().result_processor(dialect, coltype)
+        exponent = -self.places
+
+        def to_decimal(value: Any) -> Decimal | None:
+            return None if value is None else Decimal(int(value)).scaleb(exponent)
+
+        return to_decimal
 
 
 def Money() -> ScaledDecimal:  # noqa: N802 - reads like a column type
