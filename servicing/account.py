@@ -155,7 +155,7 @@ class Account:
     def amount_due(self, as_of: date) -> Decimal:
         """Return every unpaid installment due by `as_of` (or else the next one) plus fees, minus suspense."""
         if self.status is not LoanStatus.ACTIVE:
-            return ZERO
+            return to_money(ZERO, self.currency)
         due = self.installments_due_by(as_of) or [self.next_installment]
         if self.is_scheduled:
             total, principal = ZERO, self.balances.principal
@@ -165,7 +165,7 @@ class Account:
                 total += payment + self.escrow_monthly
         else:
             total = max(ZERO, self.monthly_payment * len(due) - self.dsi_credit)
-        return max(ZERO, total + self.balances.fees - self.balances.suspense)
+        return to_money(max(ZERO, total + self.balances.fees - self.balances.suspense), self.currency)
 
     # -- interest -----------------------------------------------------------------------------
 

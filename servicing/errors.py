@@ -19,8 +19,8 @@ class LoanNotFound(ServicingError):
         self.loan_number = loan_number
 
 
-class DuplicateLoan(ServicingError):
-    """A loan number that is already boarded."""
+class LoanClosed(ServicingError):
+    """A loan that is paid off or charged off, asked for something only an open loan has."""
 
 
 class PaymentRefused(ServicingError):

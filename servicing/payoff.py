@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from servicing.account import Account
-from servicing.money import ZERO
+from servicing.money import ZERO, to_money
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def payoff_quote(account: Account, quote_date: date, good_through: date) -> Payo
     """Quote principal + interest to G + fees + escrow advance + deferred - suspense."""
     balances = account.balances
     interest = balances.interest + account.interest_through(good_through)
-    escrow_advance = max(ZERO, -balances.escrow)
+    escrow_advance = to_money(max(ZERO, -balances.escrow), account.currency)
     total = (
         balances.principal + interest + balances.fees + escrow_advance + balances.deferred - balances.suspense
     )
@@ -50,5 +50,5 @@ def payoff_quote(account: Account, quote_date: date, good_through: date) -> Payo
         suspense=balances.suspense,
         total=total,
         per_diem=account.per_diem(),
-        escrow_refund=max(ZERO, balances.escrow),
+        escrow_refund=to_money(max(ZERO, balances.escrow), account.currency),
     )

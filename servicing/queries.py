@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from servicing.account import Account, LoanStatus
 from servicing.delinquency import bucket
-from servicing.errors import LoanNotFound
+from servicing.errors import LoanClosed, LoanNotFound
 from servicing.models import Loan
 from servicing.payoff import PayoffQuote, payoff_quote
 from servicing.store import business_date, load_account
@@ -87,6 +87,8 @@ def payoff_for(
 ) -> PayoffQuote:
     """Quote a payoff on the business date, good through 10 calendar days later unless given."""
     account = require_account(session, loan_number)
+    if account.status is not LoanStatus.ACTIVE:
+        raise LoanClosed(f"loan {loan_number} is {account.status.value.replace('_', ' ')}: nothing to pay off")
     quote_date = current_date(session, today)
     return payoff_quote(account, quote_date, good_through or quote_date + timedelta(days=PAYOFF_DAYS))
 

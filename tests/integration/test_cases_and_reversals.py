@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.cases import CaseKind, extend_resolution, meet_deadline, move_loss_mitigation, open_case
-from servicing.errors import InvalidInput, ReversalRefused
+from servicing.errors import InvalidInput, LoanClosed, ReversalRefused
 from servicing.models import AuditEntry, Loan, Payment
 from servicing.payments import PaymentInstruction, post_payments, reverse_payment
+from servicing.queries import payoff_for
 from servicing.store import ledger_balances, load_account
 from tests.integration.helpers import board
 
@@ -105,6 +106,8 @@ def test_a_paid_off_loan_keeps_its_closing_date_and_reopens_if_the_payoff_is_ret
     with sessions.begin() as session:
         post(session, loan, "10.00", date(2026, 1, 5), "LATE-CHECK")  # refused: paid off
         assert session.scalar(select(Loan.closed_on).where(Loan.loan_number == loan)) == TODAY
+        with pytest.raises(LoanClosed, match="paid off: nothing to pay off"):
+            payoff_for(session, loan, today=TODAY)
         reverse_payment(session, "PAYOFF", reason="chargeback", today=TODAY, business_date=TODAY, actor="ana")
         loan_row = session.scalar(select(Loan).where(Loan.loan_number == loan))
         assert loan_row is not None
