@@ -154,8 +154,13 @@ def _post_payoff(account: Account, application: Application) -> None:
             )
         )
     account.interest_paid_through = day
-    account.installments_paid = account.term_months
+    _close(account, application)
+
+
+def _close(account: Account, application: Application) -> None:
+    """Mark the loan paid off: nothing is owed and no installment is left."""
     account.status = LoanStatus.PAID_OFF
+    account.installments_paid = account.term_months
     application.paid_off = True
 
 
@@ -250,9 +255,7 @@ def _settle_suspense(account: Account, application: Application, held: Decimal) 
         application.lines.append(account.book(kind, application.received_on, memo, suspense=change))
     b = account.balances
     if b.principal == 0 and b.interest == 0 and b.fees == 0 and b.deferred == 0:
-        account.status = LoanStatus.PAID_OFF
-        account.installments_paid = account.term_months
-        application.paid_off = True
+        _close(account, application)
 
 
 # -- daily simple interest (actual/365) loans ---------------------------------------------------------

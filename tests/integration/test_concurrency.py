@@ -15,7 +15,7 @@ from servicing.models import Payment
 from servicing.payments import PaymentInstruction, PostingReport, post_payments
 from servicing.store import ledger_balances, load_account
 from tests.conftest import SECRET
-from tests.integration.test_ledger_properties import ROW
+from tests.integration.helpers import MORTGAGE_ROW as ROW
 
 TODAY = date(2026, 3, 20)
 

@@ -19,6 +19,7 @@ from servicing.models import EscrowItem, Loan
 from servicing.payments import PaymentInstruction, post_payments, reverse_payment
 from servicing.store import ledger_balances, load_account
 from tests.conftest import SECRET
+from tests.integration.helpers import MORTGAGE_ROW
 
 DB_EXAMPLES = 300 if os.environ.get("HYPOTHESIS_PROFILE") == "thorough" else 25
 FIXTURE_DB = settings(
@@ -27,13 +28,7 @@ FIXTURE_DB = settings(
 numbers = itertools.count(1)
 START = date(2026, 1, 1)
 
-ROW = {
-    "product": "mortgage", "borrower_first_name": "Ana", "borrower_last_name": "Silva",
-    "date_of_birth": "1980-05-04", "tax_id_last4": "1234", "postal_code": "10001", "country": "US",
-    "locale": "en_US", "currency": "USD", "original_principal": "150000.00", "annual_rate": "0.055",
-    "term_months": "360", "origination_date": "2025-12-10", "first_payment_date": "2026-02-01",
-    "interest_method": "30/360", "escrow_monthly": "200.00", "escrow_balance": "300.00",
-}  # fmt: skip
+ROW = MORTGAGE_ROW
 
 
 def board(session: Session, method: str) -> str:
