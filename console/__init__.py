@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from flask import Flask, redirect, render_template, url_for
@@ -45,20 +46,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     def console_home() -> str:
         with sessions() as session:
             loans = session.scalar(select(func.count()).select_from(Loan)) or 0
-            open_cases = (
-                session.scalar(select(func.count()).select_from(Case).where(Case.closed_on.is_(None))) or 0
-            )
+            open_cases = session.scalar(select(func.count()).select_from(Case).where(Case.closed_on.is_(None))) or 0
             buckets = delinquency_report(session, business_date(session) or settings_today())
             day = business_date(session)
-        return render_template(
-            "home.html", loans=loans, open_cases=open_cases, buckets=buckets, business_date=day
-        )
+        return render_template("home.html", loans=loans, open_cases=open_cases, buckets=buckets, business_date=day)
 
     return app
 
 
-def settings_today() -> Any:
+def settings_today() -> date:
     """Return today's date (used before end of day has ever run)."""
-    from datetime import date
-
     return date.today()

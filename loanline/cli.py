@@ -185,8 +185,15 @@ def eod(through: date | None) -> None:
     if not report.days:
         click.echo(f"nothing to run: end of day is already through {last.isoformat()}")
         return
-    totals = {f: sum(getattr(d, f) for d in report.days) for f in
-              ("scheduled_posted", "scheduled_failed", "late_fees", "escrow_disbursed", "early_intervention", "cases_overdue")}  # fmt: skip
+    steps = (
+        "scheduled_posted",
+        "scheduled_failed",
+        "late_fees",
+        "escrow_disbursed",
+        "early_intervention",
+        "cases_overdue",
+    )
+    totals = {step: sum(getattr(day, step) for day in report.days) for step in steps}
     click.echo(
         f"ran {len(report.days)} business days, {report.days[0].business_date} to {report.days[-1].business_date}: "
         + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in totals.items())
@@ -228,9 +235,7 @@ def loan(loan_number: str, as_of: date | None, as_json: bool) -> None:
 
 @main.command()
 @click.argument("loan_number")
-@click.option(
-    "--good-through", callback=iso_date, help="Good-through date (default 10 days after the quote date)."
-)
+@click.option("--good-through", callback=iso_date, help="Good-through date (default 10 days after the quote date).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def payoff(loan_number: str, good_through: date | None, as_json: bool) -> None:
     """Quote the amount that pays a loan off through a date."""

@@ -10,9 +10,9 @@ from loanline.runtime import Runtime
 
 def prepare(rt: Runtime) -> None:
     """Create the schema and load the demo portfolio the first time the system starts."""
-    from servicing.demo import load_demo
     from sqlalchemy import func, select
 
+    from servicing.demo import load_demo
     from servicing.models import Loan
 
     if not rt.is_initialised():
@@ -20,11 +20,7 @@ def prepare(rt: Runtime) -> None:
     with rt.sessions() as session:
         empty = not session.scalar(select(func.count()).select_from(Loan))
     if empty:
-        click.echo(
-            load_demo(
-                rt.sessions, secret=rt.settings.secret_key, as_of=rt.today(), country=rt.settings.country
-            )
-        )
+        click.echo(load_demo(rt.sessions, secret=rt.settings.secret_key, as_of=rt.today(), country=rt.settings.country))
 
 
 def serve(host: str, port: int) -> None:

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from servicing.audit import record_audit
@@ -121,15 +121,11 @@ def open_case(
     case.reference = f"{PREFIXES[kind]}-{case.id:06d}"
     for clock in clocks:
         session.add(
-            CaseDeadline(
-                case_id=case.id, name=clock.name, rule=clock.rule, due_on=due_date(opened_on, clock, country)
-            )
+            CaseDeadline(case_id=case.id, name=clock.name, rule=clock.rule, due_on=due_date(opened_on, clock, country))
         )
     session.flush()
     _refresh_due_on(session, case)
-    record_audit(
-        session, actor, "case.opened", "case", case.reference, {"kind": kind.value, "source": source}
-    )
+    record_audit(session, actor, "case.opened", "case", case.reference, {"kind": kind.value, "source": source})
     return case
 
 
@@ -181,9 +177,7 @@ def move_loss_mitigation(session: Session, reference: str, to: str, on: date, ac
     if case.kind != CaseKind.LOSS_MITIGATION.value:
         raise InvalidInput(f"case {reference} is not a loss-mitigation application")
     if to not in LOSS_MITIGATION_STATES.get(case.status, set()):
-        raise InvalidInput(
-            f"a {case.status.replace('_', ' ')} application cannot become {to.replace('_', ' ')}"
-        )
+        raise InvalidInput(f"a {case.status.replace('_', ' ')} application cannot become {to.replace('_', ' ')}")
     if to.startswith("submitted"):
         _meet(case, "completeness_notice", on)
     if to == "submitted_complete":
@@ -227,16 +221,12 @@ def _meet(case: Case, name: str, on: date) -> None:
 
 def _add_clock(session: Session, case: Case, clock: Clock, start: date) -> None:
     session.add(
-        CaseDeadline(
-            case_id=case.id, name=clock.name, rule=clock.rule, due_on=start + timedelta(days=clock.days)
-        )
+        CaseDeadline(case_id=case.id, name=clock.name, rule=clock.rule, due_on=start + timedelta(days=clock.days))
     )
     session.flush()
 
 
-def open_early_intervention(
-    session: Session, loans: Sequence[tuple[int, int, date]], opened_on: date
-) -> list[str]:
+def open_early_intervention(session: Session, loans: Sequence[tuple[int, int, date]], opened_on: date) -> list[str]:
     """Open an early-intervention task for each (loan id, borrower id, delinquent since); return references."""
     if not loans:
         return []
@@ -259,13 +249,11 @@ def open_early_intervention(
         for loan_id, borrower_id, since in loans
     ]
     cases = Case.__table__
-    result = session.connection().execute(
-        insert(cases).returning(cases.c.id, sort_by_parameter_order=True), rows
-    )
+    result = session.connection().execute(insert(cases).returning(cases.c.id, sort_by_parameter_order=True), rows)
     ids = [row[0] for row in result]
     references = [f"EI-{case_id:06d}" for case_id in ids]
     session.connection().execute(
-        update(cases).where(cases.c.id == _bind("b_id")).values(reference=_bind("b_ref")),
+        update(cases).where(cases.c.id == bindparam("b_id")).values(reference=bindparam("b_ref")),
         [{"b_id": i, "b_ref": r} for i, r in zip(ids, references, strict=True)],
     )
     deadlines = [
@@ -284,6 +272,4 @@ def open_early_intervention(
 
 
 def _bind(name: str) -> Any:
-    from sqlalchemy import bindparam
-
     return bindparam(name)

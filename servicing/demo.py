@@ -457,9 +457,7 @@ def demo_plan(as_of: date) -> DemoPlan:
         if loan.product == ESCROWED:
             bills.extend(_escrow_bills(loan, as_of, index))
         events.extend(_story_events(loan, story, next_due, as_of))
-    events.extend(
-        Event(as_of - timedelta(days=c.days_before), c.loan_number, Action.OPEN_CASE, case=c) for c in CASES
-    )
+    events.extend(Event(as_of - timedelta(days=c.days_before), c.loan_number, Action.OPEN_CASE, case=c) for c in CASES)
     boarded_on = min(date.fromisoformat(r["next_due_date"]) for r in rows) - relativedelta(months=1)
     return DemoPlan(as_of, boarded_on, tuple(rows), tuple(bills), tuple(sorted(events)))
 
@@ -747,9 +745,7 @@ def modify_demo_loan(session: Session, loan_number: str, on: date, country: str)
     """Approve the loan's hardship application and modify it at a lower rate; 1 if done."""
     if _has_workout(session, loan_number, WorkoutKind.MODIFICATION):
         return 0
-    case = _approved_hardship(
-        session, loan_number, on, country, "Income cut for good; asks for lower payments"
-    )
+    case = _approved_hardship(session, loan_number, on, country, "Income cut for good; asks for lower payments")
     modify_loan(session, loan_number, modification_rate=MODIFICATION_RATE, on=on, actor=ACTOR,
                 case_reference=case)  # fmt: skip
     return 1
@@ -785,9 +781,7 @@ def _open_demo_case(session: Session, demo_case: DemoCase, opened_on: date, coun
     """Open one of the demo's cases unless it is open already; return 1 if opened."""
     loan_id, borrower_id = _loan_ids(session, demo_case.loan_number)
     exists = session.scalar(
-        select(Case.id).where(
-            Case.loan_id == loan_id, Case.kind == demo_case.kind.value, Case.source == SOURCE
-        )
+        select(Case.id).where(Case.loan_id == loan_id, Case.kind == demo_case.kind.value, Case.source == SOURCE)
     )
     if exists is not None:
         return 0

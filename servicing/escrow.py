@@ -225,8 +225,7 @@ def analyze_escrow(
     shortage = to_money(max(ZERO, cushion - low.balance - deficiency), currency)
     surplus = to_money(max(ZERO, low.balance - cushion), currency)
     collected = to_money(
-        _collected_now(shortage, current_deposit, policy)
-        + _collected_now(deficiency, current_deposit, policy),
+        _collected_now(shortage, current_deposit, policy) + _collected_now(deficiency, current_deposit, policy),
         currency,
     )
     spread = to_money((shortage + deficiency - collected) / policy.spread_months, currency)
@@ -461,9 +460,7 @@ def escrow_summary(session: Session, loan_number: str) -> EscrowSummary:
     )
 
 
-def _last_bill_paid(
-    session: Session, account: Account, views: dict[int, EscrowBillView]
-) -> EscrowPayment | None:
+def _last_bill_paid(session: Session, account: Account, views: dict[int, EscrowBillView]) -> EscrowPayment | None:
     """Return the latest bill end of day paid from escrow (refunds to the borrower are not bills)."""
     entry = session.execute(
         select(LedgerEntry.effective_date, LedgerEntry.escrow, LedgerEntry.reference, LedgerEntry.memo)
@@ -499,9 +496,7 @@ def _escrowed_account(session: Session, loan_number: str, *, for_update: bool) -
     if account.status is not LoanStatus.ACTIVE:
         raise InvalidInput(f"loan {loan_number} is {account.status.value}; its escrow account is closed")
     if account.product not in ESCROWED_PRODUCTS:
-        raise InvalidInput(
-            f"loan {loan_number} is a {account.product.value} loan; only mortgages carry escrow"
-        )
+        raise InvalidInput(f"loan {loan_number} is a {account.product.value} loan; only mortgages carry escrow")
     return account
 
 
@@ -537,18 +532,14 @@ def _future_due_date(session: Session, due: date) -> date:
         raise InvalidInput(f"next_due_date: expected a date, got {type(due).__name__}")
     last_run = business_date(session)
     if last_run is not None and due <= last_run:
-        raise InvalidInput(
-            f"next_due_date: {due.isoformat()} is not after the business date {last_run.isoformat()}"
-        )
+        raise InvalidInput(f"next_due_date: {due.isoformat()} is not after the business date {last_run.isoformat()}")
     return due
 
 
 def _refuse_backdated(session: Session, on: date) -> None:
     last_run = business_date(session)
     if last_run is not None and on < last_run:
-        raise InvalidInput(
-            f"analysis date {on.isoformat()} is before the business date {last_run.isoformat()}"
-        )
+        raise InvalidInput(f"analysis date {on.isoformat()} is before the business date {last_run.isoformat()}")
 
 
 def _frequency(months: int) -> int:
@@ -588,9 +579,7 @@ def _bill_detail(item_id: int, bill: EscrowBill) -> dict[str, Any]:
 
 def _item_rows(session: Session, loan_id: int) -> Sequence[EscrowItem]:
     return session.scalars(
-        select(EscrowItem)
-        .where(EscrowItem.loan_id == loan_id)
-        .order_by(EscrowItem.next_due_date, EscrowItem.id)
+        select(EscrowItem).where(EscrowItem.loan_id == loan_id).order_by(EscrowItem.next_due_date, EscrowItem.id)
     ).all()
 
 

@@ -271,9 +271,7 @@ class Case(Base):
     closed_on: Mapped[date | None] = mapped_column(Date)
     delinquency_since: Mapped[date | None] = mapped_column(Date)
 
-    deadlines: Mapped[list[CaseDeadline]] = relationship(
-        back_populates="case", order_by="CaseDeadline.due_on"
-    )
+    deadlines: Mapped[list[CaseDeadline]] = relationship(back_populates="case", order_by="CaseDeadline.due_on")
 
 
 class CaseDeadline(Base):

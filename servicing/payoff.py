@@ -34,9 +34,7 @@ def payoff_quote(account: Account, quote_date: date, good_through: date) -> Payo
     balances = account.balances
     interest = balances.interest + account.interest_through(good_through)
     escrow_advance = to_money(max(ZERO, -balances.escrow), account.currency)
-    total = (
-        balances.principal + interest + balances.fees + escrow_advance + balances.deferred - balances.suspense
-    )
+    total = balances.principal + interest + balances.fees + escrow_advance + balances.deferred - balances.suspense
     return PayoffQuote(
         loan_number=account.loan_number,
         currency=account.currency,

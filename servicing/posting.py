@@ -125,9 +125,7 @@ def _post_payoff(account: Account, application: Application) -> None:
     day = application.received_on
     accrued = account.interest_through(day)
     if accrued:
-        application.lines.append(
-            account.book(EntryKind.INTEREST_ACCRUAL, day, "interest to payoff", interest=accrued)
-        )
+        application.lines.append(account.book(EntryKind.INTEREST_ACCRUAL, day, "interest to payoff", interest=accrued))
     application.fees_paid = account.take_fees(account.balances.fees, FEE_ORDER)
     b = account.balances
     advance = max(ZERO, -b.escrow)
@@ -185,10 +183,9 @@ def _post_scheduled(account: Account, application: Application) -> None:
         and account.due_date(next_number) <= day + relativedelta(months=1)
     )
     # 2. one installment paid ahead, when nothing is due and nothing was applied
-    if not applied and not still_due and next_is_near:
-        if funds >= account.installment_amount(next_number):
-            funds -= _pay_installment(account, application, next_number)
-            applied, next_is_near = 1, False
+    if not applied and not still_due and next_is_near and funds >= account.installment_amount(next_number):
+        funds -= _pay_installment(account, application, next_number)
+        applied, next_is_near = 1, False
     # 3. fees, only once no installment due is left unpaid
     if not still_due:
         funds -= _pay_fees(account, application, funds)
@@ -205,9 +202,7 @@ def _pay_installment(account: Account, application: Application, number: int) ->
     escrow = account.escrow_monthly
     if interest:
         application.lines.append(
-            account.book(
-                EntryKind.INTEREST_ACCRUAL, day, f"interest, installment {number}", interest=interest
-            )
+            account.book(EntryKind.INTEREST_ACCRUAL, day, f"interest, installment {number}", interest=interest)
         )
     application.lines.append(
         account.book(
@@ -231,9 +226,7 @@ def _pay_fees(account: Account, application: Application, funds: Decimal) -> Dec
     total = sum((amount for _, amount in taken), ZERO)
     if total:
         application.fees_paid.extend(taken)
-        application.lines.append(
-            account.book(EntryKind.PAYMENT, application.received_on, "fees", fees=-total)
-        )
+        application.lines.append(account.book(EntryKind.PAYMENT, application.received_on, "fees", fees=-total))
     return total
 
 
@@ -275,9 +268,7 @@ def _post_daily_simple(account: Account, application: Application) -> None:
     principal = min(funds - interest, account.balances.principal, past_due)
     if interest or principal:
         application.lines.append(
-            account.book(
-                EntryKind.PAYMENT, day, "interest and principal due", interest=-interest, principal=-principal
-            )
+            account.book(EntryKind.PAYMENT, day, "interest and principal due", interest=-interest, principal=-principal)
         )
     funds -= interest + principal
     funds -= _pay_fees(account, application, funds)
@@ -296,9 +287,7 @@ def _amount_past_due(account: Account, day: date) -> Decimal:
 def _credit_installments(account: Account, application: Application, credit: Decimal) -> None:
     """Count installments paid once the cumulative money paid covers them."""
     account.dsi_credit += credit
-    while (
-        account.installments_paid < account.term_months - 1 and account.dsi_credit >= account.monthly_payment
-    ):
+    while account.installments_paid < account.term_months - 1 and account.dsi_credit >= account.monthly_payment:
         account.dsi_credit -= account.monthly_payment
         account.installments_paid += 1
         number = account.installments_paid

@@ -74,17 +74,13 @@ def summarize(account: Account, as_of: date) -> LoanSummary:
     )
 
 
-def loan_summary(
-    session: Session, loan_number: str, as_of: date | None = None, *, today: date
-) -> LoanSummary:
+def loan_summary(session: Session, loan_number: str, as_of: date | None = None, *, today: date) -> LoanSummary:
     """Summarize a loan as of a date (the business date unless given)."""
     account = require_account(session, loan_number)
     return summarize(account, as_of or current_date(session, today))
 
 
-def payoff_for(
-    session: Session, loan_number: str, good_through: date | None = None, *, today: date
-) -> PayoffQuote:
+def payoff_for(session: Session, loan_number: str, good_through: date | None = None, *, today: date) -> PayoffQuote:
     """Quote a payoff on the business date, good through 10 calendar days later unless given."""
     account = require_account(session, loan_number)
     if account.status is not LoanStatus.ACTIVE:
@@ -95,6 +91,4 @@ def payoff_for(
 
 def loan_numbers_of_borrower(session: Session, borrower_id: int) -> list[str]:
     """Return a borrower's loan numbers."""
-    return list(
-        session.scalars(select(Loan.loan_number).where(Loan.borrower_id == borrower_id).order_by(Loan.id))
-    )
+    return list(session.scalars(select(Loan.loan_number).where(Loan.borrower_id == borrower_id).order_by(Loan.id)))

@@ -72,8 +72,8 @@ def cases_report(session: Session, today: date) -> list[dict[str, Any]]:
         .order_by(Case.due_on, Case.id)
     )
     return [
-        {"reference": r, "kind": k, "status": s, "opened_on": o, "due_on": d, "overdue": bool(od) or (d is not None and d < today),
-         "loan_number": n or ""}
+        {"reference": r, "kind": k, "status": s, "opened_on": o, "due_on": d,
+         "overdue": bool(od) or (d is not None and d < today), "loan_number": n or ""}
         for r, k, s, o, d, od, n in session.execute(query)
     ]  # fmt: skip
 

@@ -47,9 +47,7 @@ def installment_interest(
     )
 
 
-def split_installment(
-    balance: Decimal, payment: Decimal, interest: Decimal, is_last: bool
-) -> tuple[Decimal, Decimal]:
+def split_installment(balance: Decimal, payment: Decimal, interest: Decimal, is_last: bool) -> tuple[Decimal, Decimal]:
     """Return (payment, principal) of an installment.
 
     The last installment, or any that would overpay, clears the balance; an installment never pays
@@ -84,9 +82,7 @@ def amortization_schedule(
         if balance <= 0:
             break
         due = due_date_of(first_due, number)
-        interest = installment_interest(
-            balance, annual_rate, method, compounding, period_start, due, currency
-        )
+        interest = installment_interest(balance, annual_rate, method, compounding, period_start, due, currency)
         amount, paid_principal = split_installment(balance, payment, interest, number == term_months)
         balance -= paid_principal
         lines.append(ScheduledInstallment(number, due, amount, paid_principal, interest, balance))

@@ -144,9 +144,7 @@ class ForbearanceTerms:
         }
 
 
-def forbearance_terms(
-    account: Account, months: int, reduced_payment: Decimal, starts_on: date
-) -> ForbearanceTerms:
+def forbearance_terms(account: Account, months: int, reduced_payment: Decimal, starts_on: date) -> ForbearanceTerms:
     """Work out a forbearance: the due dates it covers, the reduced payment and the arrears it leaves."""
     check_workable(account)
     _check_months("forbearance", months, FORBEARANCE_MONTHS)
@@ -154,9 +152,7 @@ def forbearance_terms(
     if reduced_payment < 0 or not is_money(reduced_payment, account.currency):
         raise WorkoutRefused(f"reduced payment {reduced_payment} is not an amount of {account.currency}")
     if reduced_payment >= regular:
-        raise WorkoutRefused(
-            f"reduced payment {reduced_payment} is not below the regular installment {regular}"
-        )
+        raise WorkoutRefused(f"reduced payment {reduced_payment} is not below the regular installment {regular}")
     ends_on = starts_on + relativedelta(months=months) - timedelta(days=1)
     due_dates = tuple(_unpaid_due_dates(account, starts_on, ends_on))
     if not due_dates:
@@ -245,9 +241,7 @@ def repayment_plan(account: Account, months: int, starts_on: date) -> RepaymentP
     _check_months("repayment plan", months, REPAYMENT_PLAN_MONTHS)
     first = _first_installment_on_or_after(account, starts_on)
     if first + months - 1 > account.term_months:
-        raise WorkoutRefused(
-            f"a {months}-month plan would run past the last installment of {account.loan_number}"
-        )
+        raise WorkoutRefused(f"a {months}-month plan would run past the last installment of {account.loan_number}")
     as_of = account.due_date(first) - timedelta(days=1)
     owed = arrears(account, as_of)
     if not account.installments_due_by(as_of) or owed <= 0:
@@ -281,9 +275,7 @@ def deferral(account: Account, months: int, on: date) -> list[LedgerLine]:
     if not due:
         raise WorkoutRefused(f"loan {account.loan_number} is current on {on.isoformat()}: nothing to defer")
     if due[-1] >= account.term_months:
-        raise WorkoutRefused(
-            f"loan {account.loan_number} has reached its last installment: nothing to defer to"
-        )
+        raise WorkoutRefused(f"loan {account.loan_number} has reached its last installment: nothing to defer to")
     if len(due) > months:
         raise WorkoutRefused(
             f"{len(due)} installments are past due; deferring {months} would not make the loan current"
@@ -300,9 +292,7 @@ def _defer_scheduled(account: Account, numbers: list[int], on: date) -> list[Led
         _, principal, interest = account.principal_and_interest(number, account.balances.principal)
         if interest:
             lines.append(
-                account.book(
-                    EntryKind.INTEREST_ACCRUAL, on, f"interest, installment {number}", interest=interest
-                )
+                account.book(EntryKind.INTEREST_ACCRUAL, on, f"interest, installment {number}", interest=interest)
             )
         lines.append(
             account.book(
@@ -327,9 +317,7 @@ def _defer_daily_simple(account: Account, numbers: list[int], on: date) -> list[
     accrued = account.interest_through(last_due)
     if accrued:
         lines.append(
-            account.book(
-                EntryKind.INTEREST_ACCRUAL, on, f"interest to {last_due.isoformat()}", interest=accrued
-            )
+            account.book(EntryKind.INTEREST_ACCRUAL, on, f"interest to {last_due.isoformat()}", interest=accrued)
         )
     account.interest_paid_through = max(account.interest_paid_through, last_due)
     interest = min(past_due, account.balances.interest)
@@ -576,15 +564,11 @@ def principal_for_payment(
 ) -> Decimal:
     """Return the largest principal (loan currency) whose level monthly payment is at most `payment`."""
     rate = periodic_rate(annual_rate, compounding)
-    factor = (
-        Decimal(term_months) if rate == 0 else (1 - precise_power(1 + rate, Decimal(-term_months))) / rate
-    )
+    factor = Decimal(term_months) if rate == 0 else (1 - precise_power(1 + rate, Decimal(-term_months))) / rate
     unit = minor_unit(currency)
     # a payment rounds half-up, so any principal below (payment + half a unit) x factor still fits
     principal = _floor_money((payment + unit / 2) * factor, currency)
-    while (
-        principal > 0 and level_payment(principal, annual_rate, term_months, currency, compounding) > payment
-    ):
+    while principal > 0 and level_payment(principal, annual_rate, term_months, currency, compounding) > payment:
         principal -= unit
     return max(principal, ZERO)
 
@@ -596,9 +580,7 @@ def apply_modification(account: Account, plan: ModificationPlan, on: date) -> li
     lines = _waive_late_fees(account, on)
     accrued = account.interest_through(plan.interest_paid_through)
     if accrued:
-        lines.append(
-            account.book(EntryKind.INTEREST_ACCRUAL, on, "interest to modification", interest=accrued)
-        )
+        lines.append(account.book(EntryKind.INTEREST_ACCRUAL, on, "interest to modification", interest=accrued))
     if plan.capitalized_interest:
         interest = plan.capitalized_interest
         lines.append(
@@ -613,9 +595,7 @@ def apply_modification(account: Account, plan: ModificationPlan, on: date) -> li
     if plan.capitalized_escrow_advance:
         advance = plan.capitalized_escrow_advance
         lines.append(
-            account.book(
-                EntryKind.CAPITALIZATION, on, "escrow advance capitalized", principal=advance, escrow=advance
-            )
+            account.book(EntryKind.CAPITALIZATION, on, "escrow advance capitalized", principal=advance, escrow=advance)
         )
     final = plan.final
     if final.forborne:
@@ -635,9 +615,7 @@ def apply_modification(account: Account, plan: ModificationPlan, on: date) -> li
 def _check_plan_fits(account: Account, plan: ModificationPlan, on: date) -> None:
     """Refuse a plan worked out for another loan, another day, or balances that have since moved."""
     if plan.loan_number != account.loan_number or plan.modified_on != on:
-        raise WorkoutRefused(
-            f"the plan was worked out for {plan.loan_number} on {plan.modified_on.isoformat()}"
-        )
+        raise WorkoutRefused(f"the plan was worked out for {plan.loan_number} on {plan.modified_on.isoformat()}")
     fits = (
         account.balances.principal == plan.principal_before
         and account.balances.interest + account.interest_through(plan.interest_paid_through)
@@ -646,9 +624,7 @@ def _check_plan_fits(account: Account, plan: ModificationPlan, on: date) -> None
         and _open_late_fees(account) == plan.waived_late_fees
     )
     if not fits:
-        raise WorkoutRefused(
-            f"loan {account.loan_number} changed since the plan was worked out; work it out again"
-        )
+        raise WorkoutRefused(f"loan {account.loan_number} changed since the plan was worked out; work it out again")
 
 
 def _waive_late_fees(account: Account, on: date) -> list[LedgerLine]:
@@ -821,9 +797,7 @@ def _account_for_workout(session: Session, loan_number: str) -> Account:
     active = _active_workout(session, account.loan_id)
     if active is not None:
         kind = active.kind.replace("_", " ")
-        raise WorkoutRefused(
-            f"loan {loan_number} is in an active {kind} since {active.starts_on}; end it first"
-        )
+        raise WorkoutRefused(f"loan {loan_number} is in an active {kind} since {active.starts_on}; end it first")
     return account
 
 
@@ -872,9 +846,7 @@ def _record_workout(
     return workout
 
 
-def _store_lines(
-    session: Session, account: Account, lines: list[LedgerLine], workout: Workout, actor: str
-) -> None:
+def _store_lines(session: Session, account: Account, lines: list[LedgerLine], workout: Workout, actor: str) -> None:
     reference = f"workout:{workout.id}"
     insert_rows(
         session,

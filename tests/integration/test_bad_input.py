@@ -88,9 +88,7 @@ def counts(engine: Engine) -> Callable[[], Counts]:
     def count() -> Counts:
         with engine.connect() as connection:
             return {
-                name: connection.execute(
-                    select(func.count()).select_from(Base.metadata.tables[name])
-                ).scalar_one()
+                name: connection.execute(select(func.count()).select_from(Base.metadata.tables[name])).scalar_one()
                 for name in COUNTED
             }
 
@@ -271,9 +269,7 @@ def test_line_numbers_are_the_files_own_lines_around_blank_lines_and_quoted_line
     ).read_text("utf-8")
     header, first_row_line_one, first_row_line_two, second, third = text.splitlines()
     path = tmp_path / "loans.csv"
-    path.write_text(
-        "\n".join([header, first_row_line_one, first_row_line_two, "", second, "", third]) + "\n", "utf-8"
-    )
+    path.write_text("\n".join([header, first_row_line_one, first_row_line_two, "", second, "", third]) + "\n", "utf-8")
     code, output = run("import-loans", str(path))
     assert code == 1
     assert output.splitlines() == [
@@ -382,9 +378,7 @@ def test_a_bad_payment_is_refused_with_line_and_reason_and_changes_nothing(
     assert (loan_json("M-1001"), loan_json("P-2001")) == summaries
 
 
-def test_a_payment_received_today_is_posted_but_one_received_tomorrow_is_refused(
-    boarded: None, tmp_path: Path
-) -> None:
+def test_a_payment_received_today_is_posted_but_one_received_tomorrow_is_refused(boarded: None, tmp_path: Path) -> None:
     path = payment_file(
         tmp_path / "p.csv", f"M-1001,100.00,{TODAY},TODAY1,ach", "M-1001,100.00,2026-03-21,TOMORROW1,ach"
     )
@@ -401,9 +395,7 @@ def test_a_reference_twice_in_one_file_posts_the_first_and_refuses_the_second(
     boarded: None, tmp_path: Path, counts: Callable[[], Counts]
 ) -> None:
     before = counts()
-    path = payment_file(
-        tmp_path / "p.csv", "M-1001,1449.10,2026-03-01,R1,ach", "M-1001,1449.10,2026-03-01,R1,ach"
-    )
+    path = payment_file(tmp_path / "p.csv", "M-1001,1449.10,2026-03-01,R1,ach", "M-1001,1449.10,2026-03-01,R1,ach")
     code, output = run("import-payments", str(path))
     assert code == 1
     assert output.splitlines() == [
@@ -417,9 +409,7 @@ def test_a_reference_twice_in_one_file_posts_the_first_and_refuses_the_second(
 def test_a_repeated_reference_is_refused_on_the_later_line_even_when_that_one_was_received_earlier(
     boarded: None, tmp_path: Path
 ) -> None:
-    path = payment_file(
-        tmp_path / "p.csv", "M-1001,1449.10,2026-03-05,R1,ach", "M-1001,1449.10,2026-03-01,R1,ach"
-    )
+    path = payment_file(tmp_path / "p.csv", "M-1001,1449.10,2026-03-05,R1,ach", "M-1001,1449.10,2026-03-01,R1,ach")
     code, output = run("import-payments", str(path))
     assert code == 1
     assert output.splitlines() == [
@@ -431,9 +421,7 @@ def test_a_repeated_reference_is_refused_on_the_later_line_even_when_that_one_wa
 def test_importing_the_same_payment_file_twice_posts_once(
     boarded: None, tmp_path: Path, counts: Callable[[], Counts]
 ) -> None:
-    path = payment_file(
-        tmp_path / "p.csv", "M-1001,1449.10,2026-03-01,R1,ach", "P-2001,2353674,2026-02-10,R2,check"
-    )
+    path = payment_file(tmp_path / "p.csv", "M-1001,1449.10,2026-03-01,R1,ach", "P-2001,2353674,2026-02-10,R2,check")
     assert run("import-payments", str(path)) == (0, "2 rows: 2 posted, 0 unchanged, 0 refused\n")
     after_first, summaries = counts(), (loan_json("M-1001"), loan_json("P-2001"))
     assert run("import-payments", str(path)) == (0, "2 rows: 0 posted, 2 unchanged, 0 refused\n")
@@ -445,18 +433,11 @@ def test_importing_the_same_payment_file_twice_posts_once(
 def test_a_reference_reused_for_a_different_payment_is_refused_and_changes_nothing(
     boarded: None, tmp_path: Path, counts: Callable[[], Counts]
 ) -> None:
-    assert (
-        run("import-payments", str(payment_file(tmp_path / "a.csv", "M-1001,1449.10,2026-03-01,R1,ach")))[0]
-        == 0
-    )
+    assert run("import-payments", str(payment_file(tmp_path / "a.csv", "M-1001,1449.10,2026-03-01,R1,ach")))[0] == 0
     before, summary = counts(), loan_json("M-1001")
-    code, output = run(
-        "import-payments", str(payment_file(tmp_path / "b.csv", "M-1001,50.00,2026-03-02,R1,ach"))
-    )
+    code, output = run("import-payments", str(payment_file(tmp_path / "b.csv", "M-1001,50.00,2026-03-02,R1,ach")))
     assert code == 1
-    assert (
-        output.splitlines()[0] == "line 2: R1: duplicate reference R1: already used for a different payment"
-    )
+    assert output.splitlines()[0] == "line 2: R1: duplicate reference R1: already used for a different payment"
     assert (counts(), loan_json("M-1001")) == (before, summary)
 
 
@@ -468,9 +449,7 @@ def test_a_loan_paid_off_with_its_quoted_total_closes_at_zero_and_refuses_furthe
     assert code == 0, output
     quote = json.loads(output)
     monkeypatch.setenv("LOANLINE_TODAY", quote["good_through"])
-    payoff = payment_file(
-        tmp_path / "payoff.csv", f"{number},{quote['total']},{quote['good_through']},PAYOFF1,wire"
-    )
+    payoff = payment_file(tmp_path / "payoff.csv", f"{number},{quote['total']},{quote['good_through']},PAYOFF1,wire")
     assert run("import-payments", str(payoff)) == (0, "1 rows: 1 posted, 0 unchanged, 0 refused\n")
 
     closed = loan_json(number)

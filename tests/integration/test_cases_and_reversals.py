@@ -41,7 +41,9 @@ def test_a_notice_of_error_opens_with_its_acknowledgement_and_resolution_deadlin
             extend_resolution(session, case.reference, "US", "ana")
 
 
-def test_an_error_about_a_payoff_must_be_resolved_in_seven_business_days(sessions: sessionmaker[Session]) -> None:
+def test_an_error_about_a_payoff_must_be_resolved_in_seven_business_days(
+    sessions: sessionmaker[Session],
+) -> None:
     with sessions.begin() as session:
         case = open_case(session, CaseKind.NOTICE_OF_ERROR, opened_on=date(2026, 3, 2), country="US",
                          source="console", actor="ana", payoff_error=True)  # fmt: skip
@@ -72,7 +74,9 @@ def post(session: Session, loan: str, amount: str, day: date, reference: str) ->
                   business_date=TODAY, actor="test")  # fmt: skip
 
 
-def test_a_returned_payment_is_undone_and_later_payments_are_replayed(sessions: sessionmaker[Session]) -> None:
+def test_a_returned_payment_is_undone_and_later_payments_are_replayed(
+    sessions: sessionmaker[Session],
+) -> None:
     # installment 1,051.69 (851.68 P&I + 200 escrow); three payments, the first comes back NSF
     with sessions.begin() as session:
         loan = board(session)
@@ -111,4 +115,8 @@ def test_a_paid_off_loan_keeps_its_closing_date_and_reopens_if_the_payoff_is_ret
         reverse_payment(session, "PAYOFF", reason="chargeback", today=TODAY, business_date=TODAY, actor="ana")
         loan_row = session.scalar(select(Loan).where(Loan.loan_number == loan))
         assert loan_row is not None
-        assert (loan_row.status, loan_row.closed_on, loan_row.principal_balance) == ("active", None, D("150000"))
+        assert (loan_row.status, loan_row.closed_on, loan_row.principal_balance) == (
+            "active",
+            None,
+            D("150000"),
+        )

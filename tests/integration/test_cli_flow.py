@@ -37,7 +37,7 @@ def test_boarding_then_posting_then_eod_gives_the_hand_checked_payoff(boarded: N
     )
     assert run("import-payments", str(payments))[0] == 0
     assert run("eod", "--through", "2026-03-20")[0] == 0
-    code, output = run("payoff", "M-1001", "--json")
+    _, output = run("payoff", "M-1001", "--json")
     quote = json.loads(output)
     # installment 1 (due 2026-03-01): interest 200000 x 0.06 / 12 = 1000.00, principal 1199.10 - 1000 = 199.10
     assert quote["principal"] == "199800.90"

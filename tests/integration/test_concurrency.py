@@ -20,7 +20,9 @@ from tests.integration.helpers import MORTGAGE_ROW as ROW
 TODAY = date(2026, 3, 20)
 
 
-def test_the_same_payment_posted_from_two_workers_at_once_is_posted_once(sessions: sessionmaker[Session]) -> None:
+def test_the_same_payment_posted_from_two_workers_at_once_is_posted_once(
+    sessions: sessionmaker[Session],
+) -> None:
     if sessions.kw["bind"].dialect.name != "postgresql":
         pytest.skip("SQLite serialises writers; row locks are a PostgreSQL matter")
     with sessions() as session, session.begin():

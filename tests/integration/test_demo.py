@@ -116,9 +116,7 @@ RELOAD_TABLES = (
 
 def snapshot(session: Session) -> dict[str, Any]:
     """Return every figure a reload could change: row counts, each loan's balances and position, payments."""
-    counts = {
-        table.__name__: session.scalar(select(func.count()).select_from(table)) for table in RELOAD_TABLES
-    }
+    counts = {table.__name__: session.scalar(select(func.count()).select_from(table)) for table in RELOAD_TABLES}
     return {"counts": counts, "loans": balances_by_loan(session), "payments": payments_by_reference(session)}
 
 
@@ -241,9 +239,7 @@ def test_every_loans_cached_balances_equal_its_ledger(demo: sessionmaker[Session
             b = from_ledger[loan.id]
             cached = (loan.principal_balance, loan.interest_balance, loan.escrow_balance, loan.fees_balance,
                       loan.suspense_balance, loan.deferred_balance)  # fmt: skip
-            assert (b.principal, b.interest, b.escrow, b.fees, b.suspense, b.deferred) == cached, (
-                loan.loan_number
-            )
+            assert (b.principal, b.interest, b.escrow, b.fees, b.suspense, b.deferred) == cached, loan.loan_number
 
 
 def test_end_of_day_ran_through_the_anchor_date(demo: sessionmaker[Session]) -> None:

@@ -32,7 +32,9 @@ def eod(sessions: sessionmaker[Session], through: date) -> None:
     run_eod(sessions, through, country="US")
 
 
-def test_a_late_fee_is_charged_once_the_day_after_grace_and_never_twice(sessions: sessionmaker[Session]) -> None:
+def test_a_late_fee_is_charged_once_the_day_after_grace_and_never_twice(
+    sessions: sessionmaker[Session],
+) -> None:
     with sessions.begin() as session:
         number = board(session)
     eod(sessions, date(2026, 2, 16))  # 2026-02-01 + 15 days of grace: not late yet
@@ -157,7 +159,9 @@ def test_an_escrow_bill_is_paid_on_its_due_date_as_an_advance_when_the_account_i
         assert session.scalar(select(EscrowItem.next_due_date)) == date(2027, 2, 10)
 
 
-def test_a_payoff_request_not_answered_in_seven_business_days_is_overdue(sessions: sessionmaker[Session]) -> None:
+def test_a_payoff_request_not_answered_in_seven_business_days_is_overdue(
+    sessions: sessionmaker[Session],
+) -> None:
     with sessions.begin() as session:
         number = board(session)
         case = open_case(session, CaseKind.PAYOFF_REQUEST, opened_on=date(2026, 2, 2), country="US",

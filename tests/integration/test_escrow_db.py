@@ -43,9 +43,7 @@ def board(sessions: sessionmaker[Session]) -> Callable[..., None]:
     def boarding(**changes: str) -> None:
         record = parse_loan_row({**MORTGAGE, **changes})
         with sessions() as session, session.begin():
-            report = board_loans(
-                session, [(2, record)], secret="s", boarded_on=date(2026, 1, 15), actor="test"
-            )
+            report = board_loans(session, [(2, record)], secret="s", boarded_on=date(2026, 1, 15), actor="test")
         assert report.boarded == [record.loan_number]
 
     return boarding
@@ -78,9 +76,7 @@ def run_eod_on(sessions: sessionmaker[Session], day: date) -> None:
         run_business_day(session, day, "eod")
 
 
-def escrow_on_row_and_ledger(
-    sessions: sessionmaker[Session], loan_number: str = "M-1001"
-) -> tuple[Decimal, Decimal]:
+def escrow_on_row_and_ledger(sessions: sessionmaker[Session], loan_number: str = "M-1001") -> tuple[Decimal, Decimal]:
     with sessions() as session:
         loan = session.scalars(select(Loan).where(Loan.loan_number == loan_number)).one()
         return loan.escrow_balance, ledger_balances(session, [loan.id])[loan.id].escrow
@@ -249,9 +245,7 @@ def test_the_same_bill_twice_and_a_bill_due_before_the_business_date_are_refused
         assert session.scalar(select(func.count()).select_from(EscrowItem)) == 1
 
 
-def test_a_loan_without_escrow_cannot_be_analyzed(
-    sessions: sessionmaker[Session], board: Callable[..., None]
-) -> None:
+def test_a_loan_without_escrow_cannot_be_analyzed(sessions: sessionmaker[Session], board: Callable[..., None]) -> None:
     board(escrow_monthly="", escrow_balance="")
     with sessions() as session, pytest.raises(InvalidInput, match="no escrow account"):
         run_escrow_analysis(session, "M-1001", on=date(2026, 2, 15), actor="specialist:kim")

@@ -23,7 +23,8 @@ from tests.integration.helpers import MORTGAGE_ROW
 
 DB_EXAMPLES = 300 if os.environ.get("HYPOTHESIS_PROFILE") == "thorough" else 25
 FIXTURE_DB = settings(
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], max_examples=DB_EXAMPLES
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    max_examples=DB_EXAMPLES,
 )
 numbers = itertools.count(1)
 START = date(2026, 1, 1)
@@ -36,7 +37,12 @@ def board(session: Session, method: str) -> str:
     n = next(numbers)
     row = {**ROW, "loan_number": f"L-{n}", "phone": f"+1555{n:07d}"}
     if method == "actual/365":
-        row |= {"product": "auto", "interest_method": "actual/365", "escrow_monthly": "", "escrow_balance": ""}
+        row |= {
+            "product": "auto",
+            "interest_method": "actual/365",
+            "escrow_monthly": "",
+            "escrow_balance": "",
+        }
     board_loans(session, [(n, parse_loan_row(row))], secret=SECRET, boarded_on=START, actor="test")
     return row["loan_number"]
 
@@ -44,7 +50,11 @@ def board(session: Session, method: str) -> str:
 def post(session: Session, loan: str, amount: D, day: date, reference: str, today: date) -> bool:
     """Post one payment; return whether it was taken (a future date or a closed loan is refused)."""
     report = post_payments(
-        session, [PaymentInstruction(loan, amount, day, reference)], today=today, business_date=today, actor="test"
+        session,
+        [PaymentInstruction(loan, amount, day, reference)],
+        today=today,
+        business_date=today,
+        actor="test",
     )
     assert report.posted == [reference] or report.refused, report
     return bool(report.posted)

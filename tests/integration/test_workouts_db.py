@@ -191,9 +191,7 @@ def test_modifying_a_loan_three_payments_behind_waives_fees_capitalizes_arrears_
     # three late fees of 59.96; the tax bill leaves escrow at 500.00 - 1,500.00 = -1,000.00
     run_days(loans, *PAST_GRACE)
     rate, on = D("0.05"), date(2026, 5, 20)
-    workout = in_transaction(
-        loans, lambda s: modify_loan(s, "M-1001", modification_rate=rate, on=on, actor="sp")
-    )
+    workout = in_transaction(loans, lambda s: modify_loan(s, "M-1001", modification_rate=rate, on=on, actor="sp"))
     # the hand-checked plan of tests/unit/test_workouts.py: 1,226.77, 1,099.09, 983.68, then 959.28 with
     # 5,059.37 forborne (204,000.00 = 200,000 + 3,000.00 interest + 1,000.00 escrow advance)
     assert [s["payment"] for s in workout.terms["steps"]] == ["1226.77", "1099.09", "983.68", "959.28"]

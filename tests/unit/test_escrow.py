@@ -206,9 +206,7 @@ def test_amounts_are_rounded_half_up_to_the_currency_minor_unit() -> None:
     statement = analyze("0", bills=(tax,), currency="JPY", current_deposit="0")
     assert statement.base_deposit == Decimal("8333")  # 100,000 / 12 = 8,333.33 -> 8,333 yen
     assert statement.cushion == Decimal("16667")  # 100,000 / 6 = 16,666.67 -> 16,667 yen
-    assert all(
-        isinstance(m.balance, Decimal) and m.balance == m.balance.to_integral() for m in statement.months
-    )
+    assert all(isinstance(m.balance, Decimal) and m.balance == m.balance.to_integral() for m in statement.months)
 
 
 def test_an_account_with_no_bills_left_refunds_its_balance_to_a_current_borrower() -> None:

@@ -55,7 +55,11 @@ def test_a_rate_written_as_a_percentage_is_refused() -> None:
     ("start", "end", "days"),
     [
         (date(2026, 1, 15), date(2026, 7, 15), 180),  # six months of 30 days
-        (date(2026, 1, 31), date(2026, 2, 28), 30),  # day 31 -> 30; last of February -> 30: (2-1)*30 + (30-30)
+        (
+            date(2026, 1, 31),
+            date(2026, 2, 28),
+            30,
+        ),  # day 31 -> 30; last of February -> 30: (2-1)*30 + (30-30)
         (date(2026, 2, 28), date(2026, 3, 31), 30),  # 30 -> 30 across March 31
         (date(2024, 2, 29), date(2024, 3, 1), 1),  # leap-year end of February is day 30: 30 + (1 - 30)
         (date(2024, 2, 28), date(2024, 3, 1), 3),  # Feb 28 2024 is not the last day: 30 + (1 - 28)
@@ -68,7 +72,9 @@ def test_30_360_counts_every_month_as_30_days(start: date, end: date, days: int)
 
 def test_daily_interest_is_computed_in_one_step_and_rounded_once() -> None:
     # 100,000 x 0.05 x 59 days / 365 = 808.2191... -> 808.22
-    one_step = interest_between(D(100000), D("0.05"), date(2026, 1, 1), date(2026, 3, 1), InterestMethod.DAILY_ACTUAL_365)
+    one_step = interest_between(
+        D(100000), D("0.05"), date(2026, 1, 1), date(2026, 3, 1), InterestMethod.DAILY_ACTUAL_365
+    )
     assert to_money(one_step, "USD") == D("808.22")
     # a rounded per diem times days would give 13.70 x 59 = 808.30: not what the spec asks
     daily = per_diem(D(100000), D("0.05"), InterestMethod.DAILY_ACTUAL_365, Compounding.MONTHLY, "USD")
@@ -77,13 +83,17 @@ def test_daily_interest_is_computed_in_one_step_and_rounded_once() -> None:
 
 def test_actual_365_counts_the_leap_day_and_still_divides_by_365() -> None:
     # 366 days in 2024: 100,000 x 0.05 x 366 / 365 = 5013.6986 -> 5013.70
-    interest = interest_between(D(100000), D("0.05"), date(2024, 1, 1), date(2025, 1, 1), InterestMethod.DAILY_ACTUAL_365)
+    interest = interest_between(
+        D(100000), D("0.05"), date(2024, 1, 1), date(2025, 1, 1), InterestMethod.DAILY_ACTUAL_365
+    )
     assert to_money(interest, "USD") == D("5013.70")
 
 
 def test_30_360_interest_for_twenty_days() -> None:
     # 199,800.90 x 0.06 x 20 / 360 = 666.003 -> 666.00
-    interest = interest_between(D("199800.90"), D("0.06"), date(2026, 1, 31), date(2026, 2, 20), InterestMethod.SCHEDULED_30_360)
+    interest = interest_between(
+        D("199800.90"), D("0.06"), date(2026, 1, 31), date(2026, 2, 20), InterestMethod.SCHEDULED_30_360
+    )
     assert to_money(interest, "USD") == D("666.00")
 
 
@@ -93,7 +103,12 @@ def test_30_360_interest_for_twenty_days() -> None:
         ("200000", "0.06", 360, "1199.10"),  # 200000 x 0.005 / (1 - 1.005^-360) = 1199.1010...
         ("100000", "0.05", 60, "1887.12"),  # 100000 x 0.0041667 / (1 - 1.0041667^-60) = 1887.1234...
         ("12000", "0", 12, "1000.00"),  # no interest: principal / months
-        ("50000000", "0.12", 24, "2353674"),  # IDR, whole rupiah: 50,000,000 x 0.01 / (1 - 1.01^-24) = 2353673.6...
+        (
+            "50000000",
+            "0.12",
+            24,
+            "2353674",
+        ),  # IDR, whole rupiah: 50,000,000 x 0.01 / (1 - 1.01^-24) = 2353673.6...
     ],
 )
 def test_level_payment_is_the_annuity_rounded_half_up(principal: str, rate: str, months: int, expected: str) -> None:
@@ -114,6 +129,11 @@ def test_canadian_mortgages_compound_semi_annually() -> None:
 def test_semiannual_interest_between_dates_uses_the_periodic_rate_per_30_days() -> None:
     # 300,000 x 0.0041239154 x 15 / 30 = 618.587... -> 618.59
     interest = interest_between(
-        D(300000), D("0.05"), date(2026, 1, 31), date(2026, 2, 15), InterestMethod.SCHEDULED_30_360, Compounding.SEMIANNUAL
+        D(300000),
+        D("0.05"),
+        date(2026, 1, 31),
+        date(2026, 2, 15),
+        InterestMethod.SCHEDULED_30_360,
+        Compounding.SEMIANNUAL,
     )
     assert to_money(interest, "CAD") == D("618.59")

@@ -99,7 +99,10 @@ def test_posting_the_payoff_on_its_good_through_date_closes_the_loan_with_every_
     assert sum((line.cash() for line in application.lines), D(0)) == quote.total - quote.escrow_refund
 
 
-@given(loans(max_term=60), st.lists(st.tuples(st.integers(1, 5_000), st.integers(0, 45)), min_size=1, max_size=12))
+@given(
+    loans(max_term=60),
+    st.lists(st.tuples(st.integers(1, 5_000), st.integers(0, 45)), min_size=1, max_size=12),
+)
 def test_every_payment_books_exactly_the_money_received(loan: Account, payments: list[tuple[int, int]]) -> None:
     day = loan.due_date(1) - timedelta(days=20)
     for amount, gap in payments:

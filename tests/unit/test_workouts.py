@@ -202,9 +202,7 @@ def test_first_payment_after_a_deferral_pays_installment_four_on_the_remaining_p
     deferral(account, 3, MODIFIED_ON)
     application = post_payment(account, D("1449.10"), date(2026, 6, 1))
     # interest 199,399.70 x 0.005 = 996.9985 -> 997.00; principal 1,199.10 - 997.00 = 202.10
-    assert [(i.number, i.interest, i.principal) for i in application.installments] == [
-        (4, D("997.00"), D("202.10"))
-    ]
+    assert [(i.number, i.interest, i.principal) for i in application.installments] == [(4, D("997.00"), D("202.10"))]
     assert account.balances.deferred == D("3597.30")  # interest-free, untouched until payoff
 
 
@@ -348,9 +346,7 @@ def test_first_payment_after_a_modification_pays_installment_one_of_the_new_sche
     apply_modification(account, modification_waterfall(account, D("0.05"), MODIFIED_ON), MODIFIED_ON)
     application = post_payment(account, D("1209.28"), date(2026, 6, 1))
     # 959.28 P&I + 250.00 escrow; interest for May: 198,940.63 x 0.05 / 12 = 828.919 -> 828.92
-    assert [(i.number, i.interest, i.principal) for i in application.installments] == [
-        (1, D("828.92"), D("130.36"))
-    ]
+    assert [(i.number, i.interest, i.principal) for i in application.installments] == [(1, D("828.92"), D("130.36"))]
     assert account.interest_paid_through == date(2026, 5, 31)
 
 
