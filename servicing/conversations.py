@@ -1,0 +1,345 @@
+"""Conversations: messages stored before anything else, the escalation states, verification and lockout.
+
+States: `bot -> queued -> assigned -> bot` (a specialist resolves), or `closed`. While a person owns a
+conversation (queued or assigned) the bot does not answer it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from servicing.audit import record_audit
+from servicing.errors import ServicingError
+from servicing.models import Borrower, BorrowerPhone, Conversation, FraudAlert, Message, OptOut, OutboxItem
+
+
+class ConversationState(StrEnum):
+    """Who answers a conversation."""
+
+    BOT = "bot"
+    QUEUED = "queued"
+    ASSIGNED = "assigned"
+    CLOSED = "closed"
+
+
+class EscalationReason(StrEnum):
+    """Why a conversation went to a person."""
+
+    ASKED = "asked"
+    NOT_UNDERSTOOD = "not_understood"
+    SENSITIVE = "sensitive"
+    HARDSHIP = "hardship"
+    DISPUTE = "dispute"
+    LOCKED_OUT = "locked_out"
+
+
+# Higher is answered first; within a priority, the longest wait first.
+PRIORITY = {
+    EscalationReason.LOCKED_OUT: 90,
+    EscalationReason.SENSITIVE: 80,
+    EscalationReason.DISPUTE: 60,
+    EscalationReason.HARDSHIP: 60,
+    EscalationReason.ASKED: 40,
+    EscalationReason.NOT_UNDERSTOOD: 30,
+}
+VERIFIED_FOR = timedelta(minutes=15)
+LOCKED_FOR = timedelta(minutes=30)
+MAX_FAILED_ATTEMPTS = 3
+
+
+class ConversationError(ServicingError):
+    """A conversation action that cannot be done; the reason is the message."""
+
+
+class AlreadyClaimed(ConversationError):
+    """Another specialist claimed the conversation first."""
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A stored inbound message and its conversation; `duplicate` when the provider delivered it before."""
+
+    conversation: Conversation
+    message: Message | None
+    duplicate: bool
+
+
+def mask_address(channel: str, address: str) -> str:
+    """Return an address safe to show or log: the last 4 characters only."""
+    return f"{channel}:…{address[-4:]}"
+
+
+def find_or_open_conversation(session: Session, channel: str, address: str, now: datetime) -> Conversation:
+    """Return the conversation of a channel address, opening one (and knowing its borrower by phone) if new."""
+    conversation = session.scalar(
+        select(Conversation).where(Conversation.channel == channel, Conversation.address == address)
+    )
+    if conversation is not None:
+        return conversation
+    borrower = borrower_by_phone(session, address) if address.startswith("+") else None
+    conversation = Conversation(
+        channel=channel,
+        address=address,
+        borrower_id=borrower.id if borrower else None,
+        locale=borrower.locale if borrower else "en",
+        state=ConversationState.BOT.value,
+        created_at=now,
+        last_message_at=now,
+        flow={},
+    )
+    session.add(conversation)
+    session.flush()
+    return conversation
+
+
+def borrower_by_phone(session: Session, e164: str) -> Borrower | None:
+    """Return the borrower with this phone on file, or None."""
+    return session.scalar(
+        select(Borrower).join(BorrowerPhone, BorrowerPhone.borrower_id == Borrower.id).where(BorrowerPhone.e164 == e164)
+    )
+
+
+def record_inbound(
+    session: Session,
+    channel: str,
+    address: str,
+    body: str,
+    *,
+    provider_id: str | None,
+    now: datetime,
+    attachments: list[dict[str, Any]] | None = None,
+) -> Inbound:
+    """Store an inbound message before acting on it; a provider id seen before is reported as a duplicate."""
+    conversation = find_or_open_conversation(session, channel, address, now)
+    if provider_id is not None and _seen(session, channel, provider_id):
+        return Inbound(conversation, None, duplicate=True)
+    message = Message(
+        conversation_id=conversation.id,
+        channel=channel,
+        direction="in",
+        author="borrower",
+        body=body,
+        provider_id=provider_id,
+        status="received",
+        attachments=attachments or [],
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:  # the same provider id arrived on another worker at the same moment
+        return Inbound(conversation, None, duplicate=True)
+    conversation.last_message_at = now
+    return Inbound(conversation, message, duplicate=False)
+
+
+def _seen(session: Session, channel: str, provider_id: str) -> bool:
+    query = select(Message.id).where(
+        Message.channel == channel, Message.direction == "in", Message.provider_id == provider_id
+    )
+    return session.scalar(query) is not None
+
+
+def record_outbound(
+    session: Session,
+    conversation: Conversation,
+    body: str,
+    *,
+    author: str,
+    now: datetime,
+    deliver_later: bool = False,
+    proactive: bool = False,
+) -> Message:
+    """Store an outbound message; with `deliver_later` queue it in the outbox for a worker to send."""
+    message = Message(
+        conversation_id=conversation.id,
+        channel=conversation.channel,
+        direction="out",
+        author=author,
+        body=body,
+        status="queued" if deliver_later else "sent",
+        created_at=now,
+        sent_at=None if deliver_later else now,
+    )
+    session.add(message)
+    session.flush()
+    if deliver_later:
+        session.add(
+            OutboxItem(
+                message_id=message.id,
+                channel=conversation.channel,
+                address=conversation.address,
+                body=body,
+                proactive=proactive,
+                status="pending",
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    return message
+
+
+def add_internal_note(session: Session, conversation_id: int, author: str, body: str, now: datetime) -> Message:
+    """Store a specialist's note on a conversation; it never reaches the borrower."""
+    message = Message(
+        conversation_id=conversation_id,
+        channel="internal",
+        direction="out",
+        author=author,
+        body=body,
+        status="note",
+        internal=True,
+        created_at=now,
+    )
+    session.add(message)
+    return message
+
+
+# -- states -------------------------------------------------------------------------------------------
+
+
+def bot_may_answer(conversation: Conversation) -> bool:
+    """Tell whether the bot answers this conversation (not while a person owns it)."""
+    return conversation.state == ConversationState.BOT.value
+
+
+def escalate(session: Session, conversation: Conversation, reason: EscalationReason, now: datetime) -> None:
+    """Put a conversation in the specialists' queue with its reason and priority."""
+    if conversation.state in (ConversationState.QUEUED.value, ConversationState.ASSIGNED.value):
+        conversation.priority = max(conversation.priority, PRIORITY[reason])
+        return
+    conversation.state = ConversationState.QUEUED.value
+    conversation.escalation_reason = reason.value
+    conversation.priority = PRIORITY[reason]
+    conversation.queued_at = now
+    conversation.waiting_acknowledged = False
+    conversation.misses = 0
+    record_audit(
+        session, "bot", "conversation.escalated", "conversation", str(conversation.id), {"reason": reason.value}
+    )
+
+
+def claim_conversation(session: Session, conversation_id: int, specialist: str, now: datetime) -> None:
+    """Assign a queued conversation to a specialist; exactly one of two simultaneous claims wins."""
+    result = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.state == ConversationState.QUEUED.value)
+        .values(state=ConversationState.ASSIGNED.value, assigned_to=specialist, assigned_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        owner = session.scalar(select(Conversation.assigned_to).where(Conversation.id == conversation_id))
+        raise AlreadyClaimed(f"conversation {conversation_id} was already claimed by {owner or 'someone else'}")
+    record_audit(session, specialist, "conversation.claimed", "conversation", str(conversation_id))
+
+
+def _owned(session: Session, conversation_id: int, specialist: str) -> Conversation:
+    conversation = session.get(Conversation, conversation_id, with_for_update=True)
+    if conversation is None:
+        raise ConversationError(f"no conversation {conversation_id}")
+    if conversation.state != ConversationState.ASSIGNED.value or conversation.assigned_to != specialist:
+        raise ConversationError(f"conversation {conversation_id} is not assigned to {specialist}")
+    return conversation
+
+
+def unassign_conversation(session: Session, conversation_id: int, specialist: str) -> None:
+    """Put a conversation the specialist holds back in the queue, keeping its place."""
+    conversation = _owned(session, conversation_id, specialist)
+    conversation.state = ConversationState.QUEUED.value
+    conversation.assigned_to = None
+    conversation.assigned_at = None
+    record_audit(session, specialist, "conversation.unassigned", "conversation", str(conversation_id))
+
+
+def transfer_conversation(session: Session, conversation_id: int, specialist: str, to: str, now: datetime) -> None:
+    """Hand a conversation the specialist holds to another specialist."""
+    conversation = _owned(session, conversation_id, specialist)
+    conversation.assigned_to = to
+    conversation.assigned_at = now
+    record_audit(session, specialist, "conversation.transferred", "conversation", str(conversation_id), {"to": to})
+
+
+def resolve_conversation(session: Session, conversation_id: int, specialist: str) -> Conversation:
+    """Hand a conversation back to the bot once the specialist is done."""
+    conversation = _owned(session, conversation_id, specialist)
+    conversation.state = ConversationState.BOT.value
+    conversation.escalation_reason = None
+    conversation.priority = 0
+    conversation.queued_at = None
+    conversation.assigned_to = None
+    conversation.assigned_at = None
+    conversation.flow = {}
+    record_audit(session, specialist, "conversation.resolved", "conversation", str(conversation_id))
+    return conversation
+
+
+# -- verification -------------------------------------------------------------------------------------
+
+
+def is_verified(conversation: Conversation, now: datetime) -> bool:
+    """Tell whether the borrower verified within the last 15 minutes of conversation."""
+    until = conversation.verified_until
+    return until is not None and _aware(until) > now
+
+
+def keep_verified(conversation: Conversation, now: datetime) -> None:
+    """Start or extend the verified session: it lasts 15 minutes from the last message."""
+    conversation.verified_until = now + VERIFIED_FOR
+    conversation.failed_attempts = 0
+
+
+def is_locked(conversation: Conversation, now: datetime) -> bool:
+    """Tell whether self-service is locked for this address."""
+    until = conversation.locked_until
+    return until is not None and _aware(until) > now
+
+
+def record_failed_verification(session: Session, conversation: Conversation, now: datetime) -> bool:
+    """Count a failed verification; on the third, lock for 30 minutes, raise a fraud alert and return True."""
+    conversation.failed_attempts += 1
+    conversation.verified_until = None
+    if conversation.failed_attempts < MAX_FAILED_ATTEMPTS:
+        return False
+    conversation.failed_attempts = 0
+    conversation.locked_until = now + LOCKED_FOR
+    session.add(
+        FraudAlert(
+            conversation_id=conversation.id,
+            channel=conversation.channel,
+            address_masked=mask_address(conversation.channel, conversation.address),
+            raised_at=now,
+            reason="three failed verification attempts",
+        )
+    )
+    record_audit(session, "bot", "verification.locked", "conversation", str(conversation.id))
+    return True
+
+
+def _aware(moment: datetime) -> datetime:
+    """Return a timestamp with UTC attached (SQLite hands back naive datetimes)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# -- opt-out ------------------------------------------------------------------------------------------
+
+
+def set_opt_out(session: Session, channel: str, address: str, opted_out: bool, now: datetime) -> None:
+    """Record STOP (opted out) or START (opted in) for an address."""
+    row = session.get(OptOut, (channel, address))
+    if row is None:
+        session.add(OptOut(channel=channel, address=address, opted_out=opted_out, changed_at=now))
+    else:
+        row.opted_out, row.changed_at = opted_out, now
+
+
+def is_opted_out(session: Session, channel: str, address: str) -> bool:
+    """Tell whether the address said STOP (checked before every send)."""
+    row = session.get(OptOut, (channel, address))
+    return bool(row and row.opted_out)
