@@ -6,7 +6,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 POSTGRES_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test test-postgres lint format bench clean
+LOCALES := es fr pt_BR de it hi id
+
+.PHONY: install run test test-postgres lint format bench clean catalogs-extract catalogs-update catalogs-compile
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +16,24 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(BIN)/.installed
+install: $(BIN)/.installed catalogs-compile
+
+# gettext catalogs of the bot: extract the English messages, merge them into each locale, compile
+catalogs-extract: $(BIN)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k say -k ask --no-wrap --sort-by-file --project=loanline \
+		--copyright-holder=Loanline -o locales/bot.pot .
+
+catalogs-update: catalogs-extract
+	for locale in $(LOCALES); do \
+		if [ -f locales/$$locale/LC_MESSAGES/bot.po ]; then \
+			$(BIN)/pybabel update --no-wrap -i locales/bot.pot -d locales -D bot -l $$locale; \
+		else \
+			$(BIN)/pybabel init --no-wrap -i locales/bot.pot -d locales -D bot -l $$locale; \
+		fi; \
+	done
+
+catalogs-compile: $(BIN)/.installed
+	if ls locales/*/LC_MESSAGES/bot.po >/dev/null 2>&1; then $(BIN)/pybabel compile -q -d locales -D bot; fi
 
 run: install
 	$(BIN)/loanline run --host $(HOST) --port $(PORT)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays
+from zoneinfo import ZoneInfo
 
 from servicing.errors import InvalidInput
 
@@ -43,3 +44,16 @@ def business_days_between(start: date, end: date, country: str) -> list[date]:
             days.append(day)
         day += timedelta(days=1)
     return days
+
+
+def next_opening(now: datetime, hours: str, timezone: str, country: str) -> datetime | None:
+    """Return when the servicer next opens (its calendar, hours and zone), or None when it is open now."""
+    opens_text, closes_text = hours.split("-")
+    opens, closes = time.fromisoformat(opens_text.strip()), time.fromisoformat(closes_text.strip())
+    local = now.astimezone(ZoneInfo(timezone))
+    day = local.date()
+    if is_business_day(day, country) and opens <= local.time() < closes:
+        return None
+    if not (is_business_day(day, country) and local.time() < opens):
+        day = add_business_days(day, 1, country)
+    return datetime.combine(day, opens, tzinfo=ZoneInfo(timezone))

@@ -1,0 +1,667 @@
+"""What the bot says: one function per intent, and one per answer a conversation is waiting for."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from babel.dates import format_datetime
+from dateutil import parser as date_parser
+from sqlalchemy import select
+
+from bot import nlu
+from bot.dates import month_first, parse_day
+from bot.engine import Reply, Turn
+from bot.i18n import LANGUAGE_NAMES, LOCALES, Speaker, catalog_locale, say
+from bot.words import is_no, is_yes, wants_out
+from servicing.account import Account, LoanStatus
+from servicing.calendar import next_opening
+from servicing.cases import CaseKind, open_case
+from servicing.conversations import (
+    EscalationReason,
+    borrower_by_phone,
+    bot_may_answer,
+    escalate,
+    is_locked,
+    is_verified,
+    keep_verified,
+    record_failed_verification,
+)
+from servicing.errors import PaymentRefused
+from servicing.escrow import escrow_summary
+from servicing.factors import Factor, factor_matches
+from servicing.models import Borrower, Loan, Payment
+from servicing.payoff import payoff_quote
+from servicing.queries import summarize
+from servicing.scheduled import cancel_scheduled_payment, pending_payments, schedule_payment
+from servicing.store import load_account
+
+Step = Callable[[Turn], None]
+ACCOUNT_INTENTS = frozenset({"balance", "next_payment", "make_payment", "payment_history", "payoff", "escrow"})
+FACTOR_ORDER = (Factor.DATE_OF_BIRTH, Factor.TAX_ID_LAST4, Factor.POSTAL_CODE)
+FACTOR_QUESTIONS = {
+    Factor.DATE_OF_BIRTH.value: say("To protect your account, please reply with your date of birth."),
+    Factor.TAX_ID_LAST4.value: say("To protect your account, please reply with the last 4 digits of your tax ID."),
+    Factor.POSTAL_CODE.value: say("To protect your account, please reply with the postal code on your account."),
+}
+NO_MATCH = say("That doesn't match our records.")
+LOCKED = say(
+    "For your security, self-service is paused for 30 minutes. A specialist will contact you, "
+    "or call us at {phone}."
+)
+MENU = say(
+    "I can help with:\n1 Balance\n2 Next payment\n3 Make a payment\n4 Payment history\n5 Payoff amount\n"
+    "6 Escrow\n7 Hardship help\n8 Report an error\n9 Talk to a person\nReply with a number or just ask."
+)
+HARDSHIP_QUESTIONS = (
+    ("reason", say("I'm sorry to hear that. What happened? (for example: lost job, illness, divorce, disaster)")),
+    ("since", say("Since when has this affected you?")),
+    ("duration", say("How long do you expect it to last?")),
+    ("income_change", say("How has your monthly income changed?")),
+    ("preferred_option", say(
+        "What help would suit you best: lower payments for a while, a payment plan, a loan modification, or not sure?"
+    )),
+)  # fmt: skip
+DISPUTE_QUESTIONS = (
+    ("what", say("Tell me what is wrong, in your own words.")),
+    ("charge", say("Which charge or payment is it about? (date and amount if you have them)")),
+)
+HISTORY_LENGTH = 3
+ANSWER_LIMIT = 500  # characters kept from each intake answer
+
+
+def respond(turn: Turn) -> None:
+    """Answer one message: quiet while a person owns it, refuse when locked, continue a flow, or understand it."""
+    conversation = turn.conversation
+    if not bot_may_answer(conversation):
+        if not conversation.waiting_acknowledged:
+            conversation.waiting_acknowledged = True
+            turn.say("Thanks, a specialist has your message and will reply here.")
+        return
+    if is_locked(conversation, turn.now):
+        turn.say(LOCKED, phone=turn.settings.servicer_phone)
+        return
+    if is_verified(conversation, turn.now):
+        keep_verified(conversation, turn.now)
+    awaiting = turn.flow.get("await")
+    if awaiting in WAITING and not wants_out(turn.text):
+        WAITING[awaiting](turn)
+        return
+    turn.forget()
+    understand(turn)
+
+
+def understand(turn: Turn) -> None:
+    """Classify the text and answer its intent; sensitive topics and repeated misses go to a person."""
+    if nlu.sensitive_topic(turn.text) is not None:
+        hand_off(turn, EscalationReason.SENSITIVE)
+        return
+    result = nlu.classify(turn.text, locale=turn.conversation.locale)
+    if result.intent is None:
+        not_understood(turn)
+        return
+    turn.conversation.misses = 0
+    start_intent(turn, result.intent)
+    offer_language(turn, result.locale)
+
+
+def start_intent(turn: Turn, intent: str) -> None:
+    """Answer an intent, verifying first when it touches a loan."""
+    if intent in ACCOUNT_INTENTS and not verified_with_loan(turn, intent):
+        return
+    INTENTS[intent](turn)
+
+
+def not_understood(turn: Turn) -> None:
+    """Say so; the second miss in a row offers a person."""
+    turn.conversation.misses += 1
+    if turn.conversation.misses >= 2:
+        hand_off(turn, EscalationReason.NOT_UNDERSTOOD)
+        return
+    turn.say("Sorry, I didn't get that. Reply MENU to see what I can do, or AGENT for a person.")
+
+
+def offer_language(turn: Turn, detected: str) -> None:
+    """After answering a message written in another language, ask (in it) whether to switch."""
+    target, current = catalog_locale(detected), catalog_locale(turn.conversation.locale)
+    if target == current or turn.flow or not bot_may_answer(turn.conversation) or not turn.replies:
+        return
+    question = Speaker(target).say("Would you like me to write in {language}? Reply YES or NO.",
+                                   language=LANGUAGE_NAMES[target])  # fmt: skip
+    turn.replies.append(Reply(question))
+    turn.expect("switch_language", to=target)
+
+
+def switch_language_answer(turn: Turn) -> None:
+    """Switch on yes; on anything else carry on in the current language."""
+    target = turn.flow.get("to", "en")
+    turn.forget()
+    if is_yes(turn.text):
+        turn.conversation.locale = target
+        turn.say("OK, I'll write in {language}.", language=LANGUAGE_NAMES[target])
+        return
+    if not is_no(turn.text):
+        understand(turn)
+
+
+# -- verification --------------------------------------------------------------------------------------
+
+
+def verified_with_loan(turn: Turn, intent: str) -> bool:
+    """Return True when the borrower is verified and a loan is chosen; otherwise ask for what is missing."""
+    if not is_verified(turn.conversation, turn.now):
+        ask_to_verify(turn, intent)
+        return False
+    return loan_chosen(turn, intent)
+
+
+def ask_to_verify(turn: Turn, intent: str) -> None:
+    """Ask for a knowledge factor (SMS, linked Telegram chat) or for a way to link the chat."""
+    conversation = turn.conversation
+    if conversation.channel == "telegram" and conversation.borrower_id is None:
+        turn.replies.append(Reply(turn.speaker.say(
+            "To link this chat to your loan, tap the button to share your phone number, or type your loan number."
+        ), request_contact=True))  # fmt: skip
+        turn.expect("link", pending=intent)
+        return
+    factor = FACTOR_ORDER[0].value
+    turn.say(FACTOR_QUESTIONS[factor])
+    turn.expect("factor", factor=factor, pending=intent, borrower=conversation.borrower_id)
+
+
+def factor_answer(turn: Turn) -> None:
+    """Check a knowledge factor; on success answer what was asked, on failure ask again or lock."""
+    flow = turn.flow
+    borrower = _borrower(turn, flow.get("borrower"))
+    factor = Factor(flow["factor"])
+    if borrower is not None and answer_matches(turn, borrower, factor, turn.text):
+        if flow.get("second_factor"):
+            turn.say(FACTOR_QUESTIONS[flow["second_factor"]])
+            turn.expect("factor", factor=flow["second_factor"], pending=flow.get("pending"), borrower=borrower.id)
+            return
+        verified(turn, borrower, flow.get("pending"))
+        return
+    failed_verification(turn, flow)
+
+
+def answer_matches(turn: Turn, borrower: Borrower, factor: Factor, answer: str) -> bool:
+    """Tell whether an answer matches the stored factor (dates read in the borrower's order)."""
+    stored = {
+        Factor.DATE_OF_BIRTH: borrower.date_of_birth_hash,
+        Factor.TAX_ID_LAST4: borrower.tax_id_last4_hash,
+        Factor.POSTAL_CODE: borrower.postal_code_hash,
+    }[factor]
+    candidate = _iso_date(answer, turn.conversation.locale) if factor is Factor.DATE_OF_BIRTH else answer
+    return candidate is not None and factor_matches(turn.settings.secret_key, borrower.factor_salt, factor,
+                                                    candidate, stored)  # fmt: skip
+
+
+def _iso_date(text: str, locale: str) -> str | None:
+    cleaned = text.strip()[:40]
+    if not re.search(r"\d", cleaned):
+        return None
+    try:
+        parsed = date_parser.parse(cleaned, dayfirst=not month_first(_format_locale(locale)), fuzzy=True)
+    except (ValueError, OverflowError):
+        return None
+    return parsed.date().isoformat()
+
+
+def _format_locale(locale: str) -> str:
+    return locale if "_" in locale else {"en": "en_US", "pt_BR": "pt_BR"}.get(locale, locale)
+
+
+def failed_verification(turn: Turn, flow: dict[str, Any]) -> None:
+    """Count a failure with the same words whether or not the account exists; lock after the third."""
+    if record_failed_verification(turn.session, turn.conversation, turn.now):
+        turn.forget()
+        turn.say(LOCKED, phone=turn.settings.servicer_phone)
+        escalate(turn.session, turn.conversation, EscalationReason.LOCKED_OUT, turn.now)
+        return
+    turn.say(NO_MATCH)
+    turn.say(FACTOR_QUESTIONS[flow["factor"]])
+
+
+def verified(turn: Turn, borrower: Borrower, pending: str | None) -> None:
+    """Open the verified session, link a Telegram chat, and answer what was asked."""
+    conversation = turn.conversation
+    conversation.borrower_id = borrower.id
+    keep_verified(conversation, turn.now)
+    turn.forget()
+    turn.say("Thanks, you're verified.")
+    if pending:
+        start_intent(turn, pending)
+
+
+def link_answer(turn: Turn) -> None:
+    """Link a Telegram chat by shared contact (then one factor) or by loan number (then two factors)."""
+    pending = turn.flow.get("pending")
+    phone = turn.inbound.shared_contact_phone
+    if phone:
+        borrower = borrower_by_phone(turn.session, phone)
+        turn.say(FACTOR_QUESTIONS[Factor.DATE_OF_BIRTH.value])
+        turn.expect("factor", factor=Factor.DATE_OF_BIRTH.value, pending=pending,
+                    borrower=borrower.id if borrower else None)  # fmt: skip
+        return
+    number = re.sub(r"[^A-Za-z0-9-]", "", turn.text.strip())[:32]
+    borrower_id = turn.session.scalar(select(Loan.borrower_id).where(Loan.loan_number == number)) if number else None
+    turn.say(FACTOR_QUESTIONS[Factor.DATE_OF_BIRTH.value])
+    turn.expect("factor", factor=Factor.DATE_OF_BIRTH.value, second_factor=Factor.TAX_ID_LAST4.value,
+                pending=pending, borrower=borrower_id)  # fmt: skip
+
+
+def _borrower(turn: Turn, borrower_id: Any) -> Borrower | None:
+    return turn.session.get(Borrower, int(borrower_id)) if borrower_id else None
+
+
+# -- choosing a loan -------------------------------------------------------------------------------------
+
+
+def loan_chosen(turn: Turn, intent: str) -> bool:
+    """Return True when the conversation has a loan; ask by last 4 digits when the borrower has several."""
+    conversation = turn.conversation
+    loans = _loans(turn)
+    if conversation.loan_id in {loan.id for loan in loans}:
+        return True
+    if len(loans) == 1:
+        conversation.loan_id = loans[0].id
+        return True
+    if not loans:
+        turn.say("I couldn't find an open loan for you. Reply AGENT to reach a person.")
+        return False
+    endings = ", ".join(loan.loan_number[-4:] for loan in loans)
+    turn.say("You have several loans. Reply with the last 4 digits of the one you mean: {endings}", endings=endings)
+    turn.expect("loan", pending=intent)
+    return False
+
+
+def loan_answer(turn: Turn) -> None:
+    """Choose a loan by the last 4 digits of its number."""
+    digits = re.sub(r"\D", "", turn.text)[-4:]
+    match = [loan for loan in _loans(turn) if loan.loan_number.endswith(digits)] if len(digits) == 4 else []
+    if len(match) != 1:
+        endings = ", ".join(loan.loan_number[-4:] for loan in _loans(turn))
+        turn.say("Please reply with the last 4 digits of one of your loans: {endings}", endings=endings)
+        return
+    pending = turn.flow.get("pending")
+    turn.conversation.loan_id = match[0].id
+    turn.forget()
+    if pending:
+        start_intent(turn, pending)
+
+
+def _loans(turn: Turn) -> list[Loan]:
+    query = (
+        select(Loan)
+        .where(Loan.borrower_id == turn.conversation.borrower_id, Loan.status == LoanStatus.ACTIVE.value)
+        .order_by(Loan.id)
+    )
+    return list(turn.session.scalars(query))
+
+
+def _account(turn: Turn) -> tuple[Loan, Account]:
+    loan = turn.session.get(Loan, turn.conversation.loan_id)
+    assert loan is not None
+    account = load_account(turn.session, loan.loan_number)
+    assert account is not None
+    return loan, account
+
+
+# -- answers from the account ---------------------------------------------------------------------------
+
+
+def balance(turn: Turn) -> None:
+    """Principal balance, amount due and due date."""
+    _, account = _account(turn)
+    summary = summarize(account, turn.today)
+    s = turn.speaker
+    turn.say(
+        "Loan ending {ending}: principal balance {principal}. Amount due {amount_due} by {due_date}.",
+        ending=account.loan_number[-4:], principal=s.money(summary.principal_balance, account.currency),
+        amount_due=s.money(summary.amount_due, account.currency), due_date=s.day(account.next_due_date),
+    )  # fmt: skip
+
+
+def next_payment(turn: Turn) -> None:
+    """When the next payment is due and how much it is."""
+    _, account = _account(turn)
+    summary = summarize(account, turn.today)
+    s = turn.speaker
+    turn.say(
+        "Your next payment of {amount} is due on {due_date}. Your monthly payment is {monthly}.",
+        amount=s.money(summary.amount_due, account.currency), due_date=s.day(account.next_due_date),
+        monthly=s.money(account.monthly_payment + account.escrow_monthly, account.currency),
+    )  # fmt: skip
+    if summary.days_past_due > 0:
+        turn.say("Your account is {days} days past due.", days=summary.days_past_due)
+
+
+def payment_history(turn: Turn) -> None:
+    """The last payments received, newest first."""
+    loan, account = _account(turn)
+    rows = turn.session.execute(
+        select(Payment.received_on, Payment.amount, Payment.status)
+        .where(Payment.loan_id == loan.id)
+        .order_by(Payment.received_on.desc(), Payment.id.desc())
+        .limit(HISTORY_LENGTH)
+    ).all()
+    if not rows:
+        turn.say("We have not received any payments on this loan yet.")
+        return
+    s = turn.speaker
+    lines = [
+        s.say("{date}: {amount}" if status == "posted" else "{date}: {amount} (returned)",
+              date=s.day(received), amount=s.money(amount, account.currency))
+        for received, amount, status in rows
+    ]  # fmt: skip
+    turn.say("Your last payments:\n{lines}", lines="\n".join(lines))
+
+
+def payoff(turn: Turn, good_through: date | None = None) -> None:
+    """A payoff figure good through a date the borrower may choose, with the per diem and a payoff request."""
+    loan, account = _account(turn)
+    through = good_through or turn.today + timedelta(days=10)
+    quote = payoff_quote(account, turn.today, through)
+    s = turn.speaker
+    turn.say(
+        "To pay off your loan, send {total} by {good_through}. After that, add {per_diem} for each day.",
+        total=s.money(quote.total, account.currency), good_through=s.day(through),
+        per_diem=s.money(quote.per_diem, account.currency),
+    )  # fmt: skip
+    if not turn.flow.get("case"):
+        case = open_case(turn.session, CaseKind.PAYOFF_REQUEST, opened_on=turn.today, country=turn.settings.country,
+                         source=turn.conversation.channel, actor="bot", loan_id=loan.id, borrower_id=loan.borrower_id,
+                         summary="payoff statement requested by the borrower")  # fmt: skip
+        assert case.due_on is not None
+        turn.say("Your written payoff statement (reference {reference}) will be sent by {due}.",
+                 reference=case.reference, due=s.day(case.due_on))  # fmt: skip
+        reference = case.reference
+    else:
+        reference = turn.flow["case"]
+    turn.say("Reply with another date for a different payoff figure.")
+    turn.expect("payoff_date", case=reference)
+
+
+def payoff_date_answer(turn: Turn) -> None:
+    """Quote again for the date the borrower chose, or move on."""
+    chosen = parse_day(turn.text, _format_locale(turn.conversation.locale), turn.today)
+    if chosen is None or chosen < turn.today or chosen > turn.today + timedelta(days=60):
+        turn.forget()
+        understand(turn)
+        return
+    payoff(turn, chosen)
+
+
+def escrow(turn: Turn) -> None:
+    """Escrow balance, the last bill paid and the next one due."""
+    loan, account = _account(turn)
+    summary = escrow_summary(turn.session, loan.loan_number)
+    s = turn.speaker
+    if not summary.has_escrow:
+        turn.say("This loan has no escrow account: you pay taxes and insurance yourself.")
+        return
+    turn.say("Your escrow balance is {balance}.", balance=s.money(summary.balance, account.currency))
+    if summary.last_disbursement is not None:
+        paid = summary.last_disbursement
+        turn.say("Last paid from escrow: {amount} to {payee} on {date}.",
+                 amount=s.money(paid.amount, account.currency), payee=paid.payee or "-", date=s.day(paid.paid_on))  # fmt: skip
+    if summary.next_disbursement is not None:
+        bill = summary.next_disbursement
+        turn.say("Next: {amount} to {payee} due {date}.", amount=s.money(bill.amount, account.currency),
+                 payee=bill.payee, date=s.day(bill.next_due_date))  # fmt: skip
+
+
+# -- making a payment -----------------------------------------------------------------------------------------
+
+
+def make_payment(turn: Turn) -> None:
+    """Show what is due and ask when to take it from the bank account on file."""
+    loan, account = _account(turn)
+    s = turn.speaker
+    if not loan.bank_account_last4:
+        turn.say("There is no bank account on file for this loan. Reply AGENT and a specialist will help you pay.")
+        return
+    pending = pending_payments(turn.session, loan.loan_number)
+    if pending:
+        first = pending[0]
+        turn.say("You already have {amount} scheduled for {date}. Reply NO to cancel it, or YES to keep it.",
+                 amount=s.money(first.amount, account.currency), date=s.day(first.scheduled_for))  # fmt: skip
+        turn.expect("keep_scheduled", reference=first.reference)
+        return
+    amount = summarize(account, turn.today).amount_due
+    if amount <= 0:
+        amount = account.monthly_payment + account.escrow_monthly
+    turn.say("Your amount due is {amount}. On what date should we take it from your account ending {last4}? "
+             "(for example: Friday, tomorrow, the 15th)",
+             amount=s.money(amount, account.currency), last4=loan.bank_account_last4)  # fmt: skip
+    turn.expect("payment_date", amount=str(amount))
+
+
+def payment_date_answer(turn: Turn) -> None:
+    """Read the date and ask for an explicit confirmation."""
+    loan, account = _account(turn)
+    chosen = parse_day(turn.text, _format_locale(turn.conversation.locale), turn.today)
+    if chosen is None or not turn.today <= chosen <= turn.today + timedelta(days=60):
+        turn.say("Please reply with a date in the next 60 days, for example Friday, tomorrow or the 15th.")
+        return
+    amount = turn.flow["amount"]
+    s = turn.speaker
+    turn.say("Please confirm: {amount} from your account ending {last4} on {date}. Reply YES to confirm or NO.",
+             amount=s.money(Decimal(amount), account.currency), last4=loan.bank_account_last4,
+             date=s.day(chosen))  # fmt: skip
+    turn.expect("payment_confirm", amount=amount, date=chosen.isoformat())
+
+
+def payment_confirm_answer(turn: Turn) -> None:
+    """Schedule the payment only on an explicit yes."""
+    flow = turn.flow
+    if is_no(turn.text):
+        turn.forget()
+        turn.say("OK, no payment was scheduled.")
+        return
+    if not is_yes(turn.text):
+        turn.say("Please reply YES to confirm the payment or NO to drop it.")
+        return
+    loan, account = _account(turn)
+    pay_on = date.fromisoformat(flow["date"])
+    turn.forget()
+    try:
+        scheduled = schedule_payment(turn.session, loan.loan_number, amount=Decimal(flow["amount"]), pay_on=pay_on,
+                                     today=turn.today, via=turn.conversation.channel, actor="bot")  # fmt: skip
+    except PaymentRefused:
+        turn.say("Sorry, that payment could not be scheduled. Reply AGENT to reach a person.")
+        return
+    turn.say("Done: {amount} will be taken on {date}. Reference {reference}.",
+             amount=turn.speaker.money(scheduled.amount, account.currency), date=turn.speaker.day(pay_on),
+             reference=scheduled.reference)  # fmt: skip
+
+
+def keep_scheduled_answer(turn: Turn) -> None:
+    """Cancel a scheduled payment on no; keep it on yes."""
+    reference = turn.flow["reference"]
+    if is_no(turn.text):
+        turn.forget()
+        try:
+            cancel_scheduled_payment(turn.session, reference, today=turn.today, actor="bot")
+        except PaymentRefused:
+            turn.say("That payment is due today and can no longer be cancelled.")
+            return
+        turn.say("Your scheduled payment {reference} is cancelled.", reference=reference)
+        return
+    turn.forget()
+    if is_yes(turn.text):
+        turn.say("OK, your scheduled payment stays as it is.")
+        return
+    understand(turn)
+
+
+# -- intake: hardship and disputes -------------------------------------------------------------------------
+
+
+def hardship(turn: Turn) -> None:
+    """Start the hardship intake: five questions, then a loss-mitigation application and a person."""
+    turn.say(HARDSHIP_QUESTIONS[0][1])
+    turn.expect("hardship", step=0, answers={})
+
+
+def hardship_answer(turn: Turn) -> None:
+    """Record an answer and ask the next question, or open the application."""
+    _intake_answer(turn, "hardship", HARDSHIP_QUESTIONS, _open_hardship_case)
+
+
+def dispute(turn: Turn) -> None:
+    """Start the dispute intake: what is wrong and which charge, then a notice of error and a person."""
+    turn.say(DISPUTE_QUESTIONS[0][1])
+    turn.expect("dispute", step=0, answers={})
+
+
+def dispute_answer(turn: Turn) -> None:
+    """Record an answer and ask the next question, or open the notice of error."""
+    _intake_answer(turn, "dispute", DISPUTE_QUESTIONS, _open_dispute_case)
+
+
+def _intake_answer(
+    turn: Turn, name: str, questions: tuple[tuple[str, str], ...], finish: Callable[[Turn, dict[str, str]], None]
+) -> None:
+    flow = turn.flow
+    step = int(flow.get("step", 0))
+    answers = {**flow.get("answers", {}), questions[step][0]: turn.text.strip()[:ANSWER_LIMIT]}
+    if step + 1 < len(questions):
+        turn.say(questions[step + 1][1])
+        turn.expect(name, step=step + 1, answers=answers)
+        return
+    turn.forget()
+    finish(turn, answers)
+
+
+def _case_owner(turn: Turn) -> tuple[int | None, int | None]:
+    """Return (loan id, borrower id) to attach a case to: only once the borrower is verified."""
+    if not is_verified(turn.conversation, turn.now):
+        return None, None
+    loans = _loans(turn)
+    loan_id = turn.conversation.loan_id or (loans[0].id if len(loans) == 1 else None)
+    return loan_id, turn.conversation.borrower_id
+
+
+def _open_hardship_case(turn: Turn, answers: dict[str, str]) -> None:
+    loan_id, borrower_id = _case_owner(turn)
+    case = open_case(turn.session, CaseKind.LOSS_MITIGATION, opened_on=turn.today, country=turn.settings.country,
+                     source=turn.conversation.channel, actor="bot", loan_id=loan_id, borrower_id=borrower_id,
+                     summary=answers.get("reason", ""), data={"intake": answers,
+                     "conversation_id": turn.conversation.id})  # fmt: skip
+    assert case.due_on is not None
+    turn.say("Thank you. Your hardship request {reference} is open. A specialist will review it and contact you "
+             "by {due}.", reference=case.reference, due=turn.speaker.day(case.due_on))  # fmt: skip
+    hand_off(turn, EscalationReason.HARDSHIP, announce=False)
+
+
+def _open_dispute_case(turn: Turn, answers: dict[str, str]) -> None:
+    loan_id, borrower_id = _case_owner(turn)
+    case = open_case(turn.session, CaseKind.NOTICE_OF_ERROR, opened_on=turn.today, country=turn.settings.country,
+                     source=turn.conversation.channel, actor="bot", loan_id=loan_id, borrower_id=borrower_id,
+                     summary=answers.get("what", ""), data={"intake": answers,
+                     "conversation_id": turn.conversation.id})  # fmt: skip
+    deadlines = {d.name: d.due_on for d in case.deadlines}
+    turn.say("Your notice of error {reference} is recorded. We will acknowledge it by {acknowledge} and resolve it "
+             "by {resolve}.", reference=case.reference, acknowledge=turn.speaker.day(deadlines["acknowledge"]),
+             resolve=turn.speaker.day(deadlines["resolve"]))  # fmt: skip
+    hand_off(turn, EscalationReason.DISPUTE, announce=False)
+
+
+# -- people, language, menu, small talk ------------------------------------------------------------------------
+
+
+def hand_off(turn: Turn, reason: EscalationReason, announce: bool = True) -> None:
+    """Put the conversation in the specialists' queue and tell the borrower when to expect a reply."""
+    escalate(turn.session, turn.conversation, reason, turn.now)
+    turn.conversation.waiting_acknowledged = True
+    turn.forget()
+    opening = next_opening(turn.now, turn.settings.business_hours, turn.settings.timezone, turn.settings.country)
+    if opening is None:
+        if announce:
+            turn.say("I'm passing you to a specialist, who will reply here shortly.")
+        else:
+            turn.say("A specialist will reply here shortly.")
+        return
+    local = opening.astimezone(opening.tzinfo)
+    when = format_datetime(local, "EEEE d MMMM HH:mm zzz", tzinfo=local.tzinfo,
+                           locale=turn.speaker.format_locale)  # fmt: skip
+    turn.say("Our specialists are away right now. One will reply here from {when}.", when=when)
+
+
+def agent(turn: Turn) -> None:
+    """Hand off to a person because the borrower asked."""
+    hand_off(turn, EscalationReason.ASKED)
+
+
+def language(turn: Turn) -> None:
+    """Switch to the language asked for, or list the choices."""
+    wanted = nlu.requested_locale(turn.text)
+    if wanted is None:
+        names = "\n".join(f"{n} {LANGUAGE_NAMES[code]}" for n, code in enumerate(LOCALES, start=1))
+        turn.say("Which language? Reply with its number:\n{names}", names=names)
+        turn.expect("language_pick")
+        return
+    turn.conversation.locale = wanted
+    turn.say("OK, I'll write in {language}.", language=LANGUAGE_NAMES[wanted])
+
+
+def language_pick_answer(turn: Turn) -> None:
+    """Switch to the language chosen by number or by name."""
+    text = turn.text.strip()
+    wanted = LOCALES[int(text) - 1] if text.isdigit() and 1 <= int(text) <= len(LOCALES) else nlu.requested_locale(text)
+    turn.forget()
+    if wanted is None:
+        understand(turn)
+        return
+    turn.conversation.locale = wanted
+    turn.say("OK, I'll write in {language}.", language=LANGUAGE_NAMES[wanted])
+
+
+def help_menu(turn: Turn) -> None:
+    """List what the bot can do, numbered."""
+    turn.say(MENU)
+
+
+def greeting(turn: Turn) -> None:
+    """Greet and offer the menu."""
+    turn.say("Hi! I'm the virtual assistant of {servicer}.", servicer=turn.settings.servicer_name)
+    turn.say(MENU)
+
+
+def thanks(turn: Turn) -> None:
+    """Answer thanks."""
+    turn.say("You're welcome! Anything else? Reply MENU to see options.")
+
+
+INTENTS: dict[str, Step] = {
+    "balance": balance,
+    "next_payment": next_payment,
+    "make_payment": make_payment,
+    "payment_history": payment_history,
+    "payoff": payoff,
+    "escrow": escrow,
+    "hardship": hardship,
+    "dispute": dispute,
+    "agent": agent,
+    "language": language,
+    "help": help_menu,
+    "greeting": greeting,
+    "thanks": thanks,
+}
+WAITING: dict[str, Step] = {
+    "factor": factor_answer,
+    "link": link_answer,
+    "loan": loan_answer,
+    "switch_language": switch_language_answer,
+    "payoff_date": payoff_date_answer,
+    "payment_date": payment_date_answer,
+    "payment_confirm": payment_confirm_answer,
+    "keep_scheduled": keep_scheduled_answer,
+    "hardship": hardship_answer,
+    "dispute": dispute_answer,
+    "language_pick": language_pick_answer,
+}

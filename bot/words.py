@@ -1,0 +1,39 @@
+"""Short answers in every language: yes, no, and "let me out of this"."""
+
+from __future__ import annotations
+
+import unicodedata
+
+YES = frozenset({
+    "yes", "y", "yeah", "yep", "ok", "okay", "sure", "confirm", "si", "sí", "claro", "dale", "oui", "ouais",
+    "sim", "s", "isso", "ja", "jawohl", "klar", "certo", "va bene", "haan", "han", "ha", "हाँ", "हां", "ji haan",
+    "ya", "iya", "betul", "oke",
+})  # fmt: skip
+NO = frozenset({
+    "no", "n", "nope", "nah", "non", "nao", "não", "nein", "nee", "nahi", "nahin", "नहीं", "tidak", "gak", "nggak",
+    "ga", "enggak",
+})  # fmt: skip
+OUT = frozenset({
+    "cancel", "stop it", "menu", "start over", "cancelar", "annuler", "cancela", "abbrechen", "annulla", "ruko",
+    "batal", "help", "ayuda", "aide", "ajuda", "hilfe", "aiuto", "madad", "bantuan", "agent", "agente", "person",
+})  # fmt: skip
+
+
+def _plain(text: str) -> str:
+    folded = unicodedata.normalize("NFC", text.strip().lower())
+    return folded.strip(" .!?¡¿,;:")
+
+
+def is_yes(text: str) -> bool:
+    """Tell whether a reply means yes."""
+    return _plain(text) in YES
+
+
+def is_no(text: str) -> bool:
+    """Tell whether a reply means no."""
+    return _plain(text) in NO
+
+
+def wants_out(text: str) -> bool:
+    """Tell whether a reply abandons the question being asked (menu, cancel, a person)."""
+    return _plain(text) in OUT
