@@ -232,7 +232,6 @@ def claim_conversation(session: Session, conversation_id: int, specialist: str, 
         update(Conversation)
         .where(Conversation.id == conversation_id, Conversation.state == ConversationState.QUEUED.value)
         .values(state=ConversationState.ASSIGNED.value, assigned_to=specialist, assigned_at=now)
-        .execution_options(synchronize_session=False)
     )
     if getattr(result, "rowcount", 0) != 1:
         owner = session.scalar(select(Conversation.assigned_to).where(Conversation.id == conversation_id))
