@@ -280,6 +280,30 @@ def report(name: str, fmt: str) -> None:
 
 
 @main.command()
+@click.option("--phone", help="Talk as the borrower with this phone on file (E.164).")
+@click.option("--loan", "loan_number", help="Talk as the borrower of this loan.")
+@click.option("--lang", help="Language to start in (en, es, fr, pt_BR, de, it, hi, id).")
+def chat(phone: str | None, loan_number: str | None, lang: str | None) -> None:
+    """Talk to the bot in the terminal as a borrower, through the same engine as SMS and Telegram."""
+    from bot.engine import Engine, InboundMessage
+    from servicing.chat import terminal_address
+
+    with runtime() as rt:
+        with rt.sessions.begin() as session:
+            address = terminal_address(session, phone=phone, loan_number=loan_number, locale=lang)
+        engine = Engine(rt.sessions, rt.settings)
+        click.echo(f"Talking as {address[:-4]}…{address[-4:]} (Ctrl-D to leave). Try: balance, payoff, help")
+        for number, line in enumerate(sys.stdin, start=1):
+            text = line.rstrip("\n")
+            if not text.strip():
+                continue
+            for reply in engine.handle(InboundMessage("chat", address, text, provider_id=f"chat-{address}-{number}")):
+                click.echo(f"bot> {reply.text}")
+                for position, (label, _) in enumerate(reply.options, start=1):
+                    click.echo(f"     {position}. {label}")
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 def run(host: str, port: int) -> None:
