@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.measure import SECRET, Figures, fresh_sqlite, header, percentile, verdict  # noqa: E402
-from bot.engine import Engine, InboundMessage, Reply, Turn  # noqa: E402
-from servicing.config import Settings  # noqa: E402
-from servicing.demo import load_demo  # noqa: E402
+from bench.measure import SECRET, Figures, fresh_sqlite, header, percentile, verdict
+from bot.engine import Engine, InboundMessage, Reply, Turn
+from servicing.config import Settings
+from servicing.demo import load_demo
 
 AS_OF = date(2026, 11, 2)
 PHONE, BIRTH = "+12025550101", "04/12/1981"  # LN-1001, Emily Carter (docs/demo.md)

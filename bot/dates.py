@@ -27,10 +27,24 @@ RELATIVE: dict[str, int] = {
     **dict.fromkeys(
         ("tomorrow", "tmrw", "tmr", "manana", "demain", "amanha", "morgen", "domani", "kal", "कल", "besok"), 1
     ),
-    **dict.fromkeys(("day after tomorrow", "pasado manana", "apres demain", "depois de amanha", "ubermorgen",
-                     "dopodomani", "parso", "परसों", "lusa"), 2),  # fmt: skip
+    **dict.fromkeys(
+        (
+            "day after tomorrow",
+            "pasado manana",
+            "apres demain",
+            "depois de amanha",
+            "ubermorgen",
+            "dopodomani",
+            "parso",
+            "परसों",
+            "lusa",
+        ),
+        2,
+    ),
 }
-_DAY_OF_MONTH = re.compile(r"^(?:the |el |le |dia |am |il |tanggal |tgl )?(\d{1,2})(?:st|nd|rd|th|er|e|º|°|\.)?(?: tarikh| तारीख)?$")
+_DAY_OF_MONTH = re.compile(
+    r"^(?:the |el |le |dia |am |il |tanggal |tgl )?(\d{1,2})(?:st|nd|rd|th|er|e|º|°|\.)?(?: tarikh| तारीख)?$"
+)
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _NUMERIC = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?$")
 

@@ -8,91 +8,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.i18n import Speaker, say
+from bot.flows import respond as answer_the_borrower
+from bot.i18n import say
+from bot.turn import InboundMessage, Reply, Respond, Turn
 from servicing.config import Settings
 from servicing.conversations import find_or_open_conversation, record_inbound, record_outbound
 from servicing.errors import ServicingError
 from servicing.models import Conversation
 from servicing.store import business_date
 
+__all__ = ["Engine", "InboundMessage", "Reply", "Respond", "Turn"]
 log = logging.getLogger(__name__)
-MAX_TEXT = 2000  # longer texts are cut before understanding (stored whole)
 SORRY = say("Sorry, I couldn't do that right now. Reply AGENT to reach a person.")
-
-
-@dataclass(frozen=True)
-class InboundMessage:
-    """What a channel received from a borrower."""
-
-    channel: str
-    address: str
-    text: str
-    provider_id: str | None = None
-    attachments: tuple[dict[str, Any], ...] = ()
-    shared_contact_phone: str | None = None  # Telegram: the sender shared their own contact
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What the bot says back; `options` become buttons on Telegram and a numbered list on SMS."""
-
-    text: str
-    options: tuple[tuple[str, str], ...] = ()
-    request_contact: bool = False
-
-
-@dataclass
-class Turn:
-    """One inbound message being answered: the database session, the conversation and the replies so far."""
-
-    session: Session
-    conversation: Conversation
-    inbound: InboundMessage
-    now: datetime
-    today: date
-    settings: Settings
-    replies: list[Reply] = field(default_factory=list)
-
-    @property
-    def speaker(self) -> Speaker:
-        """Return who speaks the conversation's language."""
-        return Speaker(self.conversation.locale)
-
-    @property
-    def text(self) -> str:
-        """Return the borrower's text, cut to what understanding needs."""
-        return self.inbound.text[:MAX_TEXT]
-
-    def say(self, message: str, **values: Any) -> None:
-        """Add a reply in the borrower's language."""
-        self.replies.append(Reply(self.speaker.say(message, **values)))
-
-    def ask(self, message: str, options: tuple[tuple[str, str], ...] = (), **values: Any) -> None:
-        """Add a question, with options the channel may show as buttons."""
-        labels = tuple((self.speaker.say(label), value) for label, value in options)
-        self.replies.append(Reply(self.speaker.say(message, **values), labels))
-
-    @property
-    def flow(self) -> dict[str, Any]:
-        """Return what the conversation is waiting for (empty when nothing)."""
-        return dict(self.conversation.flow or {})
-
-    def expect(self, awaiting: str, **slots: Any) -> None:
-        """Remember what the next message should answer."""
-        self.conversation.flow = {"await": awaiting, **slots}
-
-    def forget(self) -> None:
-        """Stop waiting for anything."""
-        self.conversation.flow = {}
-
-
-Respond = Callable[[Turn], None]
 
 
 class Engine:
@@ -108,11 +40,7 @@ class Engine:
         self.sessions = sessions
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
-        if respond is None:
-            from bot.flows import respond as default_respond
-
-            respond = default_respond
-        self.respond = respond
+        self.respond = respond or answer_the_borrower
 
     def handle(self, inbound: InboundMessage) -> list[Reply]:
         """Store the message, then answer it; a provider id seen before gets no second answer."""
@@ -145,8 +73,6 @@ class Engine:
     def _today(self, session: Session, now: datetime) -> date:
         if self.settings.today_override:
             return date.fromisoformat(self.settings.today_override)
-        from zoneinfo import ZoneInfo
-
         local = now.astimezone(ZoneInfo(self.settings.timezone)).date()
         return max(local, business_date(session) or local)
 

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from bot import nlu
 from bot.dates import month_first, parse_day
-from bot.engine import Reply, Turn
 from bot.i18n import LANGUAGE_NAMES, LOCALES, Speaker, catalog_locale, say
+from bot.turn import Reply, Turn
 from bot.words import is_no, is_yes, wants_out
 from servicing.account import Account, LoanStatus
 from servicing.calendar import next_opening
@@ -49,8 +49,7 @@ FACTOR_QUESTIONS = {
 }
 NO_MATCH = say("That doesn't match our records.")
 LOCKED = say(
-    "For your security, self-service is paused for 30 minutes. A specialist will contact you, "
-    "or call us at {phone}."
+    "For your security, self-service is paused for 30 minutes. A specialist will contact you, or call us at {phone}."
 )
 MENU = say(
     "I can help with:\n1 Balance\n2 Next payment\n3 Make a payment\n4 Payment history\n5 Payoff amount\n"
@@ -353,7 +352,7 @@ def payment_history(turn: Turn) -> None:
         return
     s = turn.speaker
     lines = [
-        s.say("{date}: {amount}" if status == "posted" else "{date}: {amount} (returned)",
+        s.say(say("{date}: {amount}") if status == "posted" else say("{date}: {amount} (returned)"),
               date=s.day(received), amount=s.money(amount, account.currency))
         for received, amount, status in rows
     ]  # fmt: skip
@@ -406,8 +405,10 @@ def escrow(turn: Turn) -> None:
     turn.say("Your escrow balance is {balance}.", balance=s.money(summary.balance, account.currency))
     if summary.last_disbursement is not None:
         paid = summary.last_disbursement
-        turn.say("Last paid from escrow: {amount} to {payee} on {date}.",
-                 amount=s.money(paid.amount, account.currency), payee=paid.payee or "-", date=s.day(paid.paid_on))  # fmt: skip
+        turn.say(
+            "Last paid from escrow: {amount} to {payee} on {date}.",
+            amount=s.money(paid.amount, account.currency), payee=paid.payee or "-", date=s.day(paid.paid_on),
+        )  # fmt: skip
     if summary.next_disbursement is not None:
         bill = summary.next_disbursement
         turn.say("Next: {amount} to {payee} due {date}.", amount=s.money(bill.amount, account.currency),

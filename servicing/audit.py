@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from servicing.models import AuditEntry, utcnow
+from servicing.models import AuditEntry, table_of, utcnow
 
 
 def record_audit(
@@ -20,7 +20,7 @@ def record_audit(
 ) -> None:
     """Append one audit entry in the caller's transaction."""
     session.execute(
-        insert(AuditEntry.__table__),
+        insert(table_of(AuditEntry)),
         [
             {
                 "at": utcnow(),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import holidays
-from zoneinfo import ZoneInfo
 
 from servicing.errors import InvalidInput
 

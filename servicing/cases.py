@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from servicing.audit import record_audit
 from servicing.calendar import add_business_days
 from servicing.errors import CaseNotFound, InvalidInput
-from servicing.models import Case, CaseDeadline, utcnow
+from servicing.models import Case, CaseDeadline, table_of, utcnow
 
 
 class CaseKind(StrEnum):
@@ -248,7 +248,7 @@ def open_early_intervention(session: Session, loans: Sequence[tuple[int, int, da
         }
         for loan_id, borrower_id, since in loans
     ]
-    cases = Case.__table__
+    cases = table_of(Case)
     result = session.connection().execute(insert(cases).returning(cases.c.id, sort_by_parameter_order=True), rows)
     ids = [row[0] for row in result]
     references = [f"EI-{case_id:06d}" for case_id in ids]
@@ -267,7 +267,7 @@ def open_early_intervention(session: Session, loans: Sequence[tuple[int, int, da
         for case_id, (_, _, since) in zip(ids, loans, strict=True)
         for clock in EARLY_INTERVENTION_CLOCKS
     ]
-    session.connection().execute(insert(CaseDeadline.__table__), deadlines)
+    session.connection().execute(insert(table_of(CaseDeadline)), deadlines)
     return references
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -31,6 +32,13 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     """Base of every Loanline table."""
+
+
+def table_of(model: type[Base]) -> Table:
+    """Return a model's table, typed for Core insert/update statements."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class Borrower(Base):

@@ -1,0 +1,85 @@
+"""A turn of conversation: the inbound message, the replies, and what the conversation waits for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.i18n import Speaker
+from servicing.config import Settings
+from servicing.models import Conversation
+
+MAX_TEXT = 2000  # longer texts are cut before understanding (stored whole)
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """What a channel received from a borrower."""
+
+    channel: str
+    address: str
+    text: str
+    provider_id: str | None = None
+    attachments: tuple[dict[str, Any], ...] = ()
+    shared_contact_phone: str | None = None  # Telegram: the sender shared their own contact
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the bot says back; `options` become buttons on Telegram and a numbered list on SMS."""
+
+    text: str
+    options: tuple[tuple[str, str], ...] = ()
+    request_contact: bool = False
+
+
+@dataclass
+class Turn:
+    """One inbound message being answered: the database session, the conversation and the replies so far."""
+
+    session: Session
+    conversation: Conversation
+    inbound: InboundMessage
+    now: datetime
+    today: date
+    settings: Settings
+    replies: list[Reply] = field(default_factory=list)
+
+    @property
+    def speaker(self) -> Speaker:
+        """Return who speaks the conversation's language."""
+        return Speaker(self.conversation.locale)
+
+    @property
+    def text(self) -> str:
+        """Return the borrower's text, cut to what understanding needs."""
+        return self.inbound.text[:MAX_TEXT]
+
+    def say(self, message: str, **values: Any) -> None:
+        """Add a reply in the borrower's language."""
+        self.replies.append(Reply(self.speaker.say(message, **values)))
+
+    def ask(self, message: str, options: tuple[tuple[str, str], ...] = (), **values: Any) -> None:
+        """Add a question, with options the channel may show as buttons."""
+        labels = tuple((self.speaker.say(label), value) for label, value in options)
+        self.replies.append(Reply(self.speaker.say(message, **values), labels))
+
+    @property
+    def flow(self) -> dict[str, Any]:
+        """Return what the conversation is waiting for (empty when nothing)."""
+        return dict(self.conversation.flow or {})
+
+    def expect(self, awaiting: str, **slots: Any) -> None:
+        """Remember what the next message should answer."""
+        self.conversation.flow = {"await": awaiting, **slots}
+
+    def forget(self) -> None:
+        """Stop waiting for anything."""
+        self.conversation.flow = {}
+
+
+Respond = Callable[[Turn], None]
