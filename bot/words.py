@@ -7,7 +7,7 @@ import unicodedata
 YES = frozenset({
     "yes", "y", "yeah", "yep", "ok", "okay", "sure", "confirm", "si", "sí", "claro", "dale", "oui", "ouais",
     "sim", "s", "isso", "ja", "jawohl", "klar", "certo", "va bene", "haan", "han", "ha", "हाँ", "हां", "ji haan",
-    "ya", "iya", "betul", "oke",
+    "ya", "iya", "betul", "oke", "sì",
 })  # fmt: skip
 NO = frozenset({
     "no", "n", "nope", "nah", "non", "nao", "não", "nein", "nee", "nahi", "nahin", "नहीं", "tidak", "gak", "nggak",
@@ -16,6 +16,7 @@ NO = frozenset({
 OUT = frozenset({
     "cancel", "stop it", "menu", "start over", "cancelar", "annuler", "cancela", "abbrechen", "annulla", "ruko",
     "batal", "help", "ayuda", "aide", "ajuda", "hilfe", "aiuto", "madad", "bantuan", "agent", "agente", "person",
+    "menú", "menü", "conseiller", "atendente", "berater", "operatore", "agen",
 })  # fmt: skip
 
 

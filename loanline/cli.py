@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
@@ -26,6 +26,9 @@ from servicing.errors import ServicingError
 from servicing.formatting import money_text
 from servicing.importing import FileRefused, ImportResult, import_loans, import_payments
 from servicing.queries import loan_summary, payoff_for
+
+if TYPE_CHECKING:
+    from bot.nlu.evaluation import Report
 
 F = TypeVar("F", bound=Callable[..., Any])
 OPERATOR_LOCALE = "en_US"
@@ -311,6 +314,58 @@ def run(host: str, port: int) -> None:
     from loanline.serve import serve
 
     serve(host, port)
+
+
+@main.command("classify")
+@click.argument("text", required=False)
+@click.option("--lang", help="The borrower's locale on file (en, es_US, pt_BR...): a hint, not a cage.")
+@click.option(
+    "--file",
+    "labelled",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Evaluate a TSV with header lang<TAB>intent<TAB>text (intent `unknown` = out of scope); "
+    "each row's lang is its hint unless --lang is given.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON line per text.")
+def classify_command(text: str | None, lang: str | None, labelled: Path | None, as_json: bool) -> None:
+    """Print the intent, score and language of a text, or evaluate a labelled file (last line: accuracy)."""
+    from bot.nlu import classify
+    from bot.nlu.evaluation import EvaluationFileError, evaluate, read_examples
+
+    if (text is None) == (labelled is None):
+        raise click.UsageError("give either a TEXT or --file F")
+    if text is not None:
+        result = classify(text, lang)
+        if as_json:
+            click.echo(json.dumps({"text": text, **dataclasses.asdict(result)}, ensure_ascii=False))
+        else:
+            click.echo(f"intent {result.intent or '(none)'}  score {result.score:.1f}  locale {result.locale}")
+        return
+    assert labelled is not None
+    try:
+        examples = read_examples(labelled)
+    except EvaluationFileError as error:
+        raise click.BadParameter(str(error), param_hint="--file") from error
+    report = evaluate(examples, hint=lambda example: lang or example.lang)
+    if as_json:
+        for o in report.outcomes:
+            click.echo(json.dumps({"text": o.example.text, "intent": o.intent, "score": o.score, "locale": o.locale,
+                                   "expected": o.example.intent}, ensure_ascii=False))  # fmt: skip
+    _print_evaluation(report)
+
+
+def _print_evaluation(report: Report) -> None:
+    """Print accuracy per language and per intent, the confusions and the rejection rate; accuracy last."""
+    for title, rows in (("per language", report.by_language()), ("per intent", report.by_intent())):
+        click.echo(title)
+        for name, (accuracy, count) in rows.items():
+            click.echo(f"  {name:<16}{accuracy:>7.3f}  ({count})")
+    click.echo("confusions (expected -> got, count)")
+    for expected, got, count in report.confusions():
+        click.echo(f"  {expected} -> {got}  {count}")
+    out_of_scope = sum(1 for o in report.outcomes if o.example.intent is None)
+    click.echo(f"out-of-scope rejection: {report.rejection:.3f}  ({out_of_scope})")
+    click.echo(f"accuracy: {report.accuracy:.3f}")
 
 
 if __name__ == "__main__":  # pragma: no cover

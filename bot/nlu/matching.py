@@ -1,0 +1,201 @@
+"""Nearest catalog phrase for a normalised text: a word index narrows, word weights and rapidfuzz score.
+
+A text is scored against a phrase of locale L (both normalised; a misspelt word is first corrected to
+the catalog word one edit away) as 100 x the geometric mean of two shares:
+
+- how much of the phrase the text contains: the weight of their common words over the phrase's;
+- how much of the text the phrase's intent explains: the weight of the text's words found in any
+  phrase of that intent in L, over the text's weight plus TEXT_PRIOR. "perdi mi trabajo y no puedo
+  pagar" is explained by two hardship phrases together; a question about pizza around one catalog
+  word is not; and a lone "de" or "no" explains too little to be anything.
+
+A word's weight is its rarity (idf) times how consistently it points at one label, the lesser of that
+in L and across all locales; a word no catalog knows weighs as much as the rarest. rapidfuzz's
+`fuzz.ratio` of the two strings stands in when it is at least `character_floor` and higher
+(near-identical strings: a typo in a short word, words run together). Only phrases sharing a telling
+word with the text are scored.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+
+from bot.nlu.catalogs import Phrase
+
+DIGIT_WEIGHT = 0.5
+# Words below this weight ("my", "de", "hai") do not make a phrase a candidate on their own.
+STRONG_WEIGHT = 2.0
+MIN_CORRECTABLE = 4
+LONG_WORD = 8
+CHARACTER_CANDIDATES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Scoring:
+    """The knobs of the score: exponents of the two shares, the text prior and the character floor."""
+
+    phrase_exponent: float = 0.5
+    text_exponent: float = 0.5
+    text_prior: float = 3.0
+    character_floor: float = 85.0
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """A catalog phrase (by position in the index) and how close a text came to it, 0-100."""
+
+    score: float
+    position: int
+
+
+def deletions(word: str) -> set[str]:
+    """Return the word with each one of its letters left out."""
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def label_weights(phrases: Sequence[Phrase], words: Sequence[tuple[str, ...]]) -> dict[str, float]:
+    """Return rarity x consistency of every word of these phrases: log(1 + n / with word) x top label share."""
+    labels: dict[str, Counter[str]] = defaultdict(Counter)
+    for phrase, phrase_words in zip(phrases, words, strict=True):
+        for word in phrase_words:
+            labels[word][phrase.label] += 1
+    weights = {}
+    for word, counts in labels.items():
+        total = sum(counts.values())
+        weights[word] = math.log(1 + len(phrases) / total) * max(counts.values()) / total
+    return weights
+
+
+class PhraseIndex:
+    """Catalog phrases indexed by word, with per-locale word weights and a one-edit typo index."""
+
+    def __init__(self, phrases: Sequence[Phrase], scoring: Scoring | None = None) -> None:
+        """Index the phrases; everything here is independent of the texts to classify."""
+        self.phrases = tuple(phrases)
+        self.scoring = scoring or Scoring()
+        self.words = [tuple(dict.fromkeys(phrase.normalised.split())) for phrase in self.phrases]
+        self.sizes = Counter(phrase.locale for phrase in self.phrases)
+        self.locales = tuple(sorted(self.sizes))
+        self.weights = self._weights()
+        self.unknown_weight = {locale: math.log(1 + size) for locale, size in self.sizes.items()}
+        self.word_weights = [
+            {word: self.weight(phrase.locale, word) for word in words}
+            for phrase, words in zip(self.phrases, self.words, strict=True)
+        ]
+        self.masses = [sum(weights.values()) for weights in self.word_weights]
+        self.exact: dict[str, list[int]] = defaultdict(list)
+        self.strong: dict[str, list[int]] = defaultdict(list)
+        self.weak: dict[str, list[int]] = defaultdict(list)
+        self.vocabulary: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.locale_frequency: dict[str, Counter[str]] = defaultdict(Counter)
+        for position, (phrase, weights) in enumerate(zip(self.phrases, self.word_weights, strict=True)):
+            self.exact[phrase.normalised].append(position)
+            self.vocabulary[phrase.locale, phrase.label].update(weights)
+            self.locale_frequency[phrase.locale].update(weights)
+            for word, weight in weights.items():
+                (self.strong if weight >= STRONG_WEIGHT else self.weak)[word].append(position)
+        self.frequency = Counter(word for words in self.words for word in words)
+        self.typos: dict[str, set[str]] = defaultdict(set)
+        for word in self.frequency:
+            if len(word) >= MIN_CORRECTABLE and not word.isdigit():
+                for variant in deletions(word) | {word}:
+                    self.typos[variant].add(word)
+
+    def _weights(self) -> dict[str, dict[str, float]]:
+        """Return each locale's word weights, capped by the word's weight across all locales.
+
+        The cap is why "de", rare in the Hindi catalog, still says little in a text: Spanish, French
+        and Portuguese show it is a word that goes with anything.
+        """
+        overall = label_weights(self.phrases, self.words)
+        weights: dict[str, dict[str, float]] = {}
+        for locale in self.locales:
+            mine = [i for i, phrase in enumerate(self.phrases) if phrase.locale == locale]
+            own = label_weights([self.phrases[i] for i in mine], [self.words[i] for i in mine])
+            weights[locale] = {word: min(weight, overall[word]) for word, weight in own.items()}
+        return weights
+
+    def weight(self, locale: str, word: str) -> float:
+        """Return how much a word says in a locale; numbers say little, unknown words a lot."""
+        if word.isdigit():
+            return DIGIT_WEIGHT
+        return self.weights[locale].get(word, self.unknown_weight[locale])
+
+    def correct(self, word: str) -> str:
+        """Return the catalog word one edit away (two for long words) from an unknown word, else the word."""
+        if word in self.frequency or len(word) < MIN_CORRECTABLE or word.isdigit():
+            return word
+        found: set[str] = set()
+        for variant in deletions(word) | {word}:
+            found |= self.typos.get(variant, set())
+        if not found:
+            return word
+        # Most frequent first: of two words equally close, the commoner is the likelier meant.
+        choices = sorted(found, key=lambda known: (-self.frequency[known], known))
+        limit = 1 if len(word) < LONG_WORD else 2
+        best = process.extractOne(word, choices, scorer=OSA.distance, score_cutoff=limit)
+        return word if best is None else str(best[0])
+
+    def search(self, normalised: str, limit: int = 5) -> list[Scored]:
+        """Return the phrases closest to a normalised text, best first (at most `limit`)."""
+        words = list(dict.fromkeys(self.correct(word) for word in normalised.split()))
+        text = " ".join(words)
+        exact = [Scored(100.0, i) for i in self.exact.get(text, ())]
+        if exact:
+            return exact[:limit]
+        scored = heapq.nlargest(CHARACTER_CANDIDATES, self._scores(words), key=lambda s: (s.score, -s.position))
+        best = [Scored(max(s.score, self._characters(text, s.position)), s.position) for s in scored]
+        best.sort(key=lambda s: (-s.score, s.position))
+        return best[:limit]
+
+    def language_likelihoods(self, normalised: str) -> dict[str, float]:
+        """Return per locale the log-likelihood of the text's catalog words, naive Bayes over the phrases."""
+        likelihood = dict.fromkeys(self.locales, 0.0)
+        for word in dict.fromkeys(self.correct(word) for word in normalised.split()):
+            if word in self.frequency:
+                for locale in self.locales:
+                    seen = self.locale_frequency[locale][word]
+                    likelihood[locale] += math.log((seen + 0.5) / (self.sizes[locale] + 1))
+        return likelihood
+
+    def _candidates(self, words: list[str]) -> set[int]:
+        """Return the phrases sharing a telling word with the text (any shared word when it has none)."""
+        found: set[int] = set()
+        for word in words:
+            found.update(self.strong.get(word, ()))
+        if not found:
+            for word in words:
+                found.update(self.weak.get(word, ()))
+        return found
+
+    def _scores(self, words: list[str]) -> list[Scored]:
+        """Return each candidate's 100 x phrase share^a x text share^b."""
+        a, b = self.scoring.phrase_exponent, self.scoring.text_exponent
+        text_weights: dict[str, dict[str, float]] = {}
+        explained: dict[tuple[str, str], float] = {}
+        scored = []
+        for position in self._candidates(words):
+            phrase = self.phrases[position]
+            if phrase.locale not in text_weights:
+                text_weights[phrase.locale] = {word: self.weight(phrase.locale, word) for word in words}
+            weights = text_weights[phrase.locale]
+            key = (phrase.locale, phrase.label)
+            if key not in explained:
+                vocabulary = self.vocabulary[key]
+                found = sum(weight for word, weight in weights.items() if word in vocabulary)
+                explained[key] = (found / (sum(weights.values()) + self.scoring.text_prior)) ** b
+            own = self.word_weights[position]
+            shared = sum([own[word] for word in own.keys() & weights.keys()])
+            scored.append(Scored(100.0 * (shared / self.masses[position]) ** a * explained[key], position))
+        return scored
+
+    def _characters(self, text: str, position: int) -> float:
+        """Return rapidfuzz's similarity of the text and a phrase when near-identical, else 0."""
+        return float(fuzz.ratio(text, self.phrases[position].normalised, score_cutoff=self.scoring.character_floor))
