@@ -54,7 +54,9 @@ class Figures:
 def header(name: str, loans: int) -> None:
     """Print what runs where."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    print(f"{name}: {loans:,} loans, {stamp}, Python {platform.python_version()}, {os.cpu_count()} cores")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"{name}: {loans:,} loans, {stamp}, Python {platform.python_version()}, {os.cpu_count()} cores, "
+          f"load average {load}")  # fmt: skip
 
 
 @contextmanager

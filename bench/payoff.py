@@ -76,15 +76,20 @@ def post_history(db: Database) -> None:
         session.add(BusinessDay(business_date=TODAY))
 
 
-def quote_latencies(db: Database, quotes: int) -> list[float]:
-    """Return the seconds each payoff quote took, each in its own session."""
-    samples = []
+def quote_latencies(db: Database, quotes: int) -> tuple[list[float], list[float]]:
+    """Return the wall-clock and CPU seconds each payoff quote took, each in its own session.
+
+    CPU time leaves out the time this process waited for a core, which on a shared machine is most
+    of the tail; the wall clock is what a caller sees.
+    """
+    wall, cpu = [], []
     for _ in range(quotes):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         with db.sessions() as session:
             payoff_for(session, LOAN, today=TODAY)
-        samples.append(time.perf_counter() - start)
-    return samples
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.thread_time() - start_cpu)
+    return wall, cpu
 
 
 def select_latencies(path: Path, quotes: int) -> list[float]:
@@ -111,25 +116,28 @@ def run(loans: int, quotes: int) -> Figures:
             print(f"  set-up (board, 360 payments, {len(RETURNED)} reversals): {elapsed():.1f} s")
             with db.sessions() as session:
                 quote = payoff_for(session, LOAN, today=TODAY)
-            print(f"  quote {quote.quote_date} good through {quote.good_through}: total {quote.total} "
-                  f"{quote.currency} (principal {quote.principal}, interest {quote.interest}, fees {quote.fees})")  # fmt: skip
+            print(f"  quote {quote.quote_date} good through {quote.good_through}: total {quote.total} {quote.currency}"
+                  f" (principal {quote.principal}, interest {quote.interest}, fees {quote.fees})")  # fmt: skip
             quote_latencies(db, 50)
-            samples = quote_latencies(db, quotes)
+            wall, cpu = quote_latencies(db, quotes)
             floor = select_latencies(Path(name) / "loanline.db", quotes)
         finally:
             db.engine.dispose()
-    report(figures, samples, floor)
+    report(figures, wall, cpu, floor)
     return figures
 
 
-def report(figures: Figures, samples: list[float], floor: list[float]) -> None:
+def report(figures: Figures, wall: list[float], cpu: list[float], floor: list[float]) -> None:
     """Print the percentiles of the quotes and of the floor, and their ratios."""
-    p50, p99 = percentile(samples, 0.50) * 1000, percentile(samples, 0.99) * 1000
+    p50, p99 = percentile(wall, 0.50) * 1000, percentile(wall, 0.99) * 1000
+    c50, c99 = percentile(cpu, 0.50) * 1000, percentile(cpu, 0.99) * 1000
     f50, f99 = percentile(floor, 0.50) * 1000, percentile(floor, 0.99) * 1000
     figures.add("floor_p50_ms", round(f50, 4), f"floor: single-row SELECT p50 {f50:.3f} ms, p99 {f99:.3f} ms")
     figures.add("quote_p50_ms", round(p50, 3), f"payoff quote p50 {p50:.2f} ms ({p50 / f50:.0f} x floor)")
     figures.add("quote_p99_ms", round(p99, 3), f"payoff quote p99 {p99:.2f} ms ({p99 / f99:.0f} x floor p99), "
-                f"{verdict(p99 < GOAL_P99_MS)} of {GOAL_P99_MS:.0f} ms; {len(samples):,} quotes")  # fmt: skip
+                f"{verdict(p99 < GOAL_P99_MS)} of {GOAL_P99_MS:.0f} ms; {len(wall):,} quotes")  # fmt: skip
+    figures.add("quote_cpu_p99_ms", round(c99, 3), f"payoff quote CPU time p50 {c50:.2f} ms, p99 {c99:.2f} ms "
+                "(without waits for a core)")  # fmt: skip
     figures.values["p50_ratio"] = round(p50 / f50, 1)
 
 

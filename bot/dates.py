@@ -58,21 +58,32 @@ def fold(text: str) -> str:
 
 
 def month_first(locale: str) -> bool:
-    """Tell whether the locale writes month before day in numeric dates (en_US: 12/15)."""
-    pattern = get_date_format("short", locale=locale).pattern
+    """Tell whether people of the locale write month before day in numeric dates (en_US: 12/15).
+
+    Where CLDR's short date is year first (fr_CA, en_CA: 2026-04-15) people still write a short
+    date day first, except in the United States.
+    """
+    pattern = get_date_format("short", locale=locale).pattern.lstrip("'")
+    if pattern.startswith("y"):
+        return locale.endswith("_US")
     return pattern.find("M") < pattern.find("d")
 
 
+ARTICLES = re.compile(r"^(?:on |the |next |this |el |la |le |este |esta |ce |na |no |nesta |neste |am |diesen |il |questo |hari |pada |ko )+")
+WEEKDAY_SUFFIX = re.compile(r"-?feira$")
+
+
 def parse_day(text: str, locale: str, today: date) -> date | None:
-    """Return the date a borrower means ("friday", "mañana", "15th", "12/15", "2026-12-15"), or None."""
+    """Return the date a borrower means ("friday", "el viernes", "mañana", "15th", "12/15"), or None."""
     words = fold(text)
     if not words or len(words) > 40:
         return None
+    words = WEEKDAY_SUFFIX.sub("", ARTICLES.sub("", words)).strip() or words
     if words in RELATIVE:
         return today + timedelta(days=RELATIVE[words])
     for spellings in WEEKDAYS.values():
         for weekday, names in enumerate(spellings):
-            if words in names or words.removeprefix("next ").removeprefix("this ") in names:
+            if words in names:
                 return today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
     return _numeric_day(words, locale, today)
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_time, get_timezone_name
 from dateutil import parser as date_parser
 from sqlalchemy import select
 
@@ -88,9 +88,11 @@ def respond(turn: Turn) -> None:
     awaiting = turn.flow.get("await")
     if awaiting in WAITING and not wants_out(turn.text):
         WAITING[awaiting](turn)
+        offer_language(turn)
         return
     turn.forget()
     understand(turn)
+    offer_language(turn)
 
 
 def understand(turn: Turn) -> None:
@@ -104,7 +106,8 @@ def understand(turn: Turn) -> None:
         return
     turn.conversation.misses = 0
     start_intent(turn, result.intent)
-    offer_language(turn, result.locale)
+    if catalog_locale(result.locale) != catalog_locale(turn.conversation.locale):
+        turn.remember(offer_language=catalog_locale(result.locale))
 
 
 def start_intent(turn: Turn, intent: str) -> None:
@@ -123,14 +126,18 @@ def not_understood(turn: Turn) -> None:
     turn.say("Sorry, I didn't get that. Reply MENU to see what I can do, or AGENT for a person.")
 
 
-def offer_language(turn: Turn, detected: str) -> None:
-    """After answering a message written in another language, ask (in it) whether to switch."""
-    target, current = catalog_locale(detected), catalog_locale(turn.conversation.locale)
-    if target == current or turn.flow or not bot_may_answer(turn.conversation) or not turn.replies:
+def offer_language(turn: Turn) -> None:
+    """Once an answer is given, ask in the language the borrower wrote whether to switch to it."""
+    target = turn.remembered("offer_language")
+    if not target or turn.flow.get("await") or not bot_may_answer(turn.conversation) or not turn.replies:
+        return
+    if target == catalog_locale(turn.conversation.locale):
+        turn.remember(offer_language=None)
         return
     question = Speaker(target).say("Would you like me to write in {language}? Reply YES or NO.",
                                    language=LANGUAGE_NAMES[target])  # fmt: skip
     turn.replies.append(Reply(question))
+    turn.remember(offer_language=None)
     turn.expect("switch_language", to=target)
 
 
@@ -202,6 +209,11 @@ def _iso_date(text: str, locale: str) -> str | None:
     cleaned = text.strip()[:40]
     if not re.search(r"\d", cleaned):
         return None
+    if iso := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", cleaned):  # year first is never ambiguous
+        try:
+            return date(int(iso[1]), int(iso[2]), int(iso[3])).isoformat()
+        except ValueError:
+            return None
     try:
         parsed = date_parser.parse(cleaned, dayfirst=not month_first(_format_locale(locale)), fuzzy=True)
     except (ValueError, OverflowError):
@@ -313,15 +325,21 @@ def _account(turn: Turn) -> tuple[Loan, Account]:
 
 
 def balance(turn: Turn) -> None:
-    """Principal balance, amount due and due date."""
+    """Principal balance, amount due and due date (or how long it has been past due)."""
     _, account = _account(turn)
     summary = summarize(account, turn.today)
     s = turn.speaker
-    turn.say(
-        "Loan ending {ending}: principal balance {principal}. Amount due {amount_due} by {due_date}.",
-        ending=account.loan_number[-4:], principal=s.money(summary.principal_balance, account.currency),
-        amount_due=s.money(summary.amount_due, account.currency), due_date=s.day(account.next_due_date),
-    )  # fmt: skip
+    values = {
+        "ending": account.loan_number[-4:],
+        "principal": s.money(summary.principal_balance, account.currency),
+        "amount_due": s.money(summary.amount_due, account.currency),
+        "due_date": s.day(account.next_due_date),
+    }
+    if summary.days_past_due > 0:
+        turn.say("Loan ending {ending}: principal balance {principal}. Amount due {amount_due}, past due since "
+                 "{due_date}.", **values)  # fmt: skip
+        return
+    turn.say("Loan ending {ending}: principal balance {principal}. Amount due {amount_due} by {due_date}.", **values)
 
 
 def next_payment(turn: Turn) -> None:
@@ -335,7 +353,7 @@ def next_payment(turn: Turn) -> None:
         monthly=s.money(account.monthly_payment + account.escrow_monthly, account.currency),
     )  # fmt: skip
     if summary.days_past_due > 0:
-        turn.say("Your account is {days} days past due.", days=summary.days_past_due)
+        turn.say("Days past due: {days}.", days=summary.days_past_due)
 
 
 def payment_history(turn: Turn) -> None:
@@ -587,9 +605,9 @@ def hand_off(turn: Turn, reason: EscalationReason, announce: bool = True) -> Non
         else:
             turn.say("A specialist will reply here shortly.")
         return
-    local = opening.astimezone(opening.tzinfo)
-    when = format_datetime(local, "EEEE d MMMM HH:mm zzz", tzinfo=local.tzinfo,
-                           locale=turn.speaker.format_locale)  # fmt: skip
+    locale = turn.speaker.format_locale
+    when = (f"{format_date(opening.date(), 'full', locale=locale)}, {format_time(opening, 'short', locale=locale)} "
+            f"({get_timezone_name(opening, width='long', locale=locale)})")  # fmt: skip
     turn.say("Our specialists are away right now. One will reply here from {when}.", when=when)
 
 

@@ -74,12 +74,22 @@ class Turn:
         return dict(self.conversation.flow or {})
 
     def expect(self, awaiting: str, **slots: Any) -> None:
-        """Remember what the next message should answer."""
-        self.conversation.flow = {"await": awaiting, **slots}
+        """Remember what the next message should answer (notes kept with `remember` survive)."""
+        self.conversation.flow = {"await": awaiting, **slots, "notes": self.flow.get("notes", {})}
 
     def forget(self) -> None:
-        """Stop waiting for anything."""
-        self.conversation.flow = {}
+        """Stop waiting for anything (notes kept with `remember` survive)."""
+        notes = self.flow.get("notes", {})
+        self.conversation.flow = {"notes": notes} if notes else {}
+
+    def remember(self, **notes: Any) -> None:
+        """Keep notes across questions and answers (a None value drops the note)."""
+        kept = {**self.flow.get("notes", {}), **notes}
+        self.conversation.flow = {**self.flow, "notes": {k: v for k, v in kept.items() if v is not None}}
+
+    def remembered(self, name: str) -> Any:
+        """Return a note kept with `remember`, or None."""
+        return self.flow.get("notes", {}).get(name)
 
 
 Respond = Callable[[Turn], None]

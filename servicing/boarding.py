@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+from calendar import monthrange
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
-from dateutil.relativedelta import relativedelta
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from servicing.account import Product
@@ -43,6 +43,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _LOAN_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$")
 _FOUR_DIGITS = re.compile(r"^\d{4}$")
+_UP_TO_FOUR_DIGITS = re.compile(r"\d{1,4}")
 # Amounts are stored as 64-bit integers of ten-thousandths (at most about 9.2e14); keep file amounts
 # far below that so balances built from them cannot overflow the column.
 MAX_AMOUNT = Decimal("1000000000000")
@@ -85,9 +86,7 @@ class LoanRecord:
     @property
     def boarded_mid_life(self) -> bool:
         """Tell whether the loan arrives with payments already made."""
-        return (
-            self.next_due_date != self.first_payment_date or self.principal_balance != self.original_principal
-        )
+        return self.next_due_date != self.first_payment_date or self.principal_balance != self.original_principal
 
 
 def parse_date(text: str, field: str) -> date:
@@ -111,7 +110,7 @@ def _amount(text: str, field: str) -> Decimal:
 
 
 def _int(text: str, field: str, low: int, high: int) -> int:
-    if not re.fullmatch(r"\d{1,4}", text.strip()):
+    if not _UP_TO_FOUR_DIGITS.fullmatch(text.strip()):
         raise InvalidInput(f"{field}: {text!r} is not a whole number")
     value = int(text)
     if not low <= value <= high:
@@ -125,6 +124,9 @@ def _choice(text: str, field: str, enum: Any) -> Any:
     except ValueError as error:
         allowed = "|".join(e.value for e in enum)
         raise InvalidInput(f"{field}: {text!r} is not one of {allowed}") from error
+
+
+_currency_places = lru_cache(maxsize=256)(currency_places)
 
 
 @lru_cache(maxsize=256)
@@ -149,8 +151,9 @@ def check_timezone(text: str) -> str:
 # Countries spanning several zones: the zone most of their people live in (CLDR lists them alphabetically).
 MAIN_TIMEZONES = {
     "US": "America/New_York", "CA": "America/Toronto", "BR": "America/Sao_Paulo", "ID": "Asia/Jakarta",
-    "MX": "America/Mexico_City", "AU": "Australia/Sydney", "RU": "Europe/Moscow", "AR": "America/Argentina/Buenos_Aires",
-    "CL": "America/Santiago", "ES": "Europe/Madrid", "PT": "Europe/Lisbon", "DE": "Europe/Berlin",
+    "MX": "America/Mexico_City", "AU": "Australia/Sydney", "RU": "Europe/Moscow",
+    "AR": "America/Argentina/Buenos_Aires", "CL": "America/Santiago", "ES": "Europe/Madrid",
+    "PT": "Europe/Lisbon", "DE": "Europe/Berlin",
     "EC": "America/Guayaquil", "KZ": "Asia/Almaty", "MN": "Asia/Ulaanbaatar", "NZ": "Pacific/Auckland",
     "CD": "Africa/Kinshasa", "UA": "Europe/Kyiv", "MY": "Asia/Kuala_Lumpur", "CN": "Asia/Shanghai",
 }  # fmt: skip
@@ -159,7 +162,7 @@ MAIN_TIMEZONES = {
 @lru_cache(maxsize=256)
 def country_timezone(country: str) -> str:
     """Return the main time zone of a country (ISO 3166-1 alpha-2), or refuse an unknown country."""
-    zones: dict[str, list[str]] = get_global("territory_zones")
+    zones: Mapping[str, list[str]] = get_global("territory_zones")
     if not re.fullmatch(r"[A-Z]{2}", country) or country not in zones or not zones[country]:
         raise InvalidInput(f"country: {country!r} is not an ISO 3166-1 alpha-2 code")
     return MAIN_TIMEZONES.get(country) or zones[country][0]
@@ -205,7 +208,7 @@ def parse_loan_row(row: Mapping[str, str]) -> LoanRecord:
     first_due = parse_date(_text(row, "first_payment_date", 10), "first_payment_date")
     if not dob < origination:
         raise InvalidInput("date_of_birth: must be before the origination date")
-    if not origination < first_due <= origination + relativedelta(months=3):
+    if not origination < first_due <= add_months(origination, 3):
         raise InvalidInput("first_payment_date: must fall after origination, within 3 months")
     principal = _positive_money(_text(row, "original_principal", 20), "original_principal", currency)
     balance_text = _optional(row, "principal_balance")
@@ -254,9 +257,7 @@ def parse_loan_row(row: Mapping[str, str]) -> LoanRecord:
         late_fee_grace_days=_int(_optional(row, "late_fee_grace_days") or "15", "late_fee_grace_days", 0, 60),
         late_fee_rate=late_fee_rate,
         bank_account_last4=bank,
-        interest_paid_through=parse_date(paid_through_text, "interest_paid_through")
-        if paid_through_text
-        else None,
+        interest_paid_through=parse_date(paid_through_text, "interest_paid_through") if paid_through_text else None,
         fingerprint=hashlib.sha256(repr(sorted(row.items())).encode()).hexdigest()[:32],
     )
 
@@ -311,7 +312,7 @@ def opening_position(record: LoanRecord, boarded_on: date) -> tuple[int, date]:
         record.next_due_date.month - record.first_payment_date.month
     )
     if record.interest_method is InterestMethod.SCHEDULED_30_360:
-        return paid, record.next_due_date - relativedelta(months=1) - timedelta(days=1)
+        return paid, add_months(record.next_due_date, -1) - timedelta(days=1)
     if not record.boarded_mid_life:
         return paid, record.origination_date
     return paid, record.interest_paid_through or boarded_on - timedelta(days=1)
@@ -320,8 +321,14 @@ def opening_position(record: LoanRecord, boarded_on: date) -> tuple[int, date]:
 def servicing_start(record: LoanRecord) -> date:
     """Return the first date end of day must run for this loan."""
     if record.boarded_mid_life:
-        return record.next_due_date - relativedelta(months=1)
+        return add_months(record.next_due_date, -1)
     return record.origination_date
+
+
+def add_months(day: date, months: int) -> date:
+    """Return `day` moved by whole months, clipped to the month's last day (as `relativedelta(months=n)`)."""
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    return day.replace(year=year, month=month + 1, day=min(day.day, monthrange(year, month + 1)[1]))
 
 
 def board_loans(
@@ -341,9 +348,7 @@ def board_loans(
     for line, record in records:
         if record.loan_number in first_line:
             where = first_line[record.loan_number]
-            report.refused.append(
-                Refusal(line, record.loan_number, f"duplicate loan number (first on line {where})")
-            )
+            report.refused.append(Refusal(line, record.loan_number, f"duplicate loan number (first on line {where})"))
         elif record.loan_number in existing:
             if existing[record.loan_number] == record.fingerprint:
                 report.unchanged.append(record.loan_number)
@@ -399,21 +404,17 @@ def _board_borrowers(
             borrower_id, salted = known
             salt, stored = salted.split(":", 1)
             if factor_hash(secret, salt, Factor.DATE_OF_BIRTH, record.date_of_birth.isoformat()) != stored:
-                report.refused.append(
-                    Refusal(line, record.loan_number, "phone already on file for another borrower")
-                )
+                report.refused.append(Refusal(line, record.loan_number, "phone already on file for another borrower"))
                 continue
             borrower_ids[record.loan_number] = borrower_id
             continue
         first = pending.setdefault(record.phone, record)
         if first is not record and first.date_of_birth != record.date_of_birth:
-            report.refused.append(
-                Refusal(line, record.loan_number, "phone already on file for another borrower")
-            )
+            report.refused.append(Refusal(line, record.loan_number, "phone already on file for another borrower"))
             continue
         pending_loans.setdefault(record.phone, []).append(record.loan_number)
     rows = [_borrower_row(record, secret) for record in pending.values()]
-    ids = insert_rows_returning_ids(session, Borrower.__table__, rows)
+    ids = insert_rows_returning_ids(session, cast(Table, Borrower.__table__), rows)
     phone_rows = []
     for borrower_id, (phone, _) in zip(ids, pending.items(), strict=True):
         phone_rows.append({"borrower_id": borrower_id, "e164": phone, "is_primary": True})
@@ -434,9 +435,7 @@ def _borrower_row(record: LoanRecord, secret: str) -> dict[str, Any]:
         "locale": record.locale,
         "timezone": record.timezone,
         "factor_salt": salt,
-        "date_of_birth_hash": factor_hash(
-            secret, salt, Factor.DATE_OF_BIRTH, record.date_of_birth.isoformat()
-        ),
+        "date_of_birth_hash": factor_hash(secret, salt, Factor.DATE_OF_BIRTH, record.date_of_birth.isoformat()),
         "tax_id_last4_hash": factor_hash(secret, salt, Factor.TAX_ID_LAST4, record.tax_id_last4),
         "postal_code_hash": factor_hash(secret, salt, Factor.POSTAL_CODE, record.postal_code),
         "created_at": utcnow(),
@@ -451,7 +450,7 @@ def _insert_loans(
     actor: str,
 ) -> None:
     loan_rows = [_loan_row(r, borrower_ids[r.loan_number], boarded_on) for r in records]
-    ids = insert_rows_returning_ids(session, Loan.__table__, loan_rows)
+    ids = insert_rows_returning_ids(session, cast(Table, Loan.__table__), loan_rows)
     entries: list[dict[str, Any]] = []
     now = utcnow()
     for loan_id, record in zip(ids, records, strict=True):
@@ -469,7 +468,7 @@ def _loan_row(record: LoanRecord, borrower_id: int, boarded_on: date) -> dict[st
         "borrower_id": borrower_id,
         "product": record.product.value,
         "currency": record.currency,
-        "minor_units": currency_places(record.currency),
+        "minor_units": _currency_places(record.currency),
         "interest_method": record.interest_method.value,
         "compounding": record.compounding.value,
         "original_principal": record.original_principal,
@@ -505,9 +504,7 @@ def _loan_row(record: LoanRecord, borrower_id: int, boarded_on: date) -> dict[st
     }
 
 
-def _opening_entries(
-    loan_id: int, record: LoanRecord, boarded_on: date, actor: str, now: Any
-) -> list[dict[str, Any]]:
+def _opening_entries(loan_id: int, record: LoanRecord, boarded_on: date, actor: str, now: Any) -> list[dict[str, Any]]:
     day = boarded_on if record.boarded_mid_life else record.origination_date
     memo = "boarded balance" if record.boarded_mid_life else "loan funded"
     base = {
@@ -524,9 +521,7 @@ def _opening_entries(
         "reference": f"board:{record.loan_number}",
         "posted_by": actor,
     }
-    entries = [
-        {**base, "kind": EntryKind.DISBURSEMENT.value, "principal": record.principal_balance, "memo": memo}
-    ]
+    entries = [{**base, "kind": EntryKind.DISBURSEMENT.value, "principal": record.principal_balance, "memo": memo}]
     if record.escrow_balance:
         entries.append(
             {

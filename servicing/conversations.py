@@ -118,6 +118,7 @@ def record_inbound(
 ) -> Inbound:
     """Store an inbound message before acting on it; a provider id seen before is reported as a duplicate."""
     conversation = find_or_open_conversation(session, channel, address, now)
+    body = storable_text(body)
     if provider_id is not None and _seen(session, channel, provider_id):
         return Inbound(conversation, None, duplicate=True)
     message = Message(
@@ -140,6 +141,11 @@ def record_inbound(
     return Inbound(conversation, message, duplicate=False)
 
 
+def storable_text(text: str) -> str:
+    """Return text every database can store: NUL characters (refused by PostgreSQL) become U+FFFD."""
+    return text.replace("\x00", "\ufffd")
+
+
 def _seen(session: Session, channel: str, provider_id: str) -> bool:
     query = select(Message.id).where(
         Message.channel == channel, Message.direction == "in", Message.provider_id == provider_id
@@ -158,6 +164,7 @@ def record_outbound(
     proactive: bool = False,
 ) -> Message:
     """Store an outbound message; with `deliver_later` queue it in the outbox for a worker to send."""
+    body = storable_text(body)
     message = Message(
         conversation_id=conversation.id,
         channel=conversation.channel,

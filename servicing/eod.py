@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import Date, and_, or_, exists, func, literal, select, text, update
+from sqlalchemy import Date, Table, and_, bindparam, exists, func, literal, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.account import FeeKind
@@ -41,10 +41,20 @@ from servicing.models import (
 )
 from servicing.money import to_money
 from servicing.payments import PaymentInstruction, post_payments
-from servicing.store import business_date, insert_rows, ledger_row, load_accounts, save_accounts
+from servicing.store import (
+    business_date,
+    execute_many,
+    insert_rows,
+    ledger_row,
+    load_accounts,
+    save_accounts,
+)
 
 EARLY_INTERVENTION_AT_DAYS = 30
-loans = Loan.__table__
+SHORTEST_MONTH_DAYS = 28  # consecutive monthly due dates are never closer than this
+loans = cast(Table, Loan.__table__)
+scheduled = cast(Table, ScheduledPayment.__table__)
+escrow_items = cast(Table, EscrowItem.__table__)
 
 
 @dataclass
@@ -69,7 +79,7 @@ class EodReport:
 
 
 def dates_to_run(session: Session, through: date, country: str) -> list[date]:
-    """Return the business dates after the business date up to `through` (from the first loan's start on a new database)."""
+    """Return the business dates after the business date up to `through` (new database: from the first loan's start)."""
     last = business_date(session)
     if last is None:
         start = session.scalar(select(func.min(Loan.servicing_from)))
@@ -137,19 +147,25 @@ def post_scheduled_payments(session: Session, day: date, actor: str, result: Day
     report = post_payments(session, instructions, today=day, business_date=day, actor=actor)
     refused = {r.key: r.reason for r in report.refused}
     posted = set(report.posted) | set(report.already_posted)
+    done: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
     for row in due:
         if row.reference in posted:
-            session.execute(
-                update(ScheduledPayment).where(ScheduledPayment.id == row.id).values(status="posted")
-            )
-            result.scheduled_posted += 1
+            done.append({"b_id": row.id, "status": "posted"})
         else:
-            session.execute(
-                update(ScheduledPayment)
-                .where(ScheduledPayment.id == row.id)
-                .values(status="failed", failure_reason=refused.get(row.reference, "not posted")[:200])
-            )
-            result.scheduled_failed += 1
+            reason = refused.get(row.reference, "not posted")[:200]
+            failed.append({"b_id": row.id, "status": "failed", "failure_reason": reason})
+    _record_outcomes(session, ("status",), done)
+    _record_outcomes(session, ("status", "failure_reason"), failed)
+    result.scheduled_posted += len(done)
+    result.scheduled_failed += len(failed)
+
+
+def _record_outcomes(session: Session, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    """Write what became of each scheduled payment, one executemany for all of them."""
+    values: dict[str, Any] = {column: bindparam(column) for column in columns}
+    statement = update(scheduled).where(scheduled.c.id == bindparam("b_id")).values(values)
+    execute_many(session, ("scheduled_outcome", columns), statement, rows)
 
 
 def _kept_workout(day: date) -> Any:
@@ -170,11 +186,20 @@ def assess_late_fees(session: Session, day: date, actor: str) -> int:
     else:
         days_late = literal(day, Date()) - loans.c.next_due_date
     past_grace = days_late > loans.c.late_fee_grace_days
+    # Skip, without loading them, loans whose oldest unpaid installment was already charged and whose
+    # next one cannot be past grace yet (it falls due at least SHORTEST_MONTH_DAYS later): for them
+    # late_fees_due finds nothing.
+    may_owe_a_new_fee = or_(
+        loans.c.late_fee_through.is_(None),
+        loans.c.next_due_date > loans.c.late_fee_through,
+        days_late > loans.c.late_fee_grace_days + SHORTEST_MONTH_DAYS,
+    )
     candidates = session.scalars(
         select(loans.c.loan_number).where(
             loans.c.status == "active",
             loans.c.late_fee_rate > 0,
             past_grace,
+            may_owe_a_new_fee,
             ~_kept_workout(day),
         )
     ).all()
@@ -246,7 +271,9 @@ def disburse_escrow(session: Session, day: date, actor: str) -> int:
         .join(Loan, Loan.id == EscrowItem.loan_id)
         .where(EscrowItem.next_due_date <= day, Loan.status == "active")
     ).all()  # fmt: skip
-    ledger_rows = []
+    ledger_rows: list[dict[str, Any]] = []
+    balance_rows: list[dict[str, Any]] = []
+    item_rows: list[dict[str, Any]] = []
     for item in items:
         due, paid = item.next_due_date, 0
         while due <= day:  # catch up every occurrence a long gap skipped, each on its own date
@@ -255,16 +282,23 @@ def disburse_escrow(session: Session, day: date, actor: str) -> int:
             )
             ledger_rows.append(ledger_row(item.loan_id, line, actor, escrow_bill_reference(item.id, due)))
             last_paid, due, paid = due, due + relativedelta(months=item.frequency_months), paid + 1
-        session.execute(
-            update(Loan)
-            .where(Loan.id == item.loan_id)
-            .values(escrow_balance=Loan.escrow_balance - item.amount * paid)
-        )
-        session.execute(
-            update(EscrowItem).where(EscrowItem.id == item.id).values(next_due_date=due, last_paid_on=last_paid)
-        )
+        balance_rows.append({"b_id": item.loan_id, "paid": item.amount * paid})
+        item_rows.append({"b_id": item.id, "next_due_date": due, "last_paid_on": last_paid})
+    _write_escrow_payouts(session, balance_rows, item_rows)
     insert_rows(session, LedgerEntry.__table__, ledger_rows)
     return len(ledger_rows)
+
+
+def _write_escrow_payouts(
+    session: Session, balance_rows: list[dict[str, Any]], item_rows: list[dict[str, Any]]
+) -> None:
+    """Take what was paid out of each escrow account and move each bill to its next due date."""
+    paid_out = loans.c.escrow_balance - bindparam("paid")
+    balances = update(loans).where(loans.c.id == bindparam("b_id")).values(escrow_balance=paid_out)
+    execute_many(session, ("escrow_paid_out",), balances, balance_rows)
+    moved: dict[str, Any] = {column: bindparam(column) for column in ("next_due_date", "last_paid_on")}
+    bills = update(escrow_items).where(escrow_items.c.id == bindparam("b_id")).values(moved)
+    execute_many(session, ("escrow_next_bill",), bills, item_rows)
 
 
 def open_early_intervention_tasks(session: Session, day: date) -> int:
@@ -284,9 +318,7 @@ def open_early_intervention_tasks(session: Session, day: date) -> int:
 
 def mark_overdue_cases(session: Session, day: date) -> int:
     """Flag open cases with a deadline that has passed unmet; return how many became overdue."""
-    late = exists().where(
-        CaseDeadline.case_id == Case.id, CaseDeadline.met_on.is_(None), CaseDeadline.due_on < day
-    )
+    late = exists().where(CaseDeadline.case_id == Case.id, CaseDeadline.met_on.is_(None), CaseDeadline.due_on < day)
     result = session.execute(
         update(Case).where(and_(Case.closed_on.is_(None), Case.overdue.is_(False), late)).values(overdue=True)
     )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import csv
+import functools
+import gc
 import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,6 +36,8 @@ METHODS = ("ach", "check", "card", "wire", "cash")
 MAX_FIELD = 200
 
 Progress = Callable[[int], None]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class FileRefused(ServicingError):
@@ -79,11 +84,11 @@ def read_rows(
     try:
         for values in reader:
             start, line = line + 1, reader.line_num
-            if not values or all(not v.strip() for v in values):
+            if not values or not "".join(values).strip():
                 continue
             if len(values) != len(header):
                 yield start, f"expected {len(header)} fields, found {len(values)}"
-            elif any(len(v) > MAX_FIELD for v in values):
+            elif max(map(len, values)) > MAX_FIELD:
                 yield start, f"a field is longer than {MAX_FIELD} characters"
             else:
                 yield start, dict(zip(header, values, strict=True))
@@ -91,8 +96,8 @@ def read_rows(
         raise FileRefused(f"{path.name}: line {reader.line_num}: {error}") from error
 
 
-def parse_payment_row(row: dict[str, str]) -> PaymentInstruction:
-    """Validate one payment-file row; raise InvalidInput with the reason it is refused."""
+def parse_payment_row(row: dict[str, str], line: int | None = None) -> PaymentInstruction:
+    """Validate one payment-file row (from `line`); raise InvalidInput with the reason it is refused."""
     loan_number = row["loan_number"].strip()
     reference = row["reference"].strip()
     if not loan_number:
@@ -111,9 +116,31 @@ def parse_payment_row(row: dict[str, str]) -> PaymentInstruction:
     if method is not None and method not in METHODS:
         raise InvalidInput(f"method: {method!r} is not one of {'|'.join(METHODS)}")
     received = parse_date(row["received_on"], "received_on")
-    return PaymentInstruction(loan_number, amount, received, reference, method, "import")
+    return PaymentInstruction(loan_number, amount, received, reference, method, "import", line)
 
 
+def _collector_paused(function: Callable[P, R]) -> Callable[P, R]:
+    """Run a bulk import with Python's cyclic garbage collector paused.
+
+    An import keeps a few hundred thousand objects alive; every full collection walks all of them
+    and finds almost nothing (rows and accounts are freed by reference counting), which cost a
+    sixth of the time of boarding 100,000 loans and a fifth of posting 100,000 payments.
+    """
+
+    @functools.wraps(function)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    return run
+
+
+@_collector_paused
 def import_loans(
     sessions: sessionmaker[Session],
     path: Path,
@@ -141,7 +168,8 @@ def import_loans(
         report: BoardingReport = board_loans(session, records, secret=secret, boarded_on=today, actor=actor)
         record_audit(
             session, actor, "loans.imported", "file", path.name,
-            {"boarded": len(report.boarded), "unchanged": len(report.unchanged), "refused": len(report.refused) + len(result.refused)},
+            {"boarded": len(report.boarded), "unchanged": len(report.unchanged),
+             "refused": len(report.refused) + len(result.refused)},
         )  # fmt: skip
     result.imported = report.boarded
     result.unchanged = report.unchanged
@@ -149,6 +177,7 @@ def import_loans(
     return result
 
 
+@_collector_paused
 def import_payments(
     sessions: sessionmaker[Session],
     path: Path,
@@ -168,18 +197,17 @@ def import_payments(
             result.refused.append(Refusal(line, "", row))
             continue
         try:
-            instruction = parse_payment_row(row)
+            instructions.append(parse_payment_row(row, line))
         except InvalidInput as error:
             result.refused.append(Refusal(line, row.get("reference", "").strip(), str(error)))
-            continue
-        instructions.append(PaymentInstruction(**{**instruction.__dict__, "line": line}))
     with sessions() as session, session.begin():
         report: PostingReport = post_payments(
             session, instructions, today=today, business_date=current_date(session, today), actor=actor
         )
         record_audit(
             session, actor, "payments.imported", "file", path.name,
-            {"posted": len(report.posted), "already_posted": len(report.already_posted), "refused": len(report.refused) + len(result.refused)},
+            {"posted": len(report.posted), "already_posted": len(report.already_posted),
+             "refused": len(report.refused) + len(result.refused)},
         )  # fmt: skip
     result.imported = report.posted
     result.unchanged = report.already_posted

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from servicing.account import Account, FeeKind
@@ -30,10 +30,10 @@ from servicing.store import (
     save_open_fees,
 )
 
-payments = Payment.__table__
-installments = Installment.__table__
-ledger = LedgerEntry.__table__
-fees = Fee.__table__
+payments = cast(Table, Payment.__table__)
+installments = cast(Table, Installment.__table__)
+ledger = cast(Table, LedgerEntry.__table__)
+fees = cast(Table, Fee.__table__)
 
 
 @dataclass(frozen=True)
@@ -231,9 +231,7 @@ def _latest_workouts(session: Session, loan_ids: Sequence[int], latest: dict[int
     return found
 
 
-def _payment_row(
-    account: Account, instruction: PaymentInstruction, application: Application
-) -> dict[str, Any]:
+def _payment_row(account: Account, instruction: PaymentInstruction, application: Application) -> dict[str, Any]:
     return {
         "loan_id": account.loan_id,
         "reference": instruction.reference,
@@ -254,9 +252,7 @@ def _flush(session: Session, batch: _Batch, business_date: date, actor: str) -> 
     ids = insert_rows_returning_ids(session, payments, batch.payment_rows)
     ledger_rows: list[dict[str, Any]] = []
     installment_rows: list[dict[str, Any]] = []
-    for payment_id, row, (account, application) in zip(
-        ids, batch.payment_rows, batch.applications, strict=True
-    ):
+    for payment_id, row, (account, application) in zip(ids, batch.payment_rows, batch.applications, strict=True):
         lines, paid = _application_rows(account, application, payment_id, row["reference"], actor)
         ledger_rows.extend(lines)
         installment_rows.extend(paid)
@@ -298,9 +294,7 @@ class _PostedPayment:
     application: dict[str, Any]
 
 
-def _payments_since(
-    session: Session, loan_id: int, received_on: date, after_id: int = 0
-) -> list[_PostedPayment]:
+def _payments_since(session: Session, loan_id: int, received_on: date, after_id: int = 0) -> list[_PostedPayment]:
     """Return posted payments received on or after a date (same date: later ids), newest first."""
     query = (
         select(
@@ -321,9 +315,7 @@ def _payments_since(
     return [p for p in rows if p.received_on > received_on or p.id > after_id]
 
 
-def _undo(
-    session: Session, account: Account, payment: _PostedPayment, day: date, memo: str, actor: str
-) -> None:
+def _undo(session: Session, account: Account, payment: _PostedPayment, day: date, memo: str, actor: str) -> None:
     change = _net_change(session, payment.id)
     fee_refs = _fee_refs(session, account.loan_id, payment.application["fees"])
     line = reverse_application(account, payment.application, change, fee_refs, day, memo)
@@ -337,9 +329,7 @@ def _redo(session: Session, account: Account, payment: _PostedPayment, actor: st
     lines, paid = _application_rows(account, application, payment.id, payment.reference, actor)
     insert_rows(session, ledger, lines)
     insert_rows(session, installments, paid)
-    session.execute(
-        update(payments).where(payments.c.id == payment.id).values(application=application.to_record())
-    )
+    session.execute(update(payments).where(payments.c.id == payment.id).values(application=application.to_record()))
     _save_fee_amounts(session, account, {seq for seq, _ in application.fees_paid})
 
 
@@ -363,9 +353,7 @@ def _fee_refs(session: Session, loan_id: int, paid: list[list[Any]]) -> list[Fee
     rows = {
         r.seq: r
         for r in session.execute(
-            select(fees.c.seq, fees.c.kind, fees.c.assessed_on).where(
-                fees.c.loan_id == loan_id, fees.c.seq.in_(seqs)
-            )
+            select(fees.c.seq, fees.c.kind, fees.c.assessed_on).where(fees.c.loan_id == loan_id, fees.c.seq.in_(seqs))
         )
     }
     return [

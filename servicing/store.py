@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
+from datetime import UTC, date, datetime
+from enum import StrEnum
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar, cast
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Row, Table, bindparam, case, func, insert, literal_column, null, select, text, update
-from sqlalchemy.engine import Dialect
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Row,
+    Table,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal_column,
+    null,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.dml import Insert, UpdateBase
+from sqlalchemy.types import TypeEngine
 
 from servicing.account import Account, FeeKind, LoanStatus, OpenFee, Product
 from servicing.interest import Compounding, InterestMethod
@@ -22,9 +37,9 @@ from servicing.models import BusinessDay, Fee, LedgerEntry, Loan, utcnow
 from servicing.money import ZERO, to_money
 
 CHUNK = 5000
-loans = Loan.__table__
-fees = Fee.__table__
-ledger = LedgerEntry.__table__
+loans = cast(Table, Loan.__table__)
+fees = cast(Table, Fee.__table__)
+ledger = cast(Table, LedgerEntry.__table__)
 
 _ACCOUNT_COLUMNS = [
     loans.c.id,
@@ -62,46 +77,56 @@ def chunked(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 
 
 def account_from_row(row: Row[Any]) -> Account:
-    """Build an account from a loans row, amounts quantized to the loan's currency."""
-    currency = row.currency
-
-    def money(value: Decimal) -> Decimal:
-        return to_money(value, currency)
-
+    """Build an account from a row of the account columns, amounts quantized to the loan's currency."""
+    # unpacked rather than read by name: this runs once per loan in bulk posting and end of day
+    (loan_id, loan_number, currency, product, method, compounding, annual_rate, monthly_payment, term_months,
+     schedule_anchor, late_fee_rate, late_fee_grace_days, escrow_monthly, interest_paid_through,
+     installments_paid, status, principal, interest, escrow, fees_balance, suspense, deferred, dsi_credit,
+     late_fee_through, fee_seq) = row  # fmt: skip
     return Account(
-        loan_id=row.id,
-        loan_number=row.loan_number,
+        loan_id=loan_id,
+        loan_number=loan_number,
         currency=currency,
-        product=Product(row.product),
-        interest_method=InterestMethod(row.interest_method),
-        compounding=Compounding(row.compounding),
-        annual_rate=row.annual_rate.normalize(),
-        monthly_payment=money(row.monthly_payment),
-        term_months=row.term_months,
-        schedule_anchor=row.schedule_anchor,
-        late_fee_rate=row.late_fee_rate.normalize(),
-        late_fee_grace_days=row.late_fee_grace_days,
-        escrow_monthly=money(row.escrow_monthly),
-        interest_paid_through=row.interest_paid_through,
-        installments_paid=row.installments_paid,
-        status=LoanStatus(row.status),
+        product=_member(Product, product),
+        interest_method=_member(InterestMethod, method),
+        compounding=_member(Compounding, compounding),
+        annual_rate=annual_rate.normalize(),
+        monthly_payment=to_money(monthly_payment, currency),
+        term_months=term_months,
+        schedule_anchor=schedule_anchor,
+        late_fee_rate=late_fee_rate.normalize(),
+        late_fee_grace_days=late_fee_grace_days,
+        escrow_monthly=to_money(escrow_monthly, currency),
+        interest_paid_through=interest_paid_through,
+        installments_paid=installments_paid,
+        status=_member(LoanStatus, status),
         balances=Balances(
-            principal=money(row.principal_balance),
-            interest=money(row.interest_balance),
-            escrow=money(row.escrow_balance),
-            fees=money(row.fees_balance),
-            suspense=money(row.suspense_balance),
-            deferred=money(row.deferred_balance),
+            principal=to_money(principal, currency),
+            interest=to_money(interest, currency),
+            escrow=to_money(escrow, currency),
+            fees=to_money(fees_balance, currency),
+            suspense=to_money(suspense, currency),
+            deferred=to_money(deferred, currency),
         ),
-        dsi_credit=money(row.dsi_credit),
-        late_fee_through=row.late_fee_through,
-        fee_seq=row.fee_seq,
+        dsi_credit=to_money(dsi_credit, currency),
+        late_fee_through=late_fee_through,
+        fee_seq=fee_seq,
     )
 
 
-def load_accounts(
-    session: Session, loan_numbers: Iterable[str], *, for_update: bool = False
-) -> dict[str, Account]:
+_E = TypeVar("_E", bound=StrEnum)
+_MEMBERS: dict[type[StrEnum], dict[str, StrEnum]] = {
+    kind: {member.value: member for member in kind} for kind in (Product, InterestMethod, Compounding, LoanStatus)
+}
+
+
+def _member(kind: type[_E], value: str) -> _E:
+    """Return the enum member with this value (a dict lookup: calling the enum is slower)."""
+    found = _MEMBERS[kind].get(value)
+    return cast(_E, found) if found is not None else kind(value)
+
+
+def load_accounts(session: Session, loan_numbers: Iterable[str], *, for_update: bool = False) -> dict[str, Account]:
     """Return the accounts with these loan numbers (unknown numbers are simply absent)."""
     wanted = sorted(set(loan_numbers))
     accounts: dict[str, Account] = {}
@@ -117,24 +142,32 @@ def load_accounts(
 
 def load_account(session: Session, loan_number: str, *, for_update: bool = False) -> Account | None:
     """Return one account, or None when no loan has that number."""
-    return load_accounts(session, [loan_number], for_update=for_update).get(loan_number)
+    # an equality, not a one-item IN list: the statement stays in SQLAlchemy's compiled cache
+    query = select(*_ACCOUNT_COLUMNS).where(loans.c.loan_number == loan_number)
+    if for_update:
+        query = query.with_for_update()
+    row = session.execute(query).first()
+    if row is None:
+        return None
+    account = account_from_row(row)
+    _attach_open_fees(session, [account])
+    return account
 
 
 def _attach_open_fees(session: Session, accounts: Iterable[Account]) -> None:
     by_id = {a.loan_id: a for a in accounts}
     ids = sorted(by_id)
     for part in chunked(ids):
+        of_loans = fees.c.loan_id == part[0] if len(part) == 1 else fees.c.loan_id.in_(part)
         query = (
             select(fees.c.loan_id, fees.c.seq, fees.c.kind, fees.c.assessed_on, fees.c.outstanding)
-            .where(fees.c.loan_id.in_(part), fees.c.outstanding > 0)
+            .where(of_loans, fees.c.outstanding > 0)
             .order_by(fees.c.loan_id, fees.c.assessed_on, fees.c.seq)
         )
         for row in session.execute(query):
             account = by_id[row.loan_id]
             account.open_fees.append(
-                OpenFee(
-                    row.seq, FeeKind(row.kind), row.assessed_on, to_money(row.outstanding, account.currency)
-                )
+                OpenFee(row.seq, FeeKind(row.kind), row.assessed_on, to_money(row.outstanding, account.currency))
             )
 
 
@@ -194,8 +227,7 @@ def save_open_fees(session: Session, accounts: Sequence[Account], touched: dict[
             continue
         open_amounts = {f.seq: f.outstanding for f in account.open_fees}
         rows.extend(
-            {"b_loan": account.loan_id, "b_seq": seq, "outstanding": open_amounts.get(seq, ZERO)}
-            for seq in seqs
+            {"b_loan": account.loan_id, "b_seq": seq, "outstanding": open_amounts.get(seq, ZERO)} for seq in seqs
         )
     if rows:
         statement = (
@@ -242,7 +274,7 @@ def insert_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]]) ->
 
 
 def insert_rows_returning_ids(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert rows and return the ids the database gave them, in the rows' order.
+    """Insert rows and return the ids the database gave them, in the rows' order (each row gets its "id").
 
     The ids are the ones the database gives one insert at a time, reserved up front so the rows can
     go in one executemany: PostgreSQL's sequence values, or on SQLite max(id) + 1 onwards, read once
@@ -262,9 +294,11 @@ def insert_rows_returning_ids(session: Session, table: Table, rows: Sequence[dic
     else:
         statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         connection = session.connection()
-        return [row[0] for part in chunked(rows) for row in connection.execute(statement, list(part))]
-    later = zip(ids[done:], rows[done:], strict=True)
-    insert_rows(session, table, [{"id": new_id, **row} for new_id, row in later])
+        ids = [row[0] for part in chunked(rows) for row in connection.execute(statement, list(part))]
+        done = len(rows)
+    for new_id, row in zip(ids, rows, strict=True):
+        row["id"] = new_id
+    insert_rows(session, table, rows[done:])
     return ids
 
 
@@ -279,15 +313,30 @@ class _DriverStatement:
     names: tuple[str, ...]
     converters: tuple[tuple[int, Callable[[Any], Any]], ...]
     positional: bool
+    copy_sql: str | None = None  # PostgreSQL (psycopg) inserts: the same rows through COPY
 
-    def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
-        """Return the driver's parameters for each row: values in order, converted for the database."""
+    def values(self, rows: Sequence[Mapping[str, Any]]) -> Iterator[tuple[Any, ...]]:
+        """Yield each row's values in parameter order, converted for the database."""
         columns: list[Iterable[Any]] = [map(itemgetter(name), rows) for name in self.names]
         for index, convert in self.converters:
             columns[index] = map(convert, columns[index])
+        return zip(*columns, strict=True)
+
+    def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """Return the driver's executemany parameters for the rows."""
         if self.positional:
-            return list(zip(*columns, strict=True))
-        return [dict(zip(self.names, values, strict=True)) for values in zip(*columns, strict=True)]
+            return list(self.values(rows))
+        return [dict(zip(self.names, values, strict=True)) for values in self.values(rows)]
+
+    def copy(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Send the rows with COPY, in the connection's transaction."""
+        cursor: Any = connection.connection.cursor()
+        try:
+            with cursor.copy(self.copy_sql) as copy:
+                for values in self.values(rows):
+                    copy.write_row(values)
+        finally:
+            cursor.close()
 
 
 _COMPILED: WeakKeyDictionary[Dialect, dict[tuple[Any, ...], _DriverStatement | None]] = WeakKeyDictionary()
@@ -304,8 +353,9 @@ def execute_many(
 
     The statement is compiled once per dialect (cached under `key`), and each value is converted
     by its column type's own bind processor, so the database receives exactly what a Core
-    executemany would send, without Core's per-row overhead. Statements whose columns need
-    Python-side defaults go through Core.
+    executemany would send, without Core's per-row overhead; on PostgreSQL with psycopg an INSERT
+    goes as COPY, which takes the same values in a fraction of the round trips. Statements whose
+    columns need Python-side defaults or values fixed in the statement go through Core.
     """
     connection = session.connection()
     dialect = connection.dialect
@@ -316,6 +366,8 @@ def execute_many(
     for part in chunked(rows):
         if compiled is None:
             connection.execute(statement, list(part))
+        elif compiled.copy_sql is not None:
+            compiled.copy(connection, part)
         else:
             connection.exec_driver_sql(compiled.sql, compiled.parameters(part))
 
@@ -323,23 +375,76 @@ def execute_many(
 def _compile_for_driver(
     dialect: Dialect, statement: UpdateBase, column_keys: Sequence[str] | None
 ) -> _DriverStatement | None:
-    compiled = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
+    keys = list(column_keys) if column_keys else None
+    compiled = statement.compile(dialect=dialect, column_keys=keys, for_executemany=True)
     if compiled.insert_prefetch or compiled.update_prefetch or compiled.escaped_bind_names:
         return None
     names = tuple(compiled.positiontup or ()) if dialect.positional else tuple(compiled.binds)
+    if not all(compiled.binds[name].required for name in names):  # a value fixed in the statement
+        return None
     converters = []
     for index, name in enumerate(names):
-        processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if processor is not None:
-            converters.append((index, processor))
-    return _DriverStatement(compiled.string, names, tuple(converters), dialect.positional)
+        converter = _value_converter(compiled.binds[name].type, dialect)
+        if converter is not None:
+            converters.append((index, converter))
+    copy_sql = _copy_sql(dialect, statement, names)
+    return _DriverStatement(compiled.string, names, tuple(converters), dialect.positional, copy_sql)
+
+
+def _copy_sql(dialect: Dialect, statement: UpdateBase, names: Sequence[str]) -> str | None:
+    """Return the COPY that loads the same columns as an INSERT, where the driver can run it."""
+    if not isinstance(statement, Insert) or (dialect.name, dialect.driver) != ("postgresql", "psycopg"):
+        return None
+    quote = dialect.identifier_preparer
+    table = cast(Table, statement.table)
+    columns = ", ".join(quote.quote(table.c[name].name) for name in names)
+    return f"COPY {quote.format_table(table)} ({columns}) FROM STDIN"
+
+
+_DATE_PROBES = {
+    date: (date(2026, 3, 1), date(7, 12, 31)),
+    datetime: (datetime(2026, 11, 28, 3, 4, 5, 60, tzinfo=UTC), datetime(7, 1, 2, 23, 59, 59)),
+}
+
+
+def _iso_date(value: Any) -> str:
+    return str(value.isoformat())
+
+
+def _iso_datetime(value: Any) -> str:
+    return str(value.replace(tzinfo=None).isoformat(" ", "microseconds"))
+
+
+def _value_converter(bind_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """Return the column type's bind processor; for SQLite dates, an equivalent that is five times faster.
+
+    SQLite stores dates as text that SQLAlchemy formats field by field; `isoformat` writes the same
+    text, which is checked on sample values before it is trusted.
+    """
+    processor = bind_type.dialect_impl(dialect).bind_processor(dialect)
+    if processor is None or dialect.name != "sqlite":
+        return processor
+    kind: type[date]
+    fast: Callable[[Any], str]
+    if isinstance(bind_type, DateTime):
+        kind, fast = datetime, _iso_datetime
+    elif isinstance(bind_type, Date):
+        kind, fast = date, _iso_date
+    else:
+        return processor
+    if any(processor(probe) != fast(probe) for probe in _DATE_PROBES[kind]):
+        return processor
+    general = processor
+
+    def convert(value: Any) -> Any:
+        return fast(value) if type(value) is kind else general(value)
+
+    return convert
 
 
 def business_date(session: Session) -> date | None:
     """Return the last date end of day ran through, or None before the first run."""
-    return session.scalar(
-        select(BusinessDay.business_date).order_by(BusinessDay.business_date.desc()).limit(1)
-    )
+    return session.scalar(select(BusinessDay.business_date).order_by(BusinessDay.business_date.desc()).limit(1))
 
 
 def ledger_balances(session: Session, loan_ids: Sequence[int] | None = None) -> dict[int, Balances]:
@@ -356,6 +461,5 @@ def ledger_balances(session: Session, loan_ids: Sequence[int] | None = None) -> 
     if loan_ids is not None:
         query = query.where(ledger.c.loan_id.in_(list(loan_ids)))
     return {
-        row[0]: Balances(*(value if value is not None else ZERO for value in row[1:]))
-        for row in session.execute(query)
+        row[0]: Balances(*(value if value is not None else ZERO for value in row[1:])) for row in session.execute(query)
     }

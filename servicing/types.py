@@ -12,6 +12,8 @@ from sqlalchemy.types import TypeDecorator
 
 from servicing.errors import InvalidInput
 
+KNOWN_AMOUNTS = 50_000  # distinct amounts each column type remembers the stored integer of
+
 
 class ScaledDecimal(TypeDecorator[Decimal]):
     """A decimal stored as an integer count of 10**-places (money: ten-thousandths)."""
@@ -28,7 +30,8 @@ class ScaledDecimal(TypeDecorator[Decimal]):
         if value is None:
             return None
         if isinstance(value, int) and not isinstance(value, bool):
-            return value * 10**self.places
+            units: int = value * 10**self.places
+            return units
         if not isinstance(value, Decimal):
             raise InvalidInput(f"expected a Decimal, got {type(value).__name__}")
         scaled = value.scaleb(self.places)
@@ -52,12 +55,19 @@ class ScaledDecimal(TypeDecorator[Decimal]):
         if self.impl_instance.bind_processor(dialect) is not None:
             return super().bind_processor(dialect)
         places, general = self.places, self.process_bind_param
+        known: dict[Decimal, int] = {}  # amounts repeat (zeros, rates, installments): remember them
 
         def to_units(value: Any) -> int | None:
             if type(value) is Decimal and value.is_finite():
+                units = known.get(value)
+                if units is not None:
+                    return units
                 scaled = value.scaleb(places)
                 units = int(scaled)
                 if units == scaled:
+                    if len(known) >= KNOWN_AMOUNTS:
+                        known.clear()
+                    known[value] = units
                     return units
             return general(value, dialect)
 

@@ -286,11 +286,6 @@ def test_journey_6_handoff_in_the_borrowers_words_and_the_bot_takes_over_again(
     assert_spoken_in_their_language(spoken, native)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fr_CA's CLDR short date is y-MM-dd, so bot.dates.month_first() says month first and 04/05/1980 is "
-    "read as 5 April; French-speaking Canadians write the day first (reported, not fixed here)",
-)
 def test_a_quebec_borrower_writing_the_day_before_the_month_is_verified(
     bot: Engine, sessions: sessionmaker[Session]
 ) -> None:

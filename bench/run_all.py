@@ -1,0 +1,68 @@
+"""Run every benchmark, one after the other, and print a summary of their figures and goals.
+
+    .venv/bin/python bench/run_all.py [--loans N] [--postgres URL]
+
+`--loans` scales the boarding and end-of-day benchmarks (default 100,000 each); the payoff
+benchmark keeps its own default. `--postgres` also runs end of day on that database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+GOALS = (
+    ("boarding", "boarding_rows_per_s", "boarding rows/s", lambda v: v >= 20_000, ">= 20,000"),
+    ("boarding", "posting_payments_per_s", "posting payments/s", lambda v: v >= 10_000, ">= 10,000"),
+    ("eod", "sqlite_eod_s", "end of day, SQLite (s)", lambda v: v < 3.0, "< 3"),
+    ("eod", "postgresql_eod_s", "end of day, PostgreSQL (s)", lambda v: v < 3.0, "< 3"),
+    ("payoff", "quote_p99_ms", "payoff quote p99 (ms)", lambda v: v < 5.0, "< 5"),
+)
+
+
+def run(script: str, arguments: list[str]) -> dict[str, Any]:
+    """Run one benchmark script, echo its output and return the figures from its RESULT line."""
+    print(f"$ {Path(sys.executable).name} bench/{script} {' '.join(arguments)}".rstrip(), flush=True)
+    process = subprocess.run(
+        [sys.executable, str(HERE / script), *arguments], capture_output=True, text=True, check=False
+    )
+    print(process.stdout, end="")
+    if process.returncode != 0:
+        print(process.stderr, end="", file=sys.stderr)
+        raise SystemExit(f"bench/{script} failed with exit code {process.returncode}")
+    lines = [line for line in process.stdout.splitlines() if line.startswith("RESULT ")]
+    return dict(json.loads(lines[-1].removeprefix("RESULT "))) if lines else {}
+
+
+def summary(results: dict[str, dict[str, Any]]) -> None:
+    """Print each goal with its figure."""
+    print("\nsummary")
+    for bench, key, label, met, goal in GOALS:
+        value = results.get(bench, {}).get(key)
+        if value is None:
+            continue
+        print(f"  {label:<28} {value:>10,}   goal {goal:<9} {'met' if met(value) else 'NOT MET'}")
+
+
+def main() -> None:
+    """Parse the options and run the benchmarks."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--loans", type=int, help="loans for the boarding and end-of-day benchmarks")
+    parser.add_argument("--postgres", metavar="URL", help="also run end of day on this PostgreSQL database")
+    args = parser.parse_args()
+    scale = ["--loans", str(args.loans)] if args.loans else []
+    results = {
+        "boarding": run("boarding.py", scale),
+        "eod": run("eod.py", scale + (["--postgres", args.postgres] if args.postgres else [])),
+        "payoff": run("payoff.py", []),
+    }
+    summary(results)
+
+
+if __name__ == "__main__":
+    main()
