@@ -71,7 +71,8 @@ def test_journey_1_balance_after_one_knowledge_factor(bot: Engine, loan: str, se
         summary = summarize(account, TODAY)
     assert "you're verified" in answer
     assert f"principal balance {en(summary.principal_balance)}" in answer
-    assert f"Amount due {en(summary.amount_due)}, past due since {Speaker('en_US').day(account.next_due_date)}" in answer
+    since = Speaker("en_US").day(account.next_due_date)
+    assert f"Amount due {en(summary.amount_due)}, past due since {since}" in answer
     assert loan not in answer  # the full loan number is never echoed
 
 
