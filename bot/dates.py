@@ -69,8 +69,9 @@ def month_first(locale: str) -> bool:
     return pattern.find("M") < pattern.find("d")
 
 
-ARTICLES = re.compile(
-    r"^(?:on |the |next |this |el |la |le |este |esta |ce |na |no |nesta |neste |am |diesen |il |questo |hari |pada |ko )+"
+ARTICLES = re.compile(  # "on friday", "el viernes", "na sexta", "am Freitag", "hari jumat"...
+    r"^(?:on |the |next |this |el |la |le |este |esta |ce |na |no |nesta |neste |am |diesen |il |questo "
+    r"|hari |pada |ko )+"
 )
 WEEKDAY_SUFFIX = re.compile(r"-?feira$")
 
