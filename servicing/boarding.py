@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from calendar import monthrange
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -26,7 +25,7 @@ from servicing.ledger import EntryKind
 from servicing.models import Borrower, BorrowerPhone, LedgerEntry, Loan, utcnow
 from servicing.money import ZERO, check_currency, currency_places, is_money, parse_amount, parse_rate
 from servicing.payments import Refusal
-from servicing.schedule import due_date_of
+from servicing.schedule import add_months, due_date_of
 from servicing.store import chunked, insert_rows, insert_rows_returning_ids
 
 REQUIRED_COLUMNS = (
@@ -323,12 +322,6 @@ def servicing_start(record: LoanRecord) -> date:
     if record.boarded_mid_life:
         return add_months(record.next_due_date, -1)
     return record.origination_date
-
-
-def add_months(day: date, months: int) -> date:
-    """Return `day` moved by whole months, clipped to the month's last day (as `relativedelta(months=n)`)."""
-    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
-    return day.replace(year=year, month=month + 1, day=min(day.day, monthrange(year, month + 1)[1]))
 
 
 def board_loans(

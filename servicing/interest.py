@@ -6,6 +6,7 @@ import calendar as _calendar
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 
 from servicing.money import ZERO, precise_power, to_money
 
@@ -39,6 +40,7 @@ def days_actual(start: date, end: date) -> int:
     return (end - start).days
 
 
+@lru_cache(maxsize=4096)
 def periodic_rate(annual_rate: Decimal, compounding: Compounding) -> Decimal:
     """Return the monthly rate: rate/12, or (1 + rate/2) ** (1/6) - 1 when compounded semi-annually."""
     if compounding is Compounding.SEMIANNUAL:

@@ -50,11 +50,18 @@ class Balances:
 
     def plus(self, other: Balances) -> Balances:
         """Return these balances moved by another set of bucket changes."""
-        return Balances(*(getattr(self, b) + getattr(other, b) for b in BUCKETS))
+        return Balances(
+            self.principal + other.principal,
+            self.interest + other.interest,
+            self.escrow + other.escrow,
+            self.fees + other.fees,
+            self.suspense + other.suspense,
+            self.deferred + other.deferred,
+        )
 
     def negated(self) -> Balances:
         """Return the bucket changes that undo these."""
-        return Balances(*(-getattr(self, b) for b in BUCKETS))
+        return Balances(-self.principal, -self.interest, -self.escrow, -self.fees, -self.suspense, -self.deferred)
 
     def is_zero(self) -> bool:
         """Tell whether every bucket is zero."""

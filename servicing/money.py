@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
-from functools import cache
+from functools import cache, lru_cache
 
 from babel.numbers import get_currency_precision, list_currencies
 
@@ -69,6 +69,7 @@ def parse_rate(text: str) -> Decimal:
     return rate
 
 
+@lru_cache(maxsize=16384)
 def precise_power(base: Decimal, exponent: Decimal) -> Decimal:
     """Raise a decimal to a fractional power with 34 significant digits."""
     with localcontext() as context:

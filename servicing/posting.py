@@ -108,14 +108,21 @@ def check_payment(account: Account, amount: Decimal, received_on: date, business
 def post_payment(account: Account, amount: Decimal, received_on: date) -> Application:
     """Credit a payment as of the day it was received."""
     application = Application(amount, received_on, Position.of(account))
-    quote = payoff_quote(account, received_on, received_on)
-    if amount >= quote.total and quote.total > 0:
+    if _pays_off(account, amount, received_on):
         _post_payoff(account, application)
     elif account.is_scheduled:
         _post_scheduled(account, application)
     else:
         _post_daily_simple(account, application)
     return application
+
+
+def _pays_off(account: Account, amount: Decimal, received_on: date) -> bool:
+    """Tell whether a payment covers the payoff on its received date (quoted only when it might)."""
+    if amount + account.balances.suspense < account.balances.principal:
+        return False
+    total = payoff_quote(account, received_on, received_on).total
+    return total > 0 and amount >= total
 
 
 # -- payoff ---------------------------------------------------------------------------------------

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-
-from dateutil.relativedelta import relativedelta
+from functools import lru_cache
 
 from servicing.interest import Compounding, InterestMethod, interest_between, periodic_rate
 from servicing.money import ZERO, to_money
@@ -24,9 +24,16 @@ class ScheduledInstallment:
     balance_after: Decimal
 
 
+def add_months(day: date, months: int) -> date:
+    """Return `day` moved by whole months, clipped to the month's last day (as `relativedelta(months=n)`)."""
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    return day.replace(year=year, month=month + 1, day=min(day.day, monthrange(year, month + 1)[1]))
+
+
+@lru_cache(maxsize=65536)
 def due_date_of(anchor: date, number: int) -> date:
     """Return the due date of installment `number` (1-based) of a schedule starting at `anchor`."""
-    return anchor + relativedelta(months=number - 1)
+    return add_months(anchor, number - 1)
 
 
 def installment_interest(
