@@ -33,7 +33,7 @@ catalogs-update: catalogs-extract
 	done
 
 catalogs-compile: $(BIN)/.installed
-	if ls locales/*/LC_MESSAGES/bot.po >/dev/null 2>&1; then $(BIN)/pybabel compile -q -d locales -D bot; fi
+	if ls locales/*/LC_MESSAGES/bot.po >/dev/null 2>&1; then $(BIN)/pybabel compile -d locales -D bot >/dev/null; fi
 
 run: install
 	$(BIN)/loanline run --host $(HOST) --port $(PORT)
