@@ -1,0 +1,132 @@
+"""Conversation rules beyond the journeys: Telegram linking, business hours, cancelling a scheduled payment,
+switching language, and logs that never hold what a borrower must keep private."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.engine import Engine, InboundMessage
+from servicing.config import Settings
+from servicing.models import Conversation, ScheduledPayment
+from tests.conftest import SECRET
+from tests.integration.helpers import board
+
+PHONE, LOAN = "+15557770009", "4400077777"
+NOW = datetime(2026, 3, 20, 15, 0, tzinfo=UTC)  # Friday 11:00 in New York
+
+
+class Clock:
+    """A clock the test moves."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(NOW)
+
+
+@pytest.fixture
+def bot(sessions: sessionmaker[Session], tmp_path: Path, clock: Clock) -> Engine:
+    with sessions.begin() as session:
+        board(session, loan_number=LOAN, phone=PHONE, bank_account_last4="6789")
+    config = Settings.from_env({"LOANLINE_SECRET_KEY": SECRET, "LOANLINE_TODAY": "2026-03-20",
+                                "LOANLINE_INSTANCE_PATH": str(tmp_path)})  # fmt: skip
+    return Engine(sessions, config, clock=clock)
+
+
+def talk(bot: Engine, channel: str, address: str) -> Callable[..., str]:
+    counter = iter(range(1, 1000))
+
+    def send(text: str, contact: str | None = None) -> str:
+        message = InboundMessage(channel, address, text, provider_id=f"{address}-{next(counter)}",
+                                 shared_contact_phone=contact)  # fmt: skip
+        return "\n".join(reply.text for reply in bot.handle(message))
+
+    return send
+
+
+def test_a_telegram_chat_links_by_shared_contact_and_one_factor(bot: Engine) -> None:
+    send = talk(bot, "telegram", "chat-100")
+    assert "share your phone number" in send("balance")
+    assert "date of birth" in send("", contact=PHONE)
+    assert "principal balance $150,000.00" in send("05/04/1980")
+
+
+def test_a_telegram_chat_links_by_loan_number_and_two_factors(bot: Engine) -> None:
+    send = talk(bot, "telegram", "chat-200")
+    send("balance")
+    assert "date of birth" in send(LOAN)
+    assert "tax ID" in send("05/04/1980")
+    assert "principal balance" in send("1234")
+
+
+def test_a_linked_chat_verifies_again_with_one_factor_once_the_session_expires(bot: Engine, clock: Clock) -> None:
+    send = talk(bot, "telegram", "chat-300")
+    send("balance")
+    send("", contact=PHONE)
+    send("05/04/1980")
+    clock.now = NOW + timedelta(minutes=16)
+    asked = send("balance")
+    assert "date of birth" in asked and "share your phone" not in asked
+    assert "principal balance" in send("05/04/1980")
+
+
+def test_a_wrong_loan_number_fails_like_a_wrong_answer(bot: Engine) -> None:
+    right, wrong = talk(bot, "telegram", "chat-400"), talk(bot, "telegram", "chat-401")
+    right("balance"), wrong("balance")
+    right(LOAN), wrong("9999999999")
+    assert right("01/01/1999") == wrong("01/01/1999")
+
+
+def test_outside_business_hours_the_borrower_is_told_when_a_person_will_reply(bot: Engine, clock: Clock) -> None:
+    clock.now = datetime(2026, 3, 21, 3, 0, tzinfo=UTC)  # Friday 23:00 in New York
+    reply = talk(bot, "sms", PHONE)("talk to a person")
+    assert "Monday, March 23, 2026, 8:00" in reply and "Eastern Daylight Time" in reply
+
+
+def test_a_scheduled_payment_can_be_cancelled_before_its_date(bot: Engine, sessions: sessionmaker[Session]) -> None:
+    send = talk(bot, "sms", PHONE)
+    send("I want to pay")
+    send("05/04/1980")
+    send("the 25th")
+    send("yes")
+    assert "already have" in send("pay my loan")
+    assert "is cancelled" in send("no")
+    with sessions() as session:
+        assert session.scalar(select(ScheduledPayment.status)) == "cancelled"
+
+
+def test_an_english_borrower_writing_spanish_is_offered_spanish_after_the_answer(
+    bot: Engine, sessions: sessionmaker[Session]
+) -> None:
+    send = talk(bot, "sms", PHONE)
+    send("cuanto debo")
+    answer = send("05/04/1980")
+    assert "principal balance" in answer and "¿" in answer  # answered, then asked in Spanish
+    send("si")
+    with sessions() as session:
+        assert session.scalar(select(Conversation.locale)) == "es"
+
+
+def test_logs_never_hold_a_date_of_birth_a_tax_id_or_a_loan_number(
+    bot: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    send = talk(bot, "sms", PHONE)
+    with caplog.at_level(logging.DEBUG):
+        for text in ["balance", "05/04/1980", "payoff", "I lost my job", "1234", "tax id 1234"]:
+            send(text)
+    logged = caplog.text
+    for private in ("1980", "05/04", LOAN, "1234", PHONE):
+        assert private not in logged
