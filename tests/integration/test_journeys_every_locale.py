@@ -1,4 +1,4 @@
-"""Journeys 1, 2, 4, 5 and 6 in every language, as a native speaker texts them, with the core's exact figures.
+"""Journeys 1 to 6 in every language, as a native speaker texts them, with the core's exact figures.
 
 Each borrower is boarded with a regional locale and the currency of their country; their replies must be in
 their language, with money and dates formatted by Babel for that locale, and every message the bot speaks
@@ -26,7 +26,7 @@ from bot.i18n import CATALOGS, Speaker, catalog_locale
 from bot.turn import InboundMessage
 from servicing.config import Settings
 from servicing.conversations import claim_conversation, record_outbound, resolve_conversation
-from servicing.models import Case, Conversation
+from servicing.models import Case, Conversation, ScheduledPayment
 from servicing.payoff import payoff_quote
 from servicing.queries import summarize
 from servicing.store import load_account
@@ -302,3 +302,43 @@ def test_each_borrowers_money_is_formatted_for_their_locale_and_currency() -> No
     shown = {native.locale: Speaker(native.locale).money(Decimal("1234.5"), native.currency) for native in NATIVES}
     assert shown["en_US"] == "$1,234.50" and shown["de_DE"] == "1.234,50\xa0€"
     assert len(set(shown.values())) >= 6
+
+
+# Journey 3 in every language: (what they text to pay, the day they pick, their yes). Today is a Friday, so
+# "friday" means the next one, 2026-03-27.
+PAYING = {
+    "en_US": ("I want to pay", "friday", "yes"),
+    "es_US": ("quiero hacer un pago", "el viernes", "sí"),
+    "fr_CA": ("je veux faire un paiement", "vendredi", "oui"),
+    "pt_BR": ("quero pagar a parcela", "sexta-feira", "sim"),
+    "de_DE": ("ich möchte eine Zahlung machen", "Freitag", "ja"),
+    "it_IT": ("voglio fare un pagamento", "venerdì", "sì"),
+    "hi_IN": ("मुझे किस्त भरनी है", "शुक्रवार", "हाँ"),
+    "id_ID": ("saya mau bayar cicilan", "jumat", "ya"),
+}
+NEXT_FRIDAY = date(2026, 3, 27)
+
+
+def test_journey_3_a_payment_is_scheduled_in_the_borrowers_words_only_after_they_confirm(
+    bot: Engine, loan: str, native: Native, sessions: sessionmaker[Session], spoken: list[tuple[str, str]]
+) -> None:
+    pay, day, yes = PAYING[native.locale]
+    chat, s = chat_as(bot, native), Speaker(native.locale)
+    chat(pay)
+    asked = chat(native.birth_date)
+    with sessions() as session:
+        account = load_account(session, loan)
+        assert account is not None
+        amount_due = summarize(account, TODAY).amount_due
+    assert "6789" in asked and s.money(amount_due, native.currency) in asked
+    confirm = chat(day)
+    assert s.day(NEXT_FRIDAY) in confirm
+    with sessions() as session:
+        assert session.scalar(select(ScheduledPayment)) is None  # nothing before the explicit yes
+    done = chat(yes)
+    with sessions() as session:
+        scheduled = session.scalar(select(ScheduledPayment))
+        assert scheduled is not None
+        assert (scheduled.scheduled_for, scheduled.amount) == (NEXT_FRIDAY, amount_due)
+    assert scheduled.reference in done
+    assert_spoken_in_their_language(spoken, native)
