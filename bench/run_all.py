@@ -22,6 +22,8 @@ GOALS = (
     ("eod", "sqlite_eod_s", "end of day, SQLite (s)", lambda v: v < 3.0, "< 3"),
     ("eod", "postgresql_eod_s", "end of day, PostgreSQL (s)", lambda v: v < 3.0, "< 3"),
     ("payoff", "quote_p99_ms", "payoff quote p99 (ms)", lambda v: v < 5.0, "< 5"),
+    ("classify", "texts_per_s", "classify texts/s", lambda v: v > 5_000, "> 5,000"),
+    ("engine", "p50_ms", "verified answer p50 (ms)", lambda v: v < 5.0, "< 5"),
 )
 
 
@@ -60,6 +62,8 @@ def main() -> None:
         "boarding": run("boarding.py", scale),
         "eod": run("eod.py", scale + (["--postgres", args.postgres] if args.postgres else [])),
         "payoff": run("payoff.py", []),
+        "classify": run("classify.py", []),
+        "engine": run("engine.py", []),
     }
     summary(results)
 
