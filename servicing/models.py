@@ -10,7 +10,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -22,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from servicing.money import ZERO
-from servicing.types import Money, Rate
+from servicing.types import Money, Rate, UTCDateTime
 
 
 def utcnow() -> datetime:
@@ -58,7 +57,7 @@ class Borrower(Base):
     date_of_birth_hash: Mapped[str] = mapped_column(String(64))
     tax_id_last4_hash: Mapped[str] = mapped_column(String(64))
     postal_code_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     phones: Mapped[list[BorrowerPhone]] = relationship(back_populates="borrower")
     loans: Mapped[list[Loan]] = relationship(back_populates="borrower")
@@ -176,12 +175,12 @@ class Payment(Base):
     reference: Mapped[str] = mapped_column(String(64), unique=True)
     amount: Mapped[Decimal] = mapped_column(Money())
     received_on: Mapped[date] = mapped_column(Date)
-    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     method: Mapped[str | None] = mapped_column(String(8))
     source: Mapped[str] = mapped_column(String(16), default="import")
     status: Mapped[str] = mapped_column(String(12), default="posted")
     application: Mapped[dict[str, Any]] = mapped_column(JSON)
-    reversed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reversal_reason: Mapped[str | None] = mapped_column(String(200))
 
 
@@ -195,7 +194,7 @@ class LedgerEntry(Base):
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
     kind: Mapped[str] = mapped_column(String(24))
     effective_date: Mapped[date] = mapped_column(Date)
-    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     principal: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
     interest: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
     escrow: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
@@ -221,7 +220,7 @@ class ScheduledPayment(Base):
     scheduled_for: Mapped[date] = mapped_column(Date, index=True)
     bank_account_last4: Mapped[str] = mapped_column(String(4))
     status: Mapped[str] = mapped_column(String(12), default="scheduled")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_via: Mapped[str] = mapped_column(String(16))
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
     failure_reason: Mapped[str | None] = mapped_column(String(200))
@@ -255,7 +254,7 @@ class Workout(Base):
     ends_on: Mapped[date | None] = mapped_column(Date)
     terms: Mapped[dict[str, Any]] = mapped_column(JSON)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -271,7 +270,7 @@ class Case(Base):
     loan_id: Mapped[int | None] = mapped_column(ForeignKey("loans.id"), index=True)
     borrower_id: Mapped[int | None] = mapped_column(ForeignKey("borrowers.id"))
     opened_on: Mapped[date] = mapped_column(Date)
-    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     source: Mapped[str] = mapped_column(String(16))
     summary: Mapped[str] = mapped_column(String(300), default="")
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -304,7 +303,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     subject_type: Mapped[str] = mapped_column(String(32))
@@ -318,8 +317,8 @@ class BusinessDay(Base):
     __tablename__ = "business_days"
 
     business_date: Mapped[date] = mapped_column(Date, primary_key=True)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     loans_processed: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -336,18 +335,18 @@ class Conversation(Base):
     state: Mapped[str] = mapped_column(String(12), default="bot")
     escalation_reason: Mapped[str | None] = mapped_column(String(16))
     priority: Mapped[int] = mapped_column(Integer, default=0)
-    queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     assigned_to: Mapped[str | None] = mapped_column(String(64), index=True)
-    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     locale: Mapped[str] = mapped_column(String(10), default="en")
-    verified_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verified_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     misses: Mapped[int] = mapped_column(Integer, default=0)
     waiting_acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
     flow: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_message_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_message_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (
         UniqueConstraint("channel", "address"),
@@ -371,9 +370,9 @@ class Message(Base):
     error_code: Mapped[str | None] = mapped_column(String(16))
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     internal: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         UniqueConstraint("channel", "direction", "provider_id"),
@@ -394,12 +393,12 @@ class OutboxItem(Base):
     proactive: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(String(300))
     provider_id: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
 
@@ -412,7 +411,7 @@ class OptOut(Base):
     channel: Mapped[str] = mapped_column(String(12), primary_key=True)
     address: Mapped[str] = mapped_column(String(64), primary_key=True)
     opted_out: Mapped[bool] = mapped_column(Boolean, default=True)
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class FraudAlert(Base):
@@ -424,7 +423,7 @@ class FraudAlert(Base):
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
     channel: Mapped[str] = mapped_column(String(12))
     address_masked: Mapped[str] = mapped_column(String(64))
-    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     reason: Mapped[str] = mapped_column(String(100))
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
-    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

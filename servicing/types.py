@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger
+from sqlalchemy import BigInteger, DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 from servicing.errors import InvalidInput
 
 KNOWN_AMOUNTS = 50_000  # distinct amounts each column type remembers the stored integer of
+_DECIMAL_OR_NONE = frozenset((Decimal, type(None)))
+
+ColumnConverter = Callable[[list[Any]], list[Any]]
 
 
 class ScaledDecimal(TypeDecorator[Decimal]):
@@ -52,8 +56,17 @@ class ScaledDecimal(TypeDecorator[Decimal]):
 
     def bind_processor(self, dialect: Dialect) -> Callable[[Any], int | None] | None:
         """Return the function that turns a decimal into its stored integer."""
+        converters = self.unit_converters(dialect)
+        return converters[0] if converters else super().bind_processor(dialect)
+
+    def unit_converters(self, dialect: Dialect) -> tuple[Callable[[Any], int | None], ColumnConverter] | None:
+        """Return (value converter, column converter) to stored integers, or None if the impl type converts itself.
+
+        The column converter turns a whole list of values at once (bulk writes): amounts it has
+        seen before are looked up without a Python call per value.
+        """
         if self.impl_instance.bind_processor(dialect) is not None:
-            return super().bind_processor(dialect)
+            return None
         places, general = self.places, self.process_bind_param
         known: dict[Decimal, int] = {}  # amounts repeat (zeros, rates, installments): remember them
 
@@ -71,7 +84,21 @@ class ScaledDecimal(TypeDecorator[Decimal]):
                     return units
             return general(value, dialect)
 
-        return to_units
+        def column_to_units(values: list[Any]) -> list[Any]:
+            # only exact Decimals (and None) may be looked up: True, 1.0 and 1 all equal Decimal(1)
+            if not _DECIMAL_OR_NONE.issuperset(map(type, values)):
+                return list(map(to_units, values))
+            try:
+                units = list(map(known.get, values))
+            except TypeError:  # a signalling NaN cannot be hashed; let to_units refuse it
+                return list(map(to_units, values))
+            if None in units:
+                units = [
+                    to_units(value) if found is None else found for found, value in zip(units, values, strict=True)
+                ]
+            return units
+
+        return to_units, column_to_units
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Decimal | None] | None:
         """Return the function that turns a stored integer back into its decimal."""
@@ -93,3 +120,27 @@ def Money() -> ScaledDecimal:  # noqa: N802 - reads like a column type
 def Rate() -> ScaledDecimal:  # noqa: N802 - reads like a column type
     """Return the column type for rates: integer 10**-10ths."""
     return ScaledDecimal(10)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC on every database and read back timezone-aware (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Store an aware timestamp as UTC; a naive one is taken to be UTC already."""
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise InvalidInput(f"expected a datetime, got {type(value).__name__}")
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        as_utc = value.astimezone(UTC)
+        return as_utc.replace(tzinfo=None) if dialect.name == "sqlite" else as_utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Return the timestamp with UTC attached."""
+        if value is None:
+            return None
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
