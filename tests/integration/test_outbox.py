@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.conversations import find_or_open_conversation, record_outbound, set_opt_out
 from servicing.models import Message, OutboxItem
-from servicing.outbox import DeliveryFailed, deliver_outbox
+from servicing.outbox import DeliveryFailed, claim_due, deliver_outbox
 from tests.integration.helpers import board
 
 NOW = datetime(2026, 3, 20, 15, 0, tzinfo=UTC)  # 11:00 in New York
@@ -70,7 +70,7 @@ def test_a_failed_send_is_retried_with_growing_waits_then_given_up(sessions: ses
     now = NOW
     waits = []
     for _ in range(6):
-        deliver_outbox(sessions, {"sms": sender}, worker="w1", clock=lambda: now)
+        deliver_outbox(sessions, {"sms": sender}, worker="w1", clock=lambda at=now: at)
         with sessions() as session:
             item = item_of(session, message_id)
             if item.status == "pending":
@@ -128,8 +128,6 @@ def test_a_worker_that_died_mid_send_leaves_its_rows_for_others_once_the_lease_e
 ) -> None:
     queue(sessions)
     with sessions.begin() as session:
-        from servicing.outbox import claim_due
-
         assert len(claim_due(session, "dead-worker", NOW, 10, {"sms"})) == 1
     sender = RecordingSender()
     assert deliver_outbox(sessions, {"sms": sender}, worker="w2", clock=lambda: NOW).sent == 0
