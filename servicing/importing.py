@@ -6,7 +6,10 @@ import csv
 import functools
 import gc
 import io
+import multiprocessing as mp
+import os
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -34,6 +37,7 @@ PAYMENT_REQUIRED = ("loan_number", "amount", "received_on", "reference")
 PAYMENT_OPTIONAL = ("method",)
 METHODS = ("ach", "check", "card", "wire", "cash")
 MAX_FIELD = 200
+PARALLEL_ROWS = 20_000  # files at least this long are parsed in two processes
 
 Progress = Callable[[int], None]
 P = ParamSpec("P")
@@ -153,17 +157,19 @@ def import_loans(
     """Board every good row of a loan file in one transaction; refuse the others with line and reason."""
     result = ImportResult()
     records: list[tuple[int | None, LoanRecord]] = []
+    lines: list[tuple[int, dict[str, str] | str]] = []
     for line, row in read_rows(path, REQUIRED_COLUMNS, OPTIONAL_COLUMNS):
         result.rows += 1
         if progress and result.rows % 5000 == 0:
             progress(result.rows)
+        lines.append((line, row))
+    for (line, row), parsed in zip(lines, _parse_loan_rows([row for _, row in lines]), strict=True):
         if isinstance(row, str):
             result.refused.append(Refusal(line, "", row))
-            continue
-        try:
-            records.append((line, _parse_loan_row(row)))
-        except InvalidInput as error:
-            result.refused.append(Refusal(line, row.get("loan_number", "").strip(), str(error)))
+        elif isinstance(parsed, LoanRecord):
+            records.append((line, parsed))
+        else:
+            result.refused.append(Refusal(line, row.get("loan_number", "").strip(), str(parsed)))
     with sessions() as session, session.begin():
         report: BoardingReport = board_loans(session, records, secret=secret, boarded_on=today, actor=actor)
         record_audit(
@@ -175,6 +181,49 @@ def import_loans(
     result.unchanged = report.unchanged
     result.refused = sorted(result.refused + report.refused, key=lambda r: r.line or 0)
     return result
+
+
+def _parse_loan_rows(rows: Sequence[dict[str, str] | str]) -> list[LoanRecord | str | None]:
+    """Return each row's LoanRecord, or the reason it is refused (None for a line refused while reading).
+
+    A large file is parsed in two parts at once, the second in a forked process: parsing is
+    about a third of boarding, and the results are the same row for row.
+    """
+    if len(rows) < PARALLEL_ROWS or (os.cpu_count() or 1) < 2 or "fork" not in mp.get_all_start_methods():
+        return _parse_some_loan_rows(rows)
+    # the second process also pickles its records, and this one unpickles them: giving the second
+    # process a little less than half makes both finish at about the same time
+    middle = len(rows) - len(rows) * 45 // 100
+    # a forked process inherits the rows: only the records it parsed travel back through a pipe
+    pool = ProcessPoolExecutor(1, mp.get_context("fork"), initializer=_share_rows, initargs=(rows,))
+    with pool:
+        second = pool.submit(_parse_shared_rows, middle, len(rows))
+        first = _parse_some_loan_rows(rows[:middle])
+        return first + second.result()
+
+
+_shared: dict[str, Sequence[dict[str, str] | str]] = {}  # in the second process: the rows of the file
+
+
+def _share_rows(rows: Sequence[dict[str, str] | str]) -> None:
+    _shared["rows"] = rows
+
+
+def _parse_shared_rows(start: int, stop: int) -> list[LoanRecord | str | None]:
+    return _parse_some_loan_rows(_shared["rows"][start:stop])
+
+
+def _parse_some_loan_rows(rows: Sequence[dict[str, str] | str]) -> list[LoanRecord | str | None]:
+    parsed: list[LoanRecord | str | None] = []
+    for row in rows:
+        if isinstance(row, str):
+            parsed.append(None)
+            continue
+        try:
+            parsed.append(_parse_loan_row(row))
+        except InvalidInput as error:
+            parsed.append(str(error))
+    return parsed
 
 
 @_collector_paused

@@ -35,6 +35,7 @@ from servicing.interest import Compounding, InterestMethod
 from servicing.ledger import Balances, LedgerLine
 from servicing.models import BusinessDay, Fee, LedgerEntry, Loan, utcnow
 from servicing.money import ZERO, to_money
+from servicing.types import ColumnConverter, ScaledDecimal
 
 CHUNK = 5000
 loans = cast(Table, Loan.__table__)
@@ -311,15 +312,15 @@ class _DriverStatement:
 
     sql: str
     names: tuple[str, ...]
-    converters: tuple[tuple[int, Callable[[Any], Any]], ...]
+    converters: tuple[tuple[int, ColumnConverter], ...]
     positional: bool
     copy_sql: str | None = None  # PostgreSQL (psycopg) inserts: the same rows through COPY
 
     def values(self, rows: Sequence[Mapping[str, Any]]) -> Iterator[tuple[Any, ...]]:
         """Yield each row's values in parameter order, converted for the database."""
-        columns: list[Iterable[Any]] = [map(itemgetter(name), rows) for name in self.names]
+        columns: list[list[Any]] = [list(map(itemgetter(name), rows)) for name in self.names]
         for index, convert in self.converters:
-            columns[index] = map(convert, columns[index])
+            columns[index] = convert(columns[index])
         return zip(*columns, strict=True)
 
     def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
@@ -384,7 +385,7 @@ def _compile_for_driver(
         return None
     converters = []
     for index, name in enumerate(names):
-        converter = _value_converter(compiled.binds[name].type, dialect)
+        converter = _column_converter(compiled.binds[name].type, dialect)
         if converter is not None:
             converters.append((index, converter))
     copy_sql = _copy_sql(dialect, statement, names)
@@ -415,29 +416,42 @@ def _iso_datetime(value: Any) -> str:
     return str(value.replace(tzinfo=None).isoformat(" ", "microseconds"))
 
 
-def _value_converter(bind_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
-    """Return the column type's bind processor; for SQLite dates, an equivalent that is five times faster.
+def _column_converter(bind_type: TypeEngine[Any], dialect: Dialect) -> ColumnConverter | None:
+    """Return what converts a column of values for the driver, as the column type's bind processor would.
 
-    SQLite stores dates as text that SQLAlchemy formats field by field; `isoformat` writes the same
-    text, which is checked on sample values before it is trusted.
+    Amounts go through `ScaledDecimal`'s column converter. SQLite stores dates as text that
+    SQLAlchemy formats field by field; `isoformat` writes the same text, which is checked on
+    sample values before it is trusted, and a column of plain dates is formatted without a Python
+    call per value.
     """
-    processor = bind_type.dialect_impl(dialect).bind_processor(dialect)
-    if processor is None or dialect.name != "sqlite":
-        return processor
-    kind: type[date]
-    fast: Callable[[Any], str]
-    if isinstance(bind_type, DateTime):
-        kind, fast = datetime, _iso_datetime
-    elif isinstance(bind_type, Date):
-        kind, fast = date, _iso_date
-    else:
-        return processor
-    if any(processor(probe) != fast(probe) for probe in _DATE_PROBES[kind]):
-        return processor
+    impl = bind_type.dialect_impl(dialect)
+    if isinstance(impl, ScaledDecimal):
+        converters = impl.unit_converters(dialect)
+        if converters is not None:
+            return converters[1]
+    processor = impl.bind_processor(dialect)
+    if processor is None:
+        return None
     general = processor
+    if dialect.name == "sqlite" and isinstance(bind_type, Date | DateTime):
+        kind, fast = (datetime, _iso_datetime) if isinstance(bind_type, DateTime) else (date, _iso_date)
+        if all(processor(probe) == fast(probe) for probe in _DATE_PROBES[kind]):
+            return _sqlite_dates(kind, fast, general)
 
-    def convert(value: Any) -> Any:
+    def convert(values: list[Any]) -> list[Any]:
+        return list(map(general, values))
+
+    return convert
+
+
+def _sqlite_dates(kind: type[date], fast: Callable[[Any], str], general: Callable[[Any], Any]) -> ColumnConverter:
+    def convert_one(value: Any) -> Any:
         return fast(value) if type(value) is kind else general(value)
+
+    def convert(values: list[Any]) -> list[Any]:
+        if kind is date and set(map(type, values)) == {date}:
+            return list(map(date.isoformat, values))
+        return list(map(convert_one, values))
 
     return convert
 

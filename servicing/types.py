@@ -134,13 +134,12 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if not isinstance(value, datetime):
             raise InvalidInput(f"expected a datetime, got {type(value).__name__}")
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        as_utc = value.astimezone(UTC)
+        moment: datetime = value if value.tzinfo else value.replace(tzinfo=UTC)
+        as_utc = moment.astimezone(UTC)
         return as_utc.replace(tzinfo=None) if dialect.name == "sqlite" else as_utc
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         """Return the timestamp with UTC attached."""
-        if value is None:
+        if not isinstance(value, datetime):
             return None
         return value if value.tzinfo else value.replace(tzinfo=UTC)
