@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
+from importlib.metadata import entry_points
 from typing import Any
 
 from flask import Flask, redirect, render_template, url_for
@@ -28,6 +29,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     engine = make_engine(app.config["DATABASE_URL"])
     sessions = make_session_factory(engine)
     app.extensions["loanline.sessions"] = sessions
+    app.extensions["loanline.settings"] = settings
+    register_channel_blueprints(app)
 
     @app.get("/healthz")
     def healthz() -> tuple[str, int]:
@@ -52,6 +55,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         return render_template("home.html", loans=loans, open_cases=open_cases, buckets=buckets, business_date=day)
 
     return app
+
+
+def register_channel_blueprints(app: Flask) -> None:
+    """Mount the web endpoints other packages declare (SMS and Telegram webhooks, the simulator).
+
+    They are found through the `loanline.blueprints` entry points in the package metadata, so the
+    console never imports the bot: each entry point names a `register(app)` function.
+    """
+    for entry in entry_points(group="loanline.blueprints"):
+        register: Callable[[Flask], None] = entry.load()
+        register(app)
 
 
 def settings_today() -> date:
