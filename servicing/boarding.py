@@ -370,7 +370,11 @@ def board_loans(
     new: list[tuple[int | None, LoanRecord]] = []
     first_line: dict[str, int | None] = {}
     for line, record in records:
-        if record.loan_number in first_line:
+        if record.origination_date > boarded_on:
+            report.refused.append(
+                Refusal(line, record.loan_number, f"origination_date: {record.origination_date} is in the future")
+            )
+        elif record.loan_number in first_line:
             where = first_line[record.loan_number]
             report.refused.append(Refusal(line, record.loan_number, f"duplicate loan number (first on line {where})"))
         elif record.loan_number in existing:

@@ -172,19 +172,25 @@ def _repeated_in_file(instructions: Sequence[PaymentInstruction]) -> dict[Paymen
     return repeated
 
 
-def _before_origination(instruction: PaymentInstruction, originated: dict[str, date]) -> str | None:
-    """Return why a payment dated before its loan existed cannot be posted (a mistyped date), or None."""
-    opened = originated.get(instruction.loan_number)
-    if opened is None or instruction.received_on >= opened:
+def _before_origination(instruction: PaymentInstruction, originated: dict[str, tuple[date, date]]) -> str | None:
+    """Return why a payment dated before the loan existed, or before we began servicing it, cannot be posted."""
+    dates = originated.get(instruction.loan_number)
+    if dates is None:
         return None
-    return f"received date {instruction.received_on} is before the loan was originated ({opened})"
+    opened, serviced_from = dates
+    if instruction.received_on < opened:
+        return f"received date {instruction.received_on} is before the loan was originated ({opened})"
+    if instruction.received_on < serviced_from:
+        return f"received date {instruction.received_on} is before our servicing of the loan began ({serviced_from})"
+    return None
 
 
-def _origination_dates(session: Session, loan_numbers: Sequence[str]) -> dict[str, date]:
-    found: dict[str, date] = {}
+def _origination_dates(session: Session, loan_numbers: Sequence[str]) -> dict[str, tuple[date, date]]:
+    """Return, per loan, when it was originated and when its servicing here began (later when boarded mid-life)."""
+    found: dict[str, tuple[date, date]] = {}
     for part in chunked(sorted(loan_numbers)):
-        query = select(Loan.loan_number, Loan.origination_date).where(Loan.loan_number.in_(part))
-        found.update({number: opened for number, opened in session.execute(query)})
+        query = select(Loan.loan_number, Loan.origination_date, Loan.servicing_from).where(Loan.loan_number.in_(part))
+        found.update({number: (opened, serviced) for number, opened, serviced in session.execute(query)})
     return found
 
 
