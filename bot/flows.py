@@ -33,7 +33,7 @@ from servicing.conversations import (
 from servicing.errors import PaymentRefused
 from servicing.escrow import escrow_summary
 from servicing.factors import Factor, factor_matches
-from servicing.models import Borrower, Loan, Payment
+from servicing.models import Borrower, Case, Loan, Payment
 from servicing.payoff import payoff_quote
 from servicing.queries import summarize
 from servicing.scheduled import cancel_scheduled_payment, pending_payments, schedule_payment
@@ -556,21 +556,21 @@ def _intake_answer(
     finish(turn, answers)
 
 
-def _case_owner(turn: Turn) -> tuple[int | None, int | None]:
-    """Return (loan id, borrower id) to attach a case to: only once the borrower is verified."""
-    if not is_verified(turn.conversation, turn.now):
-        return None, None
-    loans = _loans(turn)
-    loan_id = turn.conversation.loan_id or (loans[0].id if len(loans) == 1 else None)
-    return loan_id, turn.conversation.borrower_id
+def _open_intake_case(turn: Turn, kind: CaseKind, answers: dict[str, str], summary: str) -> Case:
+    """Open the case an intake leads to, attached to the loan only once the borrower is verified."""
+    loan_id, borrower_id = None, None
+    if is_verified(turn.conversation, turn.now):
+        loans = _loans(turn)
+        loan_id = turn.conversation.loan_id or (loans[0].id if len(loans) == 1 else None)
+        borrower_id = turn.conversation.borrower_id
+    return open_case(turn.session, kind, opened_on=turn.today, country=turn.settings.country,
+                     source=turn.conversation.channel, actor="bot", loan_id=loan_id, borrower_id=borrower_id,
+                     summary=answers.get(summary, ""),
+                     data={"intake": answers, "conversation_id": turn.conversation.id})  # fmt: skip
 
 
 def _open_hardship_case(turn: Turn, answers: dict[str, str]) -> None:
-    loan_id, borrower_id = _case_owner(turn)
-    case = open_case(turn.session, CaseKind.LOSS_MITIGATION, opened_on=turn.today, country=turn.settings.country,
-                     source=turn.conversation.channel, actor="bot", loan_id=loan_id, borrower_id=borrower_id,
-                     summary=answers.get("reason", ""), data={"intake": answers,
-                     "conversation_id": turn.conversation.id})  # fmt: skip
+    case = _open_intake_case(turn, CaseKind.LOSS_MITIGATION, answers, "reason")
     assert case.due_on is not None
     turn.say("Thank you. Your hardship request {reference} is open. A specialist will review it and contact you "
              "by {due}.", reference=case.reference, due=turn.speaker.day(case.due_on))  # fmt: skip
@@ -578,11 +578,7 @@ def _open_hardship_case(turn: Turn, answers: dict[str, str]) -> None:
 
 
 def _open_dispute_case(turn: Turn, answers: dict[str, str]) -> None:
-    loan_id, borrower_id = _case_owner(turn)
-    case = open_case(turn.session, CaseKind.NOTICE_OF_ERROR, opened_on=turn.today, country=turn.settings.country,
-                     source=turn.conversation.channel, actor="bot", loan_id=loan_id, borrower_id=borrower_id,
-                     summary=answers.get("what", ""), data={"intake": answers,
-                     "conversation_id": turn.conversation.id})  # fmt: skip
+    case = _open_intake_case(turn, CaseKind.NOTICE_OF_ERROR, answers, "what")
     deadlines = {d.name: d.due_on for d in case.deadlines}
     turn.say("Your notice of error {reference} is recorded. We will acknowledge it by {acknowledge} and resolve it "
              "by {resolve}.", reference=case.reference, acknowledge=turn.speaker.day(deadlines["acknowledge"]),

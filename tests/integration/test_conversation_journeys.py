@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -19,19 +18,12 @@ from servicing.models import Case, Conversation, FraudAlert, ScheduledPayment
 from servicing.payoff import payoff_quote
 from servicing.queries import summarize
 from servicing.store import load_account
-from tests.conftest import SECRET
 from tests.integration.helpers import board
 
 PHONE = "+15557770001"
 TODAY = date(2026, 3, 20)  # a Friday
 NOW = datetime(2026, 3, 20, 15, 0, tzinfo=UTC)  # 11:00 in New York: specialists are in
 Chat = Callable[[str], str]
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings.from_env({"LOANLINE_SECRET_KEY": SECRET, "LOANLINE_TODAY": TODAY.isoformat(),
-                              "LOANLINE_INSTANCE_PATH": str(tmp_path)})  # fmt: skip
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +14,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.engine import Engine, InboundMessage
 from servicing.config import Settings
 from servicing.models import Conversation, ScheduledPayment
-from tests.conftest import SECRET
 from tests.integration.helpers import board
 
 PHONE, LOAN = "+15557770009", "4400077777"
@@ -38,12 +36,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def bot(sessions: sessionmaker[Session], tmp_path: Path, clock: Clock) -> Engine:
+def bot(sessions: sessionmaker[Session], settings: Settings, clock: Clock) -> Engine:
     with sessions.begin() as session:
         board(session, loan_number=LOAN, phone=PHONE, bank_account_last4="6789")
-    config = Settings.from_env({"LOANLINE_SECRET_KEY": SECRET, "LOANLINE_TODAY": "2026-03-20",
-                                "LOANLINE_INSTANCE_PATH": str(tmp_path)})  # fmt: skip
-    return Engine(sessions, config, clock=clock)
+    return Engine(sessions, settings, clock=clock)
 
 
 def talk(bot: Engine, channel: str, address: str) -> Callable[..., str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import logging
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,7 +13,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine import Engine, InboundMessage
 from servicing.config import Settings
-from tests.conftest import SECRET
 from tests.integration.helpers import board
 
 PHONE = "+15557770002"
@@ -30,12 +28,10 @@ addresses = itertools.count(1)
 
 
 @pytest.fixture
-def bot(sessions: sessionmaker[Session], tmp_path: Path) -> Engine:
+def bot(sessions: sessionmaker[Session], settings: Settings) -> Engine:
     with sessions.begin() as session:
         board(session, loan_number="4400099999", phone=PHONE)
-    config = Settings.from_env({"LOANLINE_SECRET_KEY": SECRET, "LOANLINE_TODAY": "2026-03-20",
-                                "LOANLINE_INSTANCE_PATH": str(tmp_path)})  # fmt: skip
-    return Engine(sessions, config, clock=lambda: NOW)
+    return Engine(sessions, settings, clock=lambda: NOW)
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], max_examples=80)

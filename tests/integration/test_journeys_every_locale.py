@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +29,6 @@ from servicing.models import Case, Conversation, ScheduledPayment
 from servicing.payoff import payoff_quote
 from servicing.queries import summarize
 from servicing.store import load_account
-from tests.conftest import SECRET
 from tests.integration.helpers import board
 
 TODAY = date(2026, 3, 20)  # a Friday
@@ -121,12 +119,6 @@ NATIVES = (
 @pytest.fixture(params=NATIVES, ids=[native.locale for native in NATIVES])
 def native(request: pytest.FixtureRequest) -> Native:
     return request.param  # type: ignore[no-any-return]
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings.from_env({"LOANLINE_SECRET_KEY": SECRET, "LOANLINE_TODAY": TODAY.isoformat(),
-                              "LOANLINE_INSTANCE_PATH": str(tmp_path)})  # fmt: skip
 
 
 @pytest.fixture
