@@ -198,4 +198,5 @@ class PhraseIndex:
 
     def _characters(self, text: str, position: int) -> float:
         """Return rapidfuzz's similarity of the text and a phrase when near-identical, else 0."""
-        return float(fuzz.ratio(text, self.phrases[position].normalised, score_cutoff=self.scoring.character_floor))
+        similarity: float = fuzz.ratio(text, self.phrases[position].normalised, score_cutoff=self.scoring.character_floor)
+        return similarity
