@@ -198,5 +198,6 @@ class PhraseIndex:
 
     def _characters(self, text: str, position: int) -> float:
         """Return rapidfuzz's similarity of the text and a phrase when near-identical, else 0."""
-        similarity: float = fuzz.ratio(text, self.phrases[position].normalised, score_cutoff=self.scoring.character_floor)
+        floor = self.scoring.character_floor
+        similarity: float = fuzz.ratio(text, self.phrases[position].normalised, score_cutoff=floor)
         return similarity
