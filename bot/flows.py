@@ -183,6 +183,10 @@ def factor_answer(turn: Turn) -> None:
     flow = turn.flow
     borrower = _borrower(turn, flow.get("borrower"))
     factor = Factor(flow["factor"])
+    if not looks_like_an_answer(factor, turn.text):  # "thanks", "menu": not an attempt, just something else
+        turn.forget()
+        understand(turn)
+        return
     if borrower is not None and answer_matches(turn, borrower, factor, turn.text):
         if flow.get("second_factor"):
             turn.say(FACTOR_QUESTIONS[flow["second_factor"]])
@@ -191,6 +195,14 @@ def factor_answer(turn: Turn) -> None:
         verified(turn, borrower, flow.get("pending"))
         return
     failed_verification(turn, flow)
+
+
+def looks_like_an_answer(factor: Factor, text: str) -> bool:
+    """Tell whether a text could be an answer to the factor asked (only those count as attempts)."""
+    digits = sum(character.isdigit() for character in text)
+    if factor is Factor.POSTAL_CODE:
+        return 0 < len(text.strip()) <= 12 and any(character.isalnum() for character in text)
+    return digits >= (4 if factor is Factor.TAX_ID_LAST4 else 1)
 
 
 def answer_matches(turn: Turn, borrower: Borrower, factor: Factor, answer: str) -> bool:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine import Engine, InboundMessage
 from servicing.config import Settings
-from servicing.models import Conversation, ScheduledPayment
+from servicing.eod import disburse_escrow
+from servicing.models import Conversation, EscrowItem, Loan, ScheduledPayment
+from servicing.payments import PaymentInstruction, post_payments
 from tests.integration.helpers import board
 
 PHONE, LOAN = "+15557770009", "4400077777"
@@ -126,3 +129,43 @@ def test_logs_never_hold_a_date_of_birth_a_tax_id_or_a_loan_number(
     logged = caplog.text
     for private in ("1980", "05/04", LOAN, "1234", PHONE):
         assert private not in logged
+
+
+def test_escrow_answers_give_the_balance_the_last_bill_paid_and_the_next_one(
+    bot: Engine, sessions: sessionmaker[Session]
+) -> None:
+    with sessions.begin() as session:
+        loan_id = session.scalar(select(Loan.id).where(Loan.loan_number == LOAN))
+        session.add_all([
+            EscrowItem(loan_id=loan_id, kind="hazard_insurance", payee="Harborline Insurance", amount=Decimal("240.00"),
+                       next_due_date=date(2026, 3, 10), frequency_months=12),
+            EscrowItem(loan_id=loan_id, kind="property_tax", payee="Travis County", amount=Decimal("1800.00"),
+                       next_due_date=date(2026, 4, 1), frequency_months=6),
+        ])  # fmt: skip
+    with sessions.begin() as session:
+        disburse_escrow(session, date(2026, 3, 10), "eod")
+    send = talk(bot, "sms", PHONE)
+    send("were my taxes paid?")
+    answer = send("05/04/1980")
+    assert "escrow balance is $60.00" in answer  # 300.00 boarded - 240.00 insurance
+    assert "$240.00 to Harborline Insurance on March 10, 2026" in answer
+    assert "$1,800.00 to Travis County due April 1, 2026" in answer
+
+
+def test_payment_history_lists_the_latest_payments_newest_first(bot: Engine, sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        for amount, day, reference in [("1051.68", date(2026, 2, 1), "H1"), ("500.00", date(2026, 3, 2), "H2")]:
+            post_payments(session, [PaymentInstruction(LOAN, Decimal(amount), day, reference)],
+                          today=date(2026, 3, 20), business_date=date(2026, 3, 20), actor="test")  # fmt: skip
+    send = talk(bot, "sms", PHONE)
+    send("did you get my payment?")
+    answer = send("05/04/1980")
+    assert answer.index("March 2, 2026: $500.00") < answer.index("February 1, 2026: $1,051.68")
+
+
+def test_greeting_thanks_and_the_numbered_menu(bot: Engine) -> None:
+    send = talk(bot, "sms", PHONE)
+    hello = send("hi")
+    assert "virtual assistant" in hello and "1 Balance" in hello
+    assert "date of birth" in send("1")  # the menu's first option, in any language
+    assert "You're welcome" in send("thanks")
