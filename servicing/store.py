@@ -35,7 +35,7 @@ from servicing.interest import Compounding, InterestMethod
 from servicing.ledger import Balances, LedgerLine
 from servicing.models import BusinessDay, Fee, LedgerEntry, Loan, utcnow
 from servicing.money import ZERO, to_money
-from servicing.types import ColumnConverter, ScaledDecimal
+from servicing.types import ColumnConverter, ScaledDecimal, UTCDateTime
 
 CHUNK = 5000
 loans = cast(Table, Loan.__table__)
@@ -425,6 +425,8 @@ def _column_converter(bind_type: TypeEngine[Any], dialect: Dialect) -> ColumnCon
     call per value.
     """
     impl = bind_type.dialect_impl(dialect)
+    if dialect.name == "sqlite" and isinstance(bind_type, UTCDateTime):
+        return _sqlite_utc_timestamps(impl.bind_processor(dialect))
     if isinstance(impl, ScaledDecimal):
         converters = impl.unit_converters(dialect)
         if converters is not None:
@@ -440,6 +442,24 @@ def _column_converter(bind_type: TypeEngine[Any], dialect: Dialect) -> ColumnCon
 
     def convert(values: list[Any]) -> list[Any]:
         return list(map(general, values))
+
+    return convert
+
+
+def _sqlite_utc_timestamps(processor: Callable[[Any], Any] | None) -> ColumnConverter | None:
+    """Format UTC timestamps for SQLite without the type's per-value detour; anything else goes through it."""
+    if processor is None:
+        return None
+    general = processor
+    probes = (datetime(2026, 11, 28, 3, 4, 5, 60, tzinfo=UTC), datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC))
+    if not all(general(probe) == _iso_datetime(probe) for probe in probes):
+        return None
+
+    def convert_one(value: Any) -> Any:
+        return _iso_datetime(value) if type(value) is datetime and value.tzinfo is UTC else general(value)
+
+    def convert(values: list[Any]) -> list[Any]:
+        return list(map(convert_one, values))
 
     return convert
 
