@@ -8,7 +8,8 @@ POSTGRES_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 LOCALES := es fr pt_BR de it hi id
 
-.PHONY: install run test test-postgres lint format bench clean catalogs-extract catalogs-update catalogs-compile
+.PHONY: install run test test-postgres lint format bench clean catalogs-extract catalogs-update catalogs-compile \
+	console-catalogs-extract console-catalogs-update
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +35,18 @@ catalogs-update: catalogs-extract
 
 catalogs-compile: $(BIN)/.installed
 	if ls locales/*/LC_MESSAGES/bot.po >/dev/null 2>&1; then $(BIN)/pybabel compile -d locales -D bot >/dev/null; fi
+
+# gettext catalogs of the console's interface (domain `console`); the app compiles them when it starts
+CONSOLE_LOCALES := es fr
+
+console-catalogs-extract: $(BIN)/.installed
+	$(BIN)/pybabel extract -F console/babel.cfg -k _l --no-wrap --sort-by-file --project=loanline \
+		--copyright-holder=Loanline -o console/translations/console.pot .
+
+console-catalogs-update: console-catalogs-extract
+	for locale in $(CONSOLE_LOCALES); do \
+		$(BIN)/pybabel update --no-wrap -i console/translations/console.pot -d console/translations -D console -l $$locale; \
+	done
 
 run: install
 	$(BIN)/loanline run --host $(HOST) --port $(PORT)

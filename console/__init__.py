@@ -1,38 +1,76 @@
-"""The specialists' console (Flask). For now: a placeholder page with the portfolio at a glance, and /healthz."""
+"""The specialists' console (Flask): one blueprint per area, behind login, in the specialist's language.
+
+`create_app` is the composition root: nothing is created at import time. See docs/console.md.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import timedelta
 from importlib.metadata import entry_points
 from typing import Any
 
-from flask import Flask, redirect, render_template, url_for
-from sqlalchemy import func, select, text
+from flask import Flask, redirect, url_for
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers.response import Response
 
+from console import audit, auth, home, i18n
+from console.navigation import navigation
+from console.security import (
+    LoginRateLimiter,
+    add_security_headers,
+    check_access,
+    protect_forms,
+    public,
+)
 from servicing.config import Settings
 from servicing.db import make_engine, make_session_factory
-from servicing.models import Case, Loan
-from servicing.reports import delinquency_report
-from servicing.store import business_date
+
+SESSION_LIFETIME = timedelta(minutes=30)
+LOGIN_ATTEMPTS_PER_WINDOW = 10
+LOGIN_WINDOW_SECONDS = 300
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Create the console app; `config` overrides settings (tests pass a database URL)."""
     app = Flask(__name__)
     settings = Settings.from_env()
-    app.config.update(SECRET_KEY=settings.secret_key, DATABASE_URL=settings.database_url)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        DATABASE_URL=settings.database_url,
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+        SESSION_REFRESH_EACH_REQUEST=True,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=bool(settings.public_url and settings.public_url.startswith("https://")),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which times out on its own
+        LOGIN_ATTEMPTS_PER_WINDOW=LOGIN_ATTEMPTS_PER_WINDOW,
+        LOGIN_WINDOW_SECONDS=LOGIN_WINDOW_SECONDS,
+    )
     if config:
         app.config.update(config)
     engine = make_engine(app.config["DATABASE_URL"])
     sessions = make_session_factory(engine)
     app.extensions["loanline.sessions"] = sessions
     app.extensions["loanline.settings"] = settings
+    app.extensions["loanline.login_limiter"] = LoginRateLimiter(
+        app.config["LOGIN_ATTEMPTS_PER_WINDOW"], app.config["LOGIN_WINDOW_SECONDS"]
+    )
+    auth.login_manager.init_app(app)
+    i18n.init_app(app, settings.instance_path)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(audit.bp)
     register_channel_blueprints(app)
+    protect_forms(app)
+    app.before_request(check_access)
+    app.before_request(auth.expire_idle_session)
+    app.after_request(add_security_headers)
+    app.context_processor(navigation)
 
     @app.get("/healthz")
+    @public
     def healthz() -> tuple[str, int]:
         try:
             with engine.connect() as connection:
@@ -42,17 +80,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         return "ok\n", 200
 
     @app.get("/")
+    @public
     def root() -> Response:
-        return redirect(url_for("console_home"))
-
-    @app.get("/console/")
-    def console_home() -> str:
-        with sessions() as session:
-            loans = session.scalar(select(func.count()).select_from(Loan)) or 0
-            open_cases = session.scalar(select(func.count()).select_from(Case).where(Case.closed_on.is_(None))) or 0
-            buckets = delinquency_report(session, business_date(session) or settings_today())
-            day = business_date(session)
-        return render_template("home.html", loans=loans, open_cases=open_cases, buckets=buckets, business_date=day)
+        return redirect(url_for("home.index"))
 
     return app
 
@@ -66,8 +96,3 @@ def register_channel_blueprints(app: Flask) -> None:
     for entry in entry_points(group="loanline.blueprints"):
         register: Callable[[Flask], None] = entry.load()
         register(app)
-
-
-def settings_today() -> date:
-    """Return today's date (used before end of day has ever run)."""
-    return date.today()

@@ -307,6 +307,23 @@ def chat(phone: str | None, loan_number: str | None, lang: str | None) -> None:
 
 
 @main.command()
+def worker() -> None:
+    """Deliver the outbox alone (run several on PostgreSQL to scale out); Ctrl-C stops after the send in hand."""
+    import threading
+
+    from loanline.worker import run_worker
+
+    with runtime() as rt:
+        stop = threading.Event()
+        click.echo("outbox worker running (Ctrl-C to stop)")
+        try:
+            run_worker(rt, stop)
+        except KeyboardInterrupt:
+            stop.set()
+            click.echo("outbox worker stopped; unsent messages stay in the outbox")
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 def run(host: str, port: int) -> None:
@@ -314,6 +331,67 @@ def run(host: str, port: int) -> None:
     from loanline.serve import serve
 
     serve(host, port)
+
+
+@main.command()
+@click.option("--webhook", is_flag=True, help="Serve POST /telegram/webhook instead of long polling.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Webhook mode: address to listen on.")
+@click.option("--port", default=8081, show_default=True, type=int, help="Webhook mode: port to listen on.")
+def telegram(webhook: bool, host: str, port: int) -> None:
+    """Run the Telegram bot alone: long polling, or the webhook (TELEGRAM_WEBHOOK_SECRET required)."""
+    import asyncio
+
+    from aiogram.exceptions import TelegramAPIError
+
+    from bot.channels.telegram import run_polling, run_webhook
+    from bot.engine import Engine
+    from servicing.config import Settings
+
+    settings = Settings.from_env()
+    if not settings.telegram_bot_token:
+        raise Refused("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token.")
+    if webhook and not settings.telegram_webhook_secret:
+        raise Refused("TELEGRAM_WEBHOOK_SECRET is not set: webhook mode needs it to tell Telegram from strangers.")
+    with runtime() as rt:
+        engine = Engine(rt.sessions, rt.settings)
+        try:
+            if webhook:
+                run_webhook(rt.settings, engine, host, port)
+            else:
+                asyncio.run(run_polling(rt.settings, engine))
+        except TelegramAPIError as error:  # a wrong token, Telegram unreachable at start-up
+            raise Refused(f"Telegram refused: {error.message}") from error
+
+
+@main.group()
+def specialist() -> None:
+    """Manage the people who log in to the console."""
+
+
+@specialist.command("add")
+@click.argument("username")
+@click.option(
+    "--role", type=click.Choice(["specialist", "supervisor", "admin"]), default="specialist", show_default=True
+)
+@click.option("--name", "display_name", help="Name shown in the console (default the username).")
+@click.option("--locale", type=click.Choice(["en", "es", "fr"]), default="en", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+def specialist_add(username: str, role: str, display_name: str | None, locale: str, password_stdin: bool) -> None:
+    """Create a console user; asks for the password twice unless --password-stdin. Exit 1 if the user exists."""
+    from servicing.specialists import Role, add_specialist
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with runtime() as rt:
+        rt.init_database()  # idempotent: brings an older database up to the specialists table
+        with rt.sessions() as session:
+            created = add_specialist(
+                session, username, password, Role(role), display_name=display_name, locale=locale, actor="cli"
+            )
+            session.commit()
+    click.echo(f"Specialist {created.username} added ({created.role}).")
 
 
 @main.command("classify")

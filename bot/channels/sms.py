@@ -1,0 +1,291 @@
+"""SMS through Twilio: the signed webhooks, the carrier keywords, and replies cut to fit in three segments.
+
+`POST /sms/twilio` receives a borrower's SMS or MMS and answers with TwiML; `POST /sms/twilio/status`
+receives Twilio's delivery reports for the messages the outbox sent. Both check `X-Twilio-Signature`
+over the public URL (`LOANLINE_PUBLIC_URL` + path when set, else the URL of the request as Flask sees
+it) and refuse anything unsigned, wrongly signed, or arriving when no auth token is configured.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Flask, Request, current_app, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+from werkzeug.wrappers.response import Response
+
+from bot import nlu
+from bot.channels.segments import MAX_SEGMENTS, fits, pages
+from bot.engine import Engine
+from bot.flows import respond as answer_the_borrower
+from bot.turn import InboundMessage, Reply, Turn
+from bot.words import is_no, is_yes
+from servicing.config import Settings
+from servicing.conversations import is_opted_out, set_opt_out
+from servicing.models import Message
+
+log = logging.getLogger(__name__)
+CHANNEL = "sms"
+EXTENSION = "loanline.sms"
+
+# Carrier keywords, matched on the whole message (case-insensitive, surrounding spaces and a final . or ! ignored).
+OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"})
+OPT_IN_WORDS = frozenset({"start", "unstop", "yes"})
+HELP_WORDS = frozenset({"help", "info"})
+MORE_WORD = "more"
+# "please stop texting me", "unsubscribe me", "I want to opt out": not keywords, but the bot asks.
+OPT_OUT_IN_A_SENTENCE = re.compile(
+    r"\b(stop|quit)\b.*\b(text\w*|txt\w*|messag\w*|sms|send\w*|contact\w*)\b|\bunsubscribe\b|\bopt(ing)?[ -]?out\b",
+    re.IGNORECASE | re.DOTALL,
+)
+
+# Compliance texts are English, as carriers expect them (see docs/sms.md).
+OPTED_OUT = "You're unsubscribed from {servicer} texts and will receive no more messages. Reply START to resubscribe."
+OPTED_IN = "You're subscribed again to {servicer} texts. Reply HELP for help, STOP to opt out."
+HELP_TEXT = (
+    "{servicer}: for help with your loan call {phone} or reply MENU. Msg&data rates may apply. Reply STOP to opt out."
+)
+OPT_OUT_OFFER = "Do you want us to stop texting you? Reply YES to opt out of {servicer} texts, or NO to keep them."
+OPT_OUT_KEPT = "OK, you'll keep getting our texts. Reply MENU to see what I can do."
+MORE_SUFFIX = "\nReply MORE for the rest"
+
+OFFER_NOTE = "sms_opt_out_offered"
+PAGES_NOTE = "sms_pages"
+
+# Twilio's message statuses in the order they happen; a late report never moves a message backwards.
+STATUS_ORDER = {
+    "accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3,
+    "delivered": 4, "undelivered": 4, "failed": 4, "read": 5,
+}  # fmt: skip
+MAX_MEDIA = 10  # Twilio delivers at most 10 media per MMS
+
+bp = Blueprint("sms", __name__, url_prefix="/sms")
+
+
+@dataclass(frozen=True)
+class SmsChannel:
+    """What the SMS webhooks of one app share: its engine, its database and its settings."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+    settings: Settings
+
+
+def register(app: Flask) -> None:
+    """Mount the SMS webhooks on the app and build their engine once (the `loanline.blueprints` entry point)."""
+    sessions: sessionmaker[Session] = app.extensions["loanline.sessions"]
+    settings: Settings = app.extensions["loanline.settings"]
+    app.extensions[EXTENSION] = SmsChannel(Engine(sessions, settings, respond=respond_by_sms), sessions, settings)
+    if not settings.twilio_auth_token:
+        log.warning("TWILIO_AUTH_TOKEN is not set: the SMS webhooks refuse every request")
+    app.register_blueprint(bp)
+
+
+def _channel() -> SmsChannel:
+    channel: SmsChannel = current_app.extensions[EXTENSION]
+    return channel
+
+
+# -- the webhooks -------------------------------------------------------------------------------------
+
+
+@bp.post("/twilio")
+def inbound_sms() -> Response:
+    """Answer a borrower's SMS or MMS with TwiML, after checking Twilio signed it."""
+    channel = _channel()
+    if not signed_by_twilio(request, channel.settings):
+        return Response("invalid signature\n", status=403, content_type="text/plain")
+    sender, sid = request.form.get("From", "").strip(), request.form.get("MessageSid", "").strip()
+    if not sender or not sid:
+        return Response("From and MessageSid are required\n", status=400, content_type="text/plain")
+    inbound = InboundMessage(CHANNEL, sender, request.form.get("Body", ""), provider_id=sid,
+                             attachments=media_of(request.form))  # fmt: skip
+    replies = channel.engine.handle(inbound)
+    return twiml(replies)
+
+
+@bp.post("/twilio/status")
+def delivery_status() -> Response:
+    """Record Twilio's delivery report for a message the outbox sent; unknown messages are ignored."""
+    channel = _channel()
+    if not signed_by_twilio(request, channel.settings):
+        return Response("invalid signature\n", status=403, content_type="text/plain")
+    sid = request.form.get("MessageSid") or request.form.get("SmsSid") or ""
+    status = (request.form.get("MessageStatus") or request.form.get("SmsStatus") or "").strip().lower()
+    if sid and status in STATUS_ORDER:
+        with channel.sessions.begin() as session:
+            record_delivery_status(session, sid, status, request.form.get("ErrorCode") or None, channel.engine.clock())
+    return Response("", status=200, content_type="text/plain")
+
+
+def signed_by_twilio(incoming: Request, settings: Settings) -> bool:
+    """Tell whether `X-Twilio-Signature` matches the public URL and the form, under the account's auth token."""
+    signature = incoming.headers.get("X-Twilio-Signature", "")
+    if not settings.twilio_auth_token or not signature:
+        return False
+    validator = RequestValidator(settings.twilio_auth_token)
+    return bool(validator.validate(public_url(incoming, settings), incoming.form, signature))
+
+
+def public_url(incoming: Request, settings: Settings) -> str:
+    """Return the URL Twilio requested: LOANLINE_PUBLIC_URL plus the path and query when set, else the request URL."""
+    if not settings.public_url:
+        return incoming.url
+    query = incoming.query_string.decode("latin-1")
+    return settings.public_url.rstrip("/") + incoming.path + (f"?{query}" if query else "")
+
+
+def media_of(form: Any) -> tuple[dict[str, Any], ...]:
+    """Return an MMS's media as attachments: each with its URL and content type."""
+    try:
+        count = min(int(form.get("NumMedia", "0") or 0), MAX_MEDIA)
+    except ValueError:
+        return ()
+    media = []
+    for index in range(max(count, 0)):
+        url = form.get(f"MediaUrl{index}")
+        if url:
+            media.append({"url": url, "content_type": form.get(f"MediaContentType{index}", "")})
+    return tuple(media)
+
+
+def twiml(replies: list[Reply]) -> Response:
+    """Return the replies as a TwiML document (empty when the bot stays silent)."""
+    document = MessagingResponse()
+    for reply in replies:
+        document.message(reply.text)
+    return Response(str(document), status=200, content_type="application/xml")
+
+
+def record_delivery_status(session: Session, sid: str, status: str, error_code: str | None, now: datetime) -> bool:
+    """Update an outbound message's delivery status from a Twilio report; return False for an unknown sid."""
+    message = session.scalar(
+        select(Message).where(Message.channel == CHANNEL, Message.direction == "out", Message.provider_id == sid)
+    )
+    if message is None:
+        return False
+    if STATUS_ORDER.get(status, 0) < STATUS_ORDER.get(message.status, 0):
+        return True  # reports can arrive out of order: "sent" after "delivered" changes nothing
+    message.status = status
+    if error_code:
+        message.error_code = error_code[:16]
+    if status == "delivered":
+        message.delivered_at = now
+    return True
+
+
+# -- keywords, opt-out and paging, before and after the engine ----------------------------------------
+
+
+def respond_by_sms(turn: Turn) -> None:
+    """Answer an SMS: carrier keywords and opt-out first, MORE pages next, then the bot, paged to fit."""
+    text = turn.inbound.text
+    word = keyword(text)
+    offered = bool(turn.remembered(OFFER_NOTE))
+    if offered:
+        turn.remember(**{OFFER_NOTE: None})
+    opted_out = is_opted_out(turn.session, CHANNEL, turn.conversation.address)
+    if word in OPT_OUT_WORDS or (offered and is_yes(text) and not opted_out):
+        opt_out(turn, already=opted_out)
+    elif opted_out:
+        answer_opted_out(turn, word)
+    elif word in HELP_WORDS:
+        turn.replies.append(Reply(help_text(turn.settings)))
+    elif word in {"start", "unstop"}:
+        turn.replies.append(Reply(OPTED_IN.format(servicer=turn.settings.servicer_name)))
+    elif offered and is_no(text):
+        turn.replies.append(Reply(OPT_OUT_KEPT))
+    elif word == MORE_WORD and turn.remembered(PAGES_NOTE):
+        next_page(turn)
+    elif OPT_OUT_IN_A_SENTENCE.search(text):
+        offer_opt_out(turn)
+    else:
+        answer_by_the_bot(turn)
+
+
+def answer_by_the_bot(turn: Turn) -> None:
+    """Let the engine's flows answer, then cut what they said to fit in SMS."""
+    turn.remember(**{PAGES_NOTE: None})
+    answer_the_borrower(turn)
+    turn.replies = paged(turn, [as_sms_text(reply) for reply in turn.replies])
+
+
+def keyword(text: str) -> str:
+    """Return the message as a keyword candidate: lower case, without surrounding spaces or a final . or !."""
+    return text.strip().rstrip(".!").strip().casefold()
+
+
+def offer_opt_out(turn: Turn) -> None:
+    """Ask whether to opt out; a sensitive message (an attorney, a complaint) still goes to a person first."""
+    if nlu.sensitive_topic(turn.text) is not None:
+        answer_by_the_bot(turn)
+    else:
+        turn.remember(**{PAGES_NOTE: None})
+    turn.remember(**{OFFER_NOTE: True})
+    turn.replies.append(Reply(OPT_OUT_OFFER.format(servicer=turn.settings.servicer_name)))
+
+
+def opt_out(turn: Turn, *, already: bool) -> None:
+    """Record the opt-out and confirm it once; a number already opted out hears nothing more."""
+    set_opt_out(turn.session, CHANNEL, turn.conversation.address, True, turn.now)
+    turn.remember(**{PAGES_NOTE: None})
+    log.info("conversation %s: opted out of SMS", turn.conversation.id)
+    if not already:
+        turn.replies.append(Reply(OPTED_OUT.format(servicer=turn.settings.servicer_name)))
+
+
+def answer_opted_out(turn: Turn, word: str) -> None:
+    """Answer an opted-out number: START, UNSTOP or YES opt back in, HELP is answered, anything else is silence."""
+    if word in OPT_IN_WORDS:
+        set_opt_out(turn.session, CHANNEL, turn.conversation.address, False, turn.now)
+        log.info("conversation %s: opted back in to SMS", turn.conversation.id)
+        turn.replies.append(Reply(OPTED_IN.format(servicer=turn.settings.servicer_name)))
+    elif word in HELP_WORDS:
+        turn.replies.append(Reply(help_text(turn.settings)))
+
+
+def help_text(settings: Settings) -> str:
+    """Return the HELP answer: who is texting, how to reach them, how to opt out."""
+    return HELP_TEXT.format(servicer=settings.servicer_name, phone=settings.servicer_phone)
+
+
+def as_sms_text(reply: Reply) -> str:
+    """Return a reply as plain SMS text: its options become a numbered list."""
+    lines = [reply.text, *(f"{position} {label}" for position, (label, _) in enumerate(reply.options, start=1))]
+    return "\n".join(lines)
+
+
+def paged(turn: Turn, texts: list[str]) -> list[Reply]:
+    """Return the replies to send now; a reply too long for 3 segments is cut and the rest waits for MORE."""
+    now: list[Reply] = []
+    waiting: list[str] = []
+    for text in texts:
+        if waiting:
+            waiting.append(text)
+        elif fits(text, MAX_SEGMENTS):
+            now.append(Reply(text))
+        else:
+            first, *rest = pages(text, MORE_SUFFIX, MAX_SEGMENTS)
+            now.append(Reply(first))
+            waiting.extend(rest)
+    if waiting:
+        turn.remember(**{PAGES_NOTE: waiting})
+    return now
+
+
+def next_page(turn: Turn) -> None:
+    """Send the next page of a long answer; replies that followed it come after its last page."""
+    page, *rest = list(turn.remembered(PAGES_NOTE) or [""])
+    turn.remember(**{PAGES_NOTE: None})
+    if page.endswith(MORE_SUFFIX):
+        turn.replies = [Reply(page)]
+        turn.remember(**{PAGES_NOTE: rest or None})
+    else:
+        turn.replies = [Reply(page), *paged(turn, rest)]

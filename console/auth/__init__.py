@@ -1,0 +1,127 @@
+"""Logging in and out of the console: the login form, the lockout, the session clock, the rate limit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length
+
+from console.security import ConsoleUser, LoginRateLimiter, public, requires_role, sessions, user
+from servicing.models import Specialist
+from servicing.specialists import LoginFailed, Role, authenticate, record_logout, specialist_by_id
+
+bp = Blueprint("auth", __name__, url_prefix="/console")
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = _l("Please log in to see this page.")
+login_manager.session_protection = "strong"
+LAST_SEEN = "last_seen"
+
+
+class LoginForm(FlaskForm):
+    """Username and password."""
+
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
+    submit = SubmitField(_l("Log in"))
+
+
+class LogoutForm(FlaskForm):
+    """An empty form: logging out is a POST that carries the CSRF token."""
+
+    submit = SubmitField(_l("Log out"))
+
+
+def load_user(user_id: str) -> ConsoleUser | None:
+    """Return the specialist of a session, or None when the account is gone or deactivated."""
+    if not user_id.isdigit():
+        return None
+    with sessions()() as db:
+        specialist = specialist_by_id(db, int(user_id))
+        return ConsoleUser.of(specialist) if specialist else None
+
+
+login_manager.user_loader(load_user)
+
+
+def rate_limiter() -> LoginRateLimiter:
+    """Return the app's login rate limiter."""
+    limiter: LoginRateLimiter = current_app.extensions["loanline.login_limiter"]
+    return limiter
+
+
+def client_address() -> str:
+    """Return the client's address as this process sees it (behind a proxy, configure ProxyFix first)."""
+    return request.remote_addr or "unknown"
+
+
+def expire_idle_session() -> ResponseReturnValue | None:
+    """Log out a specialist idle longer than PERMANENT_SESSION_LIFETIME; otherwise restart their clock."""
+    if not current_user.is_authenticated:
+        return None
+    now = datetime.now(UTC).timestamp()
+    last_seen = session.get(LAST_SEEN)
+    lifetime = current_app.permanent_session_lifetime.total_seconds()
+    if not isinstance(last_seen, int | float) or now - last_seen > lifetime:
+        logout_user()
+        session.clear()
+        flash(_("Your session expired. Please log in again."), "warning")
+        return redirect(url_for("auth.login", next=request.path if request.method == "GET" else None))
+    session[LAST_SEEN] = now
+    return None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login() -> ResponseReturnValue:
+    """Show the login form; log a specialist in, or say the same thing for every kind of failure."""
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    if request.method == "POST" and not rate_limiter().allow(client_address()):
+        return render_template("auth/login.html", form=form, error=_("Too many attempts. Try again later.")), 429
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form), 400 if request.method == "POST" else 200
+    with sessions()() as db:
+        try:
+            specialist = authenticate(db, form.username.data, form.password.data, datetime.now(UTC),
+                                      source=client_address())  # fmt: skip
+        except LoginFailed:
+            db.commit()
+            return render_template("auth/login.html", form=form, error=_("Invalid username or password.")), 401
+        db.commit()
+        console_user = ConsoleUser.of(specialist)
+    session.clear()  # a fresh session for the new identity
+    session.permanent = True
+    login_user(console_user)
+    session[LAST_SEEN] = datetime.now(UTC).timestamp()
+    return redirect(_safe_next(request.args.get("next")))
+
+
+def _safe_next(target: str | None) -> str:
+    """Return `next` only when it is a path inside the console, never another site."""
+    if target and target.startswith("/console/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("home.index")
+
+
+@bp.post("/logout")
+@requires_role(Role.SPECIALIST)
+def logout() -> Response:
+    """Log out (a POST with the CSRF token, so another site cannot log a specialist out)."""
+    with sessions()() as db:
+        specialist = db.get_one(Specialist, user().id)
+        record_logout(db, specialist)
+        db.commit()
+    logout_user()
+    session.clear()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("auth.login"))

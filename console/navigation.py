@@ -1,0 +1,25 @@
+"""The navigation bar every page shares: its entries, each with the least role that sees it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from servicing.specialists import Role
+
+# (endpoint, label, least role); later pages add their entry here.
+NAV = (
+    ("home.index", _l("Home"), Role.SPECIALIST),
+    ("audit.index", _l("Audit log"), Role.SUPERVISOR),
+)
+ROLE_NAMES = {Role.SPECIALIST: _l("Specialist"), Role.SUPERVISOR: _l("Supervisor"), Role.ADMIN: _l("Administrator")}
+
+
+def navigation() -> dict[str, Any]:
+    """Give templates the nav entries the specialist may see, the role names and the page's language."""
+    role = current_user.role if current_user.is_authenticated else None
+    items = [(endpoint, label) for endpoint, label, least in NAV if role is not None and role.includes(least)]
+    return {"nav_items": items, "role_names": ROLE_NAMES, "current_locale": str(get_locale() or "en")}

@@ -1,0 +1,199 @@
+"""Who may see what in the console: login, roles, the audit of borrower data, CSRF exemptions, headers, rate limits.
+
+Every console view declares its rule with `@requires_role(...)` or `@public`; `check_access` (run before
+every request) refuses anything under /console that declares neither, so a forgotten decorator fails closed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, Flask, abort, current_app, request
+from flask.typing import ResponseReturnValue
+from flask_login import UserMixin, current_user
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.wrappers import Response
+
+from servicing.audit import record_audit
+from servicing.models import Specialist
+from servicing.specialists import Role
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CONSOLE_PREFIX = "/console"
+# Blueprints mounted from entry points that authenticate by signature (Twilio, Telegram), not by a session.
+CSRF_EXEMPT_BLUEPRINTS = frozenset({"sms", "telegram"})
+CSRF_EXEMPT_ATTRIBUTE = "loanline_csrf_exempt"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+@dataclass(frozen=True)
+class ConsoleUser(UserMixin):  # type: ignore[misc]
+    """The logged-in specialist as Flask-Login sees it: no password hash, nothing mutable."""
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    locale: str
+
+    @classmethod
+    def of(cls, specialist: Specialist) -> ConsoleUser:
+        """Return the console's view of a specialist row."""
+        return cls(
+            specialist.id, specialist.username, specialist.display_name, Role(specialist.role), specialist.locale
+        )
+
+    def get_id(self) -> str:
+        """Return the id Flask-Login keeps in the session."""
+        return str(self.id)
+
+
+def sessions() -> sessionmaker[Session]:
+    """Return the app's database session factory."""
+    return cast("sessionmaker[Session]", current_app.extensions["loanline.sessions"])
+
+
+def user() -> ConsoleUser:
+    """Return the logged-in specialist (only inside a view that requires a role)."""
+    return cast(ConsoleUser, current_user._get_current_object())
+
+
+def public(view: F) -> F:
+    """Mark a view as open to anyone (the login page): the only way out of the login requirement."""
+    view.loanline_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def requires_role(role: Role | str) -> Callable[[F], F]:
+    """Require a logged-in specialist whose role includes `role`; others get 403, strangers the login page."""
+    needed = Role(role)
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+            if not user().role.includes(needed):
+                abort(403)
+            return view(*args, **kwargs)
+
+        guarded.required_role = needed  # type: ignore[attr-defined]
+        return cast(F, guarded)
+
+    return decorate
+
+
+def audits_view(subject_type: str, id_argument: str | None = None) -> Callable[[F], F]:
+    """Write a `view` audit entry for every successful response of a page that shows borrower data.
+
+    `id_argument` names the URL argument holding the subject's id (a loan number, a conversation id).
+    """
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def audited(*args: Any, **kwargs: Any) -> Any:
+            result = view(*args, **kwargs)
+            response = current_app.make_response(result)
+            if response.status_code < 400:
+                subject_id = str(kwargs.get(id_argument, "-")) if id_argument else "-"
+                with sessions().begin() as session:
+                    record_audit(session, user().username, "view", subject_type, subject_id,
+                                 {"path": request.path})  # fmt: skip
+            return response
+
+        audited.audit_subject = subject_type  # type: ignore[attr-defined]
+        for attribute in ("required_role", "loanline_public"):
+            if hasattr(view, attribute):
+                setattr(audited, attribute, getattr(view, attribute))
+        return cast(F, audited)
+
+    return decorate
+
+
+def check_access() -> ResponseReturnValue | None:
+    """Refuse a console request whose view declares neither a role nor `@public` (fail closed)."""
+    if not request.path.startswith(CONSOLE_PREFIX) or request.endpoint is None:
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    if view is None or request.endpoint == "static" or getattr(view, "loanline_public", False):
+        return None
+    if not hasattr(view, "required_role"):
+        abort(403)
+    return None
+
+
+def add_security_headers(response: Response) -> Response:
+    """Send the security headers with every response, the webhooks' included."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def protect_forms(app: Flask) -> CSRFProtect:
+    """Require the CSRF token on every POST, except to the blueprints that authenticate by signature."""
+    csrf = CSRFProtect(app)  # one per app: exemptions are kept on the extension object
+    exempt_signed_blueprints(app, csrf)
+    return csrf
+
+
+def exempt_signed_blueprints(app: Flask, csrf: CSRFProtect) -> None:
+    """Exempt from CSRF the blueprints that authenticate by signature: by name, or marked by themselves.
+
+    A channel blueprint marks itself with `bp.loanline_csrf_exempt = True` before `register(app)` mounts it.
+    """
+    for name, blueprint in app.blueprints.items():
+        if name in CSRF_EXEMPT_BLUEPRINTS or getattr(blueprint, CSRF_EXEMPT_ATTRIBUTE, False):
+            csrf.exempt(cast(Blueprint, blueprint))
+
+
+class LoginRateLimiter:
+    """At most `limit` login attempts per client address in a sliding `window` of seconds, in this process.
+
+    Each worker process counts on its own: with N workers an address gets up to N x limit attempts. The
+    per-account lockout in the core is the real defence; this only slows a password spray.
+    """
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self._attempts: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, address: str) -> bool:
+        """Count one attempt from `address`; return False when it is over the limit."""
+        now = self.clock()
+        with self._lock:
+            attempts = self._attempts.setdefault(address, deque())
+            while attempts and attempts[0] <= now - self.window:
+                attempts.popleft()
+            if len(attempts) >= self.limit:
+                return False
+            attempts.append(now)
+            if len(self._attempts) > 10_000:  # forget idle addresses rather than grow without bound
+                self._attempts = {
+                    key: seen for key, seen in self._attempts.items() if seen and seen[-1] > now - self.window
+                }
+            return True
+
+    def reset(self) -> None:
+        """Forget every address (tests, or an operator after a false alarm)."""
+        with self._lock:
+            self._attempts.clear()

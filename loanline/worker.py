@@ -1,0 +1,37 @@
+"""The outbox worker: delivers queued messages on every channel this deployment has credentials for."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from datetime import UTC, datetime
+
+from bot.channels import configured_senders
+from loanline.runtime import Runtime
+from servicing.outbox import deliver_outbox
+
+log = logging.getLogger(__name__)
+IDLE_SECONDS = 2.0
+
+
+def run_worker(rt: Runtime, stop: threading.Event, idle_seconds: float = IDLE_SECONDS) -> None:
+    """Deliver the outbox until `stop` is set; a pass that sent something is followed at once by another."""
+    senders = configured_senders(rt.settings)
+    worker = f"{socket.gethostname()}:{threading.get_ident()}"
+    if not senders:
+        log.warning("outbox worker: no channel has credentials; messages stay queued")
+    while not stop.is_set():
+        report = deliver_outbox(rt.sessions, senders, worker=worker, clock=lambda: datetime.now(UTC))
+        if report.sent or report.retried or report.given_up:
+            log.info("outbox: sent %s, retried %s, gave up %s", report.sent, report.retried, report.given_up)
+            continue
+        stop.wait(idle_seconds)
+
+
+def start_worker_thread(rt: Runtime) -> tuple[threading.Thread, threading.Event]:
+    """Start the outbox worker in a daemon thread; set the returned event to stop it."""
+    stop = threading.Event()
+    thread = threading.Thread(target=run_worker, args=(rt, stop), name="outbox-worker", daemon=True)
+    thread.start()
+    return thread, stop
