@@ -20,6 +20,8 @@ from servicing.models import Fee, Installment, LedgerEntry, Loan, Payment, Worko
 from servicing.money import to_money
 from servicing.posting import Application, FeeRef, check_payment, post_payment, reverse_application
 from servicing.store import (
+    balances_of,
+    bucket_sums,
     chunked,
     insert_rows,
     insert_rows_returning_ids,
@@ -340,16 +342,8 @@ def _redo(session: Session, account: Account, payment: _PostedPayment, actor: st
 
 
 def _net_change(session: Session, payment_id: int) -> Balances:
-    query = select(
-        func.sum(ledger.c.principal),
-        func.sum(ledger.c.interest),
-        func.sum(ledger.c.escrow),
-        func.sum(ledger.c.fees),
-        func.sum(ledger.c.suspense),
-        func.sum(ledger.c.deferred),
-    ).where(ledger.c.payment_id == payment_id)
-    row = session.execute(query).one()
-    return Balances(*(Decimal(0) if v is None else v for v in row))
+    """Return what a payment's ledger lines add up to (its application, reversals and replays)."""
+    return balances_of(session.execute(select(*bucket_sums()).where(ledger.c.payment_id == payment_id)).one())
 
 
 def _fee_refs(session: Session, loan_id: int, paid: list[list[Any]]) -> list[FeeRef]:

@@ -32,7 +32,7 @@ from sqlalchemy.types import TypeEngine
 
 from servicing.account import Account, FeeKind, LoanStatus, OpenFee, Product
 from servicing.interest import Compounding, InterestMethod
-from servicing.ledger import Balances, LedgerLine
+from servicing.ledger import BUCKETS, Balances, LedgerLine
 from servicing.models import BusinessDay, Fee, LedgerEntry, Loan, utcnow
 from servicing.money import ZERO, to_money
 from servicing.types import ColumnConverter, ScaledDecimal, UTCDateTime
@@ -481,19 +481,19 @@ def business_date(session: Session) -> date | None:
     return session.scalar(select(BusinessDay.business_date).order_by(BusinessDay.business_date.desc()).limit(1))
 
 
+def bucket_sums() -> list[Any]:
+    """Return the SQL sums of the ledger's bucket columns, in `Balances` order."""
+    return [func.sum(ledger.c[bucket]) for bucket in BUCKETS]
+
+
+def balances_of(sums: Sequence[Any]) -> Balances:
+    """Return the balances a row of `bucket_sums()` stands for (no rows sum to None: zero)."""
+    return Balances(*(ZERO if value is None else value for value in sums))
+
+
 def ledger_balances(session: Session, loan_ids: Sequence[int] | None = None) -> dict[int, Balances]:
     """Recompute balances from the ledger alone, per loan."""
-    query = select(
-        ledger.c.loan_id,
-        func.sum(ledger.c.principal),
-        func.sum(ledger.c.interest),
-        func.sum(ledger.c.escrow),
-        func.sum(ledger.c.fees),
-        func.sum(ledger.c.suspense),
-        func.sum(ledger.c.deferred),
-    ).group_by(ledger.c.loan_id)
+    query = select(ledger.c.loan_id, *bucket_sums()).group_by(ledger.c.loan_id)
     if loan_ids is not None:
         query = query.where(ledger.c.loan_id.in_(list(loan_ids)))
-    return {
-        row[0]: Balances(*(value if value is not None else ZERO for value in row[1:])) for row in session.execute(query)
-    }
+    return {row[0]: balances_of(row[1:]) for row in session.execute(query)}
