@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers.response import Response
 
-from console import audit, auth, home, i18n
+from console import audit, auth, conversations, home, i18n, loans, queue, reports, worklists
 from console.navigation import navigation
 from console.security import (
     LoginRateLimiter,
@@ -59,9 +59,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     auth.login_manager.init_app(app)
     i18n.init_app(app, settings.instance_path)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(home.bp)
-    app.register_blueprint(audit.bp)
+    for area in (auth, home, queue, conversations, loans, worklists, reports, audit):
+        app.register_blueprint(area.bp)
     register_channel_blueprints(app)
     protect_forms(app)
     app.before_request(check_access)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,6 +14,11 @@ from servicing.specialists import Role
 # (endpoint, label, least role); later pages add their entry here.
 NAV = (
     ("home.index", _l("Home"), Role.SPECIALIST),
+    ("queue.index", _l("Queue"), Role.SPECIALIST),
+    ("queue.mine", _l("My conversations"), Role.SPECIALIST),
+    ("loans.index", _l("Loans"), Role.SPECIALIST),
+    ("worklists.index", _l("Worklists"), Role.SPECIALIST),
+    ("reports.index", _l("Reports"), Role.SPECIALIST),
     ("audit.index", _l("Audit log"), Role.SUPERVISOR),
 )
 ROLE_NAMES = {Role.SPECIALIST: _l("Specialist"), Role.SUPERVISOR: _l("Supervisor"), Role.ADMIN: _l("Administrator")}
@@ -21,5 +27,9 @@ ROLE_NAMES = {Role.SPECIALIST: _l("Specialist"), Role.SUPERVISOR: _l("Supervisor
 def navigation() -> dict[str, Any]:
     """Give templates the nav entries the specialist may see, the role names and the page's language."""
     role = current_user.role if current_user.is_authenticated else None
-    items = [(endpoint, label) for endpoint, label, least in NAV if role is not None and role.includes(least)]
+    items = [
+        (endpoint, label)
+        for endpoint, label, least in NAV
+        if role is not None and role.includes(least) and endpoint in current_app.view_functions
+    ]
     return {"nav_items": items, "role_names": ROLE_NAMES, "current_locale": str(get_locale() or "en")}
