@@ -3,7 +3,7 @@
     .venv/bin/python bench/run_all.py [--loans N] [--postgres URL]
 
 `--loans` scales the boarding and end-of-day benchmarks (default 100,000 each); the payoff
-benchmark keeps its own default. `--postgres` also runs end of day on that database.
+benchmark keeps its own default. `--postgres` also runs end of day and the SMS webhook on that database.
 """
 
 from __future__ import annotations
@@ -24,6 +24,14 @@ GOALS = (
     ("payoff", "quote_p99_ms", "payoff quote p99 (ms)", lambda v: v < 5.0, "< 5"),
     ("classify", "texts_per_s", "classify texts/s", lambda v: v > 5_000, "> 5,000"),
     ("engine", "p50_ms", "verified answer p50 (ms)", lambda v: v < 5.0, "< 5"),
+    ("webhook", "sqlite_ratio", "SMS webhook, SQLite / floor", lambda v: v >= 0.5, ">= 0.5"),
+    ("webhook", "sqlite_p99_ms", "SMS webhook, SQLite p99 (ms)", lambda v: v < 20.0, "< 20"),
+    ("webhook", "postgresql_ratio", "SMS webhook, PG / floor", lambda v: v >= 0.5, ">= 0.5"),
+    ("webhook", "postgresql_p99_ms", "SMS webhook, PG p99 (ms)", lambda v: v < 20.0, "< 20"),
+    ("console_pages", "sqlite_queue_p99_ms", "console queue p99, SQLite (ms)", lambda v: v < 100.0, "< 100"),
+    ("console_pages", "sqlite_conversation_long_p99_ms", "conversation p99, SQLite (ms)", lambda v: v < 100.0, "< 100"),
+    ("console_pages", "postgresql_queue_p99_ms", "console queue p99, PG (ms)", lambda v: v < 100.0, "< 100"),
+    ("console_pages", "postgresql_conversation_long_p99_ms", "conversation p99, PG (ms)", lambda v: v < 100.0, "< 100"),
 )
 
 
@@ -55,7 +63,7 @@ def main() -> None:
     """Parse the options and run the benchmarks."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--loans", type=int, help="loans for the boarding and end-of-day benchmarks")
-    parser.add_argument("--postgres", metavar="URL", help="also run end of day on this PostgreSQL database")
+    parser.add_argument("--postgres", metavar="URL", help="also run end of day and the webhook on this PostgreSQL")
     args = parser.parse_args()
     scale = ["--loans", str(args.loans)] if args.loans else []
     results = {
@@ -64,6 +72,8 @@ def main() -> None:
         "payoff": run("payoff.py", []),
         "classify": run("classify.py", []),
         "engine": run("engine.py", []),
+        "webhook": run("webhook.py", ["--postgres", args.postgres] if args.postgres else []),
+        "console_pages": run("console_pages.py", ["--postgres", args.postgres] if args.postgres else []),
     }
     summary(results)
 

@@ -5,9 +5,7 @@ Exit codes: 0 success, 1 a business refusal (rows rejected, unknown loan), 2 bad
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -263,23 +261,20 @@ def payoff(loan_number: str, good_through: date | None, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("name", type=click.Choice(["delinquency", "payments", "cases", "audit"]))
+@click.argument("name", type=click.Choice(["delinquency", "payments", "cases", "audit", "queue"]))
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
-def report(name: str, fmt: str) -> None:
-    """Print a report: delinquency buckets, payments posted, cases, audit log."""
-    from servicing.reports import REPORTS
+@click.option("--from", "since", callback=iso_date, help="First day of the period (YYYY-MM-DD).")
+@click.option("--to", "until", callback=iso_date, help="Last day of the period (YYYY-MM-DD).")
+def report(name: str, fmt: str, since: date | None, until: date | None) -> None:
+    """Print a report: delinquency buckets, payments posted, case pipeline, audit log, queue by day."""
+    from servicing.reports import REPORTS, csv_text
 
     with runtime() as rt, rt.sessions() as session:
-        rows = REPORTS[name](session, rt.today())
+        rows = REPORTS[name](session, rt.today(), since=since, until=until)
     if fmt == "json":
         click.echo(json.dumps(jsonable(rows)))
         return
-    out = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(jsonable(rows))
-    click.echo(out.getvalue(), nl=False)
+    click.echo(csv_text(rows), nl=False)
 
 
 @main.command()
@@ -327,7 +322,7 @@ def worker() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 def run(host: str, port: int) -> None:
-    """Start the system on one machine (initialises and loads the demo on an empty database)."""
+    """Start everything on one machine (console, webhooks, simulator, outbox, Telegram when configured)."""
     from loanline.serve import serve
 
     serve(host, port)
@@ -356,9 +351,9 @@ def telegram(webhook: bool, host: str, port: int) -> None:
         engine = Engine(rt.sessions, rt.settings)
         try:
             if webhook:
-                run_webhook(rt.settings, engine, host, port)
+                run_webhook(rt.settings, engine, host, port, rt.telegram_api())
             else:
-                asyncio.run(run_polling(rt.settings, engine))
+                asyncio.run(run_polling(rt.settings, engine, rt.telegram_api()))
         except TelegramAPIError as error:  # a wrong token, Telegram unreachable at start-up
             raise Refused(f"Telegram refused: {error.message}") from error
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import inspect
@@ -13,6 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from servicing.config import Settings
 from servicing.db import make_engine, make_session_factory
 from servicing.migrate import upgrade_database
+
+if TYPE_CHECKING:
+    from aiogram.client.telegram import TelegramAPIServer
 
 
 @dataclass
@@ -45,6 +49,13 @@ class Runtime:
         if self.engine.url.get_backend_name() == "sqlite" and self.engine.url.database:
             self.settings.instance_path.mkdir(parents=True, exist_ok=True)
         upgrade_database(self.engine)
+
+    def telegram_api(self) -> TelegramAPIServer | None:
+        """Return the Bot API server: Telegram's unless TELEGRAM_API_URL names another (a local one, a test double)."""
+        from aiogram.client.telegram import TelegramAPIServer
+
+        base = self.settings.telegram_api_url
+        return TelegramAPIServer.from_base(base) if base else None
 
     def close(self) -> None:
         """Release the database connections."""

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from bot.channels import configured_senders
 from loanline.runtime import Runtime
-from servicing.outbox import deliver_outbox
+from servicing.outbox import Sender, deliver_outbox
 
 log = logging.getLogger(__name__)
 IDLE_SECONDS = 2.0
@@ -17,16 +17,21 @@ IDLE_SECONDS = 2.0
 
 def run_worker(rt: Runtime, stop: threading.Event, idle_seconds: float = IDLE_SECONDS) -> None:
     """Deliver the outbox until `stop` is set; a pass that sent something is followed at once by another."""
-    senders = configured_senders(rt.settings)
+    senders = outbox_senders(rt)
     worker = f"{socket.gethostname()}:{threading.get_ident()}"
-    if not senders:
-        log.warning("outbox worker: no channel has credentials; messages stay queued")
+    if not set(senders) - {"simulator"}:
+        log.warning("outbox worker: no channel has credentials; SMS and Telegram messages stay queued")
     while not stop.is_set():
         report = deliver_outbox(rt.sessions, senders, worker=worker, clock=lambda: datetime.now(UTC))
         if report.sent or report.retried or report.given_up:
             log.info("outbox: sent %s, retried %s, gave up %s", report.sent, report.retried, report.given_up)
             continue
         stop.wait(idle_seconds)
+
+
+def outbox_senders(rt: Runtime) -> dict[str, Sender]:
+    """Return the senders this deployment has credentials for (Telegram's on the configured Bot API server)."""
+    return configured_senders(rt.settings)
 
 
 def start_worker_thread(rt: Runtime) -> tuple[threading.Thread, threading.Event]:

@@ -9,13 +9,14 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import case as when
+from sqlalchemy.orm import Session, selectinload
 
 from servicing.audit import record_audit
-from servicing.calendar import add_business_days
+from servicing.calendar import add_business_days, business_days_between
 from servicing.errors import CaseNotFound, InvalidInput
-from servicing.models import Case, CaseDeadline, table_of, utcnow
+from servicing.models import AuditEntry, Case, CaseDeadline, Loan, table_of, utcnow
 
 
 class CaseKind(StrEnum):
@@ -273,3 +274,63 @@ def open_early_intervention(session: Session, loans: Sequence[tuple[int, int, da
 
 def _bind(name: str) -> Any:
     return bindparam(name)
+
+
+# -- worklists: what is open, what is due, what is late -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorklistCount:
+    """How many cases of one kind are open, and how many of them are past a deadline."""
+
+    kind: str
+    open: int
+    overdue: int
+
+
+def count_open_cases(session: Session, today: date) -> dict[str, WorklistCount]:
+    """Count the open cases of each kind and those with a deadline before `today` still unmet."""
+    late = func.sum(when((Case.due_on < today, 1), else_=0))
+    query = select(Case.kind, func.count(), late).where(Case.closed_on.is_(None)).group_by(Case.kind)
+    counts = {kind: WorklistCount(kind, n, int(overdue or 0)) for kind, n, overdue in session.execute(query)}
+    return {kind.value: counts.get(kind.value, WorklistCount(kind.value, 0, 0)) for kind in CaseKind}
+
+
+def open_cases_of_kind(
+    session: Session, kind: CaseKind, *, offset: int = 0, limit: int = 50
+) -> tuple[list[tuple[Case, str | None]], int]:
+    """Return one page of a kind's open cases (with their loan numbers), nearest deadline first, and the total."""
+    where = (Case.kind == kind.value, Case.closed_on.is_(None))
+    total = session.scalar(select(func.count()).select_from(Case).where(*where)) or 0
+    query = (
+        select(Case, Loan.loan_number)
+        .outerjoin(Loan, Loan.id == Case.loan_id)
+        .where(*where)
+        .options(selectinload(Case.deadlines))
+        .order_by(Case.due_on.asc().nulls_last(), Case.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [(case, number) for case, number in session.execute(query)], total
+
+
+def business_days_left(today: date, due: date, country: str) -> int:
+    """Return the business days from `today` to `due`: negative when the deadline has passed."""
+    if due >= today:
+        return len(business_days_between(today, due, country))
+    return -len(business_days_between(due, today, country))
+
+
+def case_history(session: Session, reference: str) -> list[AuditEntry]:
+    """Return the audit entries about a case, oldest first."""
+    query = (
+        select(AuditEntry)
+        .where(AuditEntry.subject_type == "case", AuditEntry.subject_id == reference)
+        .order_by(AuditEntry.id)
+    )
+    return list(session.scalars(query))
+
+
+def open_deadline(case: Case, name: str) -> CaseDeadline | None:
+    """Return the case's unmet deadline of that name, if any."""
+    return next((d for d in case.deadlines if d.name == name and d.met_on is None), None)

@@ -25,6 +25,11 @@ def _secret_key(environ: Mapping[str, str], instance: Path) -> str:
     return key_file.read_text().strip()
 
 
+def _flag(value: str | None) -> bool:
+    """Return whether an environment switch is on: 1, true, yes or on (any case); off when unset."""
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything Loanline reads from its environment."""
@@ -44,6 +49,8 @@ class Settings:
     telegram_bot_token: str | None
     telegram_webhook_secret: str | None
     today_override: str | None = None
+    simulator: bool = False  # the borrower simulator at /simulator (a development tool: off in production)
+    telegram_api_url: str | None = None  # another Bot API server (a local one, a test double); Telegram's if unset
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -67,4 +74,6 @@ class Settings:
             telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN") or None,
             telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
             today_override=env.get("LOANLINE_TODAY") or None,
+            simulator=_flag(env.get("LOANLINE_SIMULATOR")),
+            telegram_api_url=env.get("TELEGRAM_API_URL") or None,
         )

@@ -11,13 +11,23 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from servicing.audit import record_audit
 from servicing.errors import ServicingError
-from servicing.models import Borrower, BorrowerPhone, Conversation, FraudAlert, Message, OptOut, OutboxItem
+from servicing.models import (
+    Borrower,
+    BorrowerPhone,
+    Conversation,
+    FraudAlert,
+    Message,
+    OptOut,
+    OutboxItem,
+    Specialist,
+)
+from servicing.speaking import Speaker, say
 
 
 class ConversationState(StrEnum):
@@ -349,3 +359,220 @@ def is_opted_out(session: Session, channel: str, address: str) -> bool:
     """Tell whether the address said STOP (checked before every send)."""
     row = session.get(OptOut, (channel, address))
     return bool(row and row.opted_out)
+
+
+# -- the specialists' side: queue, SLA, transcript, replies -------------------------------------------
+
+# How long a conversation may wait in the queue before a person picks it up (the spec is silent; see
+# docs/console-conversations.md). The clock runs from `queued_at` until a specialist claims it.
+SLA_TARGETS = {
+    EscalationReason.LOCKED_OUT: timedelta(minutes=15),
+    EscalationReason.SENSITIVE: timedelta(minutes=15),
+    EscalationReason.DISPUTE: timedelta(minutes=30),
+    EscalationReason.HARDSHIP: timedelta(minutes=30),
+    EscalationReason.ASKED: timedelta(minutes=60),
+    EscalationReason.NOT_UNDERSTOOD: timedelta(minutes=60),
+}
+AT_RISK_SHARE = 0.75  # past three quarters of its target a wait is "at risk"
+TRANSCRIPT_PAGE = 200
+MAX_REPLY_LENGTH = 1600  # ten SMS segments; a longer text belongs in a letter
+BACK_TO_BOT = say("Thanks for talking with us. The assistant is back: reply MENU for options.")
+
+
+class SlaState(StrEnum):
+    """Where a conversation's wait stands against its target."""
+
+    OK = "ok"
+    AT_RISK = "at_risk"
+    BREACHED = "breached"
+
+
+class BorrowerOptedOut(ConversationError):
+    """The borrower said STOP on this channel: nobody may write to them until they opt back in."""
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One line of the queue: what a specialist needs to pick the next conversation."""
+
+    id: int
+    channel: str
+    locale: str
+    reason: str | None
+    priority: int
+    queued_at: datetime | None
+    assigned_to: str | None
+    assigned_at: datetime | None
+    last_message_at: datetime
+    borrower_name: str | None
+    address_masked: str
+
+
+def sla_target(reason: str | None) -> timedelta:
+    """Return how long a conversation escalated for `reason` may wait for a person."""
+    try:
+        return SLA_TARGETS[EscalationReason(reason or EscalationReason.ASKED.value)]
+    except ValueError:
+        return SLA_TARGETS[EscalationReason.ASKED]
+
+
+def sla_state(
+    reason: str | None, queued_at: datetime | None, now: datetime, claimed_at: datetime | None = None
+) -> SlaState:
+    """Tell whether a wait (until claimed, or until now) is within its target, close to it, or past it."""
+    if queued_at is None:
+        return SlaState.OK
+    waited = _aware(claimed_at or now) - _aware(queued_at)
+    target = sla_target(reason)
+    if waited > target:
+        return SlaState.BREACHED
+    return SlaState.AT_RISK if waited >= target * AT_RISK_SHARE else SlaState.OK
+
+
+def waiting_for(queued_at: datetime | None, now: datetime) -> timedelta:
+    """Return how long a conversation has waited in the queue."""
+    return max(now - _aware(queued_at), timedelta(0)) if queued_at else timedelta(0)
+
+
+def _queue_query(limit: int) -> Select[tuple[Any, ...]]:
+    return (
+        select(
+            Conversation.id, Conversation.channel, Conversation.address, Conversation.locale,
+            Conversation.escalation_reason, Conversation.priority, Conversation.queued_at,
+            Conversation.assigned_to, Conversation.assigned_at, Conversation.last_message_at,
+            Borrower.first_name, Borrower.last_name,
+        )
+        .outerjoin(Borrower, Borrower.id == Conversation.borrower_id)
+        .limit(limit)
+    )  # fmt: skip
+
+
+def _entry(row: Row[Any]) -> QueueEntry:
+    name = f"{row.first_name} {row.last_name}" if row.first_name else None
+    return QueueEntry(
+        row.id, row.channel, row.locale, row.escalation_reason, row.priority, row.queued_at, row.assigned_to,
+        row.assigned_at, row.last_message_at, name, mask_address(row.channel, row.address),
+    )  # fmt: skip
+
+
+def waiting_queue(session: Session, limit: int = 100) -> list[QueueEntry]:
+    """Return the conversations waiting for a person: highest priority first, then the longest wait."""
+    query = (
+        _queue_query(limit)
+        .where(Conversation.state == ConversationState.QUEUED.value)
+        .order_by(Conversation.priority.desc(), Conversation.queued_at, Conversation.id)
+    )
+    return [_entry(row) for row in session.execute(query)]
+
+
+def queue_length(session: Session) -> int:
+    """Return how many conversations wait for a person."""
+    query = select(func.count()).select_from(Conversation).where(Conversation.state == ConversationState.QUEUED.value)
+    return session.scalar(query) or 0
+
+
+def conversations_of(session: Session, specialist: str, limit: int = 100) -> list[QueueEntry]:
+    """Return the conversations a specialist holds, the longest held first."""
+    query = (
+        _queue_query(limit)
+        .where(Conversation.state == ConversationState.ASSIGNED.value, Conversation.assigned_to == specialist)
+        .order_by(Conversation.assigned_at, Conversation.id)
+    )
+    return [_entry(row) for row in session.execute(query)]
+
+
+def conversation_by_id(session: Session, conversation_id: int) -> Conversation:
+    """Return a conversation or refuse an unknown id."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise ConversationError(f"no conversation {conversation_id}")
+    return conversation
+
+
+def transcript_page(
+    session: Session, conversation_id: int, *, before: int | None = None, limit: int = TRANSCRIPT_PAGE
+) -> list[Message]:
+    """Return up to `limit` messages of a conversation, oldest first, ending just before message `before`."""
+    query = select(Message).where(Message.conversation_id == conversation_id)
+    if before is not None:
+        query = query.where(Message.id < before)
+    newest_first = list(session.scalars(query.order_by(Message.id.desc()).limit(limit)))
+    return newest_first[::-1]
+
+
+def has_messages_before(session: Session, conversation_id: int, message_id: int) -> bool:
+    """Tell whether a conversation has messages older than message `message_id` (an "older" link)."""
+    query = select(Message.id).where(Message.conversation_id == conversation_id, Message.id < message_id).limit(1)
+    return session.scalar(query) is not None
+
+
+def messages_after(session: Session, conversation_id: int, after: int, limit: int = TRANSCRIPT_PAGE) -> list[Message]:
+    """Return the messages of a conversation newer than message `after`, oldest first."""
+    query = (
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.id > after)
+        .order_by(Message.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def reply_to_borrower(session: Session, conversation_id: int, specialist: str, body: str, now: datetime,
+                      *, canned: str | None = None) -> Message:  # fmt: skip
+    """Send a specialist's reply to the borrower on their channel, through the outbox.
+
+    The reply answers the borrower's own message, so it is not proactive: the worker sends it at once,
+    not held to daytime hours (a borrower who writes at 22:00 expects the answer then). Opted-out
+    addresses are refused here, before anything is stored; the outbox would block them anyway.
+    """
+    conversation = _owned(session, conversation_id, specialist)
+    text = body.strip()
+    if not text:
+        raise ConversationError("a reply needs some text")
+    if len(text) > MAX_REPLY_LENGTH:
+        raise ConversationError(f"a reply is at most {MAX_REPLY_LENGTH} characters")
+    if is_opted_out(session, conversation.channel, conversation.address):
+        raise BorrowerOptedOut(f"the borrower opted out of {conversation.channel}: nothing can be sent")
+    message = record_outbound(session, conversation, text, author=specialist, now=now, deliver_later=True)
+    conversation.last_message_at = now
+    detail: dict[str, Any] = {"message": message.id, "channel": conversation.channel, "length": len(text)}
+    if canned:
+        detail["canned"] = canned
+    record_audit(session, specialist, "conversation.replied", "conversation", str(conversation_id), detail)
+    return message
+
+
+def note_on_conversation(session: Session, conversation_id: int, specialist: str, body: str, now: datetime) -> Message:
+    """Keep a specialist's internal note on a conversation (never sent) and audit it."""
+    conversation_by_id(session, conversation_id)
+    text = body.strip()
+    if not text:
+        raise ConversationError("a note needs some text")
+    message = add_internal_note(session, conversation_id, specialist, storable_text(text), now)
+    session.flush()
+    record_audit(session, specialist, "conversation.noted", "conversation", str(conversation_id),
+                 {"message": message.id, "length": len(text)})  # fmt: skip
+    return message
+
+
+def hand_back_to_bot(session: Session, conversation_id: int, specialist: str, now: datetime) -> Message | None:
+    """Resolve a conversation and tell the borrower, in their language, that the assistant is back.
+
+    Returns the queued notice, or None when the borrower opted out of the channel (nothing is sent).
+    """
+    conversation = resolve_conversation(session, conversation_id, specialist)
+    if is_opted_out(session, conversation.channel, conversation.address):
+        return None
+    notice = Speaker(conversation.locale).say(BACK_TO_BOT)
+    return record_outbound(session, conversation, notice, author="bot", now=now, deliver_later=True)
+
+
+def transfer_to_specialist(session: Session, conversation_id: int, specialist: str, to: str, now: datetime) -> None:
+    """Hand a conversation the specialist holds to another active specialist, named by username."""
+    username = to.strip().lower()
+    active = session.scalar(select(Specialist.id).where(Specialist.username == username, Specialist.active.is_(True)))
+    if active is None:
+        raise ConversationError(f"no active specialist {username!r}")
+    if username == specialist:
+        raise ConversationError("the conversation is already yours")
+    transfer_conversation(session, conversation_id, specialist, username, now)

@@ -44,6 +44,7 @@ def accrued_interest_units(
 
 
 def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy, not the driver, says when a transaction begins
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -53,11 +54,22 @@ def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: Any) -> Non
     dbapi_connection.create_function("ll_accrued", 7, accrued_interest_units, deterministic=True)
 
 
+def _begin_immediately(connection: Any) -> None:
+    """Start every SQLite transaction holding the write lock.
+
+    A deferred transaction that reads, then writes, fails at once with "database is locked" when another
+    process wrote in between (SQLite cannot upgrade its snapshot, and the busy timeout does not apply);
+    BEGIN IMMEDIATE waits for the lock instead (busy_timeout). Readers still read concurrently under WAL.
+    """
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str, **options: Any) -> Engine:
     """Create an engine: SQLite with WAL and foreign keys, or any other SQLAlchemy URL."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **options)
         event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_immediately)
         return engine
     return create_engine(url, pool_pre_ping=True, **options)
 

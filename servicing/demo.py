@@ -27,6 +27,7 @@ from servicing.audit import record_audit
 from servicing.boarding import LoanRecord, board_loans, parse_loan_row
 from servicing.cases import CaseKind, move_loss_mitigation, open_case
 from servicing.delinquency import BUCKETS, bucket
+from servicing.demo_conversations import load_demo_conversations
 from servicing.eod import run_eod
 from servicing.errors import ServicingError
 from servicing.escrow import EscrowKind, add_escrow_item
@@ -637,6 +638,7 @@ def load_demo(sessions: sessionmaker[Session], *, secret: str, as_of: date, coun
         counts.boarded = _board(session, plan, records, secret)
     _replay(sessions, plan, country, counts)
     counts.eod_days += len(run_eod(sessions, as_of, country=country).days)
+    load_demo_conversations(sessions, as_of)
     with sessions() as session:
         summary = portfolio_summary(session, plan.loan_numbers)
     if not counts.changed:

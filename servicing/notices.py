@@ -30,12 +30,20 @@ class Amount:
     currency: str
 
 
+@dataclass(frozen=True)
+class Phrases:
+    """One or more `say` msgids spoken in the borrower's language inside a notice, joined by commas."""
+
+    msgids: tuple[str, ...]
+
+
 def notify_borrower(
     session: Session, loan: Loan, message: str, *, now: datetime, author: str = "servicer", **values: Any
 ) -> Message | None:
     """Queue `message` (an English msgid marked with `say`) to the loan's borrower, translated and filled.
 
-    `values` fill the placeholders: an `Amount` or a `date` is formatted for the borrower's locale.
+    `values` fill the placeholders: an `Amount` or a `date` is formatted for the borrower's locale, and
+    `Phrases` (a reason, a list of documents) are translated too.
     Returns None when the borrower has no channel at all (no conversation and no phone on file).
     """
     borrower = session.get_one(Borrower, loan.borrower_id)
@@ -80,4 +88,6 @@ def _spoken(speaker: Speaker, value: Any) -> Any:
         return speaker.money(value.value, value.currency)
     if isinstance(value, date) and not isinstance(value, datetime):
         return speaker.day(value)
+    if isinstance(value, Phrases):
+        return ", ".join(speaker.say(msgid) for msgid in value.msgids)
     return value

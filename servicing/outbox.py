@@ -101,9 +101,23 @@ def deliver_outbox(
     now = clock()
     with sessions.begin() as session:
         claimed = claim_due(session, worker, now, limit, set(senders))
+    waiting: dict[str, datetime] = {}  # channels whose provider asked to wait (a 429), until when
     for item in claimed:
-        _deliver(sessions, senders[item.channel], item, clock, report)
+        if item.channel in waiting:
+            _postpone(sessions, item, waiting[item.channel], report)
+            continue
+        wait_until = _deliver(sessions, senders[item.channel], item, clock, report)
+        if wait_until is not None:
+            waiting[item.channel] = wait_until
     return report
+
+
+def _postpone(sessions: sessionmaker[Session], item: _Claimed, until: datetime, report: DeliveryReport) -> None:
+    """Put a claimed message back, untried, until its channel's provider is ready again."""
+    with sessions.begin() as session:
+        session.execute(update(OutboxItem).where(OutboxItem.id == item.id)
+                        .values(status="pending", next_attempt_at=until))  # fmt: skip
+    report.held.append(f"{item.id}: {item.channel} asked to wait until {until.isoformat()}")
 
 
 def _deliver(
@@ -112,27 +126,30 @@ def _deliver(
     item: _Claimed,
     clock: Callable[[], datetime],
     report: DeliveryReport,
-) -> None:
+) -> datetime | None:
+    """Send one claimed message and record the outcome; return until when the provider asked to wait, if it did."""
     with sessions.begin() as session:
         if is_opted_out(session, item.channel, item.address):
             _finish(session, item, "blocked", None, "recipient opted out", clock())
             report.held.append(f"{item.id}: opted out")
-            return
+            return None
         wait_until = _quiet_hours_end(session, item, clock()) if item.proactive else None
         if wait_until is not None:
             session.execute(update(OutboxItem).where(OutboxItem.id == item.id)
                             .values(status="pending", next_attempt_at=wait_until))  # fmt: skip
             report.held.append(f"{item.id}: quiet hours until {wait_until.isoformat()}")
-            return
+            return None
     try:
         provider_id = sender.send(item.address, item.body)
     except DeliveryFailed as failure:
+        now = clock()
         with sessions.begin() as session:
-            _failed(session, item, failure, clock(), report)
-        return
+            _failed(session, item, failure, now, report)
+        return now + timedelta(seconds=failure.retry_after) if failure.retry_after else None
     with sessions.begin() as session:
         _finish(session, item, "sent", provider_id, None, clock())
     report.sent += 1
+    return None
 
 
 def _finish(

@@ -15,6 +15,7 @@ from servicing.errors import LoanClosed, LoanNotFound
 from servicing.models import Loan
 from servicing.payoff import PayoffQuote, payoff_quote
 from servicing.store import business_date, load_account
+from servicing.workouts import ModificationPlan, modification_waterfall
 
 PAYOFF_DAYS = 10
 
@@ -92,3 +93,11 @@ def payoff_for(session: Session, loan_number: str, good_through: date | None = N
 def loan_numbers_of_borrower(session: Session, borrower_id: int) -> list[str]:
     """Return a borrower's loan numbers."""
     return list(session.scalars(select(Loan.loan_number).where(Loan.borrower_id == borrower_id).order_by(Loan.id)))
+
+
+def modification_preview(
+    session: Session, loan_number: str, modification_rate: Decimal, on: date | None = None, *, today: date
+) -> ModificationPlan:
+    """Work out, without booking it, the modification waterfall of a loan on the business date."""
+    account = require_account(session, loan_number)
+    return modification_waterfall(account, modification_rate, on or current_date(session, today))

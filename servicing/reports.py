@@ -1,20 +1,40 @@
-"""Reports: delinquency buckets, payments posted, open cases, the audit log."""
+"""Reports: delinquency buckets, payments posted, the specialists' queue, the case pipeline, the audit log.
+
+Every report takes the session, today and an optional period (`since`/`until`, both inclusive) and returns
+rows of plain values (money as Decimal in the row's currency), which `csv_text` writes for the CLI and the
+console alike. The queries group in SQL; only the rows of the answer are touched in Python.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date
+import csv
+import io
+import json
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
+from servicing.conversations import sla_target
 from servicing.delinquency import BUCKETS
-from servicing.models import AuditEntry, Case, Loan, Payment
+from servicing.models import AuditEntry, Case, Loan, Payment, utcnow
 from servicing.money import to_money
 
-Report = Callable[[Session, date], list[dict[str, Any]]]
+AUDIT_REPORT_LIMIT = 1000
+MINUTES = Decimal("0.1")
+
+
+class Report(Protocol):
+    """A report: rows for a period (both ends inclusive, either open)."""
+
+    def __call__(
+        self, session: Session, today: date, *, since: date | None = None, until: date | None = None
+    ) -> list[dict[str, Any]]: ...
 
 
 def _bucket_expression() -> Any:
@@ -25,8 +45,10 @@ def _bucket_expression() -> Any:
     )  # fmt: skip
 
 
-def delinquency_report(session: Session, today: date) -> list[dict[str, Any]]:
-    """Count active loans and principal per delinquency bucket and currency."""
+def delinquency_report(
+    session: Session, today: date, *, since: date | None = None, until: date | None = None
+) -> list[dict[str, Any]]:
+    """Count active loans and principal per delinquency bucket and currency (a snapshot: the period is ignored)."""
     bucket = _bucket_expression().label("bucket")
     query = (
         select(bucket, Loan.currency, func.count(), func.sum(Loan.principal_balance))
@@ -41,32 +63,51 @@ def delinquency_report(session: Session, today: date) -> list[dict[str, Any]]:
     ]
 
 
-def payments_report(session: Session, today: date) -> list[dict[str, Any]]:
-    """Sum payments posted per received date, currency and status."""
+def payments_report(
+    session: Session, today: date, *, since: date | None = None, until: date | None = None
+) -> list[dict[str, Any]]:
+    """Sum payments per received date, currency and status."""
     query = (
         select(Payment.received_on, Loan.currency, Payment.status, func.count(), func.sum(Payment.amount))
         .join(Loan, Loan.id == Payment.loan_id)
         .group_by(Payment.received_on, Loan.currency, Payment.status)
-        .order_by(Payment.received_on, Loan.currency)
+        .order_by(Payment.received_on, Loan.currency, Payment.status)
     )
+    query = _between(query, Payment.received_on, since, until)
     return [
         {"received_on": d, "currency": c, "status": s, "payments": n, "amount": to_money(total, c)}
         for d, c, s, n, total in session.execute(query)
     ]
 
 
-def cases_report(session: Session, today: date) -> list[dict[str, Any]]:
-    """List open cases with their next deadline, oldest deadline first."""
+def cases_report(
+    session: Session, today: date, *, since: date | None = None, until: date | None = None
+) -> list[dict[str, Any]]:
+    """Count cases opened in the period by kind and stage: still open, closed, and open past a deadline."""
+    still_open = Case.closed_on.is_(None)
     query = (
         select(
-            Case.reference,
             Case.kind,
             Case.status,
-            Case.opened_on,
-            Case.due_on,
-            Case.overdue,
-            Loan.loan_number,
+            func.sum(case((still_open, 1), else_=0)),
+            func.sum(case((still_open, 0), else_=1)),
+            func.sum(case((still_open & (Case.due_on < today), 1), else_=0)),
         )
+        .group_by(Case.kind, Case.status)
+        .order_by(Case.kind, Case.status)
+    )
+    query = _between(query, Case.opened_on, since, until)
+    return [
+        {"kind": kind, "stage": stage, "open": int(n_open or 0), "closed": int(n_closed or 0),
+         "overdue": int(n_overdue or 0)}
+        for kind, stage, n_open, n_closed, n_overdue in session.execute(query)
+    ]  # fmt: skip
+
+
+def open_cases_report(session: Session, today: date) -> list[dict[str, Any]]:
+    """List open cases with their next deadline, oldest deadline first."""
+    query = (
+        select(Case.reference, Case.kind, Case.status, Case.opened_on, Case.due_on, Case.overdue, Loan.loan_number)
         .outerjoin(Loan, Loan.id == Case.loan_id)
         .where(Case.closed_on.is_(None))
         .order_by(Case.due_on, Case.id)
@@ -78,14 +119,209 @@ def cases_report(session: Session, today: date) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def audit_report(session: Session, today: date) -> list[dict[str, Any]]:
-    """List the latest 1000 audit entries, newest first."""
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1000)
+# -- the queue ------------------------------------------------------------------------------------------
+
+
+def queue_report(
+    session: Session,
+    today: date,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Per day (UTC) of escalation: conversations escalated and claimed, wait and handle times, SLA breaches.
+
+    Wait is escalated -> first claim, handle time is first claim -> resolved (minutes); a conversation breaches
+    its SLA when it waited (or is still waiting) longer than `sla_target` of its escalation reason.
+    """
+    moment = now or utcnow()
+    days: dict[date, _QueueDay] = {}
+    for escalated_at, reason, claimed_at, resolved_at in session.execute(_escalations(since, until)):
+        day = days.setdefault(escalated_at.astimezone(UTC).date(), _QueueDay())
+        day.escalated += 1
+        waited = (claimed_at or moment) - escalated_at
+        if waited > sla_target(reason):
+            day.breaches += 1
+        if claimed_at is not None:
+            day.waits.append(_minutes(claimed_at - escalated_at))
+            if resolved_at is not None:
+                day.handle_times.append(_minutes(resolved_at - claimed_at))
+    return [days[day].row(day) for day in sorted(days)]
+
+
+@dataclass
+class _QueueDay:
+    escalated: int = 0
+    breaches: int = 0
+
+    def __post_init__(self) -> None:
+        self.waits: list[Decimal] = []
+        self.handle_times: list[Decimal] = []
+
+    def row(self, day: date) -> dict[str, Any]:
+        return {
+            "day": day,
+            "escalated": self.escalated,
+            "claimed": len(self.waits),
+            "mean_wait_minutes": _mean(self.waits),
+            "median_wait_minutes": _median(self.waits),
+            "resolved": len(self.handle_times),
+            "mean_handle_minutes": _mean(self.handle_times),
+            "median_handle_minutes": _median(self.handle_times),
+            "sla_breaches": self.breaches,
+        }
+
+
+ESCALATED, CLAIMED, RESOLVED = "conversation.escalated", "conversation.claimed", "conversation.resolved"
+
+
+def _escalations(since: date | None, until: date | None) -> Select[Any]:
+    """Each escalation in the period: when, why, its first claim and its first resolution (one pass, in SQL).
+
+    A conversation's events, in time order, are numbered by how many escalations came before them (a running
+    sum over a window); an escalation and the claim and resolution that follow it share that number. A
+    conversation is escalated again only after it was resolved, so the first claim after an escalation is its own.
+    """
+    is_escalation = AuditEntry.action == ESCALATED
+    in_period = [AuditEntry.subject_type == "conversation", AuditEntry.action.in_((ESCALATED, CLAIMED, RESOLVED))]
+    if since is not None:
+        in_period.append(AuditEntry.at >= _start_of(since))
+    if until is not None:  # later claims and resolutions still count for the period's escalations
+        in_period.append(~is_escalation | (AuditEntry.at < _start_of(until + timedelta(days=1))))
+    rounds = (
+        select(
+            AuditEntry.subject_id.label("conversation"),
+            AuditEntry.action.label("action"),
+            AuditEntry.at.label("at"),
+            case((is_escalation, AuditEntry.detail["reason"].as_string())).label("reason"),
+            func.sum(case((is_escalation, 1), else_=0))
+            .over(partition_by=AuditEntry.subject_id, order_by=(AuditEntry.at, AuditEntry.id))
+            .label("round"),
+        )
+        .where(*in_period)
+        .subquery()
+    )
+
+    def first(action: str) -> Any:
+        return func.min(case((rounds.c.action == action, rounds.c.at)))
+
+    escalated_at = first(ESCALATED)
+    return (
+        select(escalated_at, func.max(rounds.c.reason), first(CLAIMED), first(RESOLVED))
+        .where(rounds.c.round > 0)
+        .group_by(rounds.c.conversation, rounds.c.round)
+        .order_by(escalated_at)
+    )
+
+
+def _minutes(span: timedelta) -> Decimal:
+    return (Decimal(span.total_seconds()) / 60).quantize(MINUTES)
+
+
+def _mean(values: Sequence[Decimal]) -> Decimal | None:
+    return (sum(values, Decimal(0)) / len(values)).quantize(MINUTES) if values else None
+
+
+def _median(values: Sequence[Decimal]) -> Decimal | None:
+    return Decimal(statistics.median(values)).quantize(MINUTES) if values else None
+
+
+# -- the audit log --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What a supervisor looks for in the audit log; empty fields match everything."""
+
+    actor: str = ""
+    action: str = ""
+    subject_type: str = ""
+    subject_id: str = ""
+    since: date | None = None
+    until: date | None = None
+
+
+def search_audit(
+    session: Session, where: AuditFilter, *, offset: int = 0, limit: int = 100
+) -> tuple[list[AuditEntry], int]:
+    """Return one page of matching audit entries, newest first, and how many match in all."""
+    query = _audit_matching(where)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    entries = list(session.scalars(query.order_by(AuditEntry.id.desc()).offset(offset).limit(limit)))
+    return entries, total
+
+
+def audit_rows(entries: Iterable[AuditEntry]) -> list[dict[str, Any]]:
+    """Return audit entries as report rows."""
     return [
         {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "subject_type": e.subject_type,
-         "subject_id": e.subject_id}
-        for e in session.scalars(query)
+         "subject_id": e.subject_id, "detail": e.detail}
+        for e in entries
     ]  # fmt: skip
+
+
+def audit_report(
+    session: Session, today: date, *, since: date | None = None, until: date | None = None
+) -> list[dict[str, Any]]:
+    """List the latest 1000 audit entries of the period, newest first."""
+    entries, _ = search_audit(session, AuditFilter(since=since, until=until), limit=AUDIT_REPORT_LIMIT)
+    return audit_rows(entries)
+
+
+def _audit_matching(where: AuditFilter) -> Select[tuple[AuditEntry]]:
+    query = select(AuditEntry)
+    exact = (
+        (AuditEntry.actor, where.actor),
+        (AuditEntry.action, where.action),
+        (AuditEntry.subject_type, where.subject_type),
+        (AuditEntry.subject_id, where.subject_id),
+    )
+    for column, value in exact:
+        if value:
+            query = query.where(column == value)
+    if where.since is not None:
+        query = query.where(AuditEntry.at >= _start_of(where.since))
+    if where.until is not None:
+        query = query.where(AuditEntry.at < _start_of(where.until + timedelta(days=1)))
+    return query
+
+
+# -- shared ---------------------------------------------------------------------------------------------
+
+
+def _between(query: Select[Any], column: Any, since: date | None, until: date | None) -> Select[Any]:
+    if since is not None:
+        query = query.where(column >= since)
+    if until is not None:
+        query = query.where(column <= until)
+    return query
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def csv_text(rows: Sequence[dict[str, Any]]) -> str:
+    """Write report rows as CSV: money as plain decimal strings, dates in ISO form, a header row first."""
+    out = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({key: _plain(value) for key, value in row.items()} for row in rows)
+    return out.getvalue()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, default=str)
+    return value
 
 
 REPORTS: dict[str, Report] = {
@@ -93,4 +329,5 @@ REPORTS: dict[str, Report] = {
     "payments": payments_report,
     "cases": cases_report,
     "audit": audit_report,
+    "queue": queue_report,
 }

@@ -8,7 +8,7 @@ workout, its ledger lines and an audit entry in the caller's transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 from typing import Any
@@ -23,8 +23,10 @@ from servicing.cases import get_case
 from servicing.errors import LoanNotFound, WorkoutRefused
 from servicing.interest import Compounding, level_payment, periodic_rate
 from servicing.ledger import EntryKind, LedgerLine
-from servicing.models import LedgerEntry, Workout
+from servicing.models import LedgerEntry, Loan, Workout
 from servicing.money import ZERO, is_money, minor_unit, precise_power, to_money
+from servicing.notices import Amount, notify_borrower
+from servicing.speaking import say
 from servicing.store import insert_rows, ledger_row, load_account, save_accounts, save_open_fees
 
 FORBEARANCE_MONTHS = range(3, 13)
@@ -860,3 +862,180 @@ def _audit(session: Session, actor: str, action: str, account: Account, workout:
         session, actor, action, "loan", account.loan_number,
         {"workout_id": workout.id, "kind": workout.kind, "status": workout.status},
     )  # fmt: skip
+
+
+# -- decisions a specialist records from the console: approve with terms, deny with a reason ------------
+
+FORBEARANCE_APPROVED = say(
+    "Your forbearance on loan {loan_number} is approved: from {starts_on} to {ends_on} your monthly payment "
+    "is {payment}."
+)
+REPAYMENT_PLAN_APPROVED = say(
+    "Your repayment plan on loan {loan_number} is approved: {months} monthly payments, the first of {payment} "
+    "due on {due_date}."
+)
+PAYMENT_DEFERRAL_APPROVED = say(
+    "Your payment deferral on loan {loan_number} is approved: {amount} is moved to the end of your loan and "
+    "your loan is now current."
+)
+MODIFICATION_APPROVED = say(
+    "Your loan modification on loan {loan_number} is approved: your new monthly payment of principal and "
+    "interest is {payment}, the first due on {due_date}."
+)
+
+
+def approve_forbearance(
+    session: Session,
+    loan_number: str,
+    *,
+    months: int,
+    reduced_payment: Decimal,
+    starts_on: date,
+    reason: str,
+    actor: str,
+    now: datetime,
+    case_reference: str | None = None,
+) -> Workout:
+    """Place an approved forbearance, record the decision and its reason, and tell the borrower."""
+    _require_reason(reason)
+    workout = place_forbearance(
+        session, loan_number, months=months, reduced_payment=reduced_payment, starts_on=starts_on, actor=actor,
+        case_reference=case_reference,
+    )  # fmt: skip
+    loan = _loan_row(session, loan_number)
+    _record_decision(
+        session, actor, loan_number, "approved", WorkoutKind.FORBEARANCE, reason, workout,
+        case_reference=case_reference,
+    )  # fmt: skip
+    notify_borrower(
+        session, loan, FORBEARANCE_APPROVED, now=now, loan_number=loan_number, starts_on=starts_on,
+        ends_on=workout.ends_on, payment=Amount(reduced_payment, loan.currency),
+    )  # fmt: skip
+    return workout
+
+
+def end_forbearance_for_reason(session: Session, loan_number: str, *, on: date, reason: str, actor: str) -> Workout:
+    """End a loan's forbearance and record why, with the arrears it leaves."""
+    _require_reason(reason)
+    workout = end_forbearance(session, loan_number, on=on, actor=actor)
+    _record_decision(session, actor, loan_number, "ended", WorkoutKind.FORBEARANCE, reason, workout)
+    return workout
+
+
+def approve_workout(
+    session: Session,
+    loan_number: str,
+    kind: WorkoutKind,
+    *,
+    on: date,
+    reason: str,
+    actor: str,
+    now: datetime,
+    months: int | None = None,
+    modification_rate: Decimal | None = None,
+    case_reference: str | None = None,
+) -> Workout:
+    """Book an approved repayment plan, deferral or modification, record the decision and tell the borrower."""
+    _require_reason(reason)
+    if kind is WorkoutKind.MODIFICATION:
+        if modification_rate is None:
+            raise WorkoutRefused("a modification needs a modification rate")
+        workout = modify_loan(
+            session, loan_number, modification_rate=modification_rate, on=on, actor=actor,
+            case_reference=case_reference,
+        )  # fmt: skip
+    elif kind in (WorkoutKind.REPAYMENT_PLAN, WorkoutKind.PAYMENT_DEFERRAL):
+        if months is None:
+            raise WorkoutRefused(f"a {kind.value.replace('_', ' ')} needs a number of months")
+        begin = start_repayment_plan if kind is WorkoutKind.REPAYMENT_PLAN else _defer_on
+        workout = begin(session, loan_number, months=months, starts_on=on, actor=actor, case_reference=case_reference)
+    else:
+        raise WorkoutRefused(f"a {kind.value.replace('_', ' ')} is not decided here")
+    _record_decision(session, actor, loan_number, "approved", kind, reason, workout, case_reference=case_reference)
+    _notify_approval(session, _loan_row(session, loan_number), workout, now)
+    return workout
+
+
+def deny_workout(
+    session: Session,
+    loan_number: str,
+    kind: WorkoutKind,
+    *,
+    on: date,
+    reason: str,
+    actor: str,
+    case_reference: str | None = None,
+) -> None:
+    """Record a denied workout and its reason, against the loan's loss-mitigation case when one is named.
+
+    The case's own decision (its state, the written notice with the appeal window) is made on the case
+    (`servicing.decisions.deny_application`); this records what was denied on the loan and why.
+    """
+    _require_reason(reason)
+    account = _load(session, loan_number)
+    _case_id(session, account, case_reference)
+    _record_decision(session, actor, loan_number, "denied", kind, reason, None, case_reference=case_reference)
+
+
+def _defer_on(
+    session: Session, loan_number: str, *, months: int, starts_on: date, actor: str, case_reference: str | None
+) -> Workout:
+    return defer_payments(session, loan_number, months=months, on=starts_on, actor=actor, case_reference=case_reference)
+
+
+def _require_reason(reason: str) -> None:
+    if not reason.strip():
+        raise WorkoutRefused("a decision needs a reason")
+
+
+def _loan_row(session: Session, loan_number: str) -> Loan:
+    loan = session.scalar(select(Loan).where(Loan.loan_number == loan_number))
+    if loan is None:
+        raise LoanNotFound(loan_number)
+    return loan
+
+
+def _record_decision(
+    session: Session,
+    actor: str,
+    loan_number: str,
+    decision: str,
+    kind: WorkoutKind,
+    reason: str,
+    workout: Workout | None,
+    *,
+    case_reference: str | None = None,
+) -> None:
+    detail: dict[str, Any] = {"decision": decision, "kind": kind.value, "reason": reason, "case": case_reference}
+    if workout is not None:
+        detail |= {"workout_id": workout.id, "status": workout.status, "terms": _decision_figures(workout)}
+    record_audit(session, actor, "workout.decision", "loan", loan_number, detail)
+
+
+def _decision_figures(workout: Workout) -> dict[str, Any]:
+    """Return the amounts and dates of a workout's terms worth keeping in the audit (not its full schedule)."""
+    kept = ("months", "reduced_payment", "regular_payment", "arrears", "deferred", "payment_before",
+            "target_payment", "planned_ends_on", "arrears_at_end", "first_due_date", "months_approved")  # fmt: skip
+    return {key: workout.terms[key] for key in kept if key in workout.terms}
+
+
+def _notify_approval(session: Session, loan: Loan, workout: Workout, now: datetime) -> None:
+    """Tell the borrower, in their language, what the approved workout means for their payments."""
+    terms, currency = workout.terms, loan.currency
+    if workout.kind == WorkoutKind.REPAYMENT_PLAN:
+        first = terms["lines"][0]
+        notify_borrower(
+            session, loan, REPAYMENT_PLAN_APPROVED, now=now, loan_number=loan.loan_number, months=terms["months"],
+            payment=Amount(Decimal(first["total"]), currency), due_date=date.fromisoformat(first["due_date"]),
+        )  # fmt: skip
+    elif workout.kind == WorkoutKind.PAYMENT_DEFERRAL:
+        notify_borrower(
+            session, loan, PAYMENT_DEFERRAL_APPROVED, now=now, loan_number=loan.loan_number,
+            amount=Amount(Decimal(terms["deferred"]), currency),
+        )  # fmt: skip
+    else:
+        final = terms["steps"][-1]
+        notify_borrower(
+            session, loan, MODIFICATION_APPROVED, now=now, loan_number=loan.loan_number,
+            payment=Amount(Decimal(final["payment"]), currency), due_date=date.fromisoformat(terms["first_due_date"]),
+        )  # fmt: skip

@@ -25,6 +25,7 @@ from bot import nlu
 from bot.channels.segments import MAX_SEGMENTS, fits, pages
 from bot.engine import Engine
 from bot.flows import respond as answer_the_borrower
+from bot.i18n import Speaker, say
 from bot.turn import InboundMessage, Reply, Turn
 from bot.words import is_no, is_yes
 from servicing.config import Settings
@@ -39,22 +40,25 @@ EXTENSION = "loanline.sms"
 OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"})
 OPT_IN_WORDS = frozenset({"start", "unstop", "yes"})
 HELP_WORDS = frozenset({"help", "info"})
-MORE_WORD = "more"
 # "please stop texting me", "unsubscribe me", "I want to opt out": not keywords, but the bot asks.
 OPT_OUT_IN_A_SENTENCE = re.compile(
     r"\b(stop|quit)\b.*\b(text\w*|txt\w*|messag\w*|sms|send\w*|contact\w*)\b|\bunsubscribe\b|\bopt(ing)?[ -]?out\b",
     re.IGNORECASE | re.DOTALL,
 )
 
-# Compliance texts are English, as carriers expect them (see docs/sms.md).
-OPTED_OUT = "You're unsubscribed from {servicer} texts and will receive no more messages. Reply START to resubscribe."
-OPTED_IN = "You're subscribed again to {servicer} texts. Reply HELP for help, STOP to opt out."
-HELP_TEXT = (
+# What the adapter itself tells borrowers, in their language (STOP, START and HELP stay the carriers' keywords).
+OPTED_OUT = say(
+    "You're unsubscribed from {servicer} texts and will receive no more messages. Reply START to resubscribe."
+)
+OPTED_IN = say("You're subscribed again to {servicer} texts. Reply HELP for help, STOP to opt out.")
+HELP_TEXT = say(
     "{servicer}: for help with your loan call {phone} or reply MENU. Msg&data rates may apply. Reply STOP to opt out."
 )
-OPT_OUT_OFFER = "Do you want us to stop texting you? Reply YES to opt out of {servicer} texts, or NO to keep them."
-OPT_OUT_KEPT = "OK, you'll keep getting our texts. Reply MENU to see what I can do."
-MORE_SUFFIX = "\nReply MORE for the rest"
+OPT_OUT_OFFER = say("Do you want us to stop texting you? Reply YES to opt out of {servicer} texts, or NO to keep them.")
+OPT_OUT_KEPT = say("OK, you'll keep getting our texts. Reply MENU to see what I can do.")
+MORE_HINT = say("Reply MORE for the rest")
+# MORE in each language's hint (and English MORE everywhere): the word that asks for the next page.
+MORE_WORDS = frozenset({"more", "más", "mas", "plus", "mais", "mehr", "altro", "और", "lagi"})
 
 OFFER_NOTE = "sms_opt_out_offered"
 PAGES_NOTE = "sms_pages"
@@ -197,12 +201,12 @@ def respond_by_sms(turn: Turn) -> None:
     elif opted_out:
         answer_opted_out(turn, word)
     elif word in HELP_WORDS:
-        turn.replies.append(Reply(help_text(turn.settings)))
+        help_reply(turn)
     elif word in {"start", "unstop"}:
-        turn.replies.append(Reply(OPTED_IN.format(servicer=turn.settings.servicer_name)))
+        turn.say(OPTED_IN, servicer=turn.settings.servicer_name)
     elif offered and is_no(text):
-        turn.replies.append(Reply(OPT_OUT_KEPT))
-    elif word == MORE_WORD and turn.remembered(PAGES_NOTE):
+        turn.say(OPT_OUT_KEPT)
+    elif word in MORE_WORDS and turn.remembered(PAGES_NOTE):
         next_page(turn)
     elif OPT_OUT_IN_A_SENTENCE.search(text):
         offer_opt_out(turn)
@@ -229,7 +233,7 @@ def offer_opt_out(turn: Turn) -> None:
     else:
         turn.remember(**{PAGES_NOTE: None})
     turn.remember(**{OFFER_NOTE: True})
-    turn.replies.append(Reply(OPT_OUT_OFFER.format(servicer=turn.settings.servicer_name)))
+    turn.say(OPT_OUT_OFFER, servicer=turn.settings.servicer_name)
 
 
 def opt_out(turn: Turn, *, already: bool) -> None:
@@ -238,7 +242,7 @@ def opt_out(turn: Turn, *, already: bool) -> None:
     turn.remember(**{PAGES_NOTE: None})
     log.info("conversation %s: opted out of SMS", turn.conversation.id)
     if not already:
-        turn.replies.append(Reply(OPTED_OUT.format(servicer=turn.settings.servicer_name)))
+        turn.say(OPTED_OUT, servicer=turn.settings.servicer_name)
 
 
 def answer_opted_out(turn: Turn, word: str) -> None:
@@ -246,14 +250,19 @@ def answer_opted_out(turn: Turn, word: str) -> None:
     if word in OPT_IN_WORDS:
         set_opt_out(turn.session, CHANNEL, turn.conversation.address, False, turn.now)
         log.info("conversation %s: opted back in to SMS", turn.conversation.id)
-        turn.replies.append(Reply(OPTED_IN.format(servicer=turn.settings.servicer_name)))
+        turn.say(OPTED_IN, servicer=turn.settings.servicer_name)
     elif word in HELP_WORDS:
-        turn.replies.append(Reply(help_text(turn.settings)))
+        help_reply(turn)
 
 
-def help_text(settings: Settings) -> str:
-    """Return the HELP answer: who is texting, how to reach them, how to opt out."""
-    return HELP_TEXT.format(servicer=settings.servicer_name, phone=settings.servicer_phone)
+def help_reply(turn: Turn) -> None:
+    """Answer HELP: who is texting, how to reach them, how to opt out."""
+    turn.say(HELP_TEXT, servicer=turn.settings.servicer_name, phone=turn.settings.servicer_phone)
+
+
+def more_suffix(speaker: Speaker) -> str:
+    """Return what ends every page but the last: the hint to reply MORE, in the borrower's language."""
+    return "\n" + speaker.say(MORE_HINT)
 
 
 def as_sms_text(reply: Reply) -> str:
@@ -272,7 +281,7 @@ def paged(turn: Turn, texts: list[str]) -> list[Reply]:
         elif fits(text, MAX_SEGMENTS):
             now.append(Reply(text))
         else:
-            first, *rest = pages(text, MORE_SUFFIX, MAX_SEGMENTS)
+            first, *rest = pages(text, more_suffix(turn.speaker), MAX_SEGMENTS)
             now.append(Reply(first))
             waiting.extend(rest)
     if waiting:
@@ -284,7 +293,7 @@ def next_page(turn: Turn) -> None:
     """Send the next page of a long answer; replies that followed it come after its last page."""
     page, *rest = list(turn.remembered(PAGES_NOTE) or [""])
     turn.remember(**{PAGES_NOTE: None})
-    if page.endswith(MORE_SUFFIX):
+    if page.endswith(more_suffix(turn.speaker)):
         turn.replies = [Reply(page)]
         turn.remember(**{PAGES_NOTE: rest or None})
     else:

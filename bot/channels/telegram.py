@@ -9,11 +9,14 @@ for the outbox. Nothing is created at import time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
+import signal
+import threading
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher, F, Router
@@ -40,41 +43,60 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from pydantic import ValidationError
+from sqlalchemy import select
 
 from bot.engine import SORRY, Engine
-from bot.i18n import Speaker
+from bot.i18n import Speaker, say
 from bot.turn import InboundMessage, Reply
 from servicing.config import Settings
+from servicing.models import Conversation
 from servicing.outbox import DeliveryFailed
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-SHARE_PHONE = "📱"  # language-neutral: the localized message above it says what the button does
+SHARE_PHONE = say("📱 Share my phone number")
 MAX_SEND_ATTEMPTS = 3  # a reply still refused after honouring retry_after twice is logged and dropped
 MAX_CALLBACK_DATA = 64  # bytes, Telegram's limit
+FINISH_TURNS_SECONDS = 20.0  # at shutdown, how long updates in hand may take to be answered
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | None
 
 
 class SendPacer:
-    """Spaces sends to stay inside Telegram's limits: about one message a second per chat, 30 a second overall."""
+    """Spaces sends to stay inside Telegram's limits: about one message a second per chat, 30 a second overall.
+
+    The same pacer serves the event loop (`wait`) and the outbox worker's thread (`wait_blocking`).
+    """
 
     def __init__(self, per_chat: float = 1.0, overall: float = 1 / 30) -> None:
         self.per_chat, self.overall = per_chat, overall
         self._next_for_chat: dict[int, float] = {}
         self._next_overall = 0.0
+        self._lock = threading.Lock()  # held only while booking, never across a wait
+
+    def book(self, chat_id: int) -> float:
+        """Book the next slot this chat (and the bot as a whole) may send in; return the seconds until it."""
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next_overall, self._next_for_chat.get(chat_id, 0.0))
+            self._next_overall = start + self.overall
+            self._next_for_chat[chat_id] = start + self.per_chat
+            if len(self._next_for_chat) > 10_000:
+                self._next_for_chat = {chat: at for chat, at in self._next_for_chat.items() if at > now}
+            return start - now
 
     async def wait(self, chat_id: int) -> None:
-        """Sleep until this chat (and the bot as a whole) may send again, and book the slot."""
-        now = time.monotonic()  # no await between reading and booking: coroutines cannot interleave here
-        start = max(now, self._next_overall, self._next_for_chat.get(chat_id, 0.0))
-        self._next_overall = start + self.overall
-        self._next_for_chat[chat_id] = start + self.per_chat
-        if len(self._next_for_chat) > 10_000:
-            self._next_for_chat = {chat: at for chat, at in self._next_for_chat.items() if at > now}
-        if start > now:
-            await asyncio.sleep(start - now)
+        """Sleep (without blocking the event loop) until this chat may send again, and book the slot."""
+        delay = self.book(chat_id)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def wait_blocking(self, chat_id: int) -> None:
+        """Sleep the calling thread until this chat may send again, and book the slot."""
+        delay = self.book(chat_id)
+        if delay > 0:
+            time.sleep(delay)
 
 
 class TelegramChannel:
@@ -83,6 +105,29 @@ class TelegramChannel:
     def __init__(self, engine: Engine, pacer: SendPacer) -> None:
         self.engine, self.pacer = engine, pacer
         self._chat_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._in_hand: set[asyncio.Task[Any]] = set()
+
+    @contextlib.contextmanager
+    def turn_in_hand(self) -> Iterator[None]:
+        """Count the current update as being answered until the block ends (shutdown waits for it)."""
+        task = asyncio.current_task()
+        if task is None:  # not inside a task: nothing to wait for at shutdown
+            yield
+            return
+        self._in_hand.add(task)
+        try:
+            yield
+        finally:
+            self._in_hand.discard(task)
+
+    async def finish_turns(self, timeout: float = FINISH_TURNS_SECONDS) -> None:
+        """Wait (at shutdown) until the updates being answered are answered, at most `timeout` seconds."""
+        pending = self._in_hand - {asyncio.current_task()}
+        if not pending:
+            return
+        _, unfinished = await asyncio.wait(pending, timeout=timeout)
+        if unfinished:
+            log.warning("telegram: %s updates still being answered at shutdown", len(unfinished))
 
     def turn_of(self, chat_id: int) -> asyncio.Lock:
         """Return the lock that makes one chat's updates take turns (kept only while someone holds it)."""
@@ -93,9 +138,19 @@ class TelegramChannel:
 
     async def converse(self, bot: Bot, chat_id: int, inbound: InboundMessage) -> None:
         """Hand the message to the engine (off the event loop) and send its replies in order."""
-        replies = await asyncio.to_thread(self.engine.handle, inbound)
+        replies, speaker = await asyncio.to_thread(self.answer, inbound)
         for reply in replies:
-            await send_paced(bot, self.pacer, chat_id, reply.text, keyboard_for(reply))
+            await send_paced(bot, self.pacer, chat_id, reply.text, keyboard_for(reply, speaker))
+
+    def answer(self, inbound: InboundMessage) -> tuple[list[Reply], Speaker]:
+        """Return the engine's replies and who speaks the chat's language (for the labels the adapter adds)."""
+        replies = self.engine.handle(inbound)
+        if not any(reply.request_contact for reply in replies):
+            return replies, Speaker("en")  # the engine localized everything already
+        with self.engine.sessions() as session:
+            locale = session.scalar(select(Conversation.locale).where(
+                Conversation.channel == CHANNEL, Conversation.address == inbound.address))  # fmt: skip
+        return replies, Speaker(locale or "en")
 
 
 class ChannelMiddleware(BaseMiddleware):
@@ -118,16 +173,17 @@ class ChannelMiddleware(BaseMiddleware):
         """Add the channel, wait for the chat's earlier updates, then let the update through."""
         data["channel"] = self.channel
         chat_id = _chat_of(event) if isinstance(event, Update) else None
-        if chat_id is None:
-            return await handler(event, data)
-        async with self.channel.turn_of(chat_id):
-            return await handler(event, data)
+        with self.channel.turn_in_hand():
+            if chat_id is None:
+                return await handler(event, data)
+            async with self.channel.turn_of(chat_id):
+                return await handler(event, data)
 
 
-def keyboard_for(reply: Reply) -> Markup:
-    """Return the keyboard a reply asks for: contact sharing, inline options, or none."""
+def keyboard_for(reply: Reply, speaker: Speaker) -> Markup:
+    """Return the keyboard a reply asks for: contact sharing (in the chat's language), inline options, or none."""
     if reply.request_contact:
-        button = KeyboardButton(text=SHARE_PHONE, request_contact=True)
+        button = KeyboardButton(text=speaker.say(SHARE_PHONE), request_contact=True)
         return ReplyKeyboardMarkup(keyboard=[[button]], one_time_keyboard=True, resize_keyboard=True)
     usable = [(label, value) for label, value in reply.options if len(value.encode()) <= MAX_CALLBACK_DATA]
     if not usable:
@@ -258,7 +314,9 @@ def _chat_of(update: Update) -> int | None:
 def build_dispatcher(engine: Engine, pacer: SendPacer | None = None) -> Dispatcher:
     """Return a dispatcher answering borrowers through the engine."""
     dispatcher = Dispatcher(name="loanline")
-    dispatcher.update.outer_middleware(ChannelMiddleware(TelegramChannel(engine, pacer or SendPacer())))
+    channel = TelegramChannel(engine, pacer or SendPacer())
+    dispatcher.update.outer_middleware(ChannelMiddleware(channel))
+    dispatcher.shutdown.register(channel.finish_turns)  # polling stops taking updates, then answers those in hand
     dispatcher.include_routers(messages_router(), callbacks_router(), errors_router())
     return dispatcher
 
@@ -272,12 +330,38 @@ def make_bot(token: str, api: TelegramAPIServer | None = None) -> Bot:
 
 
 async def run_polling(settings: Settings, engine: Engine, api: TelegramAPIServer | None = None) -> None:
-    """Answer borrowers by long polling until interrupted (development)."""
+    """Answer borrowers by long polling until SIGINT or SIGTERM (development)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, stop.set)
+    try:
+        await poll_until(stop, settings, engine, api)
+    finally:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(number)
+
+
+async def poll_until(
+    stop: asyncio.Event, settings: Settings, engine: Engine, api: TelegramAPIServer | None = None
+) -> None:
+    """Answer borrowers by long polling until `stop` is set, then finish answering the updates in hand."""
     if not settings.telegram_bot_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     async with make_bot(settings.telegram_bot_token, api) as bot:  # closes the session however polling ends
         await bot.delete_webhook()  # polling and a webhook cannot both be on
-        await build_dispatcher(engine).start_polling(bot)
+        dispatcher = build_dispatcher(engine)
+        polling = asyncio.create_task(dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False))
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait({polling, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if not polling.done():
+            try:
+                await dispatcher.stop_polling()
+            except RuntimeError:  # stopped before polling had begun
+                polling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await polling  # an error polling ended with is raised here
 
 
 class SecretCheckedWebhook(SimpleRequestHandler):
@@ -305,11 +389,11 @@ def webhook_app(settings: Settings, engine: Engine, bot: Bot, pacer: SendPacer |
     return app
 
 
-def run_webhook(settings: Settings, engine: Engine, host: str, port: int) -> None:
+def run_webhook(settings: Settings, engine: Engine, host: str, port: int, api: TelegramAPIServer | None = None) -> None:
     """Serve the webhook until interrupted; register it with Telegram when LOANLINE_PUBLIC_URL is set."""
     if not settings.telegram_bot_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
-    bot = make_bot(settings.telegram_bot_token)
+    bot = make_bot(settings.telegram_bot_token, api)
     app = webhook_app(settings, engine, bot)
     if settings.public_url:
         url, secret = settings.public_url.rstrip("/") + WEBHOOK_PATH, settings.telegram_webhook_secret
@@ -325,10 +409,15 @@ def run_webhook(settings: Settings, engine: Engine, host: str, port: int) -> Non
 
 
 class TelegramSender:
-    """Sends specialists' replies from the outbox through the Bot API (one short-lived bot per send)."""
+    """Sends specialists' replies from the outbox through the Bot API (one short-lived bot per send), paced.
 
-    def __init__(self, token: str, api: TelegramAPIServer | None = None) -> None:
+    The pacer keeps one worker within Telegram's limits (one message a second per chat, 30 overall); a 429
+    becomes `DeliveryFailed(retry_after=...)`, and the outbox then holds the channel for that long.
+    """
+
+    def __init__(self, token: str, api: TelegramAPIServer | None = None, pacer: SendPacer | None = None) -> None:
         self.token, self.api = token, api
+        self.pacer = pacer or SendPacer()
 
     def send(self, address: str, body: str) -> str:
         """Send one message to a chat; return `chat:message` as the provider id, or raise DeliveryFailed."""
@@ -336,6 +425,7 @@ class TelegramSender:
             chat_id = int(address)
         except ValueError as error:
             raise DeliveryFailed("not a Telegram chat id", code="address", permanent=True) from error
+        self.pacer.wait_blocking(chat_id)
         return asyncio.run(self._send(chat_id, body))
 
     async def _send(self, chat_id: int, body: str) -> str:
@@ -362,10 +452,13 @@ def telegram_sender(settings: Settings, api: TelegramAPIServer | None = None) ->
     if not settings.telegram_bot_token:
         log.warning("Telegram is not sent: TELEGRAM_BOT_TOKEN not set; outbound Telegram stays in the outbox")
         return None
+    if api is None and settings.telegram_api_url:
+        api = TelegramAPIServer.from_base(settings.telegram_api_url)
     return TelegramSender(settings.telegram_bot_token, api)
 
 
 __all__: Sequence[str] = [
-    "SendPacer", "TelegramSender", "build_dispatcher", "make_bot", "run_polling", "run_webhook", "telegram_sender",
+    "SendPacer", "TelegramSender", "build_dispatcher", "make_bot", "poll_until", "run_polling", "run_webhook",
+    "telegram_sender",
     "webhook_app",
 ]  # fmt: skip

@@ -1,30 +1,69 @@
-"""The audit log for supervisors: who saw or changed what, newest first, filtered by person or action."""
+"""The audit log for supervisors: who saw or changed what, newest first, searched and exported as CSV."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
-from sqlalchemy import select
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers.response import Response
 
 from console.security import audits_view, requires_role, sessions
-from servicing.models import AuditEntry
+from servicing.reports import AuditFilter, audit_rows, csv_text, search_audit
 from servicing.specialists import Role
 
 bp = Blueprint("audit", __name__, url_prefix="/console/audit")
 PAGE_SIZE = 100
+CSV_LIMIT = 50_000
+TEXT_FILTERS = ("actor", "action", "subject_type", "subject_id")
+
+
+def date_argument(name: str) -> date | None:
+    """Return a YYYY-MM-DD query argument, or None (saying so when it is not a date)."""
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        flash(_("%(value)s is not a date (YYYY-MM-DD); the search ignores it.", value=value[:20]), "error")
+        return None
+
+
+def audit_filter() -> AuditFilter:
+    """Return the search the query string asks for."""
+    texts = {name: request.args.get(name, "").strip()[:64] for name in TEXT_FILTERS}
+    return AuditFilter(**texts, since=date_argument("from"), until=date_argument("to"))
+
+
+def page_argument() -> int:
+    """Return the page number asked for (1 when absent or not a number)."""
+    value = request.args.get("page", "1")
+    return max(1, min(int(value), 100_000)) if value.isdigit() else 1
 
 
 @bp.get("/")
 @requires_role(Role.SUPERVISOR)
 @audits_view("audit_log")
-def index() -> str:
-    """Show the latest audit entries, optionally of one actor and one action."""
-    actor = request.args.get("actor", "").strip()[:64]
-    action = request.args.get("action", "").strip()[:64]
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(PAGE_SIZE)
-    if actor:
-        query = query.where(AuditEntry.actor == actor)
-    if action:
-        query = query.where(AuditEntry.action == action)
+def index() -> str | Response:
+    """Search the audit log by person, action, subject and period; page through it or export it as CSV."""
+    where, page = audit_filter(), page_argument()
+    if request.args.get("format") == "csv":
+        with sessions()() as session:
+            entries, _total = search_audit(session, where, limit=CSV_LIMIT)
+            text = csv_text(audit_rows(entries))
+        response = Response(text, mimetype="text/csv")
+        response.headers["Content-Disposition"] = 'attachment; filename="loanline-audit.csv"'
+        return response
     with sessions()() as session:
-        entries = list(session.scalars(query))
-    return render_template("audit/index.html", entries=entries, actor=actor, action=action)
+        entries, total = search_audit(session, where, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    kept = (*TEXT_FILTERS, "from", "to")
+    args: dict[str, Any] = {name: value for name, value in request.args.items() if name in kept and value}
+    pages = max(1, -(-total // PAGE_SIZE))
+    return render_template(
+        "audit/index.html", entries=entries, where=where, total=total, page=page, pages=pages,
+        csv_url=url_for("audit.index", format="csv", **args),
+        previous_url=url_for("audit.index", page=page - 1, **args) if page > 1 else None,
+        next_url=url_for("audit.index", page=page + 1, **args) if page < pages else None,
+    )  # fmt: skip

@@ -1,7 +1,307 @@
-"""A loan: balances, schedule, ledger, escrow, cases, conversations, payoff and servicing actions."""
+"""A loan: balances, schedule, ledger, escrow, cases, conversations, payoff and servicing actions.
+
+Every action is a POST form with a reason; the view calls one core use case in one transaction (the use case
+audits itself) and turns a refusal into a flashed message, so a refused action changes nothing.
+Roles: see docs/console-loans.md.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from console.loans.forms import (
+    EndForbearanceForm,
+    FeeWaiverForm,
+    ForbearanceForm,
+    ModificationForm,
+    PaymentForm,
+    ReversalForm,
+    WorkoutDecisionForm,
+)
+from console.security import audits_view, requires_role, sessions, user
+from servicing.config import Settings
+from servicing.errors import LoanNotFound, ServicingError
+from servicing.fees import waive_fee as waive_loan_fee
+from servicing.loan_view import find_loans, loan_page
+from servicing.manual_payments import post_manual_payment, reverse_loan_payment
+from servicing.money import parse_rate
+from servicing.queries import current_date, modification_preview, payoff_for, require_account
+from servicing.specialists import Role
+from servicing.workouts import (
+    ModificationStepName,
+    WorkoutKind,
+    approve_forbearance,
+    approve_workout,
+    deny_workout,
+    end_forbearance_for_reason,
+)
 
 bp = Blueprint("loans", __name__, url_prefix="/console/loans")
+
+# Who may do what (docs/console-loans.md): reading, payoff quotes and posting money received are a
+# specialist's daily work; taking money back, forgiving a fee and loss-mitigation decisions are a supervisor's.
+READ_ROLE = Role.SPECIALIST
+POST_PAYMENT_ROLE = Role.SPECIALIST
+DECISION_ROLE = Role.SUPERVISOR
+STEP_NAMES = {
+    ModificationStepName.CAPITALIZE_ARREARS.value: _l("Capitalize arrears"),
+    ModificationStepName.REDUCE_RATE.value: _l("Lower the rate"),
+    ModificationStepName.EXTEND_TERM.value: _l("Extend the term"),
+    ModificationStepName.FORBEAR_PRINCIPAL.value: _l("Forbear principal"),
+}
+
+
+def servicer_today() -> date:
+    """Return today in the servicer's time zone (LOANLINE_TODAY pins it for demos and tests)."""
+    settings: Settings = current_app.extensions["loanline.settings"]
+    if settings.today_override:
+        return date.fromisoformat(settings.today_override)
+    return datetime.now(ZoneInfo(settings.timezone)).date()
+
+
+def page_argument(name: str) -> int:
+    """Return a positive page number from the query string (1 when absent or not a number)."""
+    value = request.args.get(name, "1")
+    return max(1, min(int(value), 100_000)) if value.isdigit() else 1
+
+
+# -- pages ----------------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@requires_role(READ_ROLE)
+@audits_view("loan_search")
+def index() -> str:
+    """Find a loan by its number or the borrower's last name."""
+    query = request.args.get("q", "")
+    with sessions()() as session:
+        found = find_loans(session, query, page_argument("page"))
+    return render_template("loans/index.html", found=found)
+
+
+@bp.get("/<loan_number>")
+@requires_role(READ_ROLE)
+@audits_view("loan", id_argument="loan_number")
+def show(loan_number: str) -> str:
+    """Show a loan: balances, schedule, ledger, escrow, fees, cases, conversations, workouts and actions."""
+    today = servicer_today()
+    with sessions()() as session:
+        try:
+            view = loan_page(
+                session, loan_number, today=today, ledger_page=page_argument("ledger_page"),
+                schedule_page=page_argument("schedule_page"),
+            )  # fmt: skip
+        except LoanNotFound:
+            abort(404)
+    payment_form = PaymentForm(formdata=None, received_on=view.as_of, reference=f"console-{uuid.uuid4().hex[:16]}")
+    return render_template(
+        "loans/show.html",
+        view=view,
+        payment_form=payment_form,
+        reversal_form=ReversalForm(formdata=None),
+        waiver_form=FeeWaiverForm(formdata=None),
+        forbearance_form=ForbearanceForm(formdata=None, starts_on=view.as_of, months=3),
+        end_forbearance_form=EndForbearanceForm(formdata=None),
+        decision_form=WorkoutDecisionForm(formdata=None),
+        may_decide=user().role.includes(DECISION_ROLE),
+    )
+
+
+@bp.get("/<loan_number>/payoff")
+@requires_role(READ_ROLE)
+@audits_view("loan", id_argument="loan_number")
+def payoff(loan_number: str) -> str | Response:
+    """Quote the payoff good through a chosen date, with each component, the per diem and the escrow refund."""
+    good_through = _date_argument("good_through")
+    with sessions()() as session:
+        quote_date = current_date(session, servicer_today())
+        if good_through is not None and good_through < quote_date:
+            flash(_("A payoff is quoted good through a date on or after %(day)s.", day=quote_date.isoformat()), "error")
+            good_through = None
+        try:
+            quote = payoff_for(session, loan_number, good_through, today=servicer_today())
+        except LoanNotFound:
+            abort(404)
+        except ServicingError as refused:
+            flash(_("Refused: %(reason)s", reason=str(refused)), "error")
+            return redirect(url_for("loans.show", loan_number=loan_number))
+    return render_template("loans/payoff.html", quote=quote, loan_number=loan_number)
+
+
+@bp.get("/<loan_number>/modification")
+@requires_role(READ_ROLE)
+@audits_view("loan", id_argument="loan_number")
+def modification(loan_number: str) -> str:
+    """Work out the modification waterfall, showing each step's payment (nothing is booked)."""
+    today = servicer_today()
+    with sessions()() as session:
+        try:
+            account = require_account(session, loan_number)
+        except LoanNotFound:
+            abort(404)
+        form = ModificationForm(request.args, meta={"csrf": False})
+        if "rate" not in request.args:
+            form.rate.data = str(account.annual_rate)
+        plan, refusal, as_of = None, None, current_date(session, today)
+        if form.validate():
+            try:
+                rate = parse_rate(form.rate.data or "")
+                plan = modification_preview(session, loan_number, rate, as_of, today=today)
+            except ServicingError as refused:
+                refusal = str(refused)
+    return render_template(
+        "loans/modification.html", loan_number=loan_number, form=form, plan=plan, refusal=refusal,
+        currency=account.currency, as_of=as_of, step_names=STEP_NAMES,
+    )  # fmt: skip
+
+
+def _date_argument(name: str) -> date | None:
+    """Return an ISO date from the query string, or None when absent or malformed."""
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+# -- actions --------------------------------------------------------------------------------------------
+
+
+def run_action(loan_number: str, form: FlaskForm, action: Callable[[Session], str]) -> Response:
+    """Validate the form, run the use case in one transaction, flash what happened, go back to the loan.
+
+    A form error or a core refusal is flashed and the transaction rolls back: nothing changes.
+    """
+    back = redirect(url_for("loans.show", loan_number=loan_number))
+    if not form.validate_on_submit():
+        for field, errors in form.errors.items():
+            label = getattr(form, field).label.text if hasattr(form, field) else field
+            flash(_("%(field)s: %(error)s", field=label, error="; ".join(map(str, errors))), "error")
+        return back
+    try:
+        with sessions().begin() as session:
+            message = action(session)
+    except ServicingError as refused:
+        flash(_("Refused: %(reason)s", reason=str(refused)), "error")
+        return back
+    flash(message, "success")
+    return back
+
+
+@bp.post("/<loan_number>/payments")
+@requires_role(POST_PAYMENT_ROLE)
+def post_payment(loan_number: str) -> Response:
+    """Post a payment received for the loan, once per reference."""
+    form = PaymentForm()
+
+    def post(session: Session) -> str:
+        amount, reference = form.amount_of(form.amount), (form.reference.data or "").strip()
+        posted = post_manual_payment(
+            session, loan_number, amount=amount, received_on=form.received_on.data or date.min,
+            reference=reference, reason=form.reason.data or "", actor=user().username, today=servicer_today(),
+        )  # fmt: skip
+        if not posted.posted:
+            return str(_("Payment %(reference)s was already posted; nothing changed.", reference=reference))
+        return str(_("Payment %(reference)s posted.", reference=reference))
+
+    return run_action(loan_number, form, post)
+
+
+@bp.post("/<loan_number>/payments/reverse")
+@requires_role(DECISION_ROLE)
+def reverse_payment(loan_number: str) -> Response:
+    """Reverse one of the loan's payments exactly, replaying later ones."""
+    form = ReversalForm()
+
+    def reverse(session: Session) -> str:
+        reference = (form.reference.data or "").strip()
+        reverse_loan_payment(
+            session, loan_number, reference, reason=form.reason.data or "", actor=user().username,
+            today=servicer_today(),
+        )  # fmt: skip
+        return str(_("Payment %(reference)s reversed.", reference=reference))
+
+    return run_action(loan_number, form, reverse)
+
+
+@bp.post("/<loan_number>/fees/waive")
+@requires_role(DECISION_ROLE)
+def waive_fee(loan_number: str) -> Response:
+    """Waive what is still owed on one fee."""
+    form = FeeWaiverForm()
+
+    def waive(session: Session) -> str:
+        fee = waive_loan_fee(
+            session, loan_number, form.fee_id.data or 0, actor=user().username, reason=form.reason.data or "",
+            on=current_date(session, servicer_today()),
+        )  # fmt: skip
+        return str(_("Fee %(id)s waived.", id=fee.id))
+
+    return run_action(loan_number, form, waive)
+
+
+@bp.post("/<loan_number>/forbearance")
+@requires_role(DECISION_ROLE)
+def place_forbearance(loan_number: str) -> Response:
+    """Place the loan in an approved forbearance and tell the borrower."""
+    form = ForbearanceForm()
+
+    def place(session: Session) -> str:
+        approve_forbearance(
+            session, loan_number, months=form.months.data or 0,
+            reduced_payment=form.amount_of(form.reduced_payment), starts_on=form.starts_on.data or date.min,
+            reason=form.reason.data or "", actor=user().username, now=datetime.now(UTC),
+            case_reference=(form.case_reference.data or "").strip() or None,
+        )  # fmt: skip
+        return str(_("Forbearance placed; the borrower is notified."))
+
+    return run_action(loan_number, form, place)
+
+
+@bp.post("/<loan_number>/forbearance/end")
+@requires_role(DECISION_ROLE)
+def end_forbearance(loan_number: str) -> Response:
+    """End the loan's active forbearance."""
+    form = EndForbearanceForm()
+
+    def end(session: Session) -> str:
+        end_forbearance_for_reason(
+            session, loan_number, on=current_date(session, servicer_today()), reason=form.reason.data or "",
+            actor=user().username,
+        )  # fmt: skip
+        return str(_("Forbearance ended."))
+
+    return run_action(loan_number, form, end)
+
+
+@bp.post("/<loan_number>/workout-decision")
+@requires_role(DECISION_ROLE)
+def workout_decision(loan_number: str) -> Response:
+    """Approve a repayment plan, deferral or modification with its terms, or record its denial."""
+    form = WorkoutDecisionForm()
+
+    def decide(session: Session) -> str:
+        kind = WorkoutKind(form.kind.data)
+        on = current_date(session, servicer_today())
+        reason, case_reference = form.reason.data or "", (form.case_reference.data or "").strip() or None
+        if form.decision.data == "deny":
+            deny_workout(session, loan_number, kind, on=on, reason=reason, actor=user().username,
+                         case_reference=case_reference)  # fmt: skip
+            return str(_("Denial recorded."))
+        rate = parse_rate(form.modification_rate.data) if form.modification_rate.data else None
+        approve_workout(
+            session, loan_number, kind, on=on, reason=reason, actor=user().username, now=datetime.now(UTC),
+            months=form.months.data, modification_rate=rate, case_reference=case_reference,
+        )  # fmt: skip
+        return str(_("Approved and booked; the borrower is notified."))
+
+    return run_action(loan_number, form, decide)

@@ -27,7 +27,7 @@ from tests.integration.test_console_auth import create_specialist, csrf_token, d
 # Endpoints anyone may reach: the login page, static files, the health check, the channels' signed webhooks.
 PUBLIC_ENDPOINTS = {"auth.login", "static", "healthz", "root"}
 PUBLIC_BLUEPRINTS = {"sms", "telegram", "simulator"}
-ARGUMENTS = {"int": 1, "default": "x", "string": "x", "path": "x"}
+ARGUMENTS = {"int": 1, "integer": 1, "default": "x", "string": "x", "path": "x"}
 
 
 def is_public(rule: Rule) -> bool:

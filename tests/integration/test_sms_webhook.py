@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
 from bot.channels.segments import segment_count
-from bot.channels.sms import MORE_SUFFIX
+from bot.channels.sms import MORE_HINT
 from bot.flows import MENU
 from bot.i18n import Speaker
 from console import create_app
@@ -39,6 +39,7 @@ PHONE = "+15557770001"
 TWILIO_NUMBER = "+15550001111"
 TODAY = date(2026, 3, 20)
 LOCAL_URL = "http://localhost/sms/twilio"
+MORE_SUFFIX = "\n" + MORE_HINT  # the English hint: these borrowers write in English
 SERVICER, SERVICER_PHONE = "Acme Loan Servicing", "+1 800 555 0199"
 sids = itertools.count(1)
 AppFactory = Callable[..., Flask]
@@ -349,18 +350,32 @@ def test_mms_media_are_stored_as_the_messages_attachments(
         ]
 
 
-def test_a_reply_longer_than_three_segments_is_paged_with_more(app: Flask, sessions: sessionmaker[Session]) -> None:
+SPANISH_MORE = "\n" + Speaker("es_US").say(MORE_HINT)
+
+
+def test_a_reply_longer_than_three_segments_is_paged_with_more_in_the_borrowers_language(
+    app: Flask, sessions: sessionmaker[Session]
+) -> None:
     with sessions.begin() as session:
         board(session, phone=PHONE, locale="es_US")
     menu = Speaker("es_US").say(MENU)
     assert segment_count(menu) > 3  # "ú", "ó" make it UCS-2: 67 characters a segment
     text = Texter(app.test_client())
     first = text("menu")
-    assert first.endswith(MORE_SUFFIX) and segment_count(first) <= 3
-    rest = text("MORE")
-    assert not rest.endswith(MORE_SUFFIX) and segment_count(rest) <= 3
-    assert (first.removesuffix(MORE_SUFFIX) + " " + rest).split() == menu.split()
-    assert "MORE" not in text("more")  # nothing left: MORE is an ordinary message again
+    assert SPANISH_MORE == "\nResponda MÁS para ver el resto"
+    assert first.endswith(SPANISH_MORE) and segment_count(first) <= 3
+    rest = text("más")
+    assert not rest.endswith(SPANISH_MORE) and segment_count(rest) <= 3
+    assert (first.removesuffix(SPANISH_MORE) + " " + rest).split() == menu.split()
+    assert "MÁS" not in text("más")  # nothing left: MÁS is an ordinary message again
+
+
+def test_english_more_pages_for_every_language(app: Flask, sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        board(session, phone=PHONE, locale="es_US")
+    text = Texter(app.test_client())
+    assert text("menu").endswith(SPANISH_MORE)
+    assert not text("MORE").endswith(SPANISH_MORE)
 
 
 def test_more_after_another_message_does_not_replay_old_pages(app: Flask, sessions: sessionmaker[Session]) -> None:
@@ -368,9 +383,27 @@ def test_more_after_another_message_does_not_replay_old_pages(app: Flask, sessio
         board(session, phone=PHONE, locale="es_US")
     text = Texter(app.test_client())
     first = text("menu")
-    assert first.endswith(MORE_SUFFIX)
+    assert first.endswith(SPANISH_MORE)
     text("balance")
-    assert "Reply MORE" not in text("more")
+    assert "MÁS" not in text("más")
+
+
+def test_a_spanish_borrowers_help_is_answered_in_spanish_keeping_the_keywords(
+    app: Flask, sessions: sessionmaker[Session]
+) -> None:
+    with sessions.begin() as session:
+        board(session, phone=PHONE, locale="es_US")
+    answer = Texter(app.test_client())("HELP")
+    assert answer.startswith(f"{SERVICER}: para obtener ayuda con su préstamo llame al {SERVICER_PHONE}")
+    assert "Responda STOP" in answer
+
+
+def test_a_spanish_borrowers_opt_out_is_confirmed_in_spanish(app: Flask, sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        board(session, phone=PHONE, locale="es_US")
+    text = Texter(app.test_client())
+    assert "Se ha dado de baja" in text("STOP") and "para obtener ayuda" in text("HELP")
+    assert "Vuelve a estar suscrito" in text("START")
 
 
 # -- delivery status --------------------------------------------------------------------------------

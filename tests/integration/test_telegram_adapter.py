@@ -9,26 +9,37 @@ import pytest
 from click.testing import CliRunner
 
 from bot.channels.telegram import SendPacer, e164, keyboard_for
+from bot.i18n import Speaker
 from bot.turn import Reply
 from loanline.cli import main
 
 
 def test_options_become_an_inline_keyboard_whose_buttons_answer_with_their_value() -> None:
-    markup = keyboard_for(Reply("Pay now?", options=(("Yes", "yes"), ("No", "no"))))
+    markup = keyboard_for(Reply("Pay now?", options=(("Yes", "yes"), ("No", "no"))), Speaker("en"))
     assert markup is not None
     rows = markup.model_dump()["inline_keyboard"]
     assert [(row[0]["text"], row[0]["callback_data"]) for row in rows] == [("Yes", "yes"), ("No", "no")]
 
 
 def test_a_contact_request_becomes_a_one_time_reply_keyboard() -> None:
-    markup = keyboard_for(Reply("Link this chat", request_contact=True))
+    markup = keyboard_for(Reply("Link this chat", request_contact=True), Speaker("en"))
     assert markup is not None
     dumped = markup.model_dump()
     assert dumped["keyboard"][0][0]["request_contact"] is True and dumped["one_time_keyboard"] is True
+    assert dumped["keyboard"][0][0]["text"] == "📱 Share my phone number"
+
+
+@pytest.mark.parametrize(
+    ("locale", "label"), [("es", "📱 Compartir mi número de teléfono"), ("de", "📱 Meine Telefonnummer teilen")]
+)
+def test_the_share_phone_button_speaks_the_borrowers_language(locale: str, label: str) -> None:
+    markup = keyboard_for(Reply("...", request_contact=True), Speaker(locale))
+    assert markup is not None
+    assert markup.model_dump()["keyboard"][0][0]["text"] == label
 
 
 def test_a_plain_reply_has_no_keyboard() -> None:
-    assert keyboard_for(Reply("Hello")) is None
+    assert keyboard_for(Reply("Hello"), Speaker("en")) is None
 
 
 @pytest.mark.parametrize(

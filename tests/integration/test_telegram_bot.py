@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -30,7 +30,7 @@ from bot.channels.telegram import (
 )
 from bot.engine import Engine, InboundMessage, Reply
 from servicing.config import Settings
-from servicing.conversations import claim_conversation, record_outbound
+from servicing.conversations import claim_conversation, find_or_open_conversation, record_outbound
 from servicing.models import Conversation, Message, OutboxItem
 from servicing.outbox import deliver_outbox
 from tests.conftest import SECRET
@@ -216,12 +216,15 @@ def test_the_outbox_waits_as_telegram_asks_and_gives_up_on_a_chat_that_blocked_t
 
 
 def test_the_same_update_twice_is_answered_once(loanline: CountingEngine, sessions: sessionmaker[Session]) -> None:
+    pushed: list[int] = []
+
     async def scenario(api: FakeBotAPI) -> None:
         await say(api, loanline, text_update(CHAT, "hi"))
         before = len(api.sent())
         update = text_update(CHAT, "help")
-        api.push(update, update_id=777)
-        api.push(update, update_id=777)
+        update_id = api.push(update)  # numbered after "hi": an id below the bot's offset would never be served
+        api.push(update, update_id=update_id)
+        pushed.append(update_id)
         await loanline.wait_handled(3)
         await asyncio.sleep(0.2)
         assert len(api.sent()) - before >= 1
@@ -231,7 +234,7 @@ def test_the_same_update_twice_is_answered_once(loanline: CountingEngine, sessio
 
     run_polling_scenario(loanline, scenario)
     with sessions() as session:
-        assert len(session.scalars(select(Message).where(Message.provider_id == "777")).all()) == 1
+        assert len(session.scalars(select(Message).where(Message.provider_id == str(pushed[0]))).all()) == 1
 
 
 def test_a_429_is_honoured_by_waiting_retry_after_before_sending_again(loanline: CountingEngine) -> None:
@@ -341,3 +344,67 @@ def test_a_borrower_typing_fast_is_answered_in_order(loanline: CountingEngine) -
         assert "principal balance" in "\n".join(said[2:])
 
     run_polling_scenario(loanline, scenario)
+
+
+def test_the_share_phone_button_is_labelled_in_the_chats_language(
+    loanline: CountingEngine, sessions: sessionmaker[Session]
+) -> None:
+    with sessions.begin() as session:
+        find_or_open_conversation(session, "telegram", str(CHAT), NOW).locale = "es"
+
+    async def scenario(api: FakeBotAPI) -> None:
+        await say(api, loanline, text_update(CHAT, "saldo"))
+        keyboard = api.sent(CHAT)[-1].fields["reply_markup"]["keyboard"]
+        assert keyboard[0][0] == {"text": "📱 Compartir mi número de teléfono", "request_contact": True}
+
+    run_polling_scenario(loanline, scenario)
+
+
+def queue_for_chats(sessions: sessionmaker[Session], *chats: int) -> None:
+    with sessions.begin() as session:
+        for number, chat in enumerate(chats):
+            conversation = find_or_open_conversation(session, "telegram", str(chat), NOW)
+            record_outbound(session, conversation, f"Reply {number}", author="specialist:ana", now=NOW,
+                            deliver_later=True)  # fmt: skip
+
+
+def with_fake_api(play: Callable[[FakeBotAPI], Awaitable[None]]) -> None:
+    async def main() -> None:
+        api = await FakeBotAPI().start()
+        try:
+            await asyncio.wait_for(play(api), TIME_LIMIT)
+        finally:
+            await api.stop()
+
+    asyncio.run(main())
+
+
+def test_after_a_429_the_outbox_holds_the_rest_of_telegram_until_retry_after(sessions: sessionmaker[Session]) -> None:
+    queue_for_chats(sessions, CHAT, STRANGER, CHAT + 10)
+
+    async def play(api: FakeBotAPI) -> None:
+        sender = TelegramSender(TOKEN, TelegramAPIServer.from_base(api.base_url), SendPacer(0.0, 0.0))
+        api.refuse_next("sendMessage", retry_after=7)
+        report = await asyncio.to_thread(deliver_outbox, sessions, {"telegram": sender}, worker="w", clock=lambda: NOW)
+        assert (report.sent, report.retried, len(report.held)) == (0, 1, 2)
+        assert len([call for call in api.calls if call.method == "sendMessage"]) == 1  # no hammering
+
+    with_fake_api(play)
+    with sessions() as session:
+        items = list(session.scalars(select(OutboxItem).order_by(OutboxItem.id)))
+    assert [(item.status, item.attempts) for item in items] == [("pending", 1), ("pending", 0), ("pending", 0)]
+    assert {item.next_attempt_at.replace(tzinfo=UTC) for item in items} == {NOW + timedelta(seconds=7)}
+
+
+def test_the_outbox_spaces_the_messages_to_one_chat(sessions: sessionmaker[Session]) -> None:
+    queue_for_chats(sessions, CHAT, CHAT, STRANGER)
+
+    async def play(api: FakeBotAPI) -> None:
+        sender = TelegramSender(TOKEN, TelegramAPIServer.from_base(api.base_url), SendPacer(per_chat=1.0, overall=0))
+        report = await asyncio.to_thread(deliver_outbox, sessions, {"telegram": sender}, worker="w", clock=lambda: NOW)
+        assert report.sent == 3
+        first, second = api.sent(CHAT)
+        assert second.at - first.at >= 0.75  # paced at the send; the first send also opened a connection
+        assert api.sent(STRANGER)[0].at >= second.at  # in queue order: one worker sends one message at a time
+
+    with_fake_api(play)

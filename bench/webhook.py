@@ -1,0 +1,327 @@
+"""The Twilio SMS webhook under load: gunicorn (2 workers) serving the whole app, driven by `wrk`.
+
+Every request is a properly signed `POST /sms/twilio` with its own MessageSid, asking "balance" from a
+conversation verified beforehand, so each one is stored, understood and answered with the balance.
+Floor, measured in the same run with the same gunicorn and wrk settings: a bare Flask app answering a
+fixed TwiML document. Goal: at least half the floor's throughput, p99 under 20 ms, every message stored.
+
+    .venv/bin/python bench/webhook.py [--duration 10] [--connections 4] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flask import Flask, Response  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+from twilio.request_validator import RequestValidator  # noqa: E402
+
+from bench.measure import SECRET, Database, Figures, fresh_sqlite, header, postgres_schema, verdict  # noqa: E402
+from bot.engine import Engine, InboundMessage  # noqa: E402
+from servicing.config import Settings  # noqa: E402
+from servicing.demo import load_demo  # noqa: E402
+from servicing.models import Conversation, Message  # noqa: E402
+
+TWILIO_TOKEN = "bench-twilio-auth-token"
+PHONE, BIRTH = "+12125550102", "09/30/1975"  # LN-1003, James Whitaker, one loan (docs/demo.md)
+SERVICER_NUMBER = "+15550001111"
+WORKERS = 2
+FIXED_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Your balance is $1.00</Message></Response>'
+ERROR_LINES = ("sqlalchemy.exc.", "sqlite3.", "psycopg.")  # how a failed request shows in the server's log
+EXPECTED = "principal balance"  # what every answer to a verified "balance" contains
+
+LUA = r"""
+-- Signed requests are read from a file, one "body<TAB>signature" per line; each wrk thread takes every
+-- n-th one, so no MessageSid is sent twice while the file lasts. Answers lacking `expected` are counted.
+local path, expected = "%(path)s", "%(expected)s"
+local threads, next_id = {}, 0
+
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+  threads[#threads + 1] = thread
+end
+
+function init(args)
+  step, position, wrong, wrapped = tonumber(args[1]), id, 0, 0
+  items = {}
+  for line in io.lines(path) do
+    local tab = line:find("\t", 1, true)
+    items[#items + 1] = {line:sub(1, tab - 1), line:sub(tab + 1)}
+  end
+end
+
+function request()
+  if position >= #items then wrapped = wrapped + 1 end
+  local item = items[(position %% #items) + 1]
+  position = position + step
+  return wrk.format("POST", "/sms/twilio", {
+    ["Content-Type"] = "application/x-www-form-urlencoded", ["X-Twilio-Signature"] = item[2],
+  }, item[1])
+end
+
+function response(status, headers, body)
+  if expected ~= "" and (status ~= 200 or not body:find(expected, 1, true)) then wrong = wrong + 1 end
+end
+
+function done(summary, latency, requests)
+  local wrong_total, wrapped_total = 0, 0
+  for _, thread in ipairs(threads) do
+    wrong_total = wrong_total + thread:get("wrong")
+    wrapped_total = wrapped_total + thread:get("wrapped")
+  end
+  local errors = summary.errors
+  io.write(string.format(
+    'WRK {"requests": %%d, "duration_us": %%d, "mean_us": %%.1f, "p50_us": %%d, "p99_us": %%d, "max_us": %%d, ' ..
+    '"non_2xx": %%d, "socket_errors": %%d, "wrong": %%d, "wrapped": %%d}\n',
+    summary.requests, summary.duration, latency.mean, latency:percentile(50), latency:percentile(99),
+    latency.max, errors.status, errors.connect + errors.read + errors.write + errors.timeout,
+    wrong_total, wrapped_total))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Load:
+    """One wrk run's figures."""
+
+    requests: int
+    seconds: float
+    mean_ms: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    socket_errors: int
+    wrong: int
+    wrapped: int
+
+    @property
+    def per_second(self) -> float:
+        """Return the throughput: completed requests per second."""
+        return self.requests / self.seconds
+
+    def line(self) -> str:
+        """Return the figures as one line."""
+        return (f"{self.per_second:,.0f} req/s, mean {self.mean_ms:.2f} ms, p50 {self.p50_ms:.2f} ms, "
+                f"p99 {self.p99_ms:.2f} ms ({self.requests:,} requests, {self.non_2xx} non-2xx, "
+                f"{self.socket_errors} socket errors)")  # fmt: skip
+
+
+def floor_app() -> Flask:
+    """Return the floor: a bare Flask app answering every webhook with the same TwiML (gunicorn's entry point)."""
+    app = Flask("floor")
+
+    @app.post("/sms/twilio")
+    def fixed_reply() -> Response:
+        return Response(FIXED_TWIML, content_type="application/xml")
+
+    @app.get("/healthz")
+    def healthz() -> str:
+        return "ok\n"
+
+    return app
+
+
+def free_port() -> int:
+    """Return a port nobody listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def gunicorn(app: str, env: dict[str, str], port: int, log: Path, config: str | None = None) -> Iterator[str]:
+    """Serve `app` with gunicorn (sync workers) on 127.0.0.1:port until the block ends; yield the base URL.
+
+    What the server writes on stderr goes to `log`; the number of errors it logged is printed at the end.
+    """
+    command = [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(WORKERS), "--bind",
+               f"127.0.0.1:{port}", "--chdir", str(ROOT), "--log-level", "warning",
+               *(["--config", config] if config else []), app]  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(command, env=env, stderr=stderr)
+        try:
+            wait_until_healthy(base, process)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    errors = [line for line in log.read_text().splitlines() if line.startswith(ERROR_LINES)]
+    if errors:
+        print(f"    the server logged {len(errors)} errors, the first: {errors[0][:160]}")
+
+
+def wait_until_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
+    """Wait until the server answers /healthz."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"gunicorn exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not start")
+
+
+def signed_requests(url: str, count: int, prefix: str) -> list[tuple[str, str]]:
+    """Return `count` webhook bodies asking for the balance, each with its own MessageSid, and their signatures."""
+    validator = RequestValidator(TWILIO_TOKEN)
+    signed = []
+    for number in range(count):
+        form = {"MessageSid": f"SM{prefix}{number:030d}", "AccountSid": "AC" + "0" * 32, "From": PHONE,
+                "To": SERVICER_NUMBER, "Body": "balance", "NumMedia": "0"}  # fmt: skip
+        signed.append((urllib.parse.urlencode(form), validator.compute_signature(url, form)))
+    return signed
+
+
+def send(url: str, body: str, signature: str) -> str:
+    """Post one signed webhook and return the answer."""
+    request = urllib.request.Request(url, data=body.encode(), headers={"X-Twilio-Signature": signature})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return str(answer.read().decode())
+
+
+def run_wrk(base: str, requests_file: Path, folder: Path, args: argparse.Namespace, expected: str) -> Load:
+    """Run wrk against the webhook and return its figures."""
+    script = folder / "webhook.lua"
+    script.write_text(LUA % {"path": str(requests_file), "expected": expected})
+    command = ["wrk", "--threads", str(args.threads), "--connections", str(args.connections), "--duration",
+               f"{args.duration}s", "--timeout", "5s", "--script", str(script), f"{base}/sms/twilio", "--",
+               str(args.threads)]  # fmt: skip
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next(line for line in output.splitlines() if line.startswith("WRK "))
+    raw: dict[str, Any] = json.loads(line.removeprefix("WRK "))
+    return Load(raw["requests"], raw["duration_us"] / 1e6, raw["mean_us"] / 1000, raw["p50_us"] / 1000,
+                raw["p99_us"] / 1000, raw["non_2xx"], raw["socket_errors"], raw["wrong"], raw["wrapped"])  # fmt: skip
+
+
+def prepare(db: Database, folder: str, today: date) -> None:
+    """Load the demo and verify the benchmark's borrower, as a borrower texting would."""
+    load_demo(db.sessions, secret=SECRET, as_of=today)
+    settings = Settings.from_env({"LOANLINE_SECRET_KEY": SECRET, "LOANLINE_TODAY": today.isoformat(),
+                                  "LOANLINE_INSTANCE_PATH": folder})  # fmt: skip
+    engine = Engine(db.sessions, settings)
+    engine.handle(InboundMessage("sms", PHONE, "balance", provider_id="bench-warm-1"))
+    verified = engine.handle(InboundMessage("sms", PHONE, BIRTH, provider_id="bench-warm-2"))
+    assert "verified" in verified[0].text, verified
+
+
+def stored_inbound(db: Database) -> int:
+    """Return how many messages from the benchmark's borrower are stored."""
+    with db.sessions() as session:
+        query = (select(func.count()).select_from(Message).join(Conversation)
+                 .where(Message.direction == "in", Conversation.address == PHONE))  # fmt: skip
+        return int(session.scalar(query) or 0)
+
+
+def measure_app(db: Database, label: str, args: argparse.Namespace, folder: Path, figures: Figures) -> Load:
+    """Serve the whole app on `db` and load its webhook; check every completed request was stored."""
+    today = datetime.now(UTC).date()
+    prepare(db, str(folder), today)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "LOANLINE_DATABASE_URL": db.url, "LOANLINE_SECRET_KEY": SECRET,
+           "LOANLINE_INSTANCE_PATH": str(folder), "LOANLINE_TODAY": today.isoformat(), "LOANLINE_PUBLIC_URL": base,
+           "TWILIO_AUTH_TOKEN": TWILIO_TOKEN}  # fmt: skip
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_FROM_NUMBER", "TELEGRAM_BOT_TOKEN"):
+        env.pop(name, None)
+    signed = signed_requests(f"{base}/sms/twilio", args.requests + 20, label[:2])
+    requests_file = folder / f"{label}.requests"
+    requests_file.write_text("".join(f"{body}\t{signature}\n" for body, signature in signed[20:]))
+    with gunicorn("console:create_app()", env, port, folder / f"{label}.log", args.gunicorn_config):
+        for body, signature in signed[:20]:  # every worker imports, connects and warms its caches
+            answer = send(f"{base}/sms/twilio", body, signature)
+            assert EXPECTED in answer, f"the warm-up is answered with the balance: {answer}"
+        before = stored_inbound(db)
+        load = run_wrk(base, requests_file, folder, args, EXPECTED)
+        time.sleep(1.0)  # requests in flight when wrk stopped finish
+        stored = stored_inbound(db) - before
+    in_flight = stored - load.requests  # sent before wrk stopped, answered after it stopped counting
+    complete = 0 <= in_flight <= args.connections and load.wrapped == 0
+    figures.add(f"{label}_per_s", round(load.per_second, 1), f"{label}: {load.line()}")
+    figures.add(f"{label}_p99_ms", round(load.p99_ms, 2),
+                f"  stored {stored:,} of {load.requests:,} completed (+{in_flight} in flight at the end), "
+                f"{load.wrong} answers without the balance -- {verdict(complete and load.wrong == 0)}")  # fmt: skip
+    figures.values[f"{label}_mean_ms"] = round(load.mean_ms, 2)
+    figures.values[f"{label}_all_stored"] = complete
+    return load
+
+
+def measure_floor(args: argparse.Namespace, folder: Path, figures: Figures) -> Load:
+    """Serve the floor app and load it the same way."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    signed = signed_requests(f"{base}/sms/twilio", args.requests, "fl")
+    requests_file = folder / "floor.requests"
+    requests_file.write_text("".join(f"{body}\t{signature}\n" for body, signature in signed))
+    with gunicorn("bench.webhook:floor_app()", dict(os.environ), port, folder / "floor.log", args.gunicorn_config):
+        load = run_wrk(base, requests_file, folder, args, "")
+    figures.add("floor_per_s", round(load.per_second, 1), f"floor (fixed TwiML): {load.line()}")
+    figures.values["floor_p99_ms"] = round(load.p99_ms, 2)
+    return load
+
+
+def compare(label: str, load: Load, floor: Load, figures: Figures) -> None:
+    """Print the ratio to the floor and the verdicts."""
+    ratio = load.per_second / floor.per_second
+    figures.add(f"{label}_ratio", round(ratio, 3),
+                f"{label}: {ratio:.2f} of the floor's throughput -- {verdict(ratio >= 0.5)} (>= 0.5); "
+                f"p99 {load.p99_ms:.2f} ms -- {verdict(load.p99_ms < 20)} (< 20 ms)")  # fmt: skip
+
+
+def main() -> None:
+    """Measure and print."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per server (default 10)")
+    parser.add_argument("--connections", type=int, default=4, help="wrk connections (default 4)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    parser.add_argument("--requests", type=int, default=20_000, help="distinct signed requests (default 20,000)")
+    parser.add_argument("--postgres", metavar="URL", help="also serve the app on this PostgreSQL database")
+    parser.add_argument("--gunicorn-config", metavar="FILE", help="a gunicorn config file (hooks for experiments)")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    header("webhook (gunicorn, 2 workers, wrk)", 64)
+    print(f"  wrk: {args.threads} threads, {args.connections} connections, {args.duration} s per server")
+    figures = Figures("webhook")
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        floor = measure_floor(args, folder, figures)
+        db = fresh_sqlite(folder)
+        try:
+            sqlite = measure_app(db, "sqlite", args, folder, figures)
+        finally:
+            db.engine.dispose()
+        compare("sqlite", sqlite, floor, figures)
+        if args.postgres:
+            with postgres_schema(args.postgres) as pg:
+                postgresql = measure_app(pg, "postgresql", args, folder, figures)
+            compare("postgresql", postgresql, floor, figures)
+    figures.finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+"""A specialist's decisions on cases, each one use case in one transaction, audited with its note.
+
+Each decision moves the case through `servicing.cases` (which keeps the legal clocks), records a
+`case.decision` audit entry with the specialist's note, and, when the borrower must hear about it, queues a
+notice in their language on their channel (`servicing.notices.notify_borrower`). The caller commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from servicing.audit import record_audit
+from servicing.cases import (
+    CaseKind,
+    close_case,
+    extend_resolution,
+    get_case,
+    meet_deadline,
+    move_loss_mitigation,
+    open_deadline,
+)
+from servicing.errors import InvalidInput
+from servicing.models import Case, Loan, Message
+from servicing.notices import Phrases, notify_borrower
+from servicing.speaking import say
+
+# What the borrower reads, in their language (locales/<locale>/LC_MESSAGES/bot.po).
+ACKNOWLEDGED = say("We received your request {reference} and are looking into it. We will answer by {due}.")
+EXTENDED = say("We need more time to look into your request {reference}. We will answer by {due}.")
+ERROR_CORRECTED = say("We looked into the error you reported ({reference}), found it and corrected it.")
+NO_ERROR_FOUND = say(
+    "We looked into the error you reported ({reference}) and found no error: {reason}. "
+    "You may ask us for the documents we relied on."
+)
+INFORMATION_ANSWERED = say("We answered your request for information {reference}.")
+PAYOFF_STATEMENT_SENT = say("We sent your payoff statement ({reference}).")
+APPLICATION_COMPLETE = say("Your assistance application {reference} is complete. We will decide by {due}.")
+APPLICATION_INCOMPLETE = say(
+    "Your assistance application {reference} is missing: {documents}. Please send them so that we can review it."
+)
+APPLICATION_APPROVED = say("Your assistance application {reference} was approved. We will send you the new terms.")
+APPLICATION_DENIED = say(
+    "Your assistance application {reference} was not approved: {reason}. You may appeal until {until}."
+)
+APPEAL_DENIED = say("Your appeal on assistance application {reference} was not approved: {reason}.")
+
+DENIAL_REASONS = {
+    "income": say("your income does not support a modified payment"),
+    "documents": say("we did not receive the documents we needed in time"),
+    "investor": say("the owner of your loan does not allow this option"),
+}
+NO_ERROR_REASONS = {
+    "terms": say("the charge follows the terms of your loan agreement"),
+    "applied": say("your payment was applied as your loan agreement requires"),
+    "late": say("the payment arrived after its due date"),
+}
+MISSING_DOCUMENTS = {
+    "income": say("proof of income"),
+    "hardship": say("a letter explaining your hardship"),
+    "bank": say("your last two bank statements"),
+    "tax": say("your latest tax return"),
+}
+ERROR_OUTCOMES = ("corrected", "no_error")
+NOTE_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A decision taken: the case as it now stands and the notice queued to the borrower (None if none)."""
+
+    case: Case
+    notice: Message | None
+
+
+def acknowledge_case(session: Session, reference: str, *, on: date, now: datetime, actor: str, note: str) -> Decision:
+    """Acknowledge a notice of error or an information request and tell the borrower when they will hear."""
+    case = _case_of(session, reference, note, CaseKind.NOTICE_OF_ERROR, CaseKind.REQUEST_FOR_INFORMATION)
+    meet_deadline(session, reference, "acknowledge", on, actor)
+    answer = _next_due(case)
+    notice = _tell(session, case, ACKNOWLEDGED, now, due=answer) if answer else None
+    return _decided(session, case, "acknowledged", actor, note, notice)
+
+
+def extend_case(session: Session, reference: str, *, country: str, now: datetime, actor: str, note: str) -> Decision:
+    """Take the one 15-business-day extension on a notice of error or information request, telling the borrower."""
+    case = _case_of(session, reference, note, CaseKind.NOTICE_OF_ERROR, CaseKind.REQUEST_FOR_INFORMATION)
+    extend_resolution(session, reference, country, actor)
+    deadline = open_deadline(case, "resolve") or open_deadline(case, "answer")
+    notice = _tell(session, case, EXTENDED, now, due=deadline.due_on) if deadline else None
+    return _decided(session, case, "extended", actor, note, notice)
+
+
+def resolve_notice_of_error(
+    session: Session, reference: str, outcome: str, *, reason: str = "", on: date, now: datetime, actor: str, note: str
+) -> Decision:
+    """Close a notice of error: the error was found and corrected, or there was none (with the reason why)."""
+    case = _case_of(session, reference, note, CaseKind.NOTICE_OF_ERROR)
+    if outcome not in ERROR_OUTCOMES:
+        raise InvalidInput(f"unknown outcome {outcome!r}")
+    if outcome == "no_error" and reason not in NO_ERROR_REASONS:
+        raise InvalidInput("say why there was no error")
+    close_case(session, reference, on, actor, outcome)
+    if outcome == "corrected":
+        notice = _tell(session, case, ERROR_CORRECTED, now)
+    else:
+        notice = _tell(session, case, NO_ERROR_FOUND, now, reason=Phrases((NO_ERROR_REASONS[reason],)))
+    return _decided(session, case, outcome, actor, note, notice, reason=reason or None)
+
+
+def answer_information_request(
+    session: Session, reference: str, *, on: date, now: datetime, actor: str, note: str
+) -> Decision:
+    """Close an information request as answered and tell the borrower."""
+    case = _case_of(session, reference, note, CaseKind.REQUEST_FOR_INFORMATION)
+    close_case(session, reference, on, actor, "answered")
+    return _decided(session, case, "answered", actor, note, _tell(session, case, INFORMATION_ANSWERED, now))
+
+
+def record_payoff_statement_sent(
+    session: Session, reference: str, *, on: date, now: datetime, actor: str, note: str
+) -> Decision:
+    """Record that the payoff statement went out, meeting its 7-business-day clock, and tell the borrower."""
+    case = _case_of(session, reference, note, CaseKind.PAYOFF_REQUEST)
+    close_case(session, reference, on, actor, "statement_sent")
+    return _decided(session, case, "statement_sent", actor, note, _tell(session, case, PAYOFF_STATEMENT_SENT, now))
+
+
+def mark_application_complete(
+    session: Session, reference: str, *, on: date, now: datetime, actor: str, note: str
+) -> Decision:
+    """Tell the borrower their loss-mitigation application is complete, starting the 30-day decision clock."""
+    case = _case_of(session, reference, note, CaseKind.LOSS_MITIGATION)
+    move_loss_mitigation(session, reference, "submitted_complete", on, actor)
+    decision = open_deadline(case, "decision")
+    notice = _tell(session, case, APPLICATION_COMPLETE, now, due=decision.due_on) if decision else None
+    return _decided(session, case, "complete", actor, note, notice)
+
+
+def mark_application_incomplete(
+    session: Session, reference: str, missing: Sequence[str], *, on: date, now: datetime, actor: str, note: str
+) -> Decision:
+    """Tell the borrower which documents their loss-mitigation application still lacks."""
+    case = _case_of(session, reference, note, CaseKind.LOSS_MITIGATION)
+    documents = [name for name in MISSING_DOCUMENTS if name in set(missing)]
+    if not documents or len(documents) != len(set(missing)):
+        raise InvalidInput("list the missing documents")
+    move_loss_mitigation(session, reference, "submitted_incomplete", on, actor)
+    case.data = {**case.data, "missing_documents": documents}
+    phrases = Phrases(tuple(MISSING_DOCUMENTS[name] for name in documents))
+    notice = _tell(session, case, APPLICATION_INCOMPLETE, now, documents=phrases)
+    return _decided(session, case, "incomplete", actor, note, notice, missing=documents)
+
+
+def approve_application(
+    session: Session, reference: str, *, on: date, now: datetime, actor: str, note: str
+) -> Decision:
+    """Approve a complete loss-mitigation application (or an appeal) and tell the borrower."""
+    case = _case_of(session, reference, note, CaseKind.LOSS_MITIGATION)
+    _start_review(session, case, on, actor)
+    move_loss_mitigation(session, reference, "approved", on, actor)
+    return _decided(session, case, "approved", actor, note, _tell(session, case, APPLICATION_APPROVED, now))
+
+
+def deny_application(
+    session: Session, reference: str, reason: str, *, on: date, now: datetime, actor: str, note: str
+) -> Decision:
+    """Deny a complete application (the borrower may appeal for 14 days) or an appeal (final), with the reason."""
+    case = _case_of(session, reference, note, CaseKind.LOSS_MITIGATION)
+    if reason not in DENIAL_REASONS:
+        raise InvalidInput("say why the application is denied")
+    spoken_reason = Phrases((DENIAL_REASONS[reason],))
+    if case.status == "appealed":
+        move_loss_mitigation(session, reference, "denied_final", on, actor)
+        notice = _tell(session, case, APPEAL_DENIED, now, reason=spoken_reason)
+        return _decided(session, case, "appeal_denied", actor, note, notice, reason=reason)
+    _start_review(session, case, on, actor)
+    move_loss_mitigation(session, reference, "denied", on, actor)
+    appeal = open_deadline(case, "appeal_window")
+    until = appeal.due_on if appeal else on
+    notice = _tell(session, case, APPLICATION_DENIED, now, reason=spoken_reason, until=until)
+    return _decided(session, case, "denied", actor, note, notice, reason=reason)
+
+
+def record_appeal(session: Session, reference: str, *, on: date, actor: str, note: str) -> Decision:
+    """Record the borrower's appeal of a denial, starting the 30-day appeal decision clock."""
+    case = _case_of(session, reference, note, CaseKind.LOSS_MITIGATION)
+    move_loss_mitigation(session, reference, "appealed", on, actor)
+    return _decided(session, case, "appealed", actor, note, None)
+
+
+def record_live_contact(session: Session, reference: str, *, on: date, actor: str, note: str) -> Decision:
+    """Record the live contact (or good-faith attempt) an early-intervention task requires by day 36."""
+    return _early_intervention_step(session, reference, "live_contact", on, actor, note)
+
+
+def record_written_notice(session: Session, reference: str, *, on: date, actor: str, note: str) -> Decision:
+    """Record the written early-intervention notice sent by day 45 of the delinquency."""
+    return _early_intervention_step(session, reference, "written_notice", on, actor, note)
+
+
+def _early_intervention_step(session: Session, reference: str, step: str, on: date, actor: str, note: str) -> Decision:
+    case = _case_of(session, reference, note, CaseKind.EARLY_INTERVENTION)
+    meet_deadline(session, reference, step, on, actor)
+    if all(d.met_on is not None for d in case.deadlines):
+        close_case(session, reference, on, actor, "done")
+    return _decided(session, case, step, actor, note, None)
+
+
+def _start_review(session: Session, case: Case, on: date, actor: str) -> None:
+    if case.status == "submitted_complete":
+        move_loss_mitigation(session, case.reference, "under_review", on, actor)
+
+
+def _case_of(session: Session, reference: str, note: str, *kinds: CaseKind) -> Case:
+    if not note.strip():
+        raise InvalidInput("a decision needs a note")
+    case = get_case(session, reference)
+    if case.kind not in {kind.value for kind in kinds}:
+        raise InvalidInput(f"case {reference} is not a {' or '.join(k.value.replace('_', ' ') for k in kinds)}")
+    if case.closed_on is not None:
+        raise InvalidInput(f"case {reference} is closed")
+    return case
+
+
+def _next_due(case: Case) -> date | None:
+    return min((d.due_on for d in case.deadlines if d.met_on is None), default=None)
+
+
+def _tell(session: Session, case: Case, message: str, now: datetime, **values: Any) -> Message | None:
+    """Queue a notice about the case to its loan's borrower; None when the case has no loan or no channel."""
+    if case.loan_id is None:
+        return None
+    loan = session.get_one(Loan, case.loan_id)
+    return notify_borrower(session, loan, message, now=now, reference=case.reference, **values)
+
+
+def _decided(
+    session: Session, case: Case, decision: str, actor: str, note: str, notice: Message | None, **detail: Any
+) -> Decision:
+    record_audit(session, actor, "case.decision", "case", case.reference,
+                 {"decision": decision, "note": note.strip()[:NOTE_LENGTH], "notice": notice.id if notice else None,
+                  **detail})  # fmt: skip
+    return Decision(case, notice)

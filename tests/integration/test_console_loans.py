@@ -1,0 +1,482 @@
+"""The console's loan pages and servicing actions, through the Flask test client on a real database."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+from console.i18n import money
+from servicing.cases import CaseKind, move_loss_mitigation, open_case
+from servicing.eod import run_business_day
+from servicing.loan_view import LEDGER_PER_PAGE
+from servicing.models import AuditEntry, Case, Fee, LedgerEntry, Loan, OutboxItem, Payment, Workout
+from servicing.queries import loan_summary, payoff_for
+from servicing.specialists import Role
+from servicing.store import ledger_balances
+from tests.integration.helpers import board
+from tests.integration.test_console_auth import create_specialist, csrf_token, dispose, log_in, make_console
+
+TODAY = date(2026, 2, 20)
+LATE_FEE_DAY = date(2026, 2, 17)  # the February 1 installment is past its 15 days of grace
+FLASH = re.compile(r'<li class="flash-(\w+)" role="status">(.*?)</li>', re.S)
+
+
+@pytest.fixture
+def app(database_url: str, cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    """A console on a database holding one Spanish-speaking borrower's mortgage, a month behind with a late fee."""
+    monkeypatch.setenv("LOANLINE_TODAY", TODAY.isoformat())
+    app = make_console(database_url)
+    create_specialist(app, "sam", Role.SPECIALIST)
+    create_specialist(app, "sue", Role.SUPERVISOR)
+    with app.extensions["loanline.sessions"]() as session, session.begin():
+        app.config["LOAN"] = board(session, locale="es", borrower_last_name="Zapata")
+    with app.extensions["loanline.sessions"]() as session, session.begin():
+        run_business_day(session, LATE_FEE_DAY, "eod")
+    yield app
+    dispose(app)
+
+
+def db(app: Flask) -> Session:
+    session: Session = app.extensions["loanline.sessions"]()
+    return session
+
+
+def loan_of(app: Flask) -> str:
+    return str(app.config["LOAN"])
+
+
+def client_of(app: Flask, username: str) -> FlaskClient:
+    """Return a browser logged in as `username`, holding its session's CSRF token."""
+    client = app.test_client()
+    log_in(client, username)
+    client.csrf_token = csrf_token(client, "/console/")  # type: ignore[attr-defined]
+    return client
+
+
+def act(client: FlaskClient, path: str, data: dict[str, Any], *, token: bool = True) -> TestResponse:
+    """Post an action form as the browser would (with the session's CSRF token unless told otherwise)."""
+    form = {**data, "csrf_token": client.csrf_token} if token else dict(data)  # type: ignore[attr-defined]
+    return client.post(path, data=form)
+
+
+def flashes(client: FlaskClient, loan_number: str) -> list[tuple[str, str]]:
+    return FLASH.findall(client.get(f"/console/loans/{loan_number}").get_data(as_text=True))
+
+
+def state(app: Flask) -> tuple[Any, ...]:
+    """Everything an action could change: balances, ledger, payments, fees, workouts, outbox, actions audited."""
+    with db(app) as session:
+        loan = session.scalar(select(Loan).where(Loan.loan_number == loan_of(app)))
+        assert loan is not None
+        return (
+            loan.principal_balance, loan.interest_balance, loan.escrow_balance, loan.fees_balance,
+            loan.suspense_balance, loan.deferred_balance, loan.installments_paid,
+            session.scalar(select(func.count()).select_from(LedgerEntry)),
+            tuple(session.execute(select(Payment.reference, Payment.status).order_by(Payment.id))),
+            tuple(session.execute(select(Fee.id, Fee.outstanding).order_by(Fee.id))),
+            tuple(session.execute(select(Workout.id, Workout.status).order_by(Workout.id))),
+            session.scalar(select(func.count()).select_from(OutboxItem)),
+            session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action != "view",
+                                                                                 AuditEntry.action != "login")),
+        )  # fmt: skip
+
+
+def audits(app: Flask, action: str) -> list[AuditEntry]:
+    with db(app) as session:
+        return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
+
+
+def assert_ledger_agrees(app: Flask) -> None:
+    with db(app) as session:
+        sums = ledger_balances(session)
+        for loan in session.scalars(select(Loan)):
+            cached = (loan.principal_balance, loan.interest_balance, loan.escrow_balance, loan.fees_balance,
+                      loan.suspense_balance, loan.deferred_balance)  # fmt: skip
+            b = sums[loan.id]
+            assert cached == (b.principal, b.interest, b.escrow, b.fees, b.suspense, b.deferred), loan.loan_number
+
+
+def open_fee_id(app: Flask) -> int:
+    with db(app) as session:
+        fee_id = session.scalar(select(Fee.id).where(Fee.outstanding > 0).order_by(Fee.id))
+        assert fee_id is not None
+        return fee_id
+
+
+def post_payment(client: FlaskClient, loan_number: str, amount: str, reference: str, **extra: str) -> TestResponse:
+    data = {"amount": amount, "received_on": TODAY.isoformat(), "reference": reference,
+            "reason": "borrower paid by phone", **extra}  # fmt: skip
+    return act(client, f"/console/loans/{loan_number}/payments", data)
+
+
+# -- pages ----------------------------------------------------------------------------------------------
+
+
+def test_the_loan_page_shows_the_balances_the_core_computes(app: Flask) -> None:
+    number = loan_of(app)
+    with db(app) as session:
+        summary = loan_summary(session, number, today=TODAY)
+    page = client_of(app, "sam").get(f"/console/loans/{number}").get_data(as_text=True)
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        for figure in (summary.principal_balance, summary.amount_due, summary.escrow_balance, summary.unpaid_fees):
+            assert money(figure, "USD") in page
+    assert summary.days_past_due == 16 and summary.unpaid_fees > 0
+    assert f'id="days-past-due">{summary.days_past_due}<' in page
+    assert "Zapata" in page and "late" in page and "<script" not in page and "style=" not in page
+    assert [(a.subject_type, a.subject_id) for a in audits(app, "view")][-1] == ("loan", number)
+
+
+def ledger_rows(page: str) -> int:
+    """Return how many ledger rows a loan page lists."""
+    section = page[page.index('id="ledger"') : page.index('id="cases"')]
+    return section.count("<tr><td>")
+
+
+def test_the_ledger_is_paged_not_loaded_whole(app: Flask) -> None:
+    number = loan_of(app)
+    client = client_of(app, "sam")
+    for n in range(LEDGER_PER_PAGE + 5):  # each small payment waits in suspense: one ledger line each at least
+        post_payment(client, number, "1.00", f"small-{n}")
+    with db(app) as session:
+        total = session.scalar(select(func.count()).select_from(LedgerEntry))
+    assert total is not None and total > LEDGER_PER_PAGE
+    first = client.get(f"/console/loans/{number}").get_data(as_text=True)
+    assert ledger_rows(first) == LEDGER_PER_PAGE and "Older entries" in first
+    second = client.get(f"/console/loans/{number}?ledger_page=2").get_data(as_text=True)
+    assert ledger_rows(second) == total - LEDGER_PER_PAGE and "Newer entries" in second
+
+
+def test_a_search_finds_loans_by_number_or_last_name(app: Flask) -> None:
+    client = client_of(app, "sam")
+    number = loan_of(app)
+    assert number in client.get("/console/loans/?q=zap").get_data(as_text=True)
+    assert number in client.get(f"/console/loans/?q={number}").get_data(as_text=True)
+    assert "No loan matches." in client.get("/console/loans/?q=nobody%25").get_data(as_text=True)
+
+
+def test_the_payoff_quote_for_a_chosen_date_equals_the_cores(app: Flask) -> None:
+    number = loan_of(app)
+    with db(app) as session:
+        quote = payoff_for(session, number, date(2026, 3, 10), today=TODAY)
+    page = client_of(app, "sam").get(f"/console/loans/{number}/payoff?good_through=2026-03-10").get_data(as_text=True)
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert f'id="payoff-total">{money(quote.total, "USD")}<' in page
+        assert money(quote.per_diem, "USD") in page
+        assert money(quote.escrow_refund, "USD") in page
+    assert audits(app, "view")[-1].detail["path"] == f"/console/loans/{number}/payoff"
+
+
+def test_the_modification_calculator_shows_each_steps_payment(app: Flask) -> None:
+    number = loan_of(app)
+    page = client_of(app, "sam").get(f"/console/loans/{number}/modification?rate=0.05").get_data(as_text=True)
+    for step in ("capitalize_arrears", "reduce_rate", "extend_term"):
+        assert f'class="step-{step}"' in page
+    assert "Lower the rate" in page
+    with db(app) as session:
+        assert session.scalar(select(func.count()).select_from(Workout)) == 0  # nothing booked
+
+
+def test_an_unknown_loan_is_not_found(app: Flask) -> None:
+    client = client_of(app, "sam")
+    for path in ("/console/loans/NOPE", "/console/loans/NOPE/payoff", "/console/loans/NOPE/modification"):
+        assert client.get(path).status_code == 404
+
+
+# -- posting and reversing a payment -----------------------------------------------------------------------
+
+
+def test_a_manual_payment_submitted_twice_posts_once_and_says_so(app: Flask) -> None:
+    number = loan_of(app)
+    client = client_of(app, "sam")
+    assert post_payment(client, number, "1198.45", "phone-1").status_code == 302
+    assert post_payment(client, number, "1198.45", "phone-1").status_code == 302
+    messages = flashes(client, number)
+    assert ("success", "Payment phone-1 posted.") in messages
+    assert ("success", "Payment phone-1 was already posted; nothing changed.") in messages
+    with db(app) as session:
+        assert session.scalar(select(func.count()).select_from(Payment).where(Payment.reference == "phone-1")) == 1
+    [entry] = audits(app, "payment.posted")
+    assert (entry.actor, entry.detail["amount"], entry.detail["currency"]) == ("sam", "1198.45", "USD")
+    assert entry.detail["reason"] == "borrower paid by phone"
+    assert_ledger_agrees(app)
+
+
+def test_a_refused_payment_is_flashed_and_changes_nothing(app: Flask) -> None:
+    number = loan_of(app)
+    client = client_of(app, "sam")
+    before = state(app)
+    post_payment(client, number, "-5.00", "neg-1")
+    post_payment(client, number, "10.00", "future-1", received_on="2026-12-01")
+    assert state(app) == before
+    errors = [text for kind, text in flashes(client, number) if kind == "error"]
+    assert any("future" in text for text in errors) and len(errors) == 2
+
+
+def test_a_reversal_undoes_the_payment(app: Flask) -> None:
+    number = loan_of(app)
+    before = state(app)[:7]
+    post_payment(client_of(app, "sam"), number, "1198.45", "phone-2")
+    assert state(app)[:7] != before
+    response = act(client_of(app, "sue"), f"/console/loans/{number}/payments/reverse",
+                   {"reference": "phone-2", "reason": "check bounced"})  # fmt: skip
+    assert response.status_code == 302
+    assert state(app)[:7] == before
+    [entry] = audits(app, "payment.reversed")
+    assert entry.actor == "sue" and entry.detail["reason"] == "check bounced"
+    assert_ledger_agrees(app)
+
+
+def test_a_payment_of_another_loan_is_not_reversed_from_this_one(app: Flask) -> None:
+    with db(app) as session, session.begin():
+        other = board(session)
+    post_payment(client_of(app, "sam"), other, "10.00", "other-1")
+    before = state(app)
+    act(client_of(app, "sue"), f"/console/loans/{loan_of(app)}/payments/reverse",
+        {"reference": "other-1", "reason": "wrong loan"})  # fmt: skip
+    assert state(app) == before
+
+
+# -- fee waiver, forbearance, workout decisions -----------------------------------------------------------------
+
+
+def test_a_fee_waiver_zeroes_the_fee_with_a_ledger_entry(app: Flask) -> None:
+    number = loan_of(app)
+    fee_id = open_fee_id(app)
+    response = act(client_of(app, "sue"), f"/console/loans/{number}/fees/waive",
+                   {"fee_id": str(fee_id), "reason": "first late fee, goodwill"})  # fmt: skip
+    assert response.status_code == 302
+    with db(app) as session:
+        fee = session.get_one(Fee, fee_id)
+        assert fee.outstanding == 0
+        assert session.scalar(select(Loan.fees_balance).where(Loan.loan_number == number)) == 0
+        waived = session.scalar(select(LedgerEntry).where(LedgerEntry.kind == "fee_waived"))
+        assert waived is not None and waived.fees == -fee.amount and waived.posted_by == "sue"
+    assert audits(app, "fee.waived")[0].detail["reason"] == "first late fee, goodwill"
+    assert_ledger_agrees(app)
+
+
+def test_a_forbearance_is_placed_then_ended_and_the_borrower_told_in_spanish(app: Flask) -> None:
+    number = loan_of(app)
+    client = client_of(app, "sue")
+    act(client, f"/console/loans/{number}/forbearance",
+        {"months": "3", "reduced_payment": "0", "starts_on": "2026-02-01", "reason": "job loss"})  # fmt: skip
+    with db(app) as session:
+        workout = session.scalar(select(Workout))
+        assert workout is not None and (workout.kind, workout.status) == ("forbearance", "active")
+        [notice] = session.scalars(select(OutboxItem))
+        assert "aprobad" in notice.body.lower() and number in notice.body
+    assert "End the forbearance" in client.get(f"/console/loans/{number}").get_data(as_text=True)
+    act(client, f"/console/loans/{number}/forbearance/end", {"reason": "borrower back at work"})
+    with db(app) as session:
+        assert session.scalar(select(Workout.status)) == "ended"
+    decisions = [(a.detail["decision"], a.detail["reason"]) for a in audits(app, "workout.decision")]
+    assert decisions == [("approved", "job loss"), ("ended", "borrower back at work")]
+    assert len(audits(app, "workout.forbearance_placed")) == 1
+
+
+def test_an_approved_repayment_plan_queues_a_notice_in_the_borrowers_language(app: Flask) -> None:
+    number = loan_of(app)
+    act(client_of(app, "sue"), f"/console/loans/{number}/workout-decision",
+        {"kind": "repayment_plan", "decision": "approve", "months": "3", "reason": "can pay extra"})  # fmt: skip
+    with db(app) as session:
+        assert session.scalar(select(Workout.kind)) == "repayment_plan"
+        [notice] = session.scalars(select(OutboxItem))
+        assert "plan de pago" in notice.body.lower() and "US$" in notice.body
+        assert notice.proactive
+    [decision] = audits(app, "workout.decision")
+    detail = decision.detail
+    assert (decision.actor, detail["decision"], detail["reason"]) == ("sue", "approved", "can pay extra")
+    assert decision.detail["terms"]["months"] == 3 and Decimal(decision.detail["terms"]["arrears"]) > 0
+    assert len(audits(app, "workout.repayment_plan_started")) == 1
+
+
+@pytest.mark.parametrize(
+    ("terms", "words"),
+    [
+        ({"kind": "payment_deferral", "months": "1"}, "report de paiements"),
+        ({"kind": "modification", "modification_rate": "0.03"}, "modification de votre prêt"),
+    ],
+)
+def test_an_approved_deferral_or_modification_is_booked_and_told_in_french(
+    app: Flask, terms: dict[str, str], words: str
+) -> None:
+    with db(app) as session, session.begin():
+        number = board(session, locale="fr_CA")
+    act(client_of(app, "sue"), f"/console/loans/{number}/workout-decision",
+        {**terms, "decision": "approve", "reason": "hardship documented"})  # fmt: skip
+    with db(app) as session:
+        loan = session.scalar(select(Loan).where(Loan.loan_number == number))
+        assert loan is not None and loan.days_past_due == 0
+        assert session.scalar(select(Workout.kind).where(Workout.loan_id == loan.id)) == terms["kind"]
+        [notice] = session.scalars(select(OutboxItem))
+        assert words in notice.body and "$" in notice.body
+    assert_ledger_agrees(app)
+
+
+def test_a_denial_is_recorded_with_its_reason_against_the_case(app: Flask) -> None:
+    number = loan_of(app)
+    with db(app) as session, session.begin():
+        loan = session.scalar(select(Loan).where(Loan.loan_number == number))
+        assert loan is not None
+        case = open_case(session, CaseKind.LOSS_MITIGATION, loan_id=loan.id, borrower_id=loan.borrower_id,
+                         opened_on=TODAY, source="console", country="US", actor="test")  # fmt: skip
+        for status in ("submitted_complete", "under_review"):
+            move_loss_mitigation(session, case.reference, status, TODAY, "test")
+        reference = case.reference
+    before = state(app)[:12]
+    denial = {"kind": "modification", "decision": "deny", "reason": "income too low", "case_reference": reference}
+    act(client_of(app, "sue"), f"/console/loans/{number}/workout-decision", denial)
+    assert state(app)[:12] == before  # no workout, no money, no notice
+    [entry] = audits(app, "workout.decision")
+    assert entry.detail == {"decision": "denied", "kind": "modification", "reason": "income too low",
+                            "case": reference}  # fmt: skip
+    with db(app) as session:  # the case's own decision and notice are made on the case, in the worklist
+        assert session.scalar(select(Case.status).where(Case.reference == reference)) == "under_review"
+
+
+# -- refusals: no reason, no CSRF token, a role too low ----------------------------------------------------------
+
+ACTIONS = {
+    "payments": {"amount": "10.00", "received_on": TODAY.isoformat(), "reference": "r-1"},
+    "payments/reverse": {"reference": "seed-1"},
+    "fees/waive": {"fee_id": "FEE"},
+    "forbearance": {"months": "3", "reduced_payment": "0", "starts_on": "2026-02-01"},
+    "forbearance/end": {},
+    "workout-decision": {"kind": "repayment_plan", "decision": "approve", "months": "3"},
+}
+
+
+def fill(app: Flask, data: dict[str, str]) -> dict[str, str]:
+    return {key: str(open_fee_id(app)) if value == "FEE" else value for key, value in data.items()}
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_an_action_without_a_reason_is_refused_and_changes_nothing(app: Flask, action: str) -> None:
+    number = loan_of(app)
+    post_payment(client_of(app, "sam"), number, "5.00", "seed-1")
+    before = state(app)
+    client = client_of(app, "sue")
+    response = act(client, f"/console/loans/{number}/{action}", fill(app, ACTIONS[action]))
+    assert response.status_code == 302
+    assert state(app) == before
+    assert any(kind == "error" and "Reason" in text for kind, text in flashes(client, number))
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_an_action_without_the_csrf_token_is_refused(app: Flask, action: str) -> None:
+    number = loan_of(app)
+    before = state(app)
+    data = {**fill(app, ACTIONS[action]), "reason": "because"}
+    response = act(client_of(app, "sue"), f"/console/loans/{number}/{action}", data, token=False)
+    assert response.status_code == 400
+    assert state(app) == before
+
+
+@pytest.mark.parametrize("action", sorted(set(ACTIONS) - {"payments"}))
+def test_a_specialist_may_not_reverse_waive_or_decide(app: Flask, action: str) -> None:
+    number = loan_of(app)
+    before = state(app)
+    data = {**fill(app, ACTIONS[action]), "reason": "because"}
+    assert act(client_of(app, "sam"), f"/console/loans/{number}/{action}", data).status_code == 403
+    assert state(app) == before
+
+
+def test_a_supervisor_sees_the_decision_forms_and_a_specialist_does_not(app: Flask) -> None:
+    number = loan_of(app)
+    specialist = client_of(app, "sam").get(f"/console/loans/{number}").get_data(as_text=True)
+    supervisor = client_of(app, "sue").get(f"/console/loans/{number}").get_data(as_text=True)
+    assert "Post a payment received" in specialist and "Post a payment received" in supervisor
+    assert "Place a forbearance" not in specialist and "Waive fee" not in specialist
+    assert "Place a forbearance" in supervisor and "Waive fee" in supervisor
+
+
+def test_the_page_speaks_the_specialists_language(app: Flask) -> None:
+    create_specialist(app, "ana", Role.SPECIALIST, locale="fr")
+    page = client_of(app, "ana").get(f"/console/loans/{loan_of(app)}").get_data(as_text=True)
+    assert '<html lang="fr">' in page
+
+
+def test_a_payoff_good_through_a_past_date_is_refused_and_the_default_quoted(app: Flask) -> None:
+    number = loan_of(app)
+    page = client_of(app, "sam").get(f"/console/loans/{number}/payoff?good_through=2025-01-01").get_data(as_text=True)
+    assert "A payoff is quoted good through a date on or after 2026-02-17." in page
+    assert 'value="2026-02-27"' in page  # the business date plus 10 days
+
+
+HIDDEN = re.compile(r'<input[^>]*type="hidden"[^>]*>')
+ATTRIBUTE = re.compile(r'(name|value)="([^"]*)"')
+
+
+def form_on_page(page: str, action: str) -> dict[str, str]:
+    """Return the hidden fields of the first form on the page posting to `action`, as a browser would send them."""
+    start = page.index(f'action="{action}"')
+    form = page[start : page.index("</form>", start)]
+    fields = {}
+    for tag in HIDDEN.findall(form):
+        attributes = dict(ATTRIBUTE.findall(tag))
+        fields[attributes["name"]] = attributes.get("value", "")
+    return fields
+
+
+def test_the_forms_drawn_on_the_page_post_as_they_are(app: Flask) -> None:
+    number = loan_of(app)
+    specialist, supervisor = client_of(app, "sam"), client_of(app, "sue")
+    page = specialist.get(f"/console/loans/{number}").get_data(as_text=True)
+    payment = form_on_page(page, f"/console/loans/{number}/payments")
+    assert payment["csrf_token"] and "reference" not in payment
+    reference = re.search(r'name="reference" required type="text" value="([^"]+)"', page)
+    assert reference is not None and reference.group(1).startswith("console-")
+    data = {**payment, "amount": "25.00", "received_on": TODAY.isoformat(), "reference": reference.group(1),
+            "reason": "phone"}  # fmt: skip
+    specialist.post(f"/console/loans/{number}/payments", data=data)
+    specialist.post(f"/console/loans/{number}/payments", data=data)  # the browser resubmits
+    page = supervisor.get(f"/console/loans/{number}").get_data(as_text=True)
+    reversal = form_on_page(page, f"/console/loans/{number}/payments/reverse")
+    assert reversal["reference"] == reference.group(1)
+    supervisor.post(f"/console/loans/{number}/payments/reverse", data={**reversal, "reason": "duplicate"})
+    waiver = form_on_page(supervisor.get(f"/console/loans/{number}").get_data(as_text=True),
+                          f"/console/loans/{number}/fees/waive")  # fmt: skip
+    supervisor.post(f"/console/loans/{number}/fees/waive", data={**waiver, "reason": "goodwill"})
+    with db(app) as session:
+        assert list(session.execute(select(Payment.reference, Payment.status))) == [(reference.group(1), "reversed")]
+        assert session.scalar(select(Loan.fees_balance).where(Loan.loan_number == number)) == 0
+    assert_ledger_agrees(app)
+
+
+def test_a_paid_off_loan_and_a_daily_simple_interest_loan_show_their_pages(app: Flask) -> None:
+    with db(app) as session, session.begin():
+        personal = board(session, product="personal", interest_method="actual/365", escrow_monthly="0",
+                         escrow_balance="0", original_principal="12000.00", term_months="48")  # fmt: skip
+    number = loan_of(app)
+    with db(app) as session:
+        total = payoff_for(session, number, TODAY, today=TODAY).total
+    specialist = client_of(app, "sam")
+    post_payment(specialist, number, str(total), "payoff-1")
+    with db(app) as session:
+        assert session.scalar(select(Loan.status).where(Loan.loan_number == number)) == "paid_off"
+    closed = specialist.get(f"/console/loans/{number}").get_data(as_text=True)
+    assert "paid_off" in closed and "Post a payment received" not in closed and "Nothing left to pay." in closed
+    assert specialist.get(f"/console/loans/{number}/payoff").status_code == 302  # nothing to pay off: flashed
+    daily = specialist.get(f"/console/loans/{personal}").get_data(as_text=True)
+    assert "This loan has no escrow account." in daily and "personal" in daily
+
+
+def test_every_field_on_the_loan_page_has_its_own_id_and_label(app: Flask) -> None:
+    number = loan_of(app)
+    post_payment(client_of(app, "sam"), number, "5.00", "seed-1")
+    page = client_of(app, "sue").get(f"/console/loans/{number}").get_data(as_text=True)
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert sorted(ids) == sorted(set(ids))
+    labelled = re.findall(r'<label for="([^"]+)"', page)
+    assert labelled and set(labelled) <= set(ids)
+    assert "decision-months" in labelled and "forbearance-months" in labelled
