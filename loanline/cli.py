@@ -99,15 +99,18 @@ def init() -> None:
 @click.option("--reset", is_flag=True, help="Delete everything first (SQLite file only).")
 @click.option("--as-of", callback=iso_date, help="Anchor date of the demo portfolio (default today).")
 def demo(reset: bool, as_of: date | None) -> None:
-    """Load the deterministic demo portfolio."""
+    """Load the deterministic demo portfolio, its conversations and one console login per role."""
     from servicing.demo import load_demo
 
     if reset:
         _reset_database()
+    from loanline.serve import add_demo_logins
+
     with runtime() as rt:
         summary = load_demo(rt.sessions, secret=rt.settings.secret_key, as_of=as_of or rt.today(),
                             country=rt.settings.country)  # fmt: skip
         click.echo(summary)
+        add_demo_logins(rt)
 
 
 def _reset_database() -> None:

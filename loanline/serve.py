@@ -39,6 +39,11 @@ def prepare(rt: Runtime) -> None:
         empty = not session.scalar(select(func.count()).select_from(Loan))
     if empty:
         click.echo(load_demo(rt.sessions, secret=rt.settings.secret_key, as_of=rt.today(), country=rt.settings.country))
+    add_demo_logins(rt)
+
+
+def add_demo_logins(rt: Runtime) -> None:
+    """Create the demo's console logins (one per role) if missing and print them with their passwords."""
     with rt.sessions.begin() as session:
         logins = add_demo_specialists(session, rt.settings.secret_key)
     click.echo("Console logins (demo):")

@@ -310,6 +310,9 @@ class AuditEntry(Base):
     subject_id: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
+    # a case's or a conversation's history, and the audit search by subject
+    __table_args__ = (Index("ix_audit_subject", "subject_type", "subject_id", "at"),)
+
 
 class BusinessDay(Base):
     """A business date end of day has run through; the latest is the system's business date."""
@@ -336,7 +339,7 @@ class Conversation(Base):
     escalation_reason: Mapped[str | None] = mapped_column(String(16))
     priority: Mapped[int] = mapped_column(Integer, default=0)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    assigned_to: Mapped[str | None] = mapped_column(String(64), index=True)
+    assigned_to: Mapped[str | None] = mapped_column(String(64))
     assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     locale: Mapped[str] = mapped_column(String(10), default="en")
     verified_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -351,6 +354,7 @@ class Conversation(Base):
     __table_args__ = (
         UniqueConstraint("channel", "address"),
         Index("ix_conversations_queue", "state", "priority", "queued_at"),
+        Index("ix_conversations_assigned", "assigned_to", "state", "assigned_at"),
     )
 
 

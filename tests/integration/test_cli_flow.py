@@ -65,3 +65,17 @@ def test_a_reused_reference_for_another_payment_is_refused(boarded: None, tmp_pa
     code, output = run("import-payments", str(second))
     assert code == 1
     assert "line 2: R1: duplicate reference R1: already used for a different payment" in output
+
+
+def test_the_demo_command_loads_loans_conversations_and_a_login_per_role(
+    cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOANLINE_TODAY", "2026-03-20")
+    assert run("init")[0] == 0
+    code, output = run("demo")
+    assert code == 0, output
+    assert "Console logins (demo):" in output
+    for role in ("specialist", "supervisor", "admin"):
+        assert f" {role} " in output
+    code, report = run("report", "queue", "--format", "json")
+    assert code == 0, report
