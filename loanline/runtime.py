@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
@@ -36,9 +35,7 @@ class Runtime:
 
     def today(self) -> date:
         """Return today's date in the servicer's time zone (LOANLINE_TODAY overrides it for demos and tests)."""
-        if self.settings.today_override:
-            return date.fromisoformat(self.settings.today_override)
-        return datetime.now(ZoneInfo(self.settings.timezone)).date()
+        return self.settings.today()
 
     def is_initialised(self) -> bool:
         """Tell whether the schema exists."""

@@ -6,7 +6,9 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 
 def _instance_path(environ: Mapping[str, str]) -> Path:
@@ -51,6 +53,12 @@ class Settings:
     today_override: str | None = None
     simulator: bool = False  # the borrower simulator at /simulator (a development tool: off in production)
     telegram_api_url: str | None = None  # another Bot API server (a local one, a test double); Telegram's if unset
+
+    def today(self) -> date:
+        """Return today's date in the servicer's time zone (LOANLINE_TODAY overrides it for demos and tests)."""
+        if self.today_override:
+            return date.fromisoformat(self.today_override)
+        return datetime.now(ZoneInfo(self.timezone)).date()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

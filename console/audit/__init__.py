@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
-from flask import Blueprint, flash, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, render_template, request, url_for
 from werkzeug.wrappers.response import Response
 
+from console.arguments import date_argument, page_argument
 from console.security import audits_view, requires_role, sessions
 from servicing.reports import AuditFilter, audit_rows, csv_text, search_audit
 from servicing.specialists import Role
@@ -19,28 +18,10 @@ CSV_LIMIT = 50_000
 TEXT_FILTERS = ("actor", "action", "subject_type", "subject_id")
 
 
-def date_argument(name: str) -> date | None:
-    """Return a YYYY-MM-DD query argument, or None (saying so when it is not a date)."""
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        flash(_("%(value)s is not a date (YYYY-MM-DD); the search ignores it.", value=value[:20]), "error")
-        return None
-
-
 def audit_filter() -> AuditFilter:
     """Return the search the query string asks for."""
     texts = {name: request.args.get(name, "").strip()[:64] for name in TEXT_FILTERS}
     return AuditFilter(**texts, since=date_argument("from"), until=date_argument("to"))
-
-
-def page_argument() -> int:
-    """Return the page number asked for (1 when absent or not a number)."""
-    value = request.args.get("page", "1")
-    return max(1, min(int(value), 100_000)) if value.isdigit() else 1
 
 
 @bp.get("/")

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response
 
+from console.arguments import servicer_today
 from console.queue.labels import Words, template_helpers
 from console.security import audits_view, requires_role, sessions, user
 from servicing.audit import record_audit
@@ -59,8 +60,7 @@ class Verification:
 
 def today(session: Session) -> date:
     """Return the business date (LOANLINE_TODAY, then the clock, on a database where end of day never ran)."""
-    override = current_app.extensions["loanline.settings"].today_override
-    return current_date(session, date.fromisoformat(override) if override else datetime.now(UTC).date())
+    return current_date(session, servicer_today())
 
 
 def loan_url(loan_number: str) -> str:

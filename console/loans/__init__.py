@@ -10,15 +10,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from console.arguments import date_argument, page_argument, servicer_today
 from console.loans.forms import (
     EndForbearanceForm,
     FeeWaiverForm,
@@ -29,7 +29,6 @@ from console.loans.forms import (
     WorkoutDecisionForm,
 )
 from console.security import audits_view, requires_role, sessions, user
-from servicing.config import Settings
 from servicing.errors import LoanNotFound, ServicingError
 from servicing.fees import waive_fee as waive_loan_fee
 from servicing.loan_view import find_loans, loan_page
@@ -59,20 +58,6 @@ STEP_NAMES = {
     ModificationStepName.EXTEND_TERM.value: _l("Extend the term"),
     ModificationStepName.FORBEAR_PRINCIPAL.value: _l("Forbear principal"),
 }
-
-
-def servicer_today() -> date:
-    """Return today in the servicer's time zone (LOANLINE_TODAY pins it for demos and tests)."""
-    settings: Settings = current_app.extensions["loanline.settings"]
-    if settings.today_override:
-        return date.fromisoformat(settings.today_override)
-    return datetime.now(ZoneInfo(settings.timezone)).date()
-
-
-def page_argument(name: str) -> int:
-    """Return a positive page number from the query string (1 when absent or not a number)."""
-    value = request.args.get(name, "1")
-    return max(1, min(int(value), 100_000)) if value.isdigit() else 1
 
 
 # -- pages ----------------------------------------------------------------------------------------------
@@ -122,7 +107,7 @@ def show(loan_number: str) -> str:
 @audits_view("loan", id_argument="loan_number")
 def payoff(loan_number: str) -> str | Response:
     """Quote the payoff good through a chosen date, with each component, the per diem and the escrow refund."""
-    good_through = _date_argument("good_through")
+    good_through = date_argument("good_through")
     with sessions()() as session:
         quote_date = current_date(session, servicer_today())
         if good_through is not None and good_through < quote_date:
@@ -163,14 +148,6 @@ def modification(loan_number: str) -> str:
         "loans/modification.html", loan_number=loan_number, form=form, plan=plan, refusal=refusal,
         currency=account.currency, as_of=as_of, step_names=STEP_NAMES,
     )  # fmt: skip
-
-
-def _date_argument(name: str) -> date | None:
-    """Return an ISO date from the query string, or None when absent or malformed."""
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
 
 
 # -- actions --------------------------------------------------------------------------------------------

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers.response import Response
 
+from console.arguments import date_argument, servicer_today
 from console.reports.charts import Chart, Figure, bar_chart, line_chart
 from console.security import audits_view, requires_role, sessions, user
-from servicing.config import Settings
 from servicing.reports import REPORTS, csv_text
 from servicing.specialists import Role
 
@@ -50,26 +49,6 @@ AUDIT_ROWS_SHOWN = 200
 MAX_CHART_DAYS = 400
 
 Rows = list[dict[str, Any]]
-
-
-def servicer_today() -> date:
-    """Return today in the servicer's time zone (LOANLINE_TODAY pins it for demos and tests)."""
-    settings: Settings = current_app.extensions["loanline.settings"]
-    if settings.today_override:
-        return date.fromisoformat(settings.today_override)
-    return datetime.now(ZoneInfo(settings.timezone)).date()
-
-
-def date_argument(name: str) -> date | None:
-    """Return a YYYY-MM-DD query argument, or None (with a flashed message when it is not a date)."""
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        flash(_("%(value)s is not a date (YYYY-MM-DD); the period ignores it.", value=value[:20]), "error")
-        return None
 
 
 # -- charts per report ----------------------------------------------------------------------------------

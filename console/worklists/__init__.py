@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response
 
+from console.arguments import page_argument, servicer_today, settings
 from console.security import audits_view, requires_role, sessions, user
 from console.worklists.forms import DenyForm, IncompleteForm, NoteForm, ResolveErrorForm
 from servicing import decisions
@@ -30,7 +30,6 @@ from servicing.cases import (
     open_cases_of_kind,
     open_deadline,
 )
-from servicing.config import Settings
 from servicing.errors import ServicingError
 from servicing.models import Case, Loan
 from servicing.specialists import Role
@@ -176,25 +175,6 @@ DECISIONS: dict[str, DecisionRule] = {
         lambda s, ref, f, c: decisions.record_written_notice(s, ref, on=c.on, actor=c.actor, note=f.note.data),
     ),
 }  # fmt: skip
-
-
-def settings() -> Settings:
-    """Return the app's settings."""
-    found: Settings = current_app.extensions["loanline.settings"]
-    return found
-
-
-def servicer_today() -> date:
-    """Return today in the servicer's time zone (LOANLINE_TODAY pins it for demos and tests)."""
-    if settings().today_override:
-        return date.fromisoformat(settings().today_override or "")
-    return datetime.now(ZoneInfo(settings().timezone)).date()
-
-
-def page_argument() -> int:
-    """Return the page number asked for (1 when absent or not a number)."""
-    value = request.args.get("page", "1")
-    return max(1, min(int(value), 100_000)) if value.isdigit() else 1
 
 
 # -- pages ----------------------------------------------------------------------------------------------

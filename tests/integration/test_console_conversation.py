@@ -26,10 +26,10 @@ from servicing.conversations import (
 from servicing.models import AuditEntry, BorrowerPhone, Conversation, Loan, Message, OutboxItem
 from servicing.queries import loan_summary
 from servicing.speaking import Speaker
-from servicing.specialists import Role
+from tests.integration.console_helpers import sessions_of, signed_in, staffed_console
 from tests.integration.helpers import board
-from tests.integration.test_console_auth import create_specialist, csrf_token, dispose, log_in, make_console
-from tests.integration.test_console_queue import TODAY, sessions_of, signed_in
+from tests.integration.test_console_auth import create_specialist, csrf_token, log_in
+from tests.integration.test_console_queue import TODAY
 
 SCRIPT = "<script>alert('pwned')</script>"
 STATIC = Path(__file__).resolve().parents[2] / "console" / "static"
@@ -37,13 +37,8 @@ STATIC = Path(__file__).resolve().parents[2] / "console" / "static"
 
 @pytest.fixture
 def app(database_url: str, cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    monkeypatch.setenv("LOANLINE_TODAY", TODAY)
-    app = make_console(database_url)
-    create_specialist(app, "sam")
-    create_specialist(app, "ana")
-    create_specialist(app, "sue", Role.SUPERVISOR)
-    yield app
-    dispose(app)
+    with staffed_console(database_url, TODAY, monkeypatch) as app:
+        yield app
 
 
 def borrower_conversation(

@@ -23,8 +23,9 @@ from servicing.models import AuditEntry, Case, Fee, LedgerEntry, Loan, OutboxIte
 from servicing.queries import loan_summary, payoff_for
 from servicing.specialists import Role
 from servicing.store import ledger_balances
+from tests.integration.console_helpers import sessions_of, signed_in, staffed_console
 from tests.integration.helpers import board
-from tests.integration.test_console_auth import create_specialist, csrf_token, dispose, log_in, make_console
+from tests.integration.test_console_auth import create_specialist, csrf_token
 
 TODAY = date(2026, 2, 20)
 LATE_FEE_DAY = date(2026, 2, 17)  # the February 1 installment is past its 15 days of grace
@@ -34,16 +35,12 @@ FLASH = re.compile(r'<li class="flash-(\w+)" role="status">(.*?)</li>', re.S)
 @pytest.fixture
 def app(database_url: str, cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     """A console on a database holding one Spanish-speaking borrower's mortgage, a month behind with a late fee."""
-    monkeypatch.setenv("LOANLINE_TODAY", TODAY.isoformat())
-    app = make_console(database_url)
-    create_specialist(app, "sam", Role.SPECIALIST)
-    create_specialist(app, "sue", Role.SUPERVISOR)
-    with app.extensions["loanline.sessions"]() as session, session.begin():
-        app.config["LOAN"] = board(session, locale="es", borrower_last_name="Zapata")
-    with app.extensions["loanline.sessions"]() as session, session.begin():
-        run_business_day(session, LATE_FEE_DAY, "eod")
-    yield app
-    dispose(app)
+    with staffed_console(database_url, TODAY.isoformat(), monkeypatch) as app:
+        with sessions_of(app).begin() as session:
+            app.config["LOAN"] = board(session, locale="es", borrower_last_name="Zapata")
+        with sessions_of(app).begin() as session:
+            run_business_day(session, LATE_FEE_DAY, "eod")
+        yield app
 
 
 def db(app: Flask) -> Session:
@@ -57,8 +54,7 @@ def loan_of(app: Flask) -> str:
 
 def client_of(app: Flask, username: str) -> FlaskClient:
     """Return a browser logged in as `username`, holding its session's CSRF token."""
-    client = app.test_client()
-    log_in(client, username)
+    client = signed_in(app, username)
     client.csrf_token = csrf_token(client, "/console/")  # type: ignore[attr-defined]
     return client
 
@@ -401,8 +397,8 @@ def test_a_supervisor_sees_the_decision_forms_and_a_specialist_does_not(app: Fla
 
 
 def test_the_page_speaks_the_specialists_language(app: Flask) -> None:
-    create_specialist(app, "ana", Role.SPECIALIST, locale="fr")
-    page = client_of(app, "ana").get(f"/console/loans/{loan_of(app)}").get_data(as_text=True)
+    create_specialist(app, "amelie", Role.SPECIALIST, locale="fr")
+    page = client_of(app, "amelie").get(f"/console/loans/{loan_of(app)}").get_data(as_text=True)
     assert '<html lang="fr">' in page
 
 

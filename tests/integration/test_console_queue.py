@@ -11,12 +11,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.conversations import EscalationReason, claim_conversation, escalate, record_inbound
 from servicing.models import AuditEntry, Conversation
-from servicing.specialists import Role
-from tests.integration.test_console_auth import create_specialist, csrf_token, dispose, log_in, make_console
+from tests.integration.console_helpers import sessions_of, signed_in, staffed_console
+from tests.integration.test_console_auth import csrf_token
 
 TODAY = "2026-03-20"
 CLAIM_FORM = re.compile(r'action="/console/queue/(\d+)/claim"')
@@ -24,19 +23,8 @@ CLAIM_FORM = re.compile(r'action="/console/queue/(\d+)/claim"')
 
 @pytest.fixture
 def app(database_url: str, cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    monkeypatch.setenv("LOANLINE_TODAY", TODAY)
-    app = make_console(database_url)
-    create_specialist(app, "sam")
-    create_specialist(app, "ana")
-    create_specialist(app, "sue", Role.SUPERVISOR)
-    yield app
-    dispose(app)
-
-
-def sessions_of(app: Flask) -> sessionmaker[Session]:
-    """Return the app's session factory."""
-    factory: sessionmaker[Session] = app.extensions["loanline.sessions"]
-    return factory
+    with staffed_console(database_url, TODAY, monkeypatch) as app:
+        yield app
 
 
 def waiting(
@@ -58,13 +46,6 @@ def waiting(
             inbound.conversation.locale = locale
         escalate(session, inbound.conversation, reason, at)
         return inbound.conversation.id
-
-
-def signed_in(app: Flask, username: str) -> FlaskClient:
-    """Return a client logged in as `username`."""
-    client = app.test_client()
-    log_in(client, username)
-    return client
 
 
 def claim(client: FlaskClient, conversation_id: int, token: str | None = None) -> object:

@@ -29,9 +29,8 @@ from servicing.conversations import (
 from servicing.models import AuditEntry
 from servicing.payments import PaymentInstruction, post_payments
 from servicing.reports import REPORTS, queue_report
-from servicing.specialists import Role
+from tests.integration.console_helpers import sessions_of, signed_in, staffed_console
 from tests.integration.helpers import board
-from tests.integration.test_console_auth import create_specialist, dispose, log_in, make_console
 
 TODAY = date(2026, 3, 20)
 MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
@@ -39,24 +38,17 @@ MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
 
 @pytest.fixture
 def app(database_url: str, cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    monkeypatch.setenv("LOANLINE_TODAY", TODAY.isoformat())
-    app = make_console(database_url)
-    create_specialist(app, "sam", Role.SPECIALIST)
-    create_specialist(app, "sue", Role.SUPERVISOR)
-    yield app
-    dispose(app)
+    with staffed_console(database_url, TODAY.isoformat(), monkeypatch) as app:
+        yield app
 
 
 @pytest.fixture
 def sessions(app: Flask) -> sessionmaker[Session]:
-    factory: sessionmaker[Session] = app.extensions["loanline.sessions"]
-    return factory
+    return sessions_of(app)
 
 
 def client_of(app: Flask, username: str = "sue") -> FlaskClient:
-    client = app.test_client()
-    log_in(client, username)
-    return client
+    return signed_in(app, username)
 
 
 def post_some_payments(sessions: sessionmaker[Session]) -> None:

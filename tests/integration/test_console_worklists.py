@@ -15,33 +15,26 @@ from sqlalchemy.orm import Session, sessionmaker
 from servicing.cases import CaseKind, get_case, open_case, open_early_intervention
 from servicing.conversations import find_or_open_conversation
 from servicing.models import AuditEntry, Case, Loan, OutboxItem
-from servicing.specialists import Role
+from tests.integration.console_helpers import sessions_of, signed_in, staffed_console
 from tests.integration.helpers import board
-from tests.integration.test_console_auth import create_specialist, csrf_token, dispose, log_in, make_console
+from tests.integration.test_console_auth import csrf_token
 
 TODAY = date(2026, 6, 2)  # a Tuesday; Monday 2026-05-25 was Memorial Day
 
 
 @pytest.fixture
 def app(database_url: str, cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    monkeypatch.setenv("LOANLINE_TODAY", TODAY.isoformat())
-    app = make_console(database_url)
-    create_specialist(app, "sam", Role.SPECIALIST)
-    create_specialist(app, "sue", Role.SUPERVISOR)
-    yield app
-    dispose(app)
+    with staffed_console(database_url, TODAY.isoformat(), monkeypatch) as app:
+        yield app
 
 
 @pytest.fixture
 def sessions(app: Flask) -> sessionmaker[Session]:
-    factory: sessionmaker[Session] = app.extensions["loanline.sessions"]
-    return factory
+    return sessions_of(app)
 
 
 def client_of(app: Flask, username: str = "sam") -> FlaskClient:
-    client = app.test_client()
-    log_in(client, username)
-    return client
+    return signed_in(app, username)
 
 
 def open_one(
