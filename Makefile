@@ -11,6 +11,8 @@ LOCALES := es fr pt_BR de it hi id
 .PHONY: install run test test-postgres lint format bench clean catalogs-extract catalogs-update catalogs-compile \
 	console-catalogs-extract console-catalogs-update
 
+.PHONY: browser-deps
+
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -51,7 +53,23 @@ console-catalogs-update: console-catalogs-extract
 run: install
 	$(BIN)/loanline run --host $(HOST) --port $(PORT)
 
-test: install
+# Debian's chromium for the browser tests (tests/browser, docs/testing-browser.md), installed when missing and
+# when this user may (root, or sudo without a password); otherwise those tests skip and say why.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then sudo=; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; else sudo=none; fi; \
+		if [ "$$sudo" = none ]; then \
+			echo "browser-deps: /usr/bin/chromium is missing and apt-get needs root: the browser tests will skip"; \
+		else \
+			echo "browser-deps: installing chromium"; \
+			$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
+			{ $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+			  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+			echo "browser-deps: could not install chromium: the browser tests will skip"; \
+		fi; \
+	fi
+
+test: install browser-deps
 	$(BIN)/pytest -q
 
 test-postgres: install
