@@ -449,3 +449,5 @@ class Specialist(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Raised by a logout: a console session remembers the generation it began in and is refused once it moved.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -156,7 +156,8 @@ def _count_failure(session: Session, specialist: Specialist, now: datetime, sour
 
 
 def record_logout(session: Session, specialist: Specialist) -> None:
-    """Write the audit entry of a logout."""
+    """End every console session of the specialist (a copied cookie stops working too) and audit the logout."""
+    specialist.session_generation += 1
     record_audit(session, specialist.username, "logout", "specialist", specialist.username)
 
 

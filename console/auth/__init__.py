@@ -24,6 +24,7 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Please log in to see this page.")
 login_manager.session_protection = "strong"
 LAST_SEEN = "last_seen"
+GENERATION = "generation"
 
 
 class LoginForm(FlaskForm):
@@ -41,12 +42,18 @@ class LogoutForm(FlaskForm):
 
 
 def load_user(user_id: str) -> ConsoleUser | None:
-    """Return the specialist of a session, or None when the account is gone or deactivated."""
+    """Return the specialist of a session, or None when the account is gone, deactivated or logged out since.
+
+    The session cookie is signed but kept by the browser; the generation it began in (raised by every logout)
+    is what lets the server refuse a copy of it after the specialist logged out.
+    """
     if not user_id.isdigit():
         return None
     with sessions()() as db:
         specialist = specialist_by_id(db, int(user_id))
-        return ConsoleUser.of(specialist) if specialist else None
+        if specialist is None or session.get(GENERATION) != specialist.session_generation:
+            return None
+        return ConsoleUser.of(specialist)
 
 
 login_manager.user_loader(load_user)
@@ -99,8 +106,10 @@ def login() -> ResponseReturnValue:
             return render_template("auth/login.html", form=form, error=_("Invalid username or password.")), 401
         db.commit()
         console_user = ConsoleUser.of(specialist)
+        generation = specialist.session_generation
     session.clear()  # a fresh session for the new identity
     session.permanent = True
+    session[GENERATION] = generation
     login_user(console_user)
     session[LAST_SEEN] = datetime.now(UTC).timestamp()
     return redirect(_safe_next(request.args.get("next")))

@@ -186,6 +186,21 @@ def test_logout_is_a_post_that_ends_the_session_and_is_audited(app: Flask, clien
     assert [row.actor for row in audit_rows(app, "logout")] == ["sam"]
 
 
+def test_a_copy_of_the_session_cookie_is_refused_after_logout(app: Flask, client: FlaskClient) -> None:
+    log_in(client, "sam")
+    copied = client.get_cookie("session")
+    assert copied is not None
+    elsewhere = app.test_client()  # the same cookie in another browser: a second session of sam
+    elsewhere.set_cookie("session", copied.value)
+    assert elsewhere.get("/console/").status_code == 200
+    client.post("/console/logout", data={"csrf_token": csrf_token(client, "/console/")})
+    client.set_cookie("session", copied.value)  # the browser puts the old cookie back
+    assert client.get("/console/").status_code == 302
+    assert elsewhere.get("/console/").status_code == 302  # logging out ends every session of that specialist
+    log_in(client, "sam")
+    assert client.get("/console/").status_code == 200  # a new login starts a new generation
+
+
 def test_an_idle_session_expires_after_thirty_minutes(app: Flask, client: FlaskClient) -> None:
     assert app.permanent_session_lifetime == timedelta(minutes=30)
     log_in(client, "sam")
