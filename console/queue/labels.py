@@ -60,11 +60,8 @@ def language_label(locale: str) -> str:
 
 
 def wait_label(waited: timedelta) -> str:
-    """Return a wait as minutes, or hours and minutes."""
-    minutes = int(waited.total_seconds() // 60)
-    if minutes < 60:
-        return str(_("%(minutes)d min", minutes=minutes))
-    return str(_("%(hours)d h %(minutes)02d min", hours=minutes // 60, minutes=minutes % 60))
+    """Return a wait as minutes, hours and minutes, or (from two days) days and hours."""
+    return Words.duration(waited)
 
 
 class Words:
@@ -76,8 +73,7 @@ class Words:
         self.channels = {key: str(label) for key, label in CHANNELS.items()}
         self.statuses = {key: str(label) for key, label in STATUSES.items()}
         self.states = {key: str(label) for key, label in STATES.items()}
-        self.minutes = str(_("%(minutes)d min"))
-        self.hours = str(_("%(hours)d h %(minutes)02d min"))
+        self.formats = self.duration_formats()
         self.targets = {key: self.wait(sla_target(key)) for key in REASONS}
         self.languages: dict[str, str] = {}
 
@@ -103,12 +99,25 @@ class Words:
         """Return a message's delivery status."""
         return self.statuses.get(status, status)
 
-    def wait(self, waited: timedelta) -> str:
-        """Return a wait as minutes, or hours and minutes."""
-        minutes = int(waited.total_seconds() // 60)
+    @staticmethod
+    def duration_formats() -> tuple[str, str, str]:
+        """Return the page's formats of a duration in minutes, in hours and minutes, and in days and hours."""
+        return str(_("%(minutes)d min")), str(_("%(hours)d h %(minutes)02d min")), str(_("%(days)d d %(hours)d h"))
+
+    @classmethod
+    def duration(cls, waited: timedelta, formats: tuple[str, str, str] | None = None) -> str:
+        """Return a duration as minutes, hours and minutes, or (from two days) days and hours."""
+        in_minutes, in_hours, in_days = formats or cls.duration_formats()
+        minutes = max(0, int(waited.total_seconds() // 60))
         if minutes < 60:
-            return self.minutes % {"minutes": minutes}
-        return self.hours % {"hours": minutes // 60, "minutes": minutes % 60}
+            return in_minutes % {"minutes": minutes}
+        if minutes < 48 * 60:
+            return in_hours % {"hours": minutes // 60, "minutes": minutes % 60}
+        return in_days % {"days": minutes // (24 * 60), "hours": minutes % (24 * 60) // 60}
+
+    def wait(self, waited: timedelta) -> str:
+        """Return a wait in this page's words."""
+        return self.duration(waited, self.formats)
 
     def target(self, reason: str | None) -> str:
         """Return the SLA target of a reason as a wait."""

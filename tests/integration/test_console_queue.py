@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from console.queue.labels import Words
 from servicing.conversations import EscalationReason, claim_conversation, escalate, record_inbound
 from servicing.models import AuditEntry, Conversation
 from tests.integration.console_helpers import sessions_of, signed_in, staffed_console
@@ -193,3 +194,18 @@ def test_the_queue_page_links_from_the_navigation(app: Flask) -> None:
     page = signed_in(app, "sam").get("/console/").get_data(as_text=True)
     assert 'href="/console/queue/"' in page
     assert 'href="/console/queue/mine"' in page
+
+
+@pytest.mark.parametrize(
+    ("waited", "shown"),
+    [
+        (timedelta(seconds=59), "0 min"),
+        (timedelta(minutes=59), "59 min"),
+        (timedelta(hours=1, minutes=5), "1 h 05 min"),
+        (timedelta(hours=47, minutes=59), "47 h 59 min"),
+        (timedelta(days=253, hours=16, minutes=9), "253 d 16 h"),
+    ],
+)
+def test_a_wait_reads_in_minutes_then_hours_then_days(app: Flask, waited: timedelta, shown: str) -> None:
+    with app.test_request_context():
+        assert Words.duration(waited) == shown
