@@ -5,7 +5,11 @@ conversation verified beforehand, so each one is stored, understood and answered
 Floor, measured in the same run with the same gunicorn and wrk settings: a bare Flask app answering a
 fixed TwiML document. Goal: at least half the floor's throughput, p99 under 20 ms, every message stored.
 
-    .venv/bin/python bench/webhook.py [--duration 10] [--connections 4] [--postgres URL]
+    .venv/bin/python bench/webhook.py [--duration 10] [--connections 4] [--postgres URL] [--gunicorn-config FILE]
+
+The project's `gunicorn.conf.py` (the default `--gunicorn-config`) freezes each worker's start-up objects
+out of the garbage collector's reach, as a deployment should (docs/performance.md).
+`bench/webhook_inprocess.py` measures one request in one process, with its SQL statements.
 """
 
 from __future__ import annotations
@@ -300,12 +304,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--requests", type=int, default=20_000, help="distinct signed requests (default 20,000)")
     parser.add_argument("--postgres", metavar="URL", help="also serve the app on this PostgreSQL database")
-    parser.add_argument("--gunicorn-config", metavar="FILE", help="a gunicorn config file (hooks for experiments)")
+    parser.add_argument("--gunicorn-config", metavar="FILE", default=str(ROOT / "gunicorn.conf.py"),
+                        help="a gunicorn config file (default: the project's, as deployed)")  # fmt: skip
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     header("webhook (gunicorn, 2 workers, wrk)", 64)
-    print(f"  wrk: {args.threads} threads, {args.connections} connections, {args.duration} s per server")
+    print(f"  wrk: {args.threads} threads, {args.connections} connections, {args.duration} s per server; "
+          f"gunicorn config: {args.gunicorn_config or 'none'}")  # fmt: skip
     figures = Figures("webhook")
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)

@@ -19,7 +19,6 @@ from bot.turn import InboundMessage, Reply, Respond, Turn
 from servicing.config import Settings
 from servicing.conversations import find_or_open_conversation, record_inbound, record_outbound
 from servicing.errors import ServicingError
-from servicing.models import Conversation
 from servicing.store import business_date
 
 __all__ = ["Engine", "InboundMessage", "Reply", "Respond", "Turn"]
@@ -43,28 +42,32 @@ class Engine:
         self.respond = respond or answer_the_borrower
 
     def handle(self, inbound: InboundMessage) -> list[Reply]:
-        """Store the message, then answer it; a provider id seen before gets no second answer."""
+        """Store the message, then answer it, in one transaction; a provider id seen before gets no second answer.
+
+        The inbound message is written first, with the conversation's row locked (PostgreSQL; SQLite's
+        transactions hold the write lock from BEGIN), and the answer runs inside a savepoint: when answering
+        fails, the savepoint rolls back, the borrower is told sorry, and the message is still committed.
+        Nothing is committed when the transaction itself fails (the database went away): the channel then
+        answers with an error and the provider delivers the message again.
+        """
         now = self.clock()
         with self.sessions.begin() as session:
             stored = record_inbound(
-                session, inbound.channel, inbound.address, inbound.text,
-                provider_id=inbound.provider_id, now=now, attachments=list(inbound.attachments),
+                session, inbound.channel, inbound.address, inbound.text, provider_id=inbound.provider_id,
+                now=now, attachments=list(inbound.attachments), lock=True,
             )  # fmt: skip
             if stored.duplicate:
                 return []
-            conversation_id = stored.conversation.id
-        with self.sessions.begin() as session:
-            conversation = session.get(Conversation, conversation_id, with_for_update=True)
-            assert conversation is not None
+            conversation = stored.conversation
             turn = Turn(session, conversation, inbound, now, self._today(session, now), self.settings)
             try:
                 with session.begin_nested():
                     self.respond(turn)
             except ServicingError as error:
-                log.warning("conversation %s: refused: %s", conversation_id, type(error).__name__)
+                log.warning("conversation %s: refused: %s", conversation.id, type(error).__name__)
                 turn.replies = [Reply(turn.speaker.say(SORRY))]
             except Exception:  # the edge: a bug must not leave the borrower without an answer
-                log.exception("conversation %s: could not answer", conversation_id)
+                log.exception("conversation %s: could not answer", conversation.id)
                 turn.replies = [Reply(turn.speaker.say(SORRY))]
             for reply in turn.replies:
                 record_outbound(session, conversation, reply.text, author="bot", now=now)

@@ -37,7 +37,7 @@ from servicing.models import Borrower, Case, Loan, Payment
 from servicing.payoff import payoff_quote
 from servicing.queries import summarize
 from servicing.scheduled import cancel_scheduled_payment, pending_payments, schedule_payment
-from servicing.store import load_account
+from servicing.store import load_account_by_id
 
 Step = Callable[[Turn], None]
 ACCOUNT_INTENTS = frozenset({"balance", "next_payment", "make_payment", "payment_history", "payoff", "escrow"})
@@ -286,9 +286,9 @@ def _borrower(turn: Turn, borrower_id: Any) -> Borrower | None:
 def loan_chosen(turn: Turn, intent: str) -> bool:
     """Return True when the conversation has a loan; ask by last 4 digits when the borrower has several."""
     conversation = turn.conversation
-    loans = _loans(turn)
-    if conversation.loan_id in {loan.id for loan in loans}:
+    if conversation.loan_id is not None and _chosen_account(turn, conversation.loan_id) is not None:
         return True
+    loans = _loans(turn)
     if len(loans) == 1:
         conversation.loan_id = loans[0].id
         return True
@@ -325,12 +325,29 @@ def _loans(turn: Turn) -> list[Loan]:
     return list(turn.session.scalars(query))
 
 
+def _chosen_account(turn: Turn, loan_id: int) -> Account | None:
+    """Return the account of the conversation's loan while it is the borrower's and active, else None."""
+    borrower_id = turn.conversation.borrower_id
+    account = None if borrower_id is None else load_account_by_id(turn.session, loan_id, borrower_id=borrower_id)
+    turn.account = account if account is not None and account.status is LoanStatus.ACTIVE else None
+    return turn.account
+
+
+def _account_of(turn: Turn) -> Account:
+    """Return the account of the conversation's loan, loaded once per turn."""
+    account, loan_id = turn.account, turn.conversation.loan_id
+    assert loan_id is not None
+    if account is None or account.loan_id != loan_id:
+        account = load_account_by_id(turn.session, loan_id)
+        assert account is not None
+        turn.account = account
+    return account
+
+
 def _account(turn: Turn) -> tuple[Loan, Account]:
     loan = turn.session.get(Loan, turn.conversation.loan_id)
     assert loan is not None
-    account = load_account(turn.session, loan.loan_number)
-    assert account is not None
-    return loan, account
+    return loan, _account_of(turn)
 
 
 # -- answers from the account ---------------------------------------------------------------------------
@@ -338,7 +355,7 @@ def _account(turn: Turn) -> tuple[Loan, Account]:
 
 def balance(turn: Turn) -> None:
     """Principal balance, amount due and due date (or how long it has been past due)."""
-    _, account = _account(turn)
+    account = _account_of(turn)
     summary = summarize(account, turn.today)
     s = turn.speaker
     values = {
@@ -356,7 +373,7 @@ def balance(turn: Turn) -> None:
 
 def next_payment(turn: Turn) -> None:
     """When the next payment is due and how much it is."""
-    _, account = _account(turn)
+    account = _account_of(turn)
     summary = summarize(account, turn.today)
     s = turn.speaker
     turn.say(

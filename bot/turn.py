@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.i18n import Speaker
+from servicing.account import Account
 from servicing.config import Settings
 from servicing.models import Conversation
 
@@ -48,11 +49,18 @@ class Turn:
     today: date
     settings: Settings
     replies: list[Reply] = field(default_factory=list)
+    account: Account | None = None  # the chosen loan's account, once loaded in this turn
+    _speaker: Speaker = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._speaker = Speaker(self.conversation.locale)
 
     @property
     def speaker(self) -> Speaker:
-        """Return who speaks the conversation's language."""
-        return Speaker(self.conversation.locale)
+        """Return who speaks the conversation's language (which may change during the turn)."""
+        if self._speaker.locale != (self.conversation.locale or "en"):
+            self._speaker = Speaker(self.conversation.locale)
+        return self._speaker
 
     @property
     def text(self) -> str:

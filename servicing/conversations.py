@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select, update
+from sqlalchemy import Row, Select, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -81,16 +81,34 @@ class Inbound:
     duplicate: bool
 
 
+# Built once: the statements every inbound message runs (building a statement costs more than running it).
+_CONVERSATION = select(Conversation).where(
+    Conversation.channel == bindparam("channel"), Conversation.address == bindparam("address")
+)
+_CONVERSATION_LOCKED = _CONVERSATION.with_for_update()
+_INBOUND_BY_PROVIDER_ID = select(Message.id).where(
+    Message.channel == bindparam("channel"), Message.direction == "in", Message.provider_id == bindparam("provider_id")
+)
+_OPTED_OUT = select(OptOut.opted_out).where(
+    OptOut.channel == bindparam("channel"), OptOut.address == bindparam("address")
+)
+
+
 def mask_address(channel: str, address: str) -> str:
     """Return an address safe to show or log: the last 4 characters only."""
     return f"{channel}:…{address[-4:]}"
 
 
-def find_or_open_conversation(session: Session, channel: str, address: str, now: datetime) -> Conversation:
-    """Return the conversation of a channel address, opening one (and knowing its borrower by phone) if new."""
-    conversation = session.scalar(
-        select(Conversation).where(Conversation.channel == channel, Conversation.address == address)
-    )
+def find_or_open_conversation(
+    session: Session, channel: str, address: str, now: datetime, *, for_update: bool = False
+) -> Conversation:
+    """Return the conversation of a channel address, opening one (and knowing its borrower by phone) if new.
+
+    With `for_update` an existing conversation's row stays locked until the transaction ends (PostgreSQL),
+    so messages of one conversation are stored and answered one at a time.
+    """
+    where = {"channel": channel, "address": address}
+    conversation = session.scalar(_CONVERSATION_LOCKED if for_update else _CONVERSATION, where)
     if conversation is not None:
         return conversation
     borrower = borrower_by_phone(session, address) if address.startswith("+") else None
@@ -125,9 +143,13 @@ def record_inbound(
     provider_id: str | None,
     now: datetime,
     attachments: list[dict[str, Any]] | None = None,
+    lock: bool = False,
 ) -> Inbound:
-    """Store an inbound message before acting on it; a provider id seen before is reported as a duplicate."""
-    conversation = find_or_open_conversation(session, channel, address, now)
+    """Store an inbound message before acting on it; a provider id seen before is reported as a duplicate.
+
+    The message is written (flushed) before this returns; with `lock` the conversation's row is locked first.
+    """
+    conversation = find_or_open_conversation(session, channel, address, now, for_update=lock)
     body = storable_text(body)
     if provider_id is not None and _seen(session, channel, provider_id):
         return Inbound(conversation, None, duplicate=True)
@@ -142,11 +164,15 @@ def record_inbound(
         attachments=attachments or [],
         created_at=now,
     )
-    try:
-        with session.begin_nested():
-            session.add(message)
-    except IntegrityError:  # the same provider id arrived on another worker at the same moment
-        return Inbound(conversation, None, duplicate=True)
+    if lock:  # the locked conversation's messages arrive one at a time: nobody can store this one meanwhile
+        session.add(message)
+        session.flush()
+    else:
+        try:
+            with session.begin_nested():
+                session.add(message)
+        except IntegrityError:  # the same provider id arrived on another worker at the same moment
+            return Inbound(conversation, None, duplicate=True)
     conversation.last_message_at = now
     return Inbound(conversation, message, duplicate=False)
 
@@ -157,10 +183,7 @@ def storable_text(text: str) -> str:
 
 
 def _seen(session: Session, channel: str, provider_id: str) -> bool:
-    query = select(Message.id).where(
-        Message.channel == channel, Message.direction == "in", Message.provider_id == provider_id
-    )
-    return session.scalar(query) is not None
+    return session.scalar(_INBOUND_BY_PROVIDER_ID, {"channel": channel, "provider_id": provider_id}) is not None
 
 
 def record_outbound(
@@ -357,8 +380,7 @@ def set_opt_out(session: Session, channel: str, address: str, opted_out: bool, n
 
 def is_opted_out(session: Session, channel: str, address: str) -> bool:
     """Tell whether the address said STOP (checked before every send)."""
-    row = session.get(OptOut, (channel, address))
-    return bool(row and row.opted_out)
+    return bool(session.scalar(_OPTED_OUT, {"channel": channel, "address": address}))
 
 
 # -- the specialists' side: queue, SLA, transcript, replies -------------------------------------------

@@ -127,6 +127,17 @@ def _member(kind: type[_E], value: str) -> _E:
     return cast(_E, found) if found is not None else kind(value)
 
 
+_ACCOUNT_BY_NUMBER = select(*_ACCOUNT_COLUMNS).where(loans.c.loan_number == bindparam("loan_number"))
+_ACCOUNT_BY_NUMBER_LOCKED = _ACCOUNT_BY_NUMBER.with_for_update()
+_ACCOUNT_BY_ID = select(*_ACCOUNT_COLUMNS).where(loans.c.id == bindparam("loan_id"))
+_ACCOUNT_OF_BORROWER = _ACCOUNT_BY_ID.where(loans.c.borrower_id == bindparam("borrower_id"))
+_OPEN_FEES = select(fees.c.loan_id, fees.c.seq, fees.c.kind, fees.c.assessed_on, fees.c.outstanding)
+_OPEN_FEES_OF_LOAN = (
+    _OPEN_FEES.where(fees.c.loan_id == bindparam("loan_id"), fees.c.outstanding > 0)
+    .order_by(fees.c.assessed_on, fees.c.seq)
+)  # fmt: skip
+
+
 def load_accounts(session: Session, loan_numbers: Iterable[str], *, for_update: bool = False) -> dict[str, Account]:
     """Return the accounts with these loan numbers (unknown numbers are simply absent)."""
     wanted = sorted(set(loan_numbers))
@@ -143,11 +154,25 @@ def load_accounts(session: Session, loan_numbers: Iterable[str], *, for_update: 
 
 def load_account(session: Session, loan_number: str, *, for_update: bool = False) -> Account | None:
     """Return one account, or None when no loan has that number."""
-    # an equality, not a one-item IN list: the statement stays in SQLAlchemy's compiled cache
-    query = select(*_ACCOUNT_COLUMNS).where(loans.c.loan_number == loan_number)
-    if for_update:
-        query = query.with_for_update()
-    row = session.execute(query).first()
+    # an equality, not a one-item IN list, built once: the statement stays in SQLAlchemy's compiled cache
+    query = _ACCOUNT_BY_NUMBER_LOCKED if for_update else _ACCOUNT_BY_NUMBER
+    row = session.execute(query, {"loan_number": loan_number}).first()
+    if row is None:
+        return None
+    account = account_from_row(row)
+    _attach_open_fees(session, [account])
+    return account
+
+
+def load_account_by_id(session: Session, loan_id: int, *, borrower_id: int | None = None) -> Account | None:
+    """Return the account of a loan by its id (only if `borrower_id`'s, when given), or None.
+
+    The statements are built once: this runs for every borrower's question about their loan.
+    """
+    if borrower_id is None:
+        row = session.execute(_ACCOUNT_BY_ID, {"loan_id": loan_id}).first()
+    else:
+        row = session.execute(_ACCOUNT_OF_BORROWER, {"loan_id": loan_id, "borrower_id": borrower_id}).first()
     if row is None:
         return None
     account = account_from_row(row)
@@ -159,13 +184,15 @@ def _attach_open_fees(session: Session, accounts: Iterable[Account]) -> None:
     by_id = {a.loan_id: a for a in accounts}
     ids = sorted(by_id)
     for part in chunked(ids):
-        of_loans = fees.c.loan_id == part[0] if len(part) == 1 else fees.c.loan_id.in_(part)
-        query = (
-            select(fees.c.loan_id, fees.c.seq, fees.c.kind, fees.c.assessed_on, fees.c.outstanding)
-            .where(of_loans, fees.c.outstanding > 0)
-            .order_by(fees.c.loan_id, fees.c.assessed_on, fees.c.seq)
-        )
-        for row in session.execute(query):
+        if len(part) == 1:
+            rows = session.execute(_OPEN_FEES_OF_LOAN, {"loan_id": part[0]})
+        else:
+            query = (
+                _OPEN_FEES.where(fees.c.loan_id.in_(part), fees.c.outstanding > 0)
+                .order_by(fees.c.loan_id, fees.c.assessed_on, fees.c.seq)
+            )  # fmt: skip
+            rows = session.execute(query)
+        for row in rows:
             account = by_id[row.loan_id]
             account.open_fees.append(
                 OpenFee(row.seq, FeeKind(row.kind), row.assessed_on, to_money(row.outstanding, account.currency))

@@ -1,0 +1,140 @@
+"""The Twilio SMS webhook in one process: what one signed "balance" request costs, without HTTP or a second worker.
+
+The app (`console.create_app()`) answers through Flask's test client, signed as Twilio signs, from the verified
+demo borrower of `bench/webhook.py`. Printed: wall and CPU time per request, and the SQL statements and
+commits one request sends. `--profile` writes a pyinstrument profile (pyinstrument is not a dependency:
+`.venv/bin/pip install pyinstrument`).
+
+    .venv/bin/python bench/webhook_inprocess.py [--requests 1000] [--postgres URL] [--profile FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flask.testing import FlaskClient  # noqa: E402
+from sqlalchemy import event  # noqa: E402
+from twilio.request_validator import RequestValidator  # noqa: E402
+
+from bench.measure import SECRET, Database, Figures, fresh_sqlite, header, percentile, postgres_schema  # noqa: E402
+from bench.webhook import EXPECTED, PHONE, SERVICER_NUMBER, TWILIO_TOKEN, prepare  # noqa: E402
+
+URL = "http://localhost/sms/twilio"
+
+
+def post(client: FlaskClient, validator: RequestValidator, number: int) -> None:
+    """Post one signed "balance" with its own MessageSid and check the answer."""
+    form = {"MessageSid": f"SMI{number:030d}", "AccountSid": "AC" + "0" * 32, "From": PHONE,
+            "To": SERVICER_NUMBER, "Body": "balance", "NumMedia": "0"}  # fmt: skip
+    answer = client.post(
+        "/sms/twilio", data=form, headers={"X-Twilio-Signature": validator.compute_signature(URL, form)}
+    )
+    assert answer.status_code == 200 and EXPECTED in answer.get_data(as_text=True), answer.data
+
+
+@contextmanager
+def counting(db: Database) -> Iterator[dict[str, int]]:
+    """Count the SQL statements and commits sent while the block runs."""
+    counts = {"statements": 0, "commits": 0}
+
+    def statement(*_: object) -> None:
+        counts["statements"] += 1
+
+    def commit(*_: object) -> None:
+        counts["commits"] += 1
+
+    event.listen(db.engine, "before_cursor_execute", statement)
+    event.listen(db.engine, "commit", commit)
+    try:
+        yield counts
+    finally:
+        event.remove(db.engine, "before_cursor_execute", statement)
+        event.remove(db.engine, "commit", commit)
+
+
+def measure(db: Database, label: str, folder: str, args: argparse.Namespace, figures: Figures) -> None:
+    """Serve the app on `db` in this process and time its webhook."""
+    today = datetime.now(UTC).date()
+    prepare(db, folder, today)
+    os.environ.update({"LOANLINE_DATABASE_URL": db.url, "LOANLINE_SECRET_KEY": SECRET,
+                       "LOANLINE_INSTANCE_PATH": folder, "LOANLINE_TODAY": today.isoformat(),
+                       "LOANLINE_PUBLIC_URL": "http://localhost", "TWILIO_AUTH_TOKEN": TWILIO_TOKEN})  # fmt: skip
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_FROM_NUMBER", "TELEGRAM_BOT_TOKEN"):
+        os.environ.pop(name, None)
+    from console import create_app
+
+    app = create_app()
+    client, validator = app.test_client(), RequestValidator(TWILIO_TOKEN)
+    app_db = Database(db.url, app.extensions["loanline.sessions"].kw["bind"], app.extensions["loanline.sessions"])
+    for number in range(30):  # caches, prepared statements, the pool
+        post(client, validator, number)
+    with counting(app_db) as counts:
+        post(client, validator, 100)
+    profiler = None
+    if args.profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0002)
+        profiler.start()
+    samples, cpu = [], time.process_time()
+    for number in range(1000, 1000 + args.requests):
+        start = time.perf_counter()
+        post(client, validator, number)
+        samples.append(time.perf_counter() - start)
+    cpu = time.process_time() - cpu
+    if profiler is not None:
+        profiler.stop()
+        Path(f"{args.profile}.{label}.txt").write_text(profiler.output_text(unicode=False, color=False))
+    app_db.engine.dispose()
+    mean, p50, p99 = (
+        sum(samples) / len(samples) * 1000,
+        percentile(samples, 0.5) * 1000,
+        percentile(samples, 0.99) * 1000,
+    )
+    figures.add(f"{label}_cpu_ms", round(cpu / args.requests * 1000, 2),
+                f"{label}: {len(samples):,} requests: mean {mean:.2f} ms, p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
+                f"CPU {cpu / args.requests * 1000:.2f} ms per request")  # fmt: skip
+    figures.add(
+        f"{label}_statements",
+        counts["statements"],
+        f"{label}: one request sends {counts['statements']} SQL statements in {counts['commits']} commit(s)",
+    )
+    figures.values[f"{label}_p50_ms"] = round(p50, 2)
+    figures.values[f"{label}_commits"] = counts["commits"]
+
+
+def main() -> None:
+    """Measure and print."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--postgres", metavar="URL", help="measure on this PostgreSQL database instead of SQLite")
+    parser.add_argument("--profile", metavar="FILE", help="write a pyinstrument profile to FILE.<database>.txt")
+    args = parser.parse_args()
+    header("webhook in one process (Flask test client)", 64)
+    figures = Figures("webhook_inprocess")
+    with tempfile.TemporaryDirectory() as folder:
+        if args.postgres:
+            with postgres_schema(args.postgres) as pg:
+                measure(pg, "postgresql", folder, args, figures)
+        else:
+            db = fresh_sqlite(Path(folder))
+            try:
+                measure(db, "sqlite", folder, args, figures)
+            finally:
+                db.engine.dispose()
+    figures.finish()
+
+
+if __name__ == "__main__":
+    main()
