@@ -42,11 +42,15 @@ from twilio.request_validator import RequestValidator  # noqa: E402
 from bench.measure import SECRET, Database, Figures, fresh_sqlite, header, postgres_schema, verdict  # noqa: E402
 from bot.engine import Engine, InboundMessage  # noqa: E402
 from servicing.config import Settings  # noqa: E402
+from servicing.demo import BORROWERS as DEMO_BORROWERS  # noqa: E402
 from servicing.demo import load_demo  # noqa: E402
 from servicing.models import Conversation, Message  # noqa: E402
 
 TWILIO_TOKEN = "bench-twilio-auth-token"
-PHONE, BIRTH = "+12125550102", "09/30/1975"  # LN-1003, James Whitaker, one loan (docs/demo.md)
+# Demo borrowers in English with one active loan and no conversation waiting for a person (docs/demo.md):
+# the load comes from several of them, as real traffic does; one borrower's messages are answered in order
+# (each locks its conversation), so a single borrower would measure that queue rather than the server.
+BORROWERS = ("whitaker", "moore", "brooks", "patel", "kim", "mitchell", "turner", "foster")
 SERVICER_NUMBER = "+15550001111"
 WORKERS = 2
 FIXED_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Your balance is $1.00</Message></Response>'
@@ -190,12 +194,21 @@ def wait_until_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit("gunicorn did not start")
 
 
-def signed_requests(url: str, count: int, prefix: str) -> list[tuple[str, str]]:
-    """Return `count` webhook bodies asking for the balance, each with its own MessageSid, and their signatures."""
+def phones(borrowers: int) -> list[str]:
+    """Return the phones of the first `borrowers` benchmark borrowers."""
+    return [DEMO_BORROWERS[key].phone for key in BORROWERS[:borrowers]]
+
+
+def signed_requests(url: str, count: int, prefix: str, senders: list[str]) -> list[tuple[str, str]]:
+    """Return `count` webhook bodies asking for the balance, each with its own MessageSid, and their signatures.
+
+    The senders take turns, one request each.
+    """
     validator = RequestValidator(TWILIO_TOKEN)
     signed = []
     for number in range(count):
-        form = {"MessageSid": f"SM{prefix}{number:030d}", "AccountSid": "AC" + "0" * 32, "From": PHONE,
+        sender = senders[number % len(senders)]
+        form = {"MessageSid": f"SM{prefix}{number:030d}", "AccountSid": "AC" + "0" * 32, "From": sender,
                 "To": SERVICER_NUMBER, "Body": "balance", "NumMedia": "0"}  # fmt: skip
         signed.append((urllib.parse.urlencode(form), validator.compute_signature(url, form)))
     return signed
@@ -222,29 +235,33 @@ def run_wrk(base: str, requests_file: Path, folder: Path, args: argparse.Namespa
                 raw["p99_us"] / 1000, raw["non_2xx"], raw["socket_errors"], raw["wrong"], raw["wrapped"])  # fmt: skip
 
 
-def prepare(db: Database, folder: str, today: date) -> None:
-    """Load the demo and verify the benchmark's borrower, as a borrower texting would."""
+def prepare(db: Database, folder: str, today: date, borrowers: int) -> None:
+    """Load the demo and verify the benchmark's borrowers, as borrowers texting would."""
     load_demo(db.sessions, secret=SECRET, as_of=today)
     settings = Settings.from_env({"LOANLINE_SECRET_KEY": SECRET, "LOANLINE_TODAY": today.isoformat(),
                                   "LOANLINE_INSTANCE_PATH": folder})  # fmt: skip
     engine = Engine(db.sessions, settings)
-    engine.handle(InboundMessage("sms", PHONE, "balance", provider_id="bench-warm-1"))
-    verified = engine.handle(InboundMessage("sms", PHONE, BIRTH, provider_id="bench-warm-2"))
-    assert "verified" in verified[0].text, verified
+    for key in BORROWERS[:borrowers]:
+        borrower = DEMO_BORROWERS[key]
+        birth = date.fromisoformat(borrower.date_of_birth).strftime("%m/%d/%Y")
+        engine.handle(InboundMessage("sms", borrower.phone, "balance", provider_id=f"bench-warm-{key}-1"))
+        verified = engine.handle(InboundMessage("sms", borrower.phone, birth, provider_id=f"bench-warm-{key}-2"))
+        assert "verified" in verified[0].text, (key, verified)
 
 
-def stored_inbound(db: Database) -> int:
-    """Return how many messages from the benchmark's borrower are stored."""
+def stored_inbound(db: Database, senders: list[str]) -> int:
+    """Return how many messages from the benchmark's borrowers are stored."""
     with db.sessions() as session:
         query = (select(func.count()).select_from(Message).join(Conversation)
-                 .where(Message.direction == "in", Conversation.address == PHONE))  # fmt: skip
+                 .where(Message.direction == "in", Conversation.address.in_(senders)))  # fmt: skip
         return int(session.scalar(query) or 0)
 
 
 def measure_app(db: Database, label: str, args: argparse.Namespace, folder: Path, figures: Figures) -> Load:
     """Serve the whole app on `db` and load its webhook; check every completed request was stored."""
     today = datetime.now(UTC).date()
-    prepare(db, str(folder), today)
+    prepare(db, str(folder), today, args.borrowers)
+    senders = phones(args.borrowers)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "LOANLINE_DATABASE_URL": db.url, "LOANLINE_SECRET_KEY": SECRET,
@@ -252,17 +269,17 @@ def measure_app(db: Database, label: str, args: argparse.Namespace, folder: Path
            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN}  # fmt: skip
     for name in ("TWILIO_ACCOUNT_SID", "TWILIO_FROM_NUMBER", "TELEGRAM_BOT_TOKEN"):
         env.pop(name, None)
-    signed = signed_requests(f"{base}/sms/twilio", args.requests + 20, label[:2])
+    signed = signed_requests(f"{base}/sms/twilio", args.requests + 20, label[:2], senders)
     requests_file = folder / f"{label}.requests"
     requests_file.write_text("".join(f"{body}\t{signature}\n" for body, signature in signed[20:]))
     with gunicorn("console:create_app()", env, port, folder / f"{label}.log", args.gunicorn_config):
         for body, signature in signed[:20]:  # every worker imports, connects and warms its caches
             answer = send(f"{base}/sms/twilio", body, signature)
             assert EXPECTED in answer, f"the warm-up is answered with the balance: {answer}"
-        before = stored_inbound(db)
+        before = stored_inbound(db, senders)
         load = run_wrk(base, requests_file, folder, args, EXPECTED)
         time.sleep(1.0)  # requests in flight when wrk stopped finish
-        stored = stored_inbound(db) - before
+        stored = stored_inbound(db, senders) - before
     in_flight = stored - load.requests  # sent before wrk stopped, answered after it stopped counting
     complete = 0 <= in_flight <= args.connections and load.wrapped == 0
     figures.add(f"{label}_per_s", round(load.per_second, 1), f"{label}: {load.line()}")
@@ -278,7 +295,7 @@ def measure_floor(args: argparse.Namespace, folder: Path, figures: Figures) -> L
     """Serve the floor app and load it the same way."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    signed = signed_requests(f"{base}/sms/twilio", args.requests, "fl")
+    signed = signed_requests(f"{base}/sms/twilio", args.requests, "fl", phones(args.borrowers))
     requests_file = folder / "floor.requests"
     requests_file.write_text("".join(f"{body}\t{signature}\n" for body, signature in signed))
     with gunicorn("bench.webhook:floor_app()", dict(os.environ), port, folder / "floor.log", args.gunicorn_config):
@@ -304,6 +321,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--requests", type=int, default=20_000, help="distinct signed requests (default 20,000)")
     parser.add_argument("--postgres", metavar="URL", help="also serve the app on this PostgreSQL database")
+    parser.add_argument(
+        "--borrowers",
+        type=int,
+        default=len(BORROWERS),
+        choices=range(1, len(BORROWERS) + 1),
+        metavar=f"1-{len(BORROWERS)}",
+        help="verified borrowers the load comes from (default: all)",
+    )
     parser.add_argument("--gunicorn-config", metavar="FILE", default=str(ROOT / "gunicorn.conf.py"),
                         help="a gunicorn config file (default: the project's, as deployed)")  # fmt: skip
     args = parser.parse_args()
