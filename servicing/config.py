@@ -54,6 +54,15 @@ class Settings:
     simulator: bool = False  # the borrower simulator at /simulator (a development tool: off in production)
     telegram_api_url: str | None = None  # another Bot API server (a local one, a test double); Telegram's if unset
 
+    def unconfigured_channels(self) -> list[str]:
+        """Return the channels this deployment cannot send on: their messages wait in the outbox."""
+        missing = []
+        if not (self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number):
+            missing.append("sms")
+        if not self.telegram_bot_token:
+            missing.append("telegram")
+        return missing
+
     def today(self) -> date:
         """Return today's date in the servicer's time zone (LOANLINE_TODAY overrides it for demos and tests)."""
         if self.today_override:

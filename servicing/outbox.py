@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.conversations import is_opted_out
@@ -203,7 +203,27 @@ def _quiet_hours_end(session: Session, item: _Claimed, now: datetime) -> datetim
     return datetime.combine(day, QUIET_BEFORE, tzinfo=zone)
 
 
-def undelivered(session: Session) -> list[OutboxItem]:
-    """Return messages the outbox gave up on or is holding, newest first (the console shows them)."""
-    query = select(OutboxItem).where(or_(OutboxItem.status == "gave_up", OutboxItem.status == "blocked"))
-    return list(session.scalars(query.order_by(OutboxItem.id.desc())))
+@dataclass(frozen=True)
+class OutboxState:
+    """What the outbox holds: messages waiting per channel, and those it gave up on or may not send."""
+
+    waiting: dict[str, int]
+    gave_up: int
+    blocked: int
+
+
+def outbox_state(session: Session) -> OutboxState:
+    """Count the outbox's waiting messages per channel and its undeliverable ones (one grouped query)."""
+    rows = session.execute(
+        select(OutboxItem.status, OutboxItem.channel, func.count())
+        .where(OutboxItem.status.in_(("pending", "sending", "gave_up", "blocked")))
+        .group_by(OutboxItem.status, OutboxItem.channel)
+    ).all()
+    waiting: dict[str, int] = {}
+    ended = {"gave_up": 0, "blocked": 0}
+    for status, channel, count in rows:
+        if status in ended:
+            ended[status] += count
+        else:
+            waiting[channel] = waiting.get(channel, 0) + count
+    return OutboxState(waiting, ended["gave_up"], ended["blocked"])

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response
 
-from console.arguments import servicer_today
+from console.arguments import servicer_today, settings
 from console.queue.labels import Words, template_helpers
 from console.security import audits_view, requires_role, sessions, user
 from servicing.audit import record_audit
@@ -148,6 +148,7 @@ def show(conversation_id: int) -> str:
         "conversations/show.html", conversation=conversation, messages=messages, older=older, paged=before,
         borrower=borrower, loans=[(number, loan_url(number)) for number in loans], canned=canned,
         opted_out=opted_out, held_by_me=_held_by_me(conversation), now=now,
+        unconfigured=conversation.channel in settings().unconfigured_channels(),
         verification=verification_of(conversation, now), address=mask_address(conversation.channel,
         conversation.address), attachments=attachment_links, sla_state=sla_state, sla_target=sla_target,
         waiting_for=waiting_for, last_id=max((m.id for m in messages), default=0) if before is None else None,
