@@ -50,7 +50,7 @@ from typing import Any
 
 from flask import Flask, render_template
 from flask.testing import FlaskClient
-from measure import SECRET, Database, Figures, percentile, stopwatch, verdict
+from measure import SECRET, Database, Figures, fresh_sqlite, percentile, stopwatch, verdict
 from portfolio import TODAY, write_loan_file
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import create_engine, event, text
@@ -462,13 +462,11 @@ def load_conversations(db: Database, shape: Shape, folder: Path, label: str) -> 
 @contextmanager
 def sqlite_database(folder: Path) -> Iterator[Database]:
     """Yield a fresh migrated SQLite file in `folder`."""
-    url = f"sqlite:///{folder / 'console.db'}"
-    engine = make_engine(url)
+    database = fresh_sqlite(folder, "console.db")
     try:
-        upgrade_database(engine)
-        yield Database(url, engine, make_session_factory(engine))
+        yield database
     finally:
-        engine.dispose()
+        database.engine.dispose()
 
 
 @contextmanager

@@ -13,16 +13,23 @@ import argparse
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import event
 
-from bench.measure import SECRET, Database, Figures, fresh_sqlite, header, percentile, postgres_schema, verdict
+from bench.measure import (
+    SECRET,
+    Database,
+    Figures,
+    counting,
+    fresh_sqlite,
+    header,
+    percentile,
+    postgres_schema,
+    verdict,
+)
 from bot.engine import Engine, InboundMessage, Reply, Turn
 from servicing.config import Settings
 from servicing.demo import load_demo
@@ -46,26 +53,6 @@ def timings(engine: Engine, address: str, count: int, prefix: str) -> tuple[list
         samples.append(time.perf_counter() - start)
         assert replies, "every question gets an answer"
     return samples, time.process_time() - cpu
-
-
-@contextmanager
-def counting(db: Database) -> Iterator[dict[str, int]]:
-    """Count the SQL statements and the commits sent while the block runs."""
-    counts = {"statements": 0, "commits": 0}
-
-    def statement(*_: object) -> None:
-        counts["statements"] += 1
-
-    def commit(*_: object) -> None:
-        counts["commits"] += 1
-
-    event.listen(db.engine, "before_cursor_execute", statement)
-    event.listen(db.engine, "commit", commit)
-    try:
-        yield counts
-    finally:
-        event.remove(db.engine, "before_cursor_execute", statement)
-        event.remove(db.engine, "commit", commit)
 
 
 def measure(db: Database, label: str, folder: str, messages: int, figures: Figures) -> None:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -137,6 +137,26 @@ def sqlite_insert_floor(folder: Path, count: int) -> float:
     connection.close()
     path.unlink(missing_ok=True)
     return elapsed()
+
+
+@contextmanager
+def counting(db: Database) -> Iterator[dict[str, int]]:
+    """Count the SQL statements and the commits sent while the block runs."""
+    counts = {"statements": 0, "commits": 0}
+
+    def statement(*_: object) -> None:
+        counts["statements"] += 1
+
+    def commit(*_: object) -> None:
+        counts["commits"] += 1
+
+    event.listen(db.engine, "before_cursor_execute", statement)
+    event.listen(db.engine, "commit", commit)
+    try:
+        yield counts
+    finally:
+        event.remove(db.engine, "before_cursor_execute", statement)
+        event.remove(db.engine, "commit", commit)
 
 
 def verdict(ok: bool) -> str:

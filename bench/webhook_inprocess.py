@@ -15,8 +15,6 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,11 +22,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from flask.testing import FlaskClient  # noqa: E402
-from sqlalchemy import event  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
-from bench.measure import SECRET, Database, Figures, fresh_sqlite, header, percentile, postgres_schema  # noqa: E402
-from bench.webhook import EXPECTED, PHONE, SERVICER_NUMBER, TWILIO_TOKEN, prepare  # noqa: E402
+from bench.measure import SECRET, Database, Figures, counting, fresh_sqlite, header, percentile, postgres_schema  # noqa: E402
+from bench.webhook import EXPECTED, SERVICER_NUMBER, TWILIO_TOKEN, phones, prepare  # noqa: E402
+
+PHONE = phones(1)[0]  # one verified borrower: the cost of one request, nothing queued behind another
 
 URL = "http://localhost/sms/twilio"
 
@@ -43,30 +42,10 @@ def post(client: FlaskClient, validator: RequestValidator, number: int) -> None:
     assert answer.status_code == 200 and EXPECTED in answer.get_data(as_text=True), answer.data
 
 
-@contextmanager
-def counting(db: Database) -> Iterator[dict[str, int]]:
-    """Count the SQL statements and commits sent while the block runs."""
-    counts = {"statements": 0, "commits": 0}
-
-    def statement(*_: object) -> None:
-        counts["statements"] += 1
-
-    def commit(*_: object) -> None:
-        counts["commits"] += 1
-
-    event.listen(db.engine, "before_cursor_execute", statement)
-    event.listen(db.engine, "commit", commit)
-    try:
-        yield counts
-    finally:
-        event.remove(db.engine, "before_cursor_execute", statement)
-        event.remove(db.engine, "commit", commit)
-
-
 def measure(db: Database, label: str, folder: str, args: argparse.Namespace, figures: Figures) -> None:
     """Serve the app on `db` in this process and time its webhook."""
     today = datetime.now(UTC).date()
-    prepare(db, folder, today)
+    prepare(db, folder, today, 1)
     os.environ.update({"LOANLINE_DATABASE_URL": db.url, "LOANLINE_SECRET_KEY": SECRET,
                        "LOANLINE_INSTANCE_PATH": folder, "LOANLINE_TODAY": today.isoformat(),
                        "LOANLINE_PUBLIC_URL": "http://localhost", "TWILIO_AUTH_TOKEN": TWILIO_TOKEN})  # fmt: skip

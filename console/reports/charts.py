@@ -83,10 +83,19 @@ def bar_chart(figures: Sequence[tuple[str, Figure]]) -> Chart:
     every = _every(len(figures))
     bars = []
     for index, (label, value) in enumerate(figures):
-        height = float(Decimal(value or 0) / top) * plot_height
+        height = _share(value or 0, top) * plot_height
         bars.append(Bar(x=LEFT + index * slot + slot * 0.1, y=TOP + plot_height - height, width=slot * 0.8,
                         height=height, label=label, value=_written(value), show_label=index % every == 0))  # fmt: skip
     return Chart(WIDTH, HEIGHT, LEFT, TOP + plot_height, _written(top if top != 1 else _max(figures)), bars=tuple(bars))
+
+
+def _share(value: Decimal | int, top: Decimal) -> float:
+    """Return the fraction of the plot's height a figure fills: SVG geometry in pixels, never money.
+
+    The figure itself stays exact (its label is written from the Decimal); only the ratio to the axis top
+    becomes a float, because SVG coordinates are floats.
+    """
+    return float(Decimal(value) / top)
 
 
 def line_chart(figures: Sequence[tuple[str, Figure]]) -> Chart:
@@ -96,7 +105,7 @@ def line_chart(figures: Sequence[tuple[str, Figure]]) -> Chart:
     slot = plot_width / max(len(figures), 1)
     every = _every(len(figures))
     points = tuple(
-        Point(x=LEFT + index * slot + slot / 2, y=TOP + plot_height - float(Decimal(value) / top) * plot_height,
+        Point(x=LEFT + index * slot + slot / 2, y=TOP + plot_height - _share(value, top) * plot_height,
               label=label, value=_written(value), show_label=index % every == 0)
         for index, (label, value) in enumerate(figures)
         if value is not None

@@ -7,8 +7,6 @@ Policy violation the browser reports, and a screenshot when it fails. See docs/t
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import re
 import signal
@@ -24,15 +22,12 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Cookie, Page, expect, sync_playwright
 from playwright.sync_api import Response as BrowserResponse
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
-from twilio.http import HttpClient
-from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
@@ -41,6 +36,7 @@ from servicing.db import make_engine, make_session_factory
 from servicing.outbox import Sender, deliver_outbox
 from servicing.specialists import DEMO_SPECIALISTS, Role, add_specialist, demo_password
 from tests.conftest import SECRET
+from tests.twilio_double import RecordingHttpClient
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -221,33 +217,6 @@ def live_console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveConso
 # --- the borrower's side: the outbox delivered through the real Twilio client -------------------------------
 
 
-class RecordingTwilioHttp(HttpClient):  # type: ignore[misc]
-    """Twilio's HTTP seam: records each REST call and answers as Twilio does (201, a queued message)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.getLogger("browser-tests.twilio"), is_async=False)
-        self.calls: list[dict[str, Any]] = []
-
-    def request(
-        self,
-        method: str,
-        uri: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,
-        allow_redirects: bool = False,
-    ) -> Response:
-        """Record the call; answer with a Twilio-shaped message resource."""
-        self.calls.append({"method": method, "url": uri, "data": dict(data or {})})
-        sid = f"SM{uuid.uuid4().hex}"  # unique across fixtures: the database keeps provider ids unique
-        to, sender, body = (data or {}).get("To"), (data or {}).get("From"), (data or {}).get("Body")
-        resource = {"sid": sid, "account_sid": ACCOUNT_SID, "status": "queued", "to": to, "from": sender, "body": body,
-                    "num_segments": "1", "direction": "outbound-api"}  # fmt: skip
-        return Response(201, json.dumps(resource))
-
-
 @dataclass
 class RecordingSender:
     """A channel without a provider here (Telegram): keeps what it was asked to send."""
@@ -275,7 +244,9 @@ class BorrowerChannels:
     """Delivers the outbox as the worker does, with the real Twilio client over a recording HTTP client."""
 
     sessions: sessionmaker[Session]
-    twilio: RecordingTwilioHttp = field(default_factory=RecordingTwilioHttp)
+    twilio: RecordingHttpClient = field(
+        default_factory=lambda: RecordingHttpClient(account_sid=ACCOUNT_SID, sids=lambda: f"SM{uuid.uuid4().hex}")
+    )  # ids unique across fixtures: the database keeps provider ids unique
     telegram: RecordingSender = field(default_factory=lambda: RecordingSender("telegram"))
 
     def deliver(self) -> list[Delivered]:

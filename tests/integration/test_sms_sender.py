@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-import json
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,8 +10,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from twilio.http import HttpClient
-from twilio.http.response import Response
 from twilio.rest import Client
 
 from bot.channels import configured_senders
@@ -23,53 +19,13 @@ from servicing.conversations import find_or_open_conversation, record_outbound
 from servicing.models import Message, OutboxItem
 from servicing.outbox import deliver_outbox
 from tests.conftest import SECRET
+from tests.twilio_double import ACCOUNT_SID, RecordingHttpClient
 
-ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "test-auth-token"
 FROM_NUMBER = "+15550001111"
 BORROWER = "+15558880001"
 NOW = datetime(2026, 3, 20, 15, 0, tzinfo=UTC)  # 11:00 in New York
 MESSAGES_URL = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
-
-
-class RecordingHttpClient(HttpClient):  # type: ignore[misc]
-    """Twilio's HTTP client seam: records each REST call and answers like Twilio, or with the queued errors."""
-
-    def __init__(self, errors: list[tuple[int, dict[str, Any]] | Exception] | None = None) -> None:
-        super().__init__(logging.getLogger("recording-twilio"), is_async=False)
-        self.calls: list[dict[str, Any]] = []
-        self.errors = list(errors or [])
-        self.sids = itertools.count(1)
-
-    def request(
-        self,
-        method: str,
-        uri: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,
-        allow_redirects: bool = False,
-    ) -> Response:
-        self.calls.append({"method": method, "url": uri, "data": dict(data or {}), "auth": auth})
-        if self.errors:
-            error = self.errors.pop(0)
-            if isinstance(error, Exception):
-                raise error
-            status, body = error
-            return Response(status, json.dumps(body))
-        sid = f"SM{next(self.sids):032d}"
-        body = {
-            "sid": sid, "account_sid": ACCOUNT_SID, "status": "queued", "to": (data or {}).get("To"),
-            "from": (data or {}).get("From"), "body": (data or {}).get("Body"), "num_segments": "1",
-            "direction": "outbound-api", "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}.json",
-        }  # fmt: skip
-        return Response(201, json.dumps(body))
-
-    @property
-    def sent_bodies(self) -> list[str]:
-        return [str(call["data"]["Body"]) for call in self.calls]
 
 
 def twilio_error(status: int, code: int) -> tuple[int, dict[str, Any]]:

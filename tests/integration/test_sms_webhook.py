@@ -32,7 +32,8 @@ from servicing.queries import summarize
 from servicing.store import load_account
 from tests.conftest import SECRET
 from tests.integration.helpers import board
-from tests.integration.test_sms_sender import RecordingHttpClient, twilio_sender
+from tests.integration.test_sms_sender import twilio_sender
+from tests.twilio_double import RecordingHttpClient
 
 TOKEN = "test-auth-token"
 PHONE = "+15557770001"
