@@ -57,10 +57,10 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 
 from servicing.conversations import PRIORITY
-from servicing.db import make_engine, make_session_factory
 from servicing.importing import import_loans
-from servicing.migrate import upgrade_database
 from servicing.specialists import Role, add_specialist
+from servicing.store.db import make_engine, make_session_factory
+from servicing.store.migrate import upgrade_database
 
 GOAL_P99_MS = 100.0
 SEED = 20261128
@@ -785,7 +785,7 @@ def measure(url: str, target: Target, label: str, requests: int, instance: Path,
         gc.collect()
         gc.freeze()
     if deferred_reads:  # prototype: the console's transactions begin deferred on SQLite (readers never wait)
-        from servicing import db as servicing_db
+        from servicing.store import db as servicing_db
 
         console_engine = app.extensions["loanline.sessions"].kw["bind"]
         begin_immediately = getattr(servicing_db, "_begin_immediately", None)

@@ -32,7 +32,7 @@ from bench.measure import (
 )
 from bot.engine import Engine, InboundMessage, Reply, Turn
 from servicing.config import Settings
-from servicing.demo import load_demo
+from servicing.demo.portfolio import load_demo
 
 AS_OF = date(2026, 11, 2)
 PHONE, BIRTH = "+12025550101", "04/12/1981"  # LN-1001, Emily Carter (docs/demo.md)

@@ -19,8 +19,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from servicing.db import make_engine, make_session_factory
-from servicing.migrate import upgrade_database
+from servicing.store.db import make_engine, make_session_factory
+from servicing.store.migrate import upgrade_database
 
 SECRET = "bench-secret-key"
 

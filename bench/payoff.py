@@ -26,10 +26,10 @@ from portfolio import LOAN_COLUMNS, TODAY, write_loan_file
 
 from servicing.eod import assess_late_fees
 from servicing.importing import import_loans
-from servicing.models import BusinessDay
 from servicing.payments import PaymentInstruction, post_payments, reverse_payment
 from servicing.queries import payoff_for
-from servicing.store import load_account
+from servicing.store.accounts import load_account
+from servicing.store.models import BusinessDay
 
 GOAL_P99_MS = 5.0
 LOAN = "M-30YEARS"

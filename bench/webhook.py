@@ -42,9 +42,9 @@ from twilio.request_validator import RequestValidator  # noqa: E402
 from bench.measure import SECRET, Database, Figures, fresh_sqlite, header, postgres_schema, verdict  # noqa: E402
 from bot.engine import Engine, InboundMessage  # noqa: E402
 from servicing.config import Settings  # noqa: E402
-from servicing.demo import BORROWERS as DEMO_BORROWERS  # noqa: E402
-from servicing.demo import load_demo  # noqa: E402
-from servicing.models import Conversation, Message  # noqa: E402
+from servicing.demo.portfolio import BORROWERS as DEMO_BORROWERS  # noqa: E402
+from servicing.demo.portfolio import load_demo  # noqa: E402
+from servicing.store.models import Conversation, Message  # noqa: E402
 
 TWILIO_TOKEN = "bench-twilio-auth-token"
 # Demo borrowers in English with one active loan and no conversation waiting for a person (docs/demo.md):

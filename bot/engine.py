@@ -19,7 +19,7 @@ from bot.turn import InboundMessage, Reply, Respond, Turn
 from servicing.config import Settings
 from servicing.conversations import find_or_open_conversation, record_inbound, record_outbound
 from servicing.errors import ServicingError
-from servicing.store import business_date
+from servicing.store.accounts import business_date
 
 __all__ = ["Engine", "InboundMessage", "Reply", "Respond", "Turn"]
 log = logging.getLogger(__name__)

@@ -17,8 +17,6 @@ from bot.dates import month_first, parse_day
 from bot.i18n import LANGUAGE_NAMES, LOCALES, Speaker, catalog_locale, say
 from bot.turn import Reply, Turn
 from bot.words import is_no, is_yes, wants_out
-from servicing.account import Account, LoanStatus
-from servicing.calendar import next_opening
 from servicing.cases import CaseKind, open_case
 from servicing.conversations import (
     EscalationReason,
@@ -32,12 +30,14 @@ from servicing.conversations import (
 )
 from servicing.errors import PaymentRefused
 from servicing.escrow import escrow_summary
-from servicing.factors import Factor, factor_matches
-from servicing.models import Borrower, Case, Loan, Payment
-from servicing.payoff import payoff_quote
 from servicing.queries import summarize
+from servicing.rules.account import Account, LoanStatus
+from servicing.rules.calendar import next_opening
+from servicing.rules.factors import Factor, factor_matches
+from servicing.rules.payoff import payoff_quote
 from servicing.scheduled import cancel_scheduled_payment, pending_payments, schedule_payment
-from servicing.store import load_account_by_id
+from servicing.store.accounts import load_account_by_id
+from servicing.store.models import Borrower, Case, Loan, Payment
 
 Step = Callable[[Turn], None]
 ACCOUNT_INTENTS = frozenset({"balance", "next_payment", "make_payment", "payment_history", "payoff", "escrow"})

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.i18n import Speaker
-from servicing.account import Account
 from servicing.config import Settings
-from servicing.models import Conversation
+from servicing.rules.account import Account
+from servicing.store.models import Conversation
 
 MAX_TEXT = 2000  # longer texts are cut before understanding (stored whole)
 

@@ -25,7 +25,7 @@ from console.security import (
     public,
 )
 from servicing.config import Settings
-from servicing.db import make_engine, make_session_factory
+from servicing.store.db import make_engine, make_session_factory
 
 SESSION_LIFETIME = timedelta(minutes=30)
 LOGIN_ATTEMPTS_PER_WINDOW = 10

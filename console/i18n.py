@@ -17,7 +17,7 @@ from flask import Flask, request
 from flask_babel import Babel, get_locale
 from flask_login import current_user
 
-from servicing.formatting import money_text
+from servicing.rules.formatting import money_text
 from servicing.specialists import CONSOLE_LOCALES
 
 CATALOGS = Path(__file__).resolve().parent / "translations"

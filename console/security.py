@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.wrappers import Response
 
 from servicing.audit import record_audit
-from servicing.models import Specialist
 from servicing.specialists import Role
+from servicing.store.models import Specialist
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -21,9 +21,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from loanline.runtime import Runtime
 from servicing.errors import ServicingError
-from servicing.formatting import money_text
 from servicing.importing import FileRefused, ImportResult, import_loans, import_payments
 from servicing.queries import loan_summary, payoff_for
+from servicing.rules.formatting import money_text
 
 if TYPE_CHECKING:
     from bot.nlu.evaluation import Report
@@ -100,7 +100,7 @@ def init() -> None:
 @click.option("--as-of", callback=iso_date, help="Anchor date of the demo portfolio (default today).")
 def demo(reset: bool, as_of: date | None) -> None:
     """Load the deterministic demo portfolio, its conversations and one console login per role."""
-    from servicing.demo import load_demo
+    from servicing.demo.portfolio import load_demo
 
     if reset:
         _reset_database()
@@ -116,7 +116,7 @@ def demo(reset: bool, as_of: date | None) -> None:
 def _reset_database() -> None:
     rt = Runtime.start()
     try:
-        from servicing.models import Base
+        from servicing.store.models import Base
 
         Base.metadata.drop_all(rt.engine)
         with rt.engine.begin() as connection:
@@ -287,7 +287,7 @@ def report(name: str, fmt: str, since: date | None, until: date | None) -> None:
 def chat(phone: str | None, loan_number: str | None, lang: str | None) -> None:
     """Talk to the bot in the terminal as a borrower, through the same engine as SMS and Telegram."""
     from bot.engine import Engine, InboundMessage
-    from servicing.chat import terminal_address
+    from servicing.demo.chat import terminal_address
 
     with runtime() as rt:
         with rt.sessions.begin() as session:

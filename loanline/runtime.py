@@ -11,8 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.config import Settings
-from servicing.db import make_engine, make_session_factory
-from servicing.migrate import upgrade_database
+from servicing.store.db import make_engine, make_session_factory
+from servicing.store.migrate import upgrade_database
 
 if TYPE_CHECKING:
     from aiogram.client.telegram import TelegramAPIServer

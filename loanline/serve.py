@@ -24,9 +24,9 @@ from bot.channels.telegram import poll_until
 from bot.engine import Engine
 from loanline.runtime import Runtime
 from loanline.worker import start_worker_thread
-from servicing.demo import load_demo
-from servicing.models import Loan
+from servicing.demo.portfolio import load_demo
 from servicing.specialists import add_demo_specialists
+from servicing.store.models import Loan
 
 log = logging.getLogger(__name__)
 WORKER_GRACE_SECONDS = 30.0

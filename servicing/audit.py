@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from servicing.models import AuditEntry, table_of, utcnow
+from servicing.store.models import AuditEntry, table_of, utcnow
 
 
 def record_audit(

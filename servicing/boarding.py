@@ -18,16 +18,16 @@ from babel.core import get_global
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from servicing.account import Product
 from servicing.errors import InvalidInput
-from servicing.factors import Factor, factor_hash, new_salt
-from servicing.interest import Compounding, InterestMethod, level_payment
-from servicing.ledger import EntryKind
-from servicing.models import Borrower, BorrowerPhone, LedgerEntry, Loan, utcnow
-from servicing.money import ZERO, check_currency, currency_places, is_money, parse_amount, parse_rate
 from servicing.payments import Refusal
-from servicing.schedule import add_months, due_date_of
-from servicing.store import chunked, insert_rows, insert_rows_returning_ids
+from servicing.rules.account import Product
+from servicing.rules.factors import Factor, factor_hash, new_salt
+from servicing.rules.interest import Compounding, InterestMethod, level_payment
+from servicing.rules.ledger import EntryKind
+from servicing.rules.money import ZERO, check_currency, currency_places, is_money, parse_amount, parse_rate
+from servicing.rules.schedule import add_months, due_date_of
+from servicing.store.bulk import chunked, insert_rows, insert_rows_returning_ids
+from servicing.store.models import Borrower, BorrowerPhone, LedgerEntry, Loan, utcnow
 
 REQUIRED_COLUMNS = (
     "loan_number", "product", "borrower_first_name", "borrower_last_name", "date_of_birth",

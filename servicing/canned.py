@@ -19,9 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from servicing.conversations import ConversationError, conversation_by_id, reply_to_borrower
-from servicing.models import Borrower, Conversation, Loan, Message
 from servicing.queries import current_date, require_account, summarize
 from servicing.speaking import Speaker, say
+from servicing.store.models import Borrower, Conversation, Loan, Message
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from sqlalchemy import case as when
 from sqlalchemy.orm import Session, selectinload
 
 from servicing.audit import record_audit
-from servicing.calendar import add_business_days, business_days_between
 from servicing.errors import CaseNotFound, InvalidInput
-from servicing.models import AuditEntry, Case, CaseDeadline, Loan, table_of, utcnow
+from servicing.rules.calendar import add_business_days, business_days_between
+from servicing.store.models import AuditEntry, Case, CaseDeadline, Loan, table_of, utcnow
 
 
 class CaseKind(StrEnum):

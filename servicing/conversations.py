@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from servicing.audit import record_audit
 from servicing.errors import ServicingError
-from servicing.models import (
+from servicing.speaking import Speaker, say
+from servicing.store.models import (
     Borrower,
     BorrowerPhone,
     Conversation,
@@ -27,7 +28,6 @@ from servicing.models import (
     OutboxItem,
     Specialist,
 )
-from servicing.speaking import Speaker, say
 
 
 class ConversationState(StrEnum):

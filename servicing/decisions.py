@@ -25,9 +25,9 @@ from servicing.cases import (
     open_deadline,
 )
 from servicing.errors import InvalidInput
-from servicing.models import Case, Loan, Message
 from servicing.notices import Phrases, notify_borrower
 from servicing.speaking import say
+from servicing.store.models import Case, Loan, Message
 
 # What the borrower reads, in their language (locales/<locale>/LC_MESSAGES/bot.po).
 ACKNOWLEDGED = say("We received your request {reference} and are looking into it. We will answer by {due}.")

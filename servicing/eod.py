@@ -22,12 +22,16 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import Date, Table, and_, bindparam, exists, func, literal, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from servicing.account import FeeKind
-from servicing.calendar import business_days_between
 from servicing.cases import open_early_intervention
-from servicing.delinquency import late_fees_due
-from servicing.ledger import Balances, EntryKind, LedgerLine
-from servicing.models import (
+from servicing.payments import PaymentInstruction, post_payments
+from servicing.rules.account import FeeKind
+from servicing.rules.calendar import business_days_between
+from servicing.rules.delinquency import late_fees_due
+from servicing.rules.ledger import Balances, EntryKind, LedgerLine
+from servicing.rules.money import to_money
+from servicing.store.accounts import business_date, ledger_row, load_accounts, save_accounts
+from servicing.store.bulk import execute_many, insert_rows
+from servicing.store.models import (
     BusinessDay,
     Case,
     CaseDeadline,
@@ -38,16 +42,6 @@ from servicing.models import (
     ScheduledPayment,
     Workout,
     utcnow,
-)
-from servicing.money import to_money
-from servicing.payments import PaymentInstruction, post_payments
-from servicing.store import (
-    business_date,
-    execute_many,
-    insert_rows,
-    ledger_row,
-    load_accounts,
-    save_accounts,
 )
 
 EARLY_INTERVENTION_AT_DAYS = 30

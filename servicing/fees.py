@@ -7,13 +7,14 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from servicing.account import Account, LoanStatus
 from servicing.audit import record_audit
 from servicing.errors import LoanClosed, LoanNotFound, ServicingError
-from servicing.ledger import EntryKind
-from servicing.models import Fee, LedgerEntry
-from servicing.money import to_money
-from servicing.store import business_date, insert_rows, ledger_row, load_account, save_accounts, save_open_fees
+from servicing.rules.account import Account, LoanStatus
+from servicing.rules.ledger import EntryKind
+from servicing.rules.money import to_money
+from servicing.store.accounts import business_date, ledger_row, load_account, save_accounts, save_open_fees
+from servicing.store.bulk import insert_rows
+from servicing.store.models import Fee, LedgerEntry
 
 
 class FeeWaiverRefused(ServicingError):

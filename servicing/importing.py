@@ -29,9 +29,9 @@ from servicing.boarding import (
 )
 from servicing.boarding import parse_loan_row as _parse_loan_row
 from servicing.errors import InvalidInput, ServicingError
-from servicing.money import parse_amount
 from servicing.payments import PaymentInstruction, PostingReport, Refusal, post_payments
 from servicing.queries import current_date
+from servicing.rules.money import parse_amount
 
 PAYMENT_REQUIRED = ("loan_number", "amount", "received_on", "reference")
 PAYMENT_OPTIONAL = ("method",)

@@ -15,22 +15,12 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from servicing.account import Account
 from servicing.escrow import EscrowSummary, escrow_summary
-from servicing.models import (
-    Borrower,
-    Case,
-    Conversation,
-    Fee,
-    Installment,
-    LedgerEntry,
-    Loan,
-    Payment,
-    Workout,
-)
-from servicing.money import to_money
 from servicing.queries import LoanSummary, current_date, require_account, summarize
-from servicing.schedule import ScheduledInstallment, amortization_schedule
+from servicing.rules.account import Account
+from servicing.rules.money import to_money
+from servicing.rules.schedule import ScheduledInstallment, amortization_schedule
+from servicing.store.models import Borrower, Case, Conversation, Fee, Installment, LedgerEntry, Loan, Payment, Workout
 
 LOANS_PER_PAGE = 25
 LEDGER_PER_PAGE = 25

@@ -9,12 +9,12 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from servicing.account import Account
 from servicing.audit import record_audit
 from servicing.errors import InvalidInput, PaymentRefused, ReversalRefused
-from servicing.models import Loan, Payment
 from servicing.payments import PaymentInstruction, post_payments, reverse_payment
 from servicing.queries import current_date, require_account
+from servicing.rules.account import Account
+from servicing.store.models import Loan, Payment
 
 MANUAL_SOURCE = "console"
 MANUAL_METHOD = "manual"

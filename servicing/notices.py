@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from servicing.conversations import find_or_open_conversation, record_outbound
-from servicing.models import Borrower, BorrowerPhone, Conversation, Loan, Message
 from servicing.speaking import Speaker, say
+from servicing.store.models import Borrower, BorrowerPhone, Conversation, Loan, Message
 
 OPT_OUT_LINE = say("Reply STOP to opt out.")
 

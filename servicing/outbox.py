@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.conversations import is_opted_out
-from servicing.models import Borrower, Conversation, Message, OutboxItem
+from servicing.store.models import Borrower, Conversation, Message, OutboxItem
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)

@@ -12,25 +12,23 @@ from typing import Any, cast
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from servicing.account import Account, FeeKind
 from servicing.audit import record_audit
 from servicing.errors import PaymentRefused, ReversalRefused
-from servicing.ledger import Balances
-from servicing.models import Fee, Installment, LedgerEntry, Loan, Payment, Workout, utcnow
-from servicing.money import to_money
-from servicing.posting import Application, FeeRef, check_payment, post_payment, reverse_application
-from servicing.store import (
+from servicing.rules.account import Account, FeeKind
+from servicing.rules.ledger import Balances
+from servicing.rules.money import to_money
+from servicing.rules.posting import Application, FeeRef, check_payment, post_payment, reverse_application
+from servicing.store.accounts import (
     balances_of,
     bucket_sums,
-    chunked,
-    insert_rows,
-    insert_rows_returning_ids,
     ledger_row,
     load_account,
     load_accounts,
     save_accounts,
     save_open_fees,
 )
+from servicing.store.bulk import chunked, insert_rows, insert_rows_returning_ids
+from servicing.store.models import Fee, Installment, LedgerEntry, Loan, Payment, Workout, utcnow
 
 payments = cast(Table, Payment.__table__)
 installments = cast(Table, Installment.__table__)

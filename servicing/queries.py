@@ -9,13 +9,13 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from servicing.account import Account, LoanStatus
-from servicing.delinquency import bucket
 from servicing.errors import LoanClosed, LoanNotFound
-from servicing.models import Loan
-from servicing.payoff import PayoffQuote, payoff_quote
-from servicing.store import business_date, load_account
-from servicing.workouts import ModificationPlan, modification_waterfall
+from servicing.rules.account import Account, LoanStatus
+from servicing.rules.delinquency import bucket
+from servicing.rules.payoff import PayoffQuote, payoff_quote
+from servicing.rules.workouts import ModificationPlan, modification_waterfall
+from servicing.store.accounts import business_date, load_account
+from servicing.store.models import Loan
 
 PAYOFF_DAYS = 10
 

@@ -21,9 +21,9 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from servicing.conversations import sla_target
-from servicing.delinquency import BUCKETS
-from servicing.models import AuditEntry, Case, Loan, Payment, utcnow
-from servicing.money import to_money
+from servicing.rules.delinquency import BUCKETS
+from servicing.rules.money import to_money
+from servicing.store.models import AuditEntry, Case, Loan, Payment, utcnow
 
 AUDIT_REPORT_LIMIT = 1000
 MINUTES = Decimal("0.1")

@@ -8,13 +8,13 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from servicing.account import LoanStatus
 from servicing.audit import record_audit
 from servicing.errors import PaymentRefused
-from servicing.models import Loan, ScheduledPayment
-from servicing.money import is_money
-from servicing.payoff import payoff_quote
 from servicing.queries import require_account
+from servicing.rules.account import LoanStatus
+from servicing.rules.money import is_money
+from servicing.rules.payoff import payoff_quote
+from servicing.store.models import Loan, ScheduledPayment
 
 MAX_DAYS_AHEAD = 60
 

@@ -17,7 +17,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
-from servicing.formatting import date_text, money_text
+from servicing.rules.formatting import date_text, money_text
 
 LOCALES = ("en", "es", "fr", "pt_BR", "de", "it", "hi", "id")
 DOMAIN = "bot"

@@ -18,7 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from servicing.audit import record_audit
 from servicing.errors import ServicingError
-from servicing.models import Specialist
+from servicing.store.models import Specialist
 
 MAX_FAILED_LOGINS = 5
 LOCKED_FOR = timedelta(minutes=15)

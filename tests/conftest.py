@@ -13,8 +13,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from servicing.db import make_engine, make_session_factory
-from servicing.migrate import upgrade_database
+from servicing.store.db import make_engine, make_session_factory
+from servicing.store.migrate import upgrade_database
 
 POSTGRES_URL = os.environ.get("LOANLINE_TEST_DATABASE_URL")
 BACKENDS = [pytest.param("sqlite", id="sqlite")]

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 
-from servicing.account import Account, Product
-from servicing.interest import Compounding, InterestMethod, level_payment
-from servicing.ledger import Balances
+from servicing.rules.account import Account, Product
+from servicing.rules.interest import Compounding, InterestMethod, level_payment
+from servicing.rules.ledger import Balances
 
 
 def mortgage(

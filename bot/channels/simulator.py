@@ -8,7 +8,7 @@ the servicer's notices reach the page through the outbox, whose `simulator` send
 The page reads the conversation from the database every 1.5 s; a message counts as delivered once the
 page has fetched it, as a handset would report.
 
-It acts only as the demo borrowers (`servicing.demo`): the borrowers on file with a demo phone and a demo
+It acts only as the demo borrowers (`servicing.demo.portfolio`): the borrowers on file with a demo phone and a demo
 loan. It shows their knowledge factors so a newcomer can verify, which is why it is off unless
 `LOANLINE_SIMULATOR` (or the app's config key of the same name) turns it on.
 """
@@ -33,8 +33,8 @@ from bot.nlu.catalogs import catalog_locale, load_catalogs
 from bot.turn import MAX_TEXT, InboundMessage
 from servicing.config import Settings
 from servicing.conversations import ConversationState, is_verified
-from servicing.demo import BORROWERS, LOANS
-from servicing.models import Borrower, BorrowerPhone, Conversation, Loan, Message
+from servicing.demo.portfolio import BORROWERS, LOANS
+from servicing.store.models import Borrower, BorrowerPhone, Conversation, Loan, Message
 
 log = logging.getLogger(__name__)
 CHANNEL = "simulator"

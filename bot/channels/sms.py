@@ -30,7 +30,7 @@ from bot.turn import InboundMessage, Reply, Turn
 from bot.words import is_no, is_yes
 from servicing.config import Settings
 from servicing.conversations import is_opted_out, set_opt_out
-from servicing.models import Message
+from servicing.store.models import Message
 
 log = logging.getLogger(__name__)
 CHANNEL = "sms"

@@ -49,8 +49,8 @@ from bot.engine import SORRY, Engine
 from bot.i18n import Speaker, say
 from bot.turn import InboundMessage, Reply
 from servicing.config import Settings
-from servicing.models import Conversation
 from servicing.outbox import DeliveryFailed
+from servicing.store.models import Conversation
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"

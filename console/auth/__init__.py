@@ -15,8 +15,8 @@ from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from console.security import ConsoleUser, LoginRateLimiter, public, requires_role, sessions, user
-from servicing.models import Specialist
 from servicing.specialists import LoginFailed, Role, authenticate, record_logout, specialist_by_id
+from servicing.store.models import Specialist
 
 bp = Blueprint("auth", __name__, url_prefix="/console")
 login_manager = LoginManager()

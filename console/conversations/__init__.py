@@ -41,9 +41,9 @@ from servicing.conversations import (
     unassign_conversation,
     waiting_for,
 )
-from servicing.models import Borrower, Conversation, Message
 from servicing.queries import current_date, loan_numbers_of_borrower
 from servicing.specialists import Role
+from servicing.store.models import Borrower, Conversation, Message
 
 bp = Blueprint("conversations", __name__, url_prefix="/console/conversations")
 bp.context_processor(template_helpers)

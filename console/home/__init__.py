@@ -11,11 +11,11 @@ from console.arguments import settings
 from console.queue.labels import CHANNELS
 from console.security import audits_view, requires_role, sessions
 from servicing.conversations import ConversationState
-from servicing.models import Case, Conversation, Loan
 from servicing.outbox import outbox_state
 from servicing.reports import delinquency_report
 from servicing.specialists import Role
-from servicing.store import business_date
+from servicing.store.accounts import business_date
+from servicing.store.models import Case, Conversation, Loan
 
 bp = Blueprint("home", __name__, url_prefix="/console")
 

@@ -33,17 +33,11 @@ from servicing.errors import LoanNotFound, ServicingError
 from servicing.fees import waive_fee as waive_loan_fee
 from servicing.loan_view import find_loans, loan_page
 from servicing.manual_payments import post_manual_payment, reverse_loan_payment
-from servicing.money import parse_rate
 from servicing.queries import current_date, modification_preview, payoff_for, require_account
+from servicing.rules.money import parse_rate
+from servicing.rules.workouts import ModificationStepName, WorkoutKind
 from servicing.specialists import Role
-from servicing.workouts import (
-    ModificationStepName,
-    WorkoutKind,
-    approve_forbearance,
-    approve_workout,
-    deny_workout,
-    end_forbearance_for_reason,
-)
+from servicing.workouts import approve_forbearance, approve_workout, deny_workout, end_forbearance_for_reason
 
 bp = Blueprint("loans", __name__, url_prefix="/console/loans")
 

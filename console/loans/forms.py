@@ -12,8 +12,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from servicing.errors import InvalidInput
-from servicing.money import parse_amount, parse_rate
-from servicing.workouts import FORBEARANCE_MONTHS, WorkoutKind
+from servicing.rules.money import parse_amount, parse_rate
+from servicing.rules.workouts import FORBEARANCE_MONTHS, WorkoutKind
 
 REASON_LENGTH = 200
 

@@ -31,8 +31,8 @@ from servicing.cases import (
     open_deadline,
 )
 from servicing.errors import ServicingError
-from servicing.models import Case, Loan
 from servicing.specialists import Role
+from servicing.store.models import Case, Loan
 
 bp = Blueprint("worklists", __name__, url_prefix="/console/worklists")
 PAGE_SIZE = 50

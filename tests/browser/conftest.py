@@ -32,9 +32,9 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from bot.channels.twilio_sender import TwilioSender
-from servicing.db import make_engine, make_session_factory
 from servicing.outbox import Sender, deliver_outbox
 from servicing.specialists import DEMO_SPECIALISTS, Role, add_specialist, demo_password
+from servicing.store.db import make_engine, make_session_factory
 from tests.conftest import SECRET
 from tests.twilio_double import RecordingHttpClient
 

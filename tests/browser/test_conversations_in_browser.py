@@ -38,7 +38,7 @@ def test_a_borrower_who_asks_for_a_person_waits_in_the_queue(browsing: Browsing,
     expect(queue_row(page, OLIVIA_NAME)).to_have_count(1)
     expect(queue_row(page, OLIVIA_NAME)).to_contain_text("SMS")
     expect(queue_row(page, OLIVIA_NAME)).to_contain_text("Asked for a person")
-    # the demo's own waiting conversations (servicing/demo_conversations.py): a hardship in Spanish among them
+    # the demo's own waiting conversations (servicing/demo/conversations.py): a hardship in Spanish among them
     expect(queue_row(page, "José Hernández")).to_contain_text("Hardship")
     expect(queue_row(page, "José Hernández")).to_contain_text("(es_US)")
     screenshot(page, "queue")

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from loanline.cli import main
-from servicing.models import Base
+from servicing.store.models import Base
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 TODAY = "2026-03-20"

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.cases import CaseKind, extend_resolution, meet_deadline, move_loss_mitigation, open_case
 from servicing.errors import InvalidInput, LoanClosed, ReversalRefused
-from servicing.models import AuditEntry, Loan, Payment
 from servicing.payments import PaymentInstruction, post_payments, reverse_payment
 from servicing.queries import payoff_for
-from servicing.store import ledger_balances, load_account
+from servicing.store.accounts import ledger_balances, load_account
+from servicing.store.models import AuditEntry, Loan, Payment
 from tests.integration.helpers import board
 
 TODAY = date(2026, 3, 20)

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.boarding import board_loans, parse_loan_row
-from servicing.models import Payment
 from servicing.payments import PaymentInstruction, PostingReport, post_payments
-from servicing.store import ledger_balances, load_account
+from servicing.store.accounts import ledger_balances, load_account
+from servicing.store.models import Payment
 from tests.conftest import SECRET
 from tests.integration.helpers import MORTGAGE_ROW as ROW
 

@@ -17,7 +17,6 @@ from werkzeug.test import TestResponse
 
 from console import create_app
 from loanline.cli import main
-from servicing.models import AuditEntry, Specialist
 from servicing.specialists import (
     LOCKED_FOR,
     MAX_FAILED_LOGINS,
@@ -28,6 +27,7 @@ from servicing.specialists import (
     add_specialist,
     authenticate,
 )
+from servicing.store.models import AuditEntry, Specialist
 
 PASSWORD = "correct horse battery"
 WRONG = "wrong password 1"

@@ -23,9 +23,9 @@ from servicing.conversations import (
     record_outbound,
     set_opt_out,
 )
-from servicing.models import AuditEntry, BorrowerPhone, Conversation, Loan, Message, OutboxItem
 from servicing.queries import loan_summary
 from servicing.speaking import Speaker
+from servicing.store.models import AuditEntry, BorrowerPhone, Conversation, Loan, Message, OutboxItem
 from tests.integration.console_helpers import sessions_of, signed_in, staffed_console
 from tests.integration.helpers import board
 from tests.integration.test_console_auth import create_specialist, csrf_token, log_in

@@ -17,7 +17,7 @@ from servicing.conversations import (
     find_or_open_conversation,
     record_outbound,
 )
-from servicing.models import OutboxItem
+from servicing.store.models import OutboxItem
 from tests.integration.console_helpers import sessions_of, signed_in, staffed_console
 
 NOT_CONFIGURED = re.compile(r'<p class="error" role="alert">(\w+) is not configured on this server')

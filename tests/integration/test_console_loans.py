@@ -19,10 +19,10 @@ from console.i18n import money
 from servicing.cases import CaseKind, move_loss_mitigation, open_case
 from servicing.eod import run_business_day
 from servicing.loan_view import LEDGER_PER_PAGE
-from servicing.models import AuditEntry, Case, Fee, LedgerEntry, Loan, OutboxItem, Payment, Workout
 from servicing.queries import loan_summary, payoff_for
 from servicing.specialists import Role
-from servicing.store import ledger_balances
+from servicing.store.accounts import ledger_balances
+from servicing.store.models import AuditEntry, Case, Fee, LedgerEntry, Loan, OutboxItem, Payment, Workout
 from tests.integration.console_helpers import sessions_of, signed_in, staffed_console
 from tests.integration.helpers import board
 from tests.integration.test_console_auth import create_specialist, csrf_token

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from console.queue.labels import Words
 from servicing.conversations import EscalationReason, claim_conversation, escalate, record_inbound
-from servicing.models import AuditEntry, Conversation
+from servicing.store.models import AuditEntry, Conversation
 from tests.integration.console_helpers import sessions_of, signed_in, staffed_console
 from tests.integration.test_console_auth import csrf_token
 

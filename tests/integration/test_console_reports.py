@@ -26,9 +26,9 @@ from servicing.conversations import (
     find_or_open_conversation,
     resolve_conversation,
 )
-from servicing.models import AuditEntry
 from servicing.payments import PaymentInstruction, post_payments
 from servicing.reports import REPORTS, queue_report
+from servicing.store.models import AuditEntry
 from tests.integration.console_helpers import sessions_of, signed_in, staffed_console
 from tests.integration.helpers import board
 

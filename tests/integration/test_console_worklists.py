@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.cases import CaseKind, get_case, open_case, open_early_intervention
 from servicing.conversations import find_or_open_conversation
-from servicing.models import AuditEntry, Case, Loan, OutboxItem
+from servicing.store.models import AuditEntry, Case, Loan, OutboxItem
 from tests.integration.console_helpers import sessions_of, signed_in, staffed_console
 from tests.integration.helpers import board
 from tests.integration.test_console_auth import csrf_token

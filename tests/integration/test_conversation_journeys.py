@@ -14,10 +14,10 @@ from bot.engine import Engine, InboundMessage
 from bot.i18n import Speaker
 from servicing.config import Settings
 from servicing.conversations import claim_conversation, record_outbound, resolve_conversation
-from servicing.models import Case, Conversation, FraudAlert, ScheduledPayment
-from servicing.payoff import payoff_quote
 from servicing.queries import summarize
-from servicing.store import load_account
+from servicing.rules.payoff import payoff_quote
+from servicing.store.accounts import load_account
+from servicing.store.models import Case, Conversation, FraudAlert, ScheduledPayment
 from tests.integration.helpers import board
 
 PHONE = "+15557770001"

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.engine import Engine, InboundMessage
 from servicing.config import Settings
 from servicing.eod import disburse_escrow
-from servicing.models import Conversation, EscrowItem, Loan, ScheduledPayment
 from servicing.payments import PaymentInstruction, post_payments
+from servicing.store.models import Conversation, EscrowItem, Loan, ScheduledPayment
 from tests.integration.helpers import board
 
 PHONE, LOAN = "+15557770009", "4400077777"

@@ -28,7 +28,7 @@ from servicing.conversations import (
     transfer_conversation,
     unassign_conversation,
 )
-from servicing.models import AuditEntry, Conversation, FraudAlert, Message, OutboxItem
+from servicing.store.models import AuditEntry, Conversation, FraudAlert, Message, OutboxItem
 from tests.integration.helpers import board
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)

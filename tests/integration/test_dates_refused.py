@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.boarding import board_loans, parse_loan_row
-from servicing.models import Loan, Payment
 from servicing.payments import PaymentInstruction, post_payments
+from servicing.store.models import Loan, Payment
 from tests.conftest import SECRET
 from tests.integration.helpers import MORTGAGE_ROW, board
 

@@ -23,11 +23,13 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from servicing.db import make_engine, make_session_factory
-from servicing.delinquency import BUCKETS
-from servicing.demo import DemoRefused, borrower_table_markdown, load_demo
-from servicing.migrate import upgrade_database
-from servicing.models import (
+from servicing.demo.portfolio import DemoRefused, borrower_table_markdown, load_demo
+from servicing.queries import loan_summary
+from servicing.rules.delinquency import BUCKETS
+from servicing.store.accounts import ledger_balances
+from servicing.store.db import make_engine, make_session_factory
+from servicing.store.migrate import upgrade_database
+from servicing.store.models import (
     AuditEntry,
     Borrower,
     BusinessDay,
@@ -39,8 +41,6 @@ from servicing.models import (
     Payment,
     Workout,
 )
-from servicing.queries import loan_summary
-from servicing.store import ledger_balances
 from tests.conftest import BACKENDS, POSTGRES_URL, SECRET
 
 AS_OF = date(2026, 11, 2)

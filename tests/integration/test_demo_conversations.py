@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.conversations import conversations_of, waiting_queue
-from servicing.demo import load_demo
-from servicing.demo_conversations import DEMO_SPECIALIST, demo_queue, load_demo_conversations
-from servicing.models import Conversation, Loan, Message
+from servicing.demo.conversations import DEMO_SPECIALIST, demo_queue, load_demo_conversations
+from servicing.demo.portfolio import load_demo
+from servicing.store.models import Conversation, Loan, Message
 from tests.conftest import SECRET
 
 AS_OF = date(2026, 11, 2)

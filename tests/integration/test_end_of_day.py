@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from servicing.cases import CaseKind, open_case
 from servicing.eod import run_eod
 from servicing.errors import PaymentRefused
-from servicing.models import Case, CaseDeadline, EscrowItem, Fee, LedgerEntry, Loan, ScheduledPayment
 from servicing.scheduled import cancel_scheduled_payment, schedule_payment
-from servicing.store import business_date, ledger_balances, load_account
+from servicing.store.accounts import business_date, ledger_balances, load_account
+from servicing.store.models import Case, CaseDeadline, EscrowItem, Fee, LedgerEntry, Loan, ScheduledPayment
 from tests.integration.helpers import board
 
 # The mortgage of these tests: 150,000 at 5.5% over 360 months, first due 2026-02-01, 200 escrow.

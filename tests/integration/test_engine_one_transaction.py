@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine import SORRY, Engine, InboundMessage, Turn
 from servicing.config import Settings
-from servicing.db import WriterTurns, make_engine, make_session_factory
 from servicing.errors import ServicingError
-from servicing.migrate import upgrade_database
-from servicing.models import Conversation, Message
+from servicing.store.db import WriterTurns, make_engine, make_session_factory
+from servicing.store.migrate import upgrade_database
+from servicing.store.models import Conversation, Message
 from tests.integration.helpers import board
 
 PHONE = "+15557770042"

@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from servicing.boarding import board_loans, parse_loan_row
 from servicing.eod import run_business_day
 from servicing.errors import InvalidInput, LoanNotFound, ServicingError
-from servicing.escrow import REFUND_MEMO, EscrowKind, add_escrow_item, escrow_summary, run_escrow_analysis
-from servicing.models import AuditEntry, EscrowItem, LedgerEntry, Loan
-from servicing.store import ledger_balances
+from servicing.escrow import REFUND_MEMO, add_escrow_item, escrow_summary, run_escrow_analysis
+from servicing.rules.escrow import EscrowKind
+from servicing.store.accounts import ledger_balances
+from servicing.store.models import AuditEntry, EscrowItem, LedgerEntry, Loan
 
 MORTGAGE = {
     "loan_number": "M-1001", "product": "mortgage", "borrower_first_name": "Ana",

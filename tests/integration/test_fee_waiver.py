@@ -14,9 +14,9 @@ from servicing.eod import run_business_day
 from servicing.errors import LoanNotFound, ServicingError
 from servicing.fees import FeeWaiverRefused, waive_fee
 from servicing.manual_payments import post_manual_payment
-from servicing.models import AuditEntry, Fee, LedgerEntry, Loan
 from servicing.queries import payoff_for
-from servicing.store import ledger_balances
+from servicing.store.accounts import ledger_balances
+from servicing.store.models import AuditEntry, Fee, LedgerEntry, Loan
 from tests.integration.helpers import board
 
 LATE_FEE_DAY = date(2026, 2, 17)  # the February 1 installment is past its 15 days of grace

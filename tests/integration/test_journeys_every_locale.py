@@ -25,10 +25,10 @@ from bot.i18n import CATALOGS, Speaker, catalog_locale
 from bot.turn import InboundMessage
 from servicing.config import Settings
 from servicing.conversations import claim_conversation, record_outbound, resolve_conversation
-from servicing.models import Case, Conversation, ScheduledPayment
-from servicing.payoff import payoff_quote
 from servicing.queries import summarize
-from servicing.store import load_account
+from servicing.rules.payoff import payoff_quote
+from servicing.store.accounts import load_account
+from servicing.store.models import Case, Conversation, ScheduledPayment
 from tests.integration.helpers import board
 
 TODAY = date(2026, 3, 20)  # a Friday

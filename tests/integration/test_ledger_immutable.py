@@ -7,7 +7,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
 
-from servicing.models import LedgerEntry
+from servicing.store.models import LedgerEntry
 from tests.integration.helpers import board
 
 

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.boarding import board_loans, parse_loan_row
 from servicing.eod import assess_late_fees, disburse_escrow
-from servicing.models import EscrowItem, Loan
 from servicing.payments import PaymentInstruction, post_payments, reverse_payment
-from servicing.store import ledger_balances, load_account
+from servicing.store.accounts import ledger_balances, load_account
+from servicing.store.models import EscrowItem, Loan
 from tests.conftest import SECRET
 from tests.integration.helpers import MORTGAGE_ROW
 

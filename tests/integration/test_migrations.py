@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
-from servicing.models import Base
+from servicing.store.models import Base
 
 
 def test_the_migrated_database_has_every_table_column_and_index_the_models_declare(engine: Engine) -> None:

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.conversations import find_or_open_conversation
 from servicing.decisions import APPLICATION_DENIED, DENIAL_REASONS, MISSING_DOCUMENTS
-from servicing.models import BorrowerPhone, Loan, OutboxItem
 from servicing.notices import Amount, Phrases, notify_borrower
 from servicing.speaking import say
+from servicing.store.models import BorrowerPhone, Loan, OutboxItem
 from tests.integration.helpers import board
 
 NOW = datetime(2026, 3, 20, 15, 0, tzinfo=UTC)

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.conversations import find_or_open_conversation, record_outbound, set_opt_out
-from servicing.models import Message, OutboxItem
 from servicing.outbox import DeliveryFailed, claim_due, deliver_outbox
+from servicing.store.models import Message, OutboxItem
 from tests.integration.helpers import board
 
 NOW = datetime(2026, 3, 20, 15, 0, tzinfo=UTC)  # 11:00 in New York

@@ -27,7 +27,7 @@ from twilio.request_validator import RequestValidator
 from loanline.runtime import Runtime
 from servicing.config import Settings
 from servicing.conversations import find_or_open_conversation, record_outbound
-from servicing.models import OutboxItem
+from servicing.store.models import OutboxItem
 from tests.conftest import SECRET
 from tests.fake_bot_api import FakeBotAPI, text_update
 

@@ -24,12 +24,12 @@ from bot.i18n import Speaker
 from servicing.boarding import board_loans, parse_loan_row
 from servicing.config import Settings
 from servicing.conversations import EscalationReason, claim_conversation, escalate, record_outbound
-from servicing.demo import demo_plan
-from servicing.factors import Factor
-from servicing.models import Conversation, Loan, Message
+from servicing.demo.portfolio import demo_plan
 from servicing.outbox import deliver_outbox
 from servicing.queries import summarize
-from servicing.store import load_account
+from servicing.rules.factors import Factor
+from servicing.store.accounts import load_account
+from servicing.store.models import Conversation, Loan, Message
 from tests.conftest import SECRET
 from tests.integration.helpers import board
 from tests.integration.test_console_auth import dispose, make_console

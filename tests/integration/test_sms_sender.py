@@ -16,8 +16,8 @@ from bot.channels import configured_senders
 from bot.channels.twilio_sender import TwilioSender
 from servicing.config import Settings
 from servicing.conversations import find_or_open_conversation, record_outbound
-from servicing.models import Message, OutboxItem
 from servicing.outbox import deliver_outbox
+from servicing.store.models import Message, OutboxItem
 from tests.conftest import SECRET
 from tests.twilio_double import ACCOUNT_SID, RecordingHttpClient
 

@@ -25,11 +25,11 @@ from bot.flows import MENU
 from bot.i18n import Speaker
 from console import create_app
 from servicing.conversations import find_or_open_conversation, is_opted_out, record_outbound
-from servicing.models import Case, Conversation, Message, OutboxItem
 from servicing.outbox import deliver_outbox
-from servicing.payoff import payoff_quote
 from servicing.queries import summarize
-from servicing.store import load_account
+from servicing.rules.payoff import payoff_quote
+from servicing.store.accounts import load_account
+from servicing.store.models import Case, Conversation, Message, OutboxItem
 from tests.conftest import SECRET
 from tests.integration.helpers import board
 from tests.integration.test_sms_sender import twilio_sender

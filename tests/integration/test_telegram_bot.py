@@ -31,8 +31,8 @@ from bot.channels.telegram import (
 from bot.engine import Engine, InboundMessage, Reply
 from servicing.config import Settings
 from servicing.conversations import claim_conversation, find_or_open_conversation, record_outbound
-from servicing.models import Conversation, Message, OutboxItem
 from servicing.outbox import deliver_outbox
+from servicing.store.models import Conversation, Message, OutboxItem
 from tests.conftest import SECRET
 from tests.fake_bot_api import FakeBotAPI, button_update, contact_update, document_update, text_update
 from tests.integration.helpers import board

@@ -14,7 +14,7 @@ from loanline.runtime import Runtime
 from loanline.worker import start_worker_thread
 from servicing.config import Settings
 from servicing.conversations import find_or_open_conversation, record_outbound
-from servicing.models import OutboxItem
+from servicing.store.models import OutboxItem
 from tests.conftest import SECRET
 
 

@@ -21,18 +21,12 @@ from servicing.boarding import board_loans, parse_loan_row
 from servicing.cases import CaseKind, open_case
 from servicing.eod import run_business_day
 from servicing.errors import LoanNotFound, WorkoutRefused
-from servicing.ledger import Balances
-from servicing.models import AuditEntry, EscrowItem, Fee, LedgerEntry, Loan, Workout
 from servicing.payments import PaymentInstruction, post_payments
-from servicing.payoff import payoff_quote
-from servicing.store import ledger_balances, load_account
-from servicing.workouts import (
-    defer_payments,
-    end_forbearance,
-    modify_loan,
-    place_forbearance,
-    start_repayment_plan,
-)
+from servicing.rules.ledger import Balances
+from servicing.rules.payoff import payoff_quote
+from servicing.store.accounts import ledger_balances, load_account
+from servicing.store.models import AuditEntry, EscrowItem, Fee, LedgerEntry, Loan, Workout
+from servicing.workouts import defer_payments, end_forbearance, modify_loan, place_forbearance, start_repayment_plan
 
 D = Decimal
 FIXTURES = Path(__file__).parent.parent / "fixtures"

@@ -22,7 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from servicing.errors import InvalidInput
-from servicing.escrow import (
+from servicing.rules.escrow import (
     FREQUENCIES,
     AnalysisPolicy,
     EscrowBill,

@@ -8,7 +8,7 @@ from decimal import Decimal as D
 import pytest
 
 from servicing.errors import InvalidInput
-from servicing.interest import (
+from servicing.rules.interest import (
     Compounding,
     InterestMethod,
     days_30_360,
@@ -17,7 +17,7 @@ from servicing.interest import (
     per_diem,
     periodic_rate,
 )
-from servicing.money import currency_places, parse_amount, parse_rate, to_money
+from servicing.rules.money import currency_places, parse_amount, parse_rate, to_money
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,12 @@ from decimal import Decimal as D
 
 import pytest
 
-from servicing.account import FeeKind, LoanStatus
-from servicing.delinquency import late_fees_due
 from servicing.errors import PaymentRefused
-from servicing.ledger import EntryKind
-from servicing.payoff import payoff_quote
-from servicing.posting import Application, check_payment, post_payment
+from servicing.rules.account import FeeKind, LoanStatus
+from servicing.rules.delinquency import late_fees_due
+from servicing.rules.ledger import EntryKind
+from servicing.rules.payoff import payoff_quote
+from servicing.rules.posting import Application, check_payment, post_payment
 from tests.factories import mortgage, personal
 
 # The mortgage of these tests: 200,000.00 at 6% over 360 months, first due 2026-02-01.

@@ -9,13 +9,13 @@ from decimal import Decimal as D
 from hypothesis import given
 from hypothesis import strategies as st
 
-from servicing.account import Account, FeeKind, LoanStatus
-from servicing.interest import Compounding, InterestMethod
-from servicing.ledger import EntryKind
-from servicing.money import to_money
-from servicing.payoff import payoff_quote
-from servicing.posting import post_payment
-from servicing.schedule import amortization_schedule
+from servicing.rules.account import Account, FeeKind, LoanStatus
+from servicing.rules.interest import Compounding, InterestMethod
+from servicing.rules.ledger import EntryKind
+from servicing.rules.money import to_money
+from servicing.rules.payoff import payoff_quote
+from servicing.rules.posting import post_payment
+from servicing.rules.schedule import amortization_schedule
 from tests.factories import mortgage, personal
 
 CURRENCIES = st.sampled_from(["USD", "EUR", "IDR", "JPY", "BHD", "INR"])

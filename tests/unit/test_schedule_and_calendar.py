@@ -8,11 +8,11 @@ from decimal import Decimal as D
 import numpy_financial as npf
 import pytest
 
-from servicing.calendar import add_business_days, is_business_day
 from servicing.cases import OPENING_CLOCKS, CaseKind, due_date
-from servicing.delinquency import bucket
-from servicing.interest import Compounding, InterestMethod, level_payment
-from servicing.schedule import amortization_schedule
+from servicing.rules.calendar import add_business_days, is_business_day
+from servicing.rules.delinquency import bucket
+from servicing.rules.interest import Compounding, InterestMethod, level_payment
+from servicing.rules.schedule import amortization_schedule
 
 
 @pytest.mark.parametrize(

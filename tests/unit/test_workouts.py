@@ -15,13 +15,13 @@ from decimal import Decimal
 
 import pytest
 
-from servicing.account import Account, FeeKind, LoanStatus, OpenFee, Product
-from servicing.delinquency import late_fees_due
 from servicing.errors import WorkoutRefused
-from servicing.interest import Compounding, InterestMethod, level_payment
-from servicing.ledger import Balances, EntryKind, LedgerLine
-from servicing.posting import post_payment
-from servicing.workouts import (
+from servicing.rules.account import Account, FeeKind, LoanStatus, OpenFee, Product
+from servicing.rules.delinquency import late_fees_due
+from servicing.rules.interest import Compounding, InterestMethod, level_payment
+from servicing.rules.ledger import Balances, EntryKind, LedgerLine
+from servicing.rules.posting import post_payment
+from servicing.rules.workouts import (
     ModificationStepName,
     apply_modification,
     deferral,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from servicing.account import Account
-from servicing.money import to_money
+from servicing.rules.account import Account
+from servicing.rules.money import to_money
 
 BUCKETS = ("current", "1-29", "30-59", "60-89", "90-119", "120+")
 

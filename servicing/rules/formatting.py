@@ -8,7 +8,7 @@ from decimal import Decimal
 from babel.dates import format_date
 from babel.numbers import format_currency
 
-from servicing.money import to_money
+from servicing.rules.money import to_money
 
 
 def money_text(amount: Decimal, currency: str, locale: str) -> str:

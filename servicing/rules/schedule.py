@@ -8,8 +8,8 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
-from servicing.interest import Compounding, InterestMethod, interest_between, periodic_rate
-from servicing.money import ZERO, to_money
+from servicing.rules.interest import Compounding, InterestMethod, interest_between, periodic_rate
+from servicing.rules.money import ZERO, to_money
 
 
 @dataclass(frozen=True)

@@ -22,24 +22,26 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from servicing.account import Account
 from servicing.audit import record_audit
 from servicing.boarding import LoanRecord, board_loans, parse_loan_row
 from servicing.cases import CaseKind, move_loss_mitigation, open_case
-from servicing.delinquency import BUCKETS, bucket
-from servicing.demo_conversations import load_demo_conversations
+from servicing.demo.conversations import load_demo_conversations
 from servicing.eod import run_eod
 from servicing.errors import ServicingError
-from servicing.escrow import EscrowKind, add_escrow_item
-from servicing.interest import Compounding, InterestMethod, level_payment
-from servicing.models import Case, Loan, Payment
-from servicing.models import Workout as WorkoutRow
-from servicing.money import ZERO, to_money
+from servicing.escrow import add_escrow_item
 from servicing.payments import PaymentInstruction, post_payments
-from servicing.payoff import payoff_quote
-from servicing.schedule import due_date_of, installment_interest, split_installment
-from servicing.store import business_date, load_accounts
-from servicing.workouts import WorkoutKind, modify_loan, place_forbearance
+from servicing.rules.account import Account
+from servicing.rules.delinquency import BUCKETS, bucket
+from servicing.rules.escrow import EscrowKind
+from servicing.rules.interest import Compounding, InterestMethod, level_payment
+from servicing.rules.money import ZERO, to_money
+from servicing.rules.payoff import payoff_quote
+from servicing.rules.schedule import due_date_of, installment_interest, split_installment
+from servicing.rules.workouts import WorkoutKind
+from servicing.store.accounts import business_date, load_accounts
+from servicing.store.models import Case, Loan, Payment
+from servicing.store.models import Workout as WorkoutRow
+from servicing.workouts import modify_loan, place_forbearance
 
 ACTOR = "demo"
 SOURCE = "demo"

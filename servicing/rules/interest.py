@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 
-from servicing.money import ZERO, precise_power, to_money
+from servicing.rules.money import ZERO, precise_power, to_money
 
 
 class InterestMethod(StrEnum):

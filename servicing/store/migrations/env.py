@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from servicing.db import make_engine
-from servicing.models import Base
+from servicing.store.db import make_engine
+from servicing.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

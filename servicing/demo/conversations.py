@@ -31,7 +31,7 @@ from servicing.conversations import (
     record_inbound,
     record_outbound,
 )
-from servicing.models import BorrowerPhone, Conversation, Loan, Message
+from servicing.store.models import BorrowerPhone, Conversation, Loan, Message
 
 DEMO_SPECIALIST = "sam"
 ANCHOR_TIME = time(15, 0)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from servicing.conversations import find_or_open_conversation
 from servicing.errors import InvalidInput, LoanNotFound
-from servicing.models import BorrowerPhone, Loan
+from servicing.store.models import BorrowerPhone, Loan
 
 
 def terminal_address(session: Session, *, phone: str | None, loan_number: str | None, locale: str | None) -> str:

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from servicing.money import ZERO
+from servicing.rules.money import ZERO
 
 BUCKETS = ("principal", "interest", "escrow", "fees", "suspense", "deferred")
 

@@ -20,8 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from servicing.money import ZERO
-from servicing.types import Money, Rate, UTCDateTime
+from servicing.rules.money import ZERO
+from servicing.store.types import Money, Rate, UTCDateTime
 
 
 def utcnow() -> datetime:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from servicing.account import Account
-from servicing.money import ZERO, to_money
+from servicing.rules.account import Account
+from servicing.rules.money import ZERO, to_money
 
 
 @dataclass(frozen=True)

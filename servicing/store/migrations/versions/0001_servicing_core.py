@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -301,7 +300,7 @@ POSTGRES_FUNCTIONS = (
               + (extract(month FROM b) - extract(month FROM a)) * 30)::integer
               + ll_day30(b) - ll_day30(a) $$""",
     # interest after paid_through up to as_of, rounded half-up once, in stored units (1e-4);
-    # the same figure as servicing.db.accrued_interest_units computes for SQLite
+    # the same figure as servicing.store.db.accrued_interest_units computes for SQLite
     """CREATE OR REPLACE FUNCTION ll_accrued(principal bigint, rate bigint, method text, compounding text,
                                              paid_through date, as_of date, minor integer)
         RETURNS bigint LANGUAGE sql IMMUTABLE AS $$

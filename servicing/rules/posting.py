@@ -13,11 +13,11 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from servicing.account import Account, FeeKind, LoanStatus, paid_through_for_due
 from servicing.errors import PaymentRefused, ReversalRefused
-from servicing.ledger import Balances, EntryKind, LedgerLine
-from servicing.money import ZERO, is_money
-from servicing.payoff import payoff_quote
+from servicing.rules.account import Account, FeeKind, LoanStatus, paid_through_for_due
+from servicing.rules.ledger import Balances, EntryKind, LedgerLine
+from servicing.rules.money import ZERO, is_money
+from servicing.rules.payoff import payoff_quote
 
 FEE_ORDER = (FeeKind.LATE, FeeKind.RETURNED_PAYMENT, FeeKind.OTHER)
 

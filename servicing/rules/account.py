@@ -12,15 +12,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from servicing.interest import (
-    Compounding,
-    InterestMethod,
-    interest_between,
-    per_diem,
-)
-from servicing.ledger import Balances, EntryKind, LedgerLine
-from servicing.money import ZERO, to_money
-from servicing.schedule import due_date_of, installment_interest, split_installment
+from servicing.rules.interest import Compounding, InterestMethod, interest_between, per_diem
+from servicing.rules.ledger import Balances, EntryKind, LedgerLine
+from servicing.rules.money import ZERO, to_money
+from servicing.rules.schedule import due_date_of, installment_interest, split_installment
 
 
 class LoanStatus(StrEnum):

@@ -16,8 +16,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from servicing.interest import Compounding, InterestMethod, interest_between
-from servicing.money import from_storage, to_storage
+from servicing.rules.interest import Compounding, InterestMethod, interest_between
+from servicing.rules.money import from_storage, to_storage
 
 POOL_RECYCLE_SECONDS = 1800
 SQLITE_BUSY_SECONDS = 10  # how long a SQLite writer waits for its turn and for the lock (PRAGMA busy_timeout too)
