@@ -191,7 +191,7 @@ def assess_late_fees(session: Session, day: date, actor: str) -> int:
     candidates = session.scalars(
         select(loans.c.loan_number).where(
             loans.c.status == "active",
-            loans.c.late_fee_rate > 0,
+            or_(loans.c.late_fee_rate > 0, loans.c.late_fee_amount > 0),
             past_grace,
             may_owe_a_new_fee,
             ~_kept_workout(day),

@@ -98,6 +98,7 @@ class Loan(Base):
     schedule_anchor: Mapped[date] = mapped_column(Date)
     monthly_payment: Mapped[Decimal] = mapped_column(Money())
     late_fee_rate: Mapped[Decimal] = mapped_column(Rate())
+    late_fee_amount: Mapped[Decimal] = mapped_column(Money(), default=ZERO, server_default="0")
     late_fee_grace_days: Mapped[int] = mapped_column(Integer, default=15)
     escrow_monthly: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
     bank_account_last4: Mapped[str | None] = mapped_column(String(4))

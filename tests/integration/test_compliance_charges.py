@@ -112,3 +112,17 @@ def test_a_late_fee_already_paid_goes_back_to_the_borrower_as_funds_in_suspense(
         assert row.suspense_balance == LATE_FEE
         [entry] = reversals(session)
         assert (entry.fees, entry.suspense) == (0, LATE_FEE)
+
+
+def test_a_uk_loan_is_charged_its_fixed_arrears_charge_not_a_percentage(sessions: sessionmaker[Session]) -> None:
+    # MCOB 12.4.1R: the portfolio's fixed arrears charge, GBP 15.00, once for the installment due 2026-02-01
+    # (not 5% of its P&I); end of day on 2026-02-17 is the first day past 15 days of grace.
+    with sessions.begin() as session:
+        number = board(session, country="GB", locale="en_GB", currency="GBP", postal_code="SW1A 1AA",
+                       late_fee_amount="15.00")  # fmt: skip
+    run_eod(sessions, date(2026, 2, 17), country="GB")
+    with sessions() as session:
+        assert [(f.amount, f.installment_due_date) for f in session.scalars(select(Fee))] == [
+            (D("15.00"), date(2026, 2, 1))
+        ]
+        assert loan(session, number).late_fee_rate == 0
