@@ -544,6 +544,7 @@ def _loan_row(record: LoanRecord, borrower_id: int, boarded_on: date) -> dict[st
         "loan_number": record.loan_number,
         "borrower_id": borrower_id,
         "product": record.product.value,
+        "country": record.country,
         "currency": record.currency,
         "minor_units": _currency_places(record.currency),
         "interest_method": record.interest_method.value,

@@ -1,9 +1,14 @@
 """Cases and their regulatory clocks: payoff requests, notices of error, information requests,
-loss-mitigation applications and early-intervention tasks."""
+loss-mitigation applications, early-intervention tasks, and UK arrears information.
+
+A case's clocks are those of its loan's jurisdiction, counted on that country's business days:
+Reg X and Reg Z clocks for US loans, MCOB 13 arrears information for UK loans, and none yet
+elsewhere (the case is still opened and worked, without a regulatory deadline; docs/compliance.md).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -27,6 +32,7 @@ class CaseKind(StrEnum):
     REQUEST_FOR_INFORMATION = "request_for_information"
     LOSS_MITIGATION = "loss_mitigation"
     EARLY_INTERVENTION = "early_intervention"
+    ARREARS_INFORMATION = "arrears_information"
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ PREFIXES = {
     CaseKind.REQUEST_FOR_INFORMATION: "RI",
     CaseKind.LOSS_MITIGATION: "LM",
     CaseKind.EARLY_INTERVENTION: "EI",
+    CaseKind.ARREARS_INFORMATION: "AI",
 }
 
 OPENING_CLOCKS: dict[CaseKind, tuple[Clock, ...]] = {
@@ -64,6 +71,12 @@ PAYOFF_ERROR_CLOCK = Clock("resolve", 7, True, "Reg X 1024.35(e)(3)(i)(A)")
 EXTENSION_DAYS = 15
 DECISION_CLOCK = Clock("decision", 30, False, "Reg X 1024.41(c)(1)")
 APPEAL_CLOCK = Clock("appeal_window", 14, False, "Reg X 1024.41(h)")
+# MCOB 13.4.1R(1): within 15 business days of a UK borrower falling into arrears (two payments missed)
+ARREARS_INFORMATION_CLOCK = Clock("send_information", 15, True, "FCA MCOB 13.4.1R(1)")
+# Outside the US no statute times a payoff statement; the servicer keeps the promise the bot makes
+SERVICER_PAYOFF_CLOCK = Clock("send_statement", 7, True, "servicer standard (no statutory clock outside the US)")
+REG_X_COUNTRIES = frozenset({"US"})  # where the Reg X and Reg Z clocks of this module apply
+ARREARS_INFORMATION_COUNTRIES = frozenset({"GB"})
 EARLY_INTERVENTION_CLOCKS = (
     Clock("live_contact", 36, False, "Reg X 1024.39(a)"),
     Clock("written_notice", 45, False, "Reg X 1024.39(b)"),
@@ -86,6 +99,25 @@ def due_date(start: date, clock: Clock, country: str) -> date:
     return start + timedelta(days=clock.days)
 
 
+def opening_clocks(kind: CaseKind, country: str, *, payoff_error: bool = False) -> list[Clock]:
+    """Return the clocks a case starts with in its loan's country: Reg X and Reg Z ones only for US loans."""
+    if kind is CaseKind.ARREARS_INFORMATION:
+        return [ARREARS_INFORMATION_CLOCK] if country in ARREARS_INFORMATION_COUNTRIES else []
+    if country not in REG_X_COUNTRIES:
+        return [SERVICER_PAYOFF_CLOCK] if kind is CaseKind.PAYOFF_REQUEST else []
+    clocks = list(OPENING_CLOCKS.get(kind, ()))
+    if kind is CaseKind.NOTICE_OF_ERROR and payoff_error:
+        clocks = [clocks[0], PAYOFF_ERROR_CLOCK]
+    return clocks
+
+
+def loan_country(session: Session, loan_id: int | None, servicer_country: str) -> str:
+    """Return the country whose rules and calendar a case follows: its loan's, else the servicer's."""
+    if loan_id is None:
+        return servicer_country
+    return session.scalar(select(Loan.country).where(Loan.id == loan_id)) or servicer_country
+
+
 def open_case(
     session: Session,
     kind: CaseKind,
@@ -100,10 +132,12 @@ def open_case(
     data: dict[str, Any] | None = None,
     payoff_error: bool = False,
 ) -> Case:
-    """Open a case with every deadline it carries from day one; return it with its reference."""
-    clocks = list(OPENING_CLOCKS[kind])
-    if kind is CaseKind.NOTICE_OF_ERROR and payoff_error:
-        clocks = [clocks[0], PAYOFF_ERROR_CLOCK]
+    """Open a case with every deadline it carries from day one in its loan's country; return it with its reference.
+
+    `country` is the servicer's: the rules and calendar of a case without a loan.
+    """
+    country = loan_country(session, loan_id, country)
+    clocks = opening_clocks(kind, country, payoff_error=payoff_error)
     status = "started" if kind is CaseKind.LOSS_MITIGATION else "open"
     case = Case(
         reference=f"{PREFIXES[kind]}-new",
@@ -115,7 +149,7 @@ def open_case(
         opened_at=utcnow(),
         source=source,
         summary=summary[:300],
-        data=data or {},
+        data={**(data or {}), "jurisdiction": country},
     )
     session.add(case)
     session.flush()
@@ -158,8 +192,12 @@ def meet_deadline(session: Session, reference: str, name: str, on: date, actor: 
 
 
 def extend_resolution(session: Session, reference: str, country: str, actor: str) -> Case:
-    """Extend a notice of error's or information request's resolution by 15 business days, once."""
+    """Extend a notice of error's or information request's resolution by 15 business days, once.
+
+    `country` is the servicer's; the business days are those of the case's loan's country.
+    """
     case = get_case(session, reference)
+    country = loan_country(session, case.loan_id, country)
     if case.data.get("extended"):
         raise InvalidInput(f"case {reference} was already extended")
     deadline = next((d for d in case.deadlines if d.name in {"resolve", "answer"} and d.met_on is None), None)
@@ -221,6 +259,8 @@ def _meet(case: Case, name: str, on: date) -> None:
 
 
 def _add_clock(session: Session, case: Case, clock: Clock, start: date) -> None:
+    if case.data.get("jurisdiction", "US") not in REG_X_COUNTRIES:
+        return  # Reg X 1024.41 clocks are for US loans
     session.add(
         CaseDeadline(case_id=case.id, name=clock.name, rule=clock.rule, due_on=start + timedelta(days=clock.days))
     )
@@ -228,13 +268,46 @@ def _add_clock(session: Session, case: Case, clock: Clock, start: date) -> None:
 
 
 def open_early_intervention(session: Session, loans: Sequence[tuple[int, int, date]], opened_on: date) -> list[str]:
-    """Open an early-intervention task for each (loan id, borrower id, delinquent since); return references."""
+    """Open an early-intervention task for each (loan id, borrower id, delinquent since); return references.
+
+    Reg X 1024.39: live contact by day 36 of the delinquency, the written notice by day 45 (calendar days).
+    """
+    return _open_delinquency_cases(
+        session, CaseKind.EARLY_INTERVENTION, loans, opened_on, "US",
+        lambda since: [(clock, since + timedelta(days=clock.days)) for clock in EARLY_INTERVENTION_CLOCKS],
+    )  # fmt: skip
+
+
+def open_arrears_information(
+    session: Session, loans: Sequence[tuple[int, int, date]], opened_on: date, country: str
+) -> list[str]:
+    """Open a task to send a UK borrower the arrears information, for each (loan id, borrower id, in arrears since).
+
+    MCOB 13.4.1R(1): within 15 business days (the loan's country's) of falling into arrears.
+    """
+    clock = ARREARS_INFORMATION_CLOCK
+    return _open_delinquency_cases(
+        session, CaseKind.ARREARS_INFORMATION, loans, opened_on, country,
+        lambda _since: [(clock, due_date(opened_on, clock, country))],
+    )  # fmt: skip
+
+
+def _open_delinquency_cases(
+    session: Session,
+    kind: CaseKind,
+    loans: Sequence[tuple[int, int, date]],
+    opened_on: date,
+    jurisdiction: str,
+    deadlines_of: Callable[[date], list[tuple[Clock, date]]],
+) -> list[str]:
+    """Open one case of `kind` per delinquent loan, in bulk, with the deadlines its delinquency start gives."""
     if not loans:
         return []
+    due_dates = [deadlines_of(since) for _, _, since in loans]
     rows = [
         {
-            "reference": f"EI-new-{loan_id}",
-            "kind": CaseKind.EARLY_INTERVENTION.value,
+            "reference": f"{PREFIXES[kind]}-new-{loan_id}",
+            "kind": kind.value,
             "status": "open",
             "loan_id": loan_id,
             "borrower_id": borrower_id,
@@ -242,33 +315,27 @@ def open_early_intervention(session: Session, loans: Sequence[tuple[int, int, da
             "opened_at": utcnow(),
             "source": "eod",
             "summary": f"delinquent since {since.isoformat()}",
-            "data": {},
-            "due_on": since + timedelta(days=EARLY_INTERVENTION_CLOCKS[0].days),
+            "data": {"jurisdiction": jurisdiction},
+            "due_on": min(due for _, due in deadlines),
             "overdue": False,
             "delinquency_since": since,
         }
-        for loan_id, borrower_id, since in loans
+        for (loan_id, borrower_id, since), deadlines in zip(loans, due_dates, strict=True)
     ]
     cases = table_of(Case)
     result = session.connection().execute(insert(cases).returning(cases.c.id, sort_by_parameter_order=True), rows)
     ids = [row[0] for row in result]
-    references = [f"EI-{case_id:06d}" for case_id in ids]
+    references = [f"{PREFIXES[kind]}-{case_id:06d}" for case_id in ids]
     session.connection().execute(
         update(cases).where(cases.c.id == bindparam("b_id")).values(reference=bindparam("b_ref")),
         [{"b_id": i, "b_ref": r} for i, r in zip(ids, references, strict=True)],
     )
-    deadlines = [
-        {
-            "case_id": case_id,
-            "name": clock.name,
-            "rule": clock.rule,
-            "due_on": since + timedelta(days=clock.days),
-            "met_on": None,
-        }
-        for case_id, (_, _, since) in zip(ids, loans, strict=True)
-        for clock in EARLY_INTERVENTION_CLOCKS
+    rows_of_deadlines = [
+        {"case_id": case_id, "name": clock.name, "rule": clock.rule, "due_on": due, "met_on": None}
+        for case_id, deadlines in zip(ids, due_dates, strict=True)
+        for clock, due in deadlines
     ]
-    session.connection().execute(insert(table_of(CaseDeadline)), deadlines)
+    session.connection().execute(insert(table_of(CaseDeadline)), rows_of_deadlines)
     return references
 
 

@@ -203,6 +203,14 @@ def record_written_notice(session: Session, reference: str, *, on: date, actor: 
     return _early_intervention_step(session, reference, "written_notice", on, actor, note)
 
 
+def record_arrears_information_sent(session: Session, reference: str, *, on: date, actor: str, note: str) -> Decision:
+    """Record that a UK borrower in arrears was sent the MCOB 13.4.1R information; the task closes."""
+    case = _case_of(session, reference, note, CaseKind.ARREARS_INFORMATION)
+    meet_deadline(session, reference, "send_information", on, actor)
+    close_case(session, reference, on, actor, "done")
+    return _decided(session, case, "arrears_information_sent", actor, note, None)
+
+
 def _early_intervention_step(session: Session, reference: str, step: str, on: date, actor: str, note: str) -> Decision:
     case = _case_of(session, reference, note, CaseKind.EARLY_INTERVENTION)
     meet_deadline(session, reference, step, on, actor)

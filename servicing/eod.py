@@ -4,7 +4,7 @@
 2. assess late fees (one per installment past grace, none during a forbearance or repayment plan)
 3. accrue interest and update days past due (one UPDATE over every active loan)
 4. disburse escrow items due (advancing when the account is short)
-5. open early-intervention tasks
+5. open early-intervention tasks (US loans) and arrears-information tasks (UK loans)
 6. mark overdue cases
 
 Late fees are assessed before the accrual/delinquency update because neither changes the other;
@@ -22,7 +22,13 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import Date, Table, and_, bindparam, exists, func, literal, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from servicing.cases import open_early_intervention
+from servicing.cases import (
+    ARREARS_INFORMATION_COUNTRIES,
+    REG_X_COUNTRIES,
+    CaseKind,
+    open_arrears_information,
+    open_early_intervention,
+)
 from servicing.payments import PaymentInstruction, post_payments
 from servicing.rules.account import FeeKind
 from servicing.rules.calendar import business_days_between
@@ -62,6 +68,7 @@ class DayResult:
     loans_accrued: int = 0
     escrow_disbursed: int = 0
     early_intervention: int = 0
+    arrears_information: int = 0
     cases_overdue: int = 0
 
 
@@ -117,6 +124,7 @@ def run_business_day(session: Session, day: date, actor: str) -> DayResult:
     result.loans_accrued = accrue_and_age(session, day)
     result.escrow_disbursed = disburse_escrow(session, day, actor)
     result.early_intervention = open_early_intervention_tasks(session, day)
+    result.arrears_information = open_arrears_information_tasks(session, day)
     result.cases_overdue = mark_overdue_cases(session, day)
     marker.finished_at = utcnow()
     marker.loans_processed = result.loans_accrued
@@ -296,18 +304,43 @@ def _write_escrow_payouts(
 
 
 def open_early_intervention_tasks(session: Session, day: date) -> int:
-    """Open a live-contact and written-notice task for each delinquency that has reached 30 days."""
-    already = exists().where(
-        Case.loan_id == loans.c.id,
-        Case.kind == "early_intervention",
-        Case.delinquency_since == loans.c.next_due_date,
-    )
+    """Open a live-contact and written-notice task for each US loan's delinquency that has reached 30 days."""
     rows = session.execute(
         select(loans.c.id, loans.c.borrower_id, loans.c.next_due_date).where(
-            loans.c.status == "active", loans.c.days_past_due >= EARLY_INTERVENTION_AT_DAYS, ~already
+            loans.c.status == "active",
+            loans.c.days_past_due >= EARLY_INTERVENTION_AT_DAYS,
+            loans.c.country.in_(sorted(REG_X_COUNTRIES)),
+            ~_task_opened_for_this_delinquency(CaseKind.EARLY_INTERVENTION),
         )
     ).all()
     return len(open_early_intervention(session, [(r[0], r[1], r[2]) for r in rows], day))
+
+
+def open_arrears_information_tasks(session: Session, day: date) -> int:
+    """Open an arrears-information task for each UK loan that has fallen two payments behind (MCOB 13.4.1R).
+
+    Two payments are missed once the installment after the oldest unpaid one has fallen due too:
+    the oldest unpaid is due more than a month before `day`.
+    """
+    opened = 0
+    for country in sorted(ARREARS_INFORMATION_COUNTRIES):
+        rows = session.execute(
+            select(loans.c.id, loans.c.borrower_id, loans.c.next_due_date).where(
+                loans.c.status == "active",
+                loans.c.country == country,
+                loans.c.next_due_date < day - relativedelta(months=1),
+                ~_task_opened_for_this_delinquency(CaseKind.ARREARS_INFORMATION),
+            )
+        ).all()
+        opened += len(open_arrears_information(session, [(r[0], r[1], r[2]) for r in rows], day, country))
+    return opened
+
+
+def _task_opened_for_this_delinquency(kind: CaseKind) -> Any:
+    """Return the SQL test that a loan already has a task of `kind` for the delinquency it is in now."""
+    return exists().where(
+        Case.loan_id == loans.c.id, Case.kind == kind.value, Case.delinquency_since == loans.c.next_due_date
+    )
 
 
 def mark_overdue_cases(session: Session, day: date) -> int:

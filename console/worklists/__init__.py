@@ -43,6 +43,7 @@ WORKLISTS: dict[str, tuple[CaseKind, object]] = {
     "information_request": (CaseKind.REQUEST_FOR_INFORMATION, _l("Information requests")),
     "payoff_request": (CaseKind.PAYOFF_REQUEST, _l("Payoff requests")),
     "early_intervention": (CaseKind.EARLY_INTERVENTION, _l("Early-intervention tasks")),
+    "arrears_information": (CaseKind.ARREARS_INFORMATION, _l("Arrears information (UK)")),
 }
 WORKLIST_OF_KIND = {kind.value: name for name, (kind, _) in WORKLISTS.items()}
 DEADLINE_NAMES = {
@@ -56,6 +57,7 @@ DEADLINE_NAMES = {
     "appeal_decision": _l("Appeal decision"),
     "live_contact": _l("Live contact"),
     "written_notice": _l("Written notice"),
+    "send_information": _l("Send arrears information"),
 }
 STAGE_NAMES = {
     "open": _l("open"),
@@ -174,6 +176,12 @@ DECISIONS: dict[str, DecisionRule] = {
         _l("Written notice sent"), NoteForm, frozenset({CaseKind.EARLY_INTERVENTION}), _has("written_notice"),
         lambda s, ref, f, c: decisions.record_written_notice(s, ref, on=c.on, actor=c.actor, note=f.note.data),
     ),
+    "arrears_information_sent": DecisionRule(
+        _l("Arrears information sent"), NoteForm, frozenset({CaseKind.ARREARS_INFORMATION}),
+        _has("send_information"),
+        lambda s, ref, f, c: decisions.record_arrears_information_sent(s, ref, on=c.on, actor=c.actor,
+                                                                       note=f.note.data),
+    ),
 }  # fmt: skip
 
 
@@ -207,7 +215,9 @@ def show(kind: str) -> str:
                 "loan_number": loan_number,
                 "overdue": case.due_on is not None and case.due_on < today,
                 "deadlines": [
-                    (d, business_days_left(today, d.due_on, country)) for d in case.deadlines if d.met_on is None
+                    (d, business_days_left(today, d.due_on, case.data.get("jurisdiction", country)))
+                    for d in case.deadlines
+                    if d.met_on is None
                 ],
             }
             for case, loan_number in cases
@@ -231,7 +241,8 @@ def case(reference: str) -> str:
         except ServicingError:
             abort(404)
         loan_number = session.get_one(Loan, found.loan_id).loan_number if found.loan_id else None
-        deadlines = [(d, business_days_left(today, d.due_on, country)) for d in found.deadlines]
+        calendar = found.data.get("jurisdiction", country)  # the loan's country's business days
+        deadlines = [(d, business_days_left(today, d.due_on, calendar)) for d in found.deadlines]
         history = case_history(session, reference)
         offered = [
             (name, rule.label, rule.form(prefix=name))

@@ -85,6 +85,7 @@ class Loan(Base):
     loan_number: Mapped[str] = mapped_column(String(32), unique=True)
     borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"), index=True)
     product: Mapped[str] = mapped_column(String(16))
+    country: Mapped[str] = mapped_column(String(2))  # its jurisdiction and business-day calendar
     currency: Mapped[str] = mapped_column(String(3))
     minor_units: Mapped[int] = mapped_column(Integer)
     interest_method: Mapped[str] = mapped_column(String(12))
