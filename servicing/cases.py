@@ -8,7 +8,7 @@ elsewhere (the case is still opened and worked, without a regulatory deadline; d
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -74,9 +74,10 @@ APPEAL_CLOCK = Clock("appeal_window", 14, False, "Reg X 1024.41(h)")
 # MCOB 13.4.1R(1): within 15 business days of a UK borrower falling into arrears (two payments missed)
 ARREARS_INFORMATION_CLOCK = Clock("send_information", 15, True, "FCA MCOB 13.4.1R(1)")
 # Outside the US no statute times a payoff statement; the servicer keeps the promise the bot makes
-SERVICER_PAYOFF_CLOCK = Clock("send_statement", 7, True, "servicer standard (no statutory clock outside the US)")
+SERVICER_PAYOFF_CLOCK = Clock("send_statement", 7, True, "servicer standard (non-US loan)")
 REG_X_COUNTRIES = frozenset({"US"})  # where the Reg X and Reg Z clocks of this module apply
 ARREARS_INFORMATION_COUNTRIES = frozenset({"GB"})
+NOTICE_EVERY_DAYS = 180  # Reg X 1024.39(b)(1): the written notice is not required more than once in 180 days
 EARLY_INTERVENTION_CLOCKS = (
     Clock("live_contact", 36, False, "Reg X 1024.39(a)"),
     Clock("written_notice", 45, False, "Reg X 1024.39(b)"),
@@ -267,15 +268,56 @@ def _add_clock(session: Session, case: Case, clock: Clock, start: date) -> None:
     session.flush()
 
 
-def open_early_intervention(session: Session, loans: Sequence[tuple[int, int, date]], opened_on: date) -> list[str]:
-    """Open an early-intervention task for each (loan id, borrower id, delinquent since); return references.
+@dataclass(frozen=True)
+class DelinquencyTask:
+    """A task end of day opens for a delinquent loan: which delinquency, its deadlines, what it is about."""
 
-    Reg X 1024.39: live contact by day 36 of the delinquency, the written notice by day 45 (calendar days).
+    loan_id: int
+    borrower_id: int
+    since: date  # the due date of the oldest unpaid installment when the task was opened
+    deadlines: tuple[tuple[Clock, date], ...]
+    about: str = ""
+
+
+def early_intervention_due(
+    loan_id: int,
+    borrower_id: int,
+    since: date,
+    due_dates: Sequence[date],
+    *,
+    contacts_asked: frozenset[date],
+    delinquency_known: bool,
+    last_notice: date | None,
+) -> list[DelinquencyTask]:
+    """Return the Reg X 1024.39 tasks a US delinquency still needs, none twice.
+
+    Live contact by day 36 of the delinquency (`since` + 36), and again within 36 days of each later due
+    date (in `due_dates`, those fallen due so far) while the borrower stays delinquent; the written notice
+    by day 45, once per delinquency and not again within 180 days of the last one sent. `contacts_asked`
+    are the loan's live-contact deadlines already set (a rolled delinquency may share them).
     """
-    return _open_delinquency_cases(
-        session, CaseKind.EARLY_INTERVENTION, loans, opened_on, "US",
-        lambda since: [(clock, since + timedelta(days=clock.days)) for clock in EARLY_INTERVENTION_CLOCKS],
-    )  # fmt: skip
+    [contact, notice] = EARLY_INTERVENTION_CLOCKS
+    tasks = []
+    first: list[tuple[Clock, date]] = []
+    if since + timedelta(days=contact.days) not in contacts_asked:
+        first.append((contact, since + timedelta(days=contact.days)))
+    notice_due = since + timedelta(days=notice.days)
+    if not delinquency_known and (last_notice is None or (notice_due - last_notice).days >= NOTICE_EVERY_DAYS):
+        first.append((notice, notice_due))
+    if first:
+        tasks.append(DelinquencyTask(loan_id, borrower_id, since, tuple(first)))
+    for due in due_dates:
+        if due > since and due + timedelta(days=contact.days) not in contacts_asked:
+            deadline = (contact, due + timedelta(days=contact.days))
+            tasks.append(
+                DelinquencyTask(loan_id, borrower_id, since, (deadline,), f"the payment due {due} is unpaid too")
+            )
+    return tasks
+
+
+def open_early_intervention(session: Session, tasks: Sequence[DelinquencyTask], opened_on: date) -> list[str]:
+    """Open the early-intervention tasks (Reg X 1024.39) of US loans; return their references."""
+    return _open_delinquency_tasks(session, CaseKind.EARLY_INTERVENTION, tasks, opened_on, "US")
 
 
 def open_arrears_information(
@@ -285,42 +327,34 @@ def open_arrears_information(
 
     MCOB 13.4.1R(1): within 15 business days (the loan's country's) of falling into arrears.
     """
-    clock = ARREARS_INFORMATION_CLOCK
-    return _open_delinquency_cases(
-        session, CaseKind.ARREARS_INFORMATION, loans, opened_on, country,
-        lambda _since: [(clock, due_date(opened_on, clock, country))],
-    )  # fmt: skip
+    deadline = ((ARREARS_INFORMATION_CLOCK, due_date(opened_on, ARREARS_INFORMATION_CLOCK, country)),)
+    tasks = [DelinquencyTask(loan_id, borrower_id, since, deadline) for loan_id, borrower_id, since in loans]
+    return _open_delinquency_tasks(session, CaseKind.ARREARS_INFORMATION, tasks, opened_on, country)
 
 
-def _open_delinquency_cases(
-    session: Session,
-    kind: CaseKind,
-    loans: Sequence[tuple[int, int, date]],
-    opened_on: date,
-    jurisdiction: str,
-    deadlines_of: Callable[[date], list[tuple[Clock, date]]],
+def _open_delinquency_tasks(
+    session: Session, kind: CaseKind, tasks: Sequence[DelinquencyTask], opened_on: date, jurisdiction: str
 ) -> list[str]:
-    """Open one case of `kind` per delinquent loan, in bulk, with the deadlines its delinquency start gives."""
-    if not loans:
+    """Open a case of `kind` per task, in bulk, with its deadlines; return the references."""
+    if not tasks:
         return []
-    due_dates = [deadlines_of(since) for _, _, since in loans]
     rows = [
         {
-            "reference": f"{PREFIXES[kind]}-new-{loan_id}",
+            "reference": f"{PREFIXES[kind]}-new-{index}",
             "kind": kind.value,
             "status": "open",
-            "loan_id": loan_id,
-            "borrower_id": borrower_id,
+            "loan_id": task.loan_id,
+            "borrower_id": task.borrower_id,
             "opened_on": opened_on,
             "opened_at": utcnow(),
             "source": "eod",
-            "summary": f"delinquent since {since.isoformat()}",
+            "summary": f"delinquent since {task.since.isoformat()}" + (f"; {task.about}" if task.about else ""),
             "data": {"jurisdiction": jurisdiction},
-            "due_on": min(due for _, due in deadlines),
+            "due_on": min(due for _, due in task.deadlines),
             "overdue": False,
-            "delinquency_since": since,
+            "delinquency_since": task.since,
         }
-        for (loan_id, borrower_id, since), deadlines in zip(loans, due_dates, strict=True)
+        for index, task in enumerate(tasks)
     ]
     cases = table_of(Case)
     result = session.connection().execute(insert(cases).returning(cases.c.id, sort_by_parameter_order=True), rows)
@@ -330,12 +364,12 @@ def _open_delinquency_cases(
         update(cases).where(cases.c.id == bindparam("b_id")).values(reference=bindparam("b_ref")),
         [{"b_id": i, "b_ref": r} for i, r in zip(ids, references, strict=True)],
     )
-    rows_of_deadlines = [
+    deadlines = [
         {"case_id": case_id, "name": clock.name, "rule": clock.rule, "due_on": due, "met_on": None}
-        for case_id, deadlines in zip(ids, due_dates, strict=True)
-        for clock, due in deadlines
+        for case_id, task in zip(ids, tasks, strict=True)
+        for clock, due in task.deadlines
     ]
-    session.connection().execute(insert(table_of(CaseDeadline)), rows_of_deadlines)
+    session.connection().execute(insert(table_of(CaseDeadline)), deadlines)
     return references
 
 

@@ -62,7 +62,8 @@ def test_a_us_loan_gets_early_intervention_and_no_arrears_information(sessions: 
         board(session)
     run_eod(sessions, date(2026, 3, 20), country="US")  # 2026-02-01 + 30 days = 2026-03-03
     with sessions() as session:
-        assert len(cases_of(session, CaseKind.EARLY_INTERVENTION)) == 1
+        # day 36 and 45 of the delinquency, and live contact again for the unpaid 2026-03-01
+        assert len(cases_of(session, CaseKind.EARLY_INTERVENTION)) == 2
         assert cases_of(session, CaseKind.ARREARS_INFORMATION) == []
 
 
@@ -82,7 +83,7 @@ def test_a_notice_of_error_on_a_uk_loan_carries_no_reg_x_clock(sessions: session
         payoff = open_case(session, CaseKind.PAYOFF_REQUEST, opened_on=date(2026, 3, 2), country="US",
                            source="sms", actor="test", loan_id=uk)  # fmt: skip
         assert [(d.due_on, d.rule) for d in payoff.deadlines] == [
-            (date(2026, 3, 11), "servicer standard (no statutory clock outside the US)")
+            (date(2026, 3, 11), "servicer standard (non-US loan)")
         ]
 
 
