@@ -35,6 +35,20 @@ class CaseKind(StrEnum):
     ARREARS_INFORMATION = "arrears_information"
 
 
+class CaseIdentity(StrEnum):
+    """Whether the borrower a case is linked to is the person who opened it (a case opened by a verified
+    borrower, or at the servicer's desk, carries no mark)."""
+
+    NOT_VERIFIED = "not_verified"  # linked by the phone on file or the linked Telegram chat, before verification
+    CONFIRMED = "confirmed"  # a specialist confirmed it
+    NOT_THE_BORROWER = "not_the_borrower"  # a specialist found it was someone else: unlinked
+
+
+def identity_unconfirmed(case: Case) -> bool:
+    """Tell whether a specialist must still confirm who opened the case before deciding anything on it."""
+    return (case.data or {}).get("identity") == CaseIdentity.NOT_VERIFIED.value
+
+
 @dataclass(frozen=True)
 class Clock:
     """One deadline a case carries from the moment it opens."""

@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session
 
 from servicing.audit import record_audit
 from servicing.cases import (
+    CaseIdentity,
     CaseKind,
     close_case,
     extend_resolution,
     get_case,
+    identity_unconfirmed,
     meet_deadline,
     move_loss_mitigation,
     open_deadline,
@@ -219,6 +221,31 @@ def _early_intervention_step(session: Session, reference: str, step: str, on: da
     return _decided(session, case, step, actor, note, None)
 
 
+def confirm_case_identity(session: Session, reference: str, *, actor: str, note: str) -> Decision:
+    """Confirm that a case opened before verification came from the borrower it is linked to."""
+    case = _unconfirmed_case(session, reference, note)
+    case.data = {**case.data, "identity": CaseIdentity.CONFIRMED.value}
+    return _decided(session, case, "confirm_identity", actor, note, None)
+
+
+def reject_case_identity(session: Session, reference: str, *, actor: str, note: str) -> Decision:
+    """Record that a case opened before verification did not come from the linked borrower, and unlink it."""
+    case = _unconfirmed_case(session, reference, note)
+    unlinked = {"borrower_id": case.borrower_id, "loan_id": case.loan_id}
+    case.borrower_id, case.loan_id = None, None
+    case.data = {**case.data, "identity": CaseIdentity.NOT_THE_BORROWER.value}
+    return _decided(session, case, "not_the_borrower", actor, note, None, unlinked=unlinked)
+
+
+def _unconfirmed_case(session: Session, reference: str, note: str) -> Case:
+    if not note.strip():
+        raise InvalidInput("a decision needs a note")
+    case = get_case(session, reference)
+    if not identity_unconfirmed(case):
+        raise InvalidInput(f"case {reference} has no identity to confirm")
+    return case
+
+
 def _start_review(session: Session, case: Case, on: date, actor: str) -> None:
     if case.status == "submitted_complete":
         move_loss_mitigation(session, case.reference, "under_review", on, actor)
@@ -232,6 +259,8 @@ def _case_of(session: Session, reference: str, note: str, *kinds: CaseKind) -> C
         raise InvalidInput(f"case {reference} is not a {' or '.join(k.value.replace('_', ' ') for k in kinds)}")
     if case.closed_on is not None:
         raise InvalidInput(f"case {reference} is closed")
+    if identity_unconfirmed(case):
+        raise InvalidInput(f"case {reference} was opened before verification: confirm the borrower's identity first")
     return case
 
 

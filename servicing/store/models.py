@@ -435,6 +435,23 @@ class FraudAlert(Base):
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class ClaimedIdentity(Base):
+    """Who verification attempts claimed to be (a borrower, a loan number, a phone), with their failures
+    counted across every chat and channel and the lockout they lead to.
+
+    A borrower is named by id; a loan number or a phone by a keyed hash, so that numbers that match no
+    loan or borrower are counted (and locked) exactly like real ones.
+    """
+
+    __tablename__ = "claimed_identities"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class Specialist(Base):
     """A person who works in the console: a role, a language, a password kept only as a hash, a lockout clock."""
 
