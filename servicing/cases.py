@@ -235,6 +235,44 @@ def open_case(
     return case
 
 
+@dataclass(frozen=True)
+class PayoffRequest:
+    """A loan's payoff-statement request for one good-through date, and whether this call opened it."""
+
+    case: Case
+    opened: bool
+
+
+def request_payoff_statement(
+    session: Session,
+    *,
+    loan_id: int,
+    borrower_id: int | None,
+    good_through: date,
+    opened_on: date,
+    country: str,
+    source: str,
+    actor: str,
+) -> PayoffRequest:
+    """Open a loan's payoff request for a good-through date, or return the one already open for that date."""
+    # the loan's row lock makes two channels asking at once find one request rather than open two
+    session.execute(select(Loan.id).where(Loan.id == loan_id).with_for_update())
+    through = good_through.isoformat()
+    open_requests = session.scalars(
+        select(Case).where(
+            Case.kind == CaseKind.PAYOFF_REQUEST.value, Case.loan_id == loan_id, Case.closed_on.is_(None)
+        )
+    )
+    already = next((case for case in open_requests if case.data.get("good_through") == through), None)
+    if already is not None:
+        return PayoffRequest(already, opened=False)
+    case = open_case(session, CaseKind.PAYOFF_REQUEST, opened_on=opened_on, country=country, source=source,
+                     actor=actor, loan_id=loan_id, borrower_id=borrower_id,
+                     summary=f"payoff statement good through {through} requested by the borrower",
+                     data={"good_through": through})  # fmt: skip
+    return PayoffRequest(case, opened=True)
+
+
 def _refresh_due_on(session: Session, case: Case) -> None:
     session.refresh(case, ["deadlines"])
     open_dates = [d.due_on for d in case.deadlines if d.met_on is None]
