@@ -23,6 +23,8 @@ from console.loans.forms import (
     EndForbearanceForm,
     FeeWaiverForm,
     ForbearanceForm,
+    ForeclosureReferralForm,
+    ForeclosureSaleForm,
     ModificationForm,
     PaymentForm,
     ReversalForm,
@@ -33,6 +35,7 @@ from console.security import audits_view, requires_role, sessions, user
 from servicing.decisions import record_written_request
 from servicing.errors import LoanNotFound, ServicingError
 from servicing.fees import waive_fee as waive_loan_fee
+from servicing.foreclosure import refer_to_foreclosure, schedule_foreclosure_sale
 from servicing.loan_view import find_loans, loan_page
 from servicing.manual_payments import post_manual_payment, reverse_loan_payment
 from servicing.queries import current_date, modification_preview, payoff_for, require_account
@@ -95,6 +98,8 @@ def show(loan_number: str) -> str:
         end_forbearance_form=EndForbearanceForm(formdata=None),
         decision_form=WorkoutDecisionForm(formdata=None),
         request_form=WrittenRequestForm(formdata=None, received_on=view.as_of),
+        referral_form=ForeclosureReferralForm(formdata=None, on=view.as_of),
+        sale_form=ForeclosureSaleForm(formdata=None),
         may_decide=user().role.includes(DECISION_ROLE),
     )
 
@@ -219,6 +224,35 @@ def record_request(loan_number: str) -> Response:
             or date.min, summary=form.reason.data or "", country=settings().country, actor=user().username,
         )  # fmt: skip
         return str(_("Case %(reference)s opened.", reference=case.reference))
+
+    return run_action(loan_number, form, record)
+
+
+@bp.post("/<loan_number>/foreclosure/referral")
+@requires_role(DECISION_ROLE)
+def refer(loan_number: str) -> Response:
+    """Record the loan's referral to foreclosure, refused before day 121 or while an application is pending."""
+    form = ForeclosureReferralForm()
+
+    def record(session: Session) -> str:
+        refer_to_foreclosure(session, loan_number, on=form.on.data or date.min, actor=user().username,
+                             reason=form.reason.data or "")  # fmt: skip
+        return str(_("Referral to foreclosure recorded."))
+
+    return run_action(loan_number, form, record)
+
+
+@bp.post("/<loan_number>/foreclosure/sale")
+@requires_role(DECISION_ROLE)
+def schedule_sale(loan_number: str) -> Response:
+    """Record a foreclosure sale date, refused while a complete application is pending."""
+    form = ForeclosureSaleForm()
+
+    def record(session: Session) -> str:
+        schedule_foreclosure_sale(session, loan_number, sale_on=form.sale_on.data or date.min,
+                                  on=current_date(session, servicer_today()), actor=user().username,
+                                  reason=form.reason.data or "")  # fmt: skip
+        return str(_("Foreclosure sale scheduled."))
 
     return run_action(loan_number, form, record)
 

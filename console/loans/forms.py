@@ -90,6 +90,20 @@ class WrittenRequestForm(ActionForm):
     submit = SubmitField(_l("Open the case"))
 
 
+class ForeclosureReferralForm(ActionForm):
+    """The referral to foreclosure (first notice or filing), allowed only as Reg X 1024.41(f) allows."""
+
+    on = DateField(_l("Referred on"), validators=[InputRequired()])
+    submit = SubmitField(_l("Record the referral"))
+
+
+class ForeclosureSaleForm(ActionForm):
+    """A foreclosure sale date, allowed only with no complete application pending (1024.41(g))."""
+
+    sale_on = DateField(_l("Sale on"), validators=[InputRequired()])
+    submit = SubmitField(_l("Schedule the sale"))
+
+
 class FeeWaiverForm(ActionForm):
     """A fee to waive, by its id."""
 

@@ -511,3 +511,17 @@ def test_a_request_the_kind_does_not_allow_is_refused_and_opens_nothing(app: Fla
     })  # fmt: skip
     with db(app) as session:
         assert session.scalars(select(Case)).all() == []
+
+
+def test_a_referral_to_foreclosure_before_day_121_is_refused_and_changes_nothing(app: Flask) -> None:
+    # the loan is 19 days past its 2026-02-01 installment on 2026-02-20: Reg X 1024.41(f)(1) forbids a referral
+    number, client = loan_of(app), client_of(app, "sue")
+    page = client.get(f"/console/loans/{number}").get_data(as_text=True)
+    assert 'id="foreclosure-referral"' in page and "Not referred." in page
+    before = state(app)
+    act(client, f"/console/loans/{number}/foreclosure/referral", {"on": "2026-02-20", "reason": "file review"})
+    [(kind, text)] = flashes(client, number)
+    assert kind == "error" and "19 days delinquent" in text and "2026-06-02" in text
+    assert state(app) == before
+    assert act(client_of(app, "sam"), f"/console/loans/{number}/foreclosure/referral",
+               {"on": "2026-02-20", "reason": "x"}).status_code == 403  # fmt: skip
