@@ -186,7 +186,8 @@ def eod(through: date | None) -> None:
                       console=err, transient=True, disable=not err.is_terminal) as bar:  # fmt: skip
             task = bar.add_task("eod", total=len(days), day="")
             report = run_eod(rt.sessions, last, country=rt.settings.country,
-                             on_day=lambda r: bar.update(task, advance=1, day=r.business_date.isoformat()))  # fmt: skip
+                             on_day=lambda r: bar.update(task, advance=1, day=r.business_date.isoformat()),
+                             escrow_policy=rt.settings.escrow_policy())  # fmt: skip
     if not report.days:
         click.echo(f"nothing to run: end of day is already through {last.isoformat()}")
         return
@@ -195,6 +196,7 @@ def eod(through: date | None) -> None:
         "scheduled_failed",
         "late_fees",
         "escrow_disbursed",
+        "escrow_analyzed",
         "early_intervention",
         "cases_overdue",
     )

@@ -10,6 +10,12 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from servicing.errors import InvalidInput
+from servicing.rules.escrow import AnalysisPolicy, SmallSurplus
+
+SMALL_SURPLUS_CHOICES = tuple(choice.value for choice in SmallSurplus)  # refund, or credit next year's deposits
+SMALL_SHORTAGE_CHOICES = ("spread", "collect")  # spread over 12 months, or billed within 30 days
+
 
 def _instance_path(environ: Mapping[str, str]) -> Path:
     return Path(environ.get("LOANLINE_INSTANCE_PATH", "instance")).resolve()
@@ -25,6 +31,14 @@ def _secret_key(environ: Mapping[str, str], instance: Path) -> str:
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
     return key_file.read_text().strip()
+
+
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    """Return an environment setting that must be one of a few words; refuse anything else by name."""
+    value = (environ.get(name) or default).strip().lower()
+    if value not in choices:
+        raise InvalidInput(f"{name}={value!r}: expected one of {', '.join(choices)}")
+    return value
 
 
 def _flag(value: str | None) -> bool:
@@ -53,6 +67,17 @@ class Settings:
     today_override: str | None = None
     simulator: bool = False  # the borrower simulator at /simulator (a development tool: off in production)
     telegram_api_url: str | None = None  # another Bot API server (a local one, a test double); Telegram's if unset
+    # The portfolio's escrow analysis options (Reg X 1024.17(f)): what becomes of a surplus under $50 for a
+    # current borrower, and of a shortage or deficiency under one month's deposit.
+    escrow_small_surplus: str = SmallSurplus.CREDIT.value
+    escrow_small_shortage: str = "spread"
+
+    def escrow_policy(self) -> AnalysisPolicy:
+        """Return the escrow analysis options this servicer's portfolio uses."""
+        return AnalysisPolicy(
+            small_surplus=SmallSurplus(self.escrow_small_surplus),
+            collect_small_shortage=self.escrow_small_shortage == "collect",
+        )
 
     def unconfigured_channels(self) -> list[str]:
         """Return the channels this deployment cannot send on: their messages wait in the outbox."""
@@ -93,4 +118,6 @@ class Settings:
             today_override=env.get("LOANLINE_TODAY") or None,
             simulator=_flag(env.get("LOANLINE_SIMULATOR")),
             telegram_api_url=env.get("TELEGRAM_API_URL") or None,
+            escrow_small_surplus=_choice(env, "LOANLINE_ESCROW_SMALL_SURPLUS", SMALL_SURPLUS_CHOICES, "credit"),
+            escrow_small_shortage=_choice(env, "LOANLINE_ESCROW_SMALL_SHORTAGE", SMALL_SHORTAGE_CHOICES, "spread"),
         )

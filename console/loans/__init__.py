@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -19,8 +20,10 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from console.arguments import date_argument, page_argument, servicer_today, settings
+from console.i18n import money
 from console.loans.forms import (
     EndForbearanceForm,
+    EscrowAnalysisForm,
     FeeWaiverForm,
     ForbearanceForm,
     ForeclosureReferralForm,
@@ -34,6 +37,7 @@ from console.loans.forms import (
 from console.security import audits_view, requires_role, sessions, user
 from servicing.decisions import record_written_request
 from servicing.errors import LoanNotFound, ServicingError
+from servicing.escrow import run_escrow_analysis
 from servicing.fees import waive_fee as waive_loan_fee
 from servicing.foreclosure import refer_to_foreclosure, schedule_foreclosure_sale
 from servicing.loan_view import find_loans, loan_page
@@ -100,6 +104,7 @@ def show(loan_number: str) -> str:
         request_form=WrittenRequestForm(formdata=None, received_on=view.as_of),
         referral_form=ForeclosureReferralForm(formdata=None, on=view.as_of),
         sale_form=ForeclosureSaleForm(formdata=None),
+        escrow_analysis_form=EscrowAnalysisForm(formdata=None),
         may_decide=user().role.includes(DECISION_ROLE),
     )
 
@@ -271,6 +276,24 @@ def waive_fee(loan_number: str) -> Response:
         return str(_("Fee %(id)s waived.", id=fee.id))
 
     return run_action(loan_number, form, waive)
+
+
+@bp.post("/<loan_number>/escrow-analysis")
+@requires_role(DECISION_ROLE)
+def analyze_escrow(loan_number: str) -> Response:
+    """Analyze the loan's escrow account now, with the portfolio's settings: new deposit, refund or bill."""
+    form = EscrowAnalysisForm()
+
+    def analyze(session: Session) -> str:
+        statement = run_escrow_analysis(
+            session, loan_number, on=current_date(session, servicer_today()), actor=user().username,
+            policy=settings().escrow_policy(), reason=form.reason.data or "",
+        )  # fmt: skip
+        deposit = money(statement.new_deposit, statement.currency)
+        day = format_date(statement.computation_year_starts)
+        return str(_("Escrow analyzed: the deposit is %(deposit)s from %(day)s.", deposit=deposit, day=day))
+
+    return run_action(loan_number, form, analyze)
 
 
 @bp.post("/<loan_number>/forbearance")

@@ -132,6 +132,12 @@ class EndForbearanceForm(ActionForm):
     submit = SubmitField(_l("End forbearance"))
 
 
+class EscrowAnalysisForm(ActionForm):
+    """An escrow analysis run now (a tax or insurance bill changed): it starts a new computation year."""
+
+    submit = SubmitField(_l("Analyze escrow"))
+
+
 WORKOUT_CHOICES: list[Any] = [
     SelectChoice(WorkoutKind.REPAYMENT_PLAN.value, _l("Repayment plan")),
     SelectChoice(WorkoutKind.PAYMENT_DEFERRAL.value, _l("Payment deferral")),
