@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers.response import Response
 
-from console import audit, auth, conversations, home, i18n, loans, queue, reports, worklists
+from console import audit, auth, conversations, home, i18n, limits, loans, queue, reports, worklists
 from console.navigation import navigation
 from console.security import (
     LoginRateLimiter,
@@ -47,10 +47,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which times out on its own
         LOGIN_ATTEMPTS_PER_WINDOW=LOGIN_ATTEMPTS_PER_WINDOW,
         LOGIN_WINDOW_SECONDS=LOGIN_WINDOW_SECONDS,
+        DATABASE_LOCK_WAIT_SECONDS=limits.LOCK_WAIT_SECONDS,
     )
     if config:
         app.config.update(config)
-    engine = make_engine(app.config["DATABASE_URL"])
+    limits.init_app(app)
+    engine = make_engine(app.config["DATABASE_URL"], lock_wait=app.config["DATABASE_LOCK_WAIT_SECONDS"])
     sessions = make_session_factory(engine)
     app.extensions["loanline.sessions"] = sessions
     app.extensions["loanline.settings"] = settings
