@@ -104,3 +104,20 @@ def test_end_of_day_analyzes_escrow_with_the_servicers_small_surplus_setting(
     code, output = run("eod", "--through", "2026-02-02")
     assert code == 0 and "escrow analyzed 1" in output, output
     assert json.loads(run("loan", "M-3001", "--json")[1])["escrow_balance"] == escrow_left
+
+
+def test_a_payment_received_in_grace_but_posted_after_the_late_fee_leaves_no_fee_through_the_cli(
+    boarded: None, tmp_path: Path
+) -> None:
+    # M-1001's first installment (2026-03-01) is 1,199.10 P&I + 250.00 escrow = 1,449.10; past 15 days of grace,
+    # end of day on 2026-03-17 charges 5% x 1,199.10 = 59.955 -> 59.96. The payment was received on 2026-03-10,
+    # in grace, but reaches the servicer's file only after that end of day: credited as of its receipt, the fee
+    # was never earned (Reg Z 1026.36(c)(1)).
+    assert run("eod", "--through", "2026-03-17")[0] == 0
+    assert json.loads(run("loan", "M-1001", "--json")[1])["unpaid_fees"] == "59.96"
+    payments = write(tmp_path / "p.csv", "loan_number,amount,received_on,reference\nM-1001,1449.10,2026-03-10,LB-1\n")
+    assert run("import-payments", str(payments))[0] == 0
+    assert run("eod", "--through", "2026-03-20")[0] == 0
+    loan = json.loads(run("loan", "M-1001", "--json")[1])
+    assert (loan["unpaid_fees"], loan["principal_balance"]) == ("0.00", "199800.90")
+    assert json.loads(run("payoff", "M-1001", "--json")[1])["fees"] == "0.00"
