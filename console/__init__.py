@@ -19,6 +19,7 @@ from console import audit, auth, conversations, home, i18n, loans, queue, report
 from console.navigation import navigation
 from console.security import (
     LoginRateLimiter,
+    STRICT_TRANSPORT_SECURITY,
     add_security_headers,
     check_access,
     protect_forms,
@@ -36,6 +37,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Create the console app; `config` overrides settings (tests pass a database URL)."""
     app = Flask(__name__)
     settings = Settings.from_env()
+    https = bool(settings.public_url and settings.public_url.startswith("https://"))
     app.config.update(
         SECRET_KEY=settings.secret_key,
         DATABASE_URL=settings.database_url,
@@ -43,7 +45,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_REFRESH_EACH_REQUEST=True,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=bool(settings.public_url and settings.public_url.startswith("https://")),
+        SESSION_COOKIE_SECURE=https,
+        STRICT_TRANSPORT_SECURITY=STRICT_TRANSPORT_SECURITY if https else None,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which times out on its own
         LOGIN_ATTEMPTS_PER_WINDOW=LOGIN_ATTEMPTS_PER_WINDOW,
         LOGIN_WINDOW_SECONDS=LOGIN_WINDOW_SECONDS,

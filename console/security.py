@@ -41,6 +41,10 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+# Pages, downloads and webhook answers carry borrower data: no browser or proxy may keep a copy. Static files may.
+NO_STORE = "no-store"
+# Sent when the public URL is https: browsers then refuse plain http to this host for a year.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 
 
 @dataclass(frozen=True)
@@ -140,10 +144,20 @@ def check_access() -> ResponseReturnValue | None:
 
 
 def add_security_headers(response: Response) -> Response:
-    """Send the security headers with every response, the webhooks' included."""
+    """Send the security headers with every response, the webhooks' included; forbid caching all but static files."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if not is_static_file():
+        response.headers["Cache-Control"] = NO_STORE
+    if current_app.config.get("STRICT_TRANSPORT_SECURITY"):
+        response.headers["Strict-Transport-Security"] = current_app.config["STRICT_TRANSPORT_SECURITY"]
     return response
+
+
+def is_static_file() -> bool:
+    """Tell whether the request is for a static file (the app's or a blueprint's), which browsers may cache."""
+    endpoint = request.endpoint or ""
+    return endpoint == "static" or endpoint.endswith(".static")
 
 
 def protect_forms(app: Flask) -> CSRFProtect:
