@@ -67,6 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_channel_blueprints(app)
     protect_forms(app)
     app.before_request(check_access)
+    app.before_request(auth.end_moved_session)
     app.before_request(auth.expire_idle_session)
     app.after_request(add_security_headers)
     app.context_processor(navigation)

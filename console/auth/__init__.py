@@ -1,7 +1,9 @@
-"""Logging in and out of the console: the login form, the lockout, the session clock, the rate limit."""
+"""Logging in and out of the console: the login form, the lockout, the session clock and binding, the rate limit."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -15,6 +17,7 @@ from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from console.security import ConsoleUser, LoginRateLimiter, public, requires_role, sessions, user
+from servicing.audit import record_audit
 from servicing.specialists import LoginFailed, Role, authenticate, record_logout, specialist_by_id
 from servicing.store.models import Specialist
 
@@ -22,9 +25,12 @@ bp = Blueprint("auth", __name__, url_prefix="/console")
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Please log in to see this page.")
-login_manager.session_protection = "strong"
+# Flask-Login's "strong" protection only marks a permanent session stale, and all our sessions are permanent:
+# `end_moved_session` binds the session to the client itself (docs/console.md, Sessions).
+login_manager.session_protection = None
 LAST_SEEN = "last_seen"
 GENERATION = "generation"
+CLIENT = "client"
 
 
 class LoginForm(FlaskForm):
@@ -70,6 +76,30 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
+def client_fingerprint() -> str:
+    """Return what a session is bound to: a hash of the client's address and browser (its User-Agent)."""
+    client = f"{client_address()}|{request.headers.get('User-Agent', '')}"
+    return hashlib.sha256(client.encode()).hexdigest()
+
+
+def end_moved_session() -> ResponseReturnValue | None:
+    """Log out a session presented from another address or browser than it logged in from (a copied cookie).
+
+    The specialist's other sessions are left alone: they are bound to their own clients.
+    """
+    if not current_user.is_authenticated:
+        return None
+    if hmac.compare_digest(str(session.get(CLIENT, "")), client_fingerprint()):
+        return None
+    with sessions().begin() as db:
+        record_audit(db, user().username, "session.refused", "specialist", user().username,
+                     {"why": "client changed", "source": client_address()})  # fmt: skip
+    logout_user()
+    session.clear()
+    flash(_("Your session was used from another address or browser, so it ended. Please log in again."), "warning")
+    return redirect(url_for("auth.login"))
+
+
 def expire_idle_session() -> ResponseReturnValue | None:
     """Log out a specialist idle longer than PERMANENT_SESSION_LIFETIME; otherwise restart their clock."""
     if not current_user.is_authenticated:
@@ -110,6 +140,7 @@ def login() -> ResponseReturnValue:
     session.clear()  # a fresh session for the new identity
     session.permanent = True
     session[GENERATION] = generation
+    session[CLIENT] = client_fingerprint()
     login_user(console_user)
     session[LAST_SEEN] = datetime.now(UTC).timestamp()
     return redirect(_safe_next(request.args.get("next")))
