@@ -50,7 +50,9 @@ console-catalogs-update: console-catalogs-extract
 		$(BIN)/pybabel update --no-wrap -i console/translations/console.pot -d console/translations -D console -l $$locale; \
 	done
 
+# the demo portfolio and its logins first (`loanline demo` is idempotent and prints the logins), then everything
 run: install
+	$(BIN)/loanline demo
 	$(BIN)/loanline run --host $(HOST) --port $(PORT)
 
 # Debian's chromium for the browser tests (tests/browser, docs/testing-browser.md), installed when missing and

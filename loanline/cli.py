@@ -104,13 +104,22 @@ def demo(reset: bool, as_of: date | None) -> None:
 
     if reset:
         _reset_database()
-    from loanline.serve import add_demo_logins
-
     with runtime() as rt:
         summary = load_demo(rt.sessions, secret=rt.settings.secret_key, as_of=as_of or rt.today(),
                             country=rt.settings.country)  # fmt: skip
         click.echo(summary)
         add_demo_logins(rt)
+
+
+def add_demo_logins(rt: Runtime) -> None:
+    """Create the demo's console logins (one per role) if missing and print them with their passwords."""
+    from servicing.specialists import add_demo_specialists
+
+    with rt.sessions.begin() as session:
+        logins = add_demo_specialists(session, rt.settings.secret_key)
+    click.echo("Console logins (demo):")
+    for username, role, password in logins:
+        click.echo(f"  {username:<12} {role.value:<11} password: {password}")
 
 
 def _reset_database() -> None:
@@ -325,7 +334,10 @@ def worker() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 def run(host: str, port: int) -> None:
-    """Start everything on one machine (console, webhooks, simulator, outbox, Telegram when configured)."""
+    """Serve the database as it is: console, webhooks, outbox, Telegram when configured, the simulator on a demo.
+
+    Loads no demo and creates no login: `loanline demo` does (`make run` runs it first).
+    """
     from loanline.serve import serve
 
     serve(host, port)
