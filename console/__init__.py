@@ -18,7 +18,6 @@ from werkzeug.wrappers.response import Response
 from console import audit, auth, conversations, home, i18n, loans, queue, reports, worklists
 from console.navigation import navigation
 from console.security import (
-    LoginRateLimiter,
     STRICT_TRANSPORT_SECURITY,
     add_security_headers,
     check_access,
@@ -50,6 +49,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which times out on its own
         LOGIN_ATTEMPTS_PER_WINDOW=LOGIN_ATTEMPTS_PER_WINDOW,
         LOGIN_WINDOW_SECONDS=LOGIN_WINDOW_SECONDS,
+        # Flask-Limiter: counts shared by every worker on Redis, else this process's memory (docs/console.md)
+        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        RATELIMIT_KEY_PREFIX=settings.rate_limit_prefix,
+        RATELIMIT_STRATEGY="moving-window",
+        RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
     )
     if config:
         app.config.update(config)
@@ -57,14 +62,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     sessions = make_session_factory(engine)
     app.extensions["loanline.sessions"] = sessions
     app.extensions["loanline.settings"] = settings
-    app.extensions["loanline.login_limiter"] = LoginRateLimiter(
-        app.config["LOGIN_ATTEMPTS_PER_WINDOW"], app.config["LOGIN_WINDOW_SECONDS"]
-    )
     auth.login_manager.init_app(app)
     i18n.init_app(app, settings.instance_path)
     for area in (auth, home, queue, conversations, loans, worklists, reports, audit):
         app.register_blueprint(area.bp)
     register_channel_blueprints(app)
+    auth.limit_login_attempts(app)
     protect_forms(app)
     app.before_request(check_access)
     app.before_request(auth.end_moved_session)

@@ -355,6 +355,7 @@ def telegram(webhook: bool, host: str, port: int) -> None:
 
     from bot.channels.telegram import run_polling, run_webhook
     from bot.engine import Engine
+    from bot.flood import flood_limit
     from servicing.config import Settings
 
     settings = Settings.from_env()
@@ -363,7 +364,7 @@ def telegram(webhook: bool, host: str, port: int) -> None:
     if webhook and not settings.telegram_webhook_secret:
         raise Refused("TELEGRAM_WEBHOOK_SECRET is not set: webhook mode needs it to tell Telegram from strangers.")
     with runtime() as rt:
-        engine = Engine(rt.sessions, rt.settings)
+        engine = Engine(rt.sessions, rt.settings, flood=flood_limit(rt.settings))
         try:
             if webhook:
                 run_webhook(rt.settings, engine, host, port, rt.telegram_api())

@@ -25,6 +25,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from bot.channels.telegram import poll_until
 from bot.engine import Engine
+from bot.flood import flood_limit
 from loanline.runtime import Runtime
 from loanline.worker import start_worker_thread
 from servicing.demo.portfolio import demo_is_loaded
@@ -116,6 +117,7 @@ async def answer_telegram(rt: Runtime, stop: asyncio.Event) -> None:
         return
     click.echo("Telegram: polling for updates.")
     try:
-        await poll_until(stop, rt.settings, Engine(rt.sessions, rt.settings), rt.telegram_api())
+        engine = Engine(rt.sessions, rt.settings, flood=flood_limit(rt.settings))
+        await poll_until(stop, rt.settings, engine, rt.telegram_api())
     except TelegramAPIError as error:  # a wrong token, Telegram unreachable at start-up
         log.error("Telegram refused: %s; serving without Telegram", error.message)

@@ -6,17 +6,30 @@ import hashlib
 import hmac
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask import Response as FlaskResponse
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_limiter import Limiter, RequestLimit
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from console.security import ConsoleUser, LoginRateLimiter, public, requires_role, sessions, user
+from console.security import ConsoleUser, public, requires_role, sessions, user
 from servicing.audit import record_audit
 from servicing.specialists import LoginFailed, Role, authenticate, record_logout, specialist_by_id
 from servicing.store.models import Specialist
@@ -65,10 +78,30 @@ def load_user(user_id: str) -> ConsoleUser | None:
 login_manager.user_loader(load_user)
 
 
-def rate_limiter() -> LoginRateLimiter:
-    """Return the app's login rate limiter."""
-    limiter: LoginRateLimiter = current_app.extensions["loanline.login_limiter"]
+def limit_login_attempts(app: Flask) -> Limiter:
+    """Limit login attempts per client address with Flask-Limiter, counted where every worker counts.
+
+    The storage is the app's RATELIMIT_STORAGE_URI (Redis when LOANLINE_REDIS_URL is set, else this process's
+    memory); the limit is LOGIN_ATTEMPTS_PER_WINDOW POSTs per LOGIN_WINDOW_SECONDS. A storage that cannot be
+    reached falls back to memory rather than locking everyone out (the per-account lockout still holds).
+    """
+    limiter = Limiter(key_func=client_address, app=app)
+    limiter.limit(login_rate, methods=["POST"], on_breach=too_many_attempts)(bp)
+    limiter.exempt(logout)
+    app.extensions["loanline.limiter"] = limiter
     return limiter
+
+
+def login_rate() -> str:
+    """Return the login limit in Flask-Limiter's notation, from the app's configuration."""
+    config = current_app.config
+    return f"{config['LOGIN_ATTEMPTS_PER_WINDOW']} per {config['LOGIN_WINDOW_SECONDS']} seconds"
+
+
+def too_many_attempts(_limit: RequestLimit) -> FlaskResponse:
+    """Answer a login attempt over the limit: the login page, saying so, with 429."""
+    page = render_template("auth/login.html", form=LoginForm(), error=_("Too many attempts. Try again later."))
+    return make_response(page, 429)
 
 
 def client_address() -> str:
@@ -123,8 +156,6 @@ def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
-    if request.method == "POST" and not rate_limiter().allow(client_address()):
-        return render_template("auth/login.html", form=form, error=_("Too many attempts. Try again later.")), 429
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 400 if request.method == "POST" else 200
     with sessions()() as db:

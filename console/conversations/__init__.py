@@ -122,8 +122,11 @@ def _refused(error: ConversationError) -> None:
     if isinstance(error, BorrowerOptedOut):
         flash(_("The borrower opted out of this channel: nothing was sent."), "error")
     elif isinstance(error, UnverifiedDisclosure):
-        flash(_("Not sent: this reply tells loan figures or a full loan number, and the borrower has not verified "
-                "on this conversation. Tick the confirmation below the reply box to send it anyway."), "error")  # fmt: skip
+        flash(
+            _("Not sent: this reply tells loan figures or a full loan number, and the borrower has not verified "
+              "on this conversation. Tick the confirmation below the reply box to send it anyway."),
+            "error",
+        )  # fmt: skip
     else:
         flash(_("Not done: %(reason)s.", reason=str(error)), "error")
 

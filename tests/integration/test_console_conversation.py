@@ -236,7 +236,7 @@ def replied_details(app: Flask) -> list[dict[str, object]]:
 def test_a_canned_reply_with_loan_figures_to_an_unverified_borrower_needs_a_confirmation_that_says_so(
     app: Flask,
 ) -> None:
-    conversation_id, loan_number = borrower_conversation(app, loan_number="4400071005")
+    conversation_id, _ = borrower_conversation(app, loan_number="4400071005")
     sam = signed_in(app, "sam")
     assert CONFIRMATION in page_of(sam, conversation_id)
 

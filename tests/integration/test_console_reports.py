@@ -237,7 +237,7 @@ def test_a_supervisor_searches_the_audit_log_by_subject_and_period_and_exports_i
     assert any(d["path"] == "/console/audit/" for d in searches)
 
 
-FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
+FORMULAS = ['=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
 
 
 def test_csv_exports_neutralise_cells_a_spreadsheet_would_run_as_formulas(

@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from loanline.runtime import Runtime
 from servicing.config import Settings
 from servicing.conversations import find_or_open_conversation, record_outbound
-from servicing.store.models import OutboxItem, Specialist
+from servicing.store.models import Conversation, Message, OutboxItem, Specialist
 from tests.conftest import SECRET
 from tests.fake_bot_api import FakeBotAPI, text_update
 
@@ -239,6 +239,36 @@ def test_run_on_a_demo_database_mounts_the_simulator_and_prints_no_password(envi
     assert "password" not in running.stdout.lower()
     assert "loanline specialist add" not in running.stdout  # the demo's logins exist
     assert "/simulator/" in running.stdout
+
+
+def inbound_from(settings: Settings, address: str) -> int:
+    rt = Runtime.start(settings)
+    try:
+        with rt.sessions() as session:
+            query = select(func.count()).select_from(Message).join(Conversation)
+            return int(session.scalar(query.where(Message.direction == "in", Conversation.address == address)) or 0)
+    finally:
+        rt.close()
+
+
+def test_run_answers_a_flooding_telegram_chat_once_then_stays_quiet_and_stores_every_message(
+    environment: dict[str, str], telegram: FakeTelegram
+) -> None:
+    with loanline_run(environment | {"LOANLINE_FLOOD_LIMIT": "2/minute"}) as running:
+        for _ in range(4):
+            telegram.push(text_update(CHAT, "hello"))
+        deadline = time.monotonic() + 20
+        while inbound_from(running.settings, str(CHAT)) < 4 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.5)  # a reply to the last update would be on its way by now
+        sent = [str(call.fields["text"]) for call in telegram.api.sent(CHAT)]
+
+        code, stderr = running.stop(signal.SIGTERM)
+
+    assert code == 0, stderr[-2000:]
+    assert inbound_from(running.settings, str(CHAT)) == 4
+    warnings = [text for text in sent if "faster than we can answer them" in text]
+    assert len(warnings) == 1 and sent[-1] == warnings[0]  # answered twice, warned once, then nothing
 
 
 def test_run_stops_cleanly_on_sigterm(running: Running, telegram: FakeTelegram) -> None:
