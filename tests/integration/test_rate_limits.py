@@ -261,8 +261,10 @@ def test_a_flooding_sender_is_answered_once_across_two_gunicorn_workers_and_ever
         assert status == 200, body
         return body
 
+    # The first message alone opens the conversation (two first messages at once are issue 10's item 1, not this).
+    answers = [text(0)]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        answers = list(pool.map(text, range(14)))
+        answers += pool.map(text, range(1, 14))
 
     warned = [answer for answer in answers if WARNING in answer]
     answered = [answer for answer in answers if "<Message>" in answer and WARNING not in answer]
