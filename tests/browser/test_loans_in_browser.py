@@ -125,6 +125,7 @@ def test_a_supervisor_approves_a_repayment_plan_and_the_loan_shows_it(browsing: 
     form.get_by_label("Decision").select_option(label="Approve")
     form.get_by_label("Months (plan or deferral)").fill("6")
     form.get_by_label("Reason").fill("Back at work since February; can pay the arrears over six months")
+    form.get_by_label(re.compile("has not verified on the channel the notice goes to")).check()  # the plan's figures
     form.get_by_role("button", name="Record decision").click()
 
     expect(page.get_by_role("status").filter(has_text=re.compile("approved|recorded", re.IGNORECASE))).to_be_visible()
