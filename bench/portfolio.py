@@ -14,6 +14,9 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from servicing.rules.account import Product as LoanProduct
+from servicing.rules.countries import LateCharge, country_rules, late_charge
+
 TODAY = date(2026, 3, 20)
 SEED = 20260320
 LOAN_COLUMNS = (
@@ -21,7 +24,7 @@ LOAN_COLUMNS = (
     "phone", "email", "postal_code", "country", "locale", "timezone", "currency", "original_principal",
     "annual_rate", "term_months", "origination_date", "first_payment_date", "interest_method",
     "principal_balance", "next_due_date", "escrow_monthly", "escrow_balance", "late_fee_grace_days",
-    "late_fee_rate", "compounding", "bank_account_last4",
+    "late_fee_rate", "late_fee_amount", "compounding", "bank_account_last4",
 )  # fmt: skip
 PAYMENT_COLUMNS = ("loan_number", "amount", "received_on", "reference", "method")
 FIRST_NAMES = ("Ana", "Budi", "Chloé", "Dmitri", "Eun-ji", "Fátima", "George", "Hana", "Iker", "João")
@@ -64,6 +67,16 @@ PRODUCTS = (
     Product("personal", "JP", ("ja_JP",), "JPY", 0, "actual/365", "monthly", (500_000, 5_000_000),
             (24, 36), (300, 1400), False, 4),
 )  # fmt: skip
+
+
+def _late_charge(kind: Product, named: bool) -> dict[str, str]:
+    """Return a row's late-charge columns: most leave the country's default, some name one within its rules."""
+    if not named:
+        return {"late_fee_rate": "", "late_fee_amount": ""}
+    if late_charge(kind.country, LoanProduct(kind.product)) is LateCharge.FIXED:
+        return {"late_fee_rate": "", "late_fee_amount": "15.00"}
+    cap = country_rules(kind.country).max_late_fee_rate
+    return {"late_fee_rate": str(min(Decimal("0.04"), cap)), "late_fee_amount": ""}
 
 
 def _amount(value: Decimal, places: int) -> str:
@@ -126,7 +139,7 @@ def loan_rows(count: int, seed: int = SEED) -> Iterator[dict[str, str]]:
             "escrow_monthly": _amount(Decimal(rng.randrange(150, 700)), 2) if escrowed else "",
             "escrow_balance": _amount(Decimal(rng.randrange(0, 3000)), 2) if escrowed else "",
             "late_fee_grace_days": "" if rng.random() < 0.8 else "10",
-            "late_fee_rate": "" if rng.random() < 0.8 else "0.04",
+            **_late_charge(kind, rng.random() >= 0.8),
             "compounding": kind.compounding if kind.compounding != "monthly" else "",
             "bank_account_last4": f"{rng.randrange(10_000):04d}" if rng.random() < 0.3 else "",
         }

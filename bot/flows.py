@@ -17,15 +17,21 @@ from bot.dates import month_first, parse_day
 from bot.i18n import LANGUAGE_NAMES, LOCALES, Speaker, catalog_locale, say
 from bot.turn import Reply, Turn
 from bot.words import is_no, is_yes, wants_out
-from servicing.cases import CaseKind, open_case
+from servicing.cases import CaseIdentity, CaseKind, open_case
 from servicing.conversations import (
+    Claim,
     EscalationReason,
     borrower_by_phone,
+    borrower_claim,
     bot_may_answer,
+    claim_locked,
+    clear_failed_verifications,
     escalate,
     is_locked,
     is_verified,
     keep_verified,
+    loan_number_claim,
+    phone_claim,
     record_failed_verification,
 )
 from servicing.errors import PaymentRefused
@@ -41,7 +47,8 @@ from servicing.store.models import Borrower, Case, Loan, Payment
 
 Step = Callable[[Turn], None]
 ACCOUNT_INTENTS = frozenset({"balance", "next_payment", "make_payment", "payment_history", "payoff", "escrow"})
-FACTOR_ORDER = (Factor.DATE_OF_BIRTH, Factor.TAX_ID_LAST4, Factor.POSTAL_CODE)
+BY_PHONE = (Factor.DATE_OF_BIRTH,)  # the phone on file (or a shared contact) is the first factor
+BY_LOAN_NUMBER = (Factor.DATE_OF_BIRTH, Factor.TAX_ID_LAST4)  # a loan number is no secret: two factors
 FACTOR_QUESTIONS = {
     Factor.DATE_OF_BIRTH.value: say("To protect your account, please reply with your date of birth."),
     Factor.TAX_ID_LAST4.value: say("To protect your account, please reply with the last 4 digits of your tax ID."),
@@ -50,6 +57,10 @@ FACTOR_QUESTIONS = {
 NO_MATCH = say("That doesn't match our records.")
 LOCKED = say(
     "For your security, self-service is paused for 30 minutes. A specialist will contact you, or call us at {phone}."
+)
+PAUSED = say(
+    "For your security, self-service for this account is paused for now. Reply AGENT to talk to a person, "
+    "or call us at {phone}."
 )
 MENU = say(
     "I can help with:\n1 Balance\n2 Next payment\n3 Make a payment\n4 Payment history\n5 Payoff amount\n"
@@ -69,22 +80,14 @@ DISPUTE_QUESTIONS = (
     ("charge", say("Which charge or payment is it about? (date and amount if you have them)")),
 )
 HISTORY_LENGTH = 3
+OPENING = "opening"  # the intake answer that holds the message which started it
 ANSWER_LIMIT = 500  # characters kept from each intake answer
 
 
 def respond(turn: Turn) -> None:
     """Answer one message: quiet while a person owns it, refuse when locked, continue a flow, or understand it."""
-    conversation = turn.conversation
-    if not bot_may_answer(conversation):
-        if not conversation.waiting_acknowledged:
-            conversation.waiting_acknowledged = True
-            turn.say("Thanks, a specialist has your message and will reply here.")
+    if not bot_answers(turn):
         return
-    if is_locked(conversation, turn.now):
-        turn.say(LOCKED, phone=turn.settings.servicer_phone)
-        return
-    if is_verified(conversation, turn.now):
-        keep_verified(conversation, turn.now)
     awaiting = turn.flow.get("await")
     if awaiting in WAITING and not wants_out(turn.text):
         WAITING[awaiting](turn)
@@ -93,6 +96,26 @@ def respond(turn: Turn) -> None:
     turn.forget()
     understand(turn)
     offer_language(turn)
+
+
+def bot_answers(turn: Turn) -> bool:
+    """Run the checks every message meets first; return False when the bot must not answer it.
+
+    While a person owns the conversation the bot is quiet (one acknowledgement); while it is locked it
+    only says so; a verified session is kept alive by each message.
+    """
+    conversation = turn.conversation
+    if not bot_may_answer(conversation):
+        if not conversation.waiting_acknowledged:
+            conversation.waiting_acknowledged = True
+            turn.say("Thanks, a specialist has your message and will reply here.")
+        return False
+    if is_locked(conversation, turn.now):
+        turn.say(LOCKED, phone=turn.settings.servicer_phone)
+        return False
+    if is_verified(conversation, turn.now):
+        keep_verified(conversation, turn.now)
+    return True
 
 
 def understand(turn: Turn) -> None:
@@ -164,7 +187,7 @@ def verified_with_loan(turn: Turn, intent: str) -> bool:
     return loan_chosen(turn, intent)
 
 
-def ask_to_verify(turn: Turn, intent: str) -> None:
+def ask_to_verify(turn: Turn, intent: str | None) -> None:
     """Ask for a knowledge factor (SMS, linked Telegram chat) or for a way to link the chat."""
     conversation = turn.conversation
     if conversation.channel == "telegram" and conversation.borrower_id is None:
@@ -173,28 +196,68 @@ def ask_to_verify(turn: Turn, intent: str) -> None:
         ), request_contact=True))  # fmt: skip
         turn.expect("link", pending=intent)
         return
-    factor = FACTOR_ORDER[0].value
-    turn.say(FACTOR_QUESTIONS[factor])
-    turn.expect("factor", factor=factor, pending=intent, borrower=conversation.borrower_id)
+    if conversation.borrower_id is not None:
+        claims = [borrower_claim(conversation.borrower_id)]
+    else:
+        claims = [phone_claim(turn.settings.secret_key, conversation.address)]
+    ask_for_factors(turn, BY_PHONE, pending=intent, borrower_id=conversation.borrower_id, claims=claims)
+
+
+def ask_for_factors(
+    turn: Turn, factors: tuple[Factor, ...], *, pending: str | None, borrower_id: int | None, claims: list[Claim]
+) -> None:
+    """Ask for the first of the factors an identity needs, unless failures in other chats paused it."""
+    if claim_locked(turn.session, claims, turn.now):
+        paused(turn)
+        return
+    turn.say(FACTOR_QUESTIONS[factors[0].value])
+    turn.expect("factor", factors=[factor.value for factor in factors], step=0, matched=True, pending=pending,
+                borrower=borrower_id, claims=[list(claim) for claim in claims])  # fmt: skip
 
 
 def factor_answer(turn: Turn) -> None:
-    """Check a knowledge factor; on success answer what was asked, on failure ask again or lock."""
+    """Take one factor's answer; once all are in, say whether they match, once, or lock.
+
+    Whether an answer matched is kept (never said) until the last factor is answered, so no factor can
+    be guessed on its own: the borrower hears "doesn't match" or is verified only after all of them.
+    """
     flow = turn.flow
-    borrower = _borrower(turn, flow.get("borrower"))
-    factor = Factor(flow["factor"])
-    if not looks_like_an_answer(factor, turn.text):  # "thanks", "menu": not an attempt, just something else
+    factors = [Factor(value) for value in flow.get("factors") or [flow["factor"]]]
+    step = int(flow.get("step", 0))
+    if not looks_like_an_answer(factors[step], turn.text):  # "thanks", "menu": not an attempt, something else
         turn.forget()
         understand(turn)
         return
-    if borrower is not None and answer_matches(turn, borrower, factor, turn.text):
-        if flow.get("second_factor"):
-            turn.say(FACTOR_QUESTIONS[flow["second_factor"]])
-            turn.expect("factor", factor=flow["second_factor"], pending=flow.get("pending"), borrower=borrower.id)
-            return
-        verified(turn, borrower, flow.get("pending"))
+    borrower = _borrower(turn, flow.get("borrower"))
+    matched = (bool(flow.get("matched", True)) and borrower is not None
+               and answer_matches(turn, borrower, factors[step], turn.text))  # fmt: skip
+    if step + 1 < len(factors):
+        turn.say(FACTOR_QUESTIONS[factors[step + 1].value])
+        turn.expect("factor", **{**_slots(flow), "step": step + 1, "matched": matched})
         return
-    failed_verification(turn, flow)
+    claims = _claims(flow)
+    if claim_locked(turn.session, claims, turn.now, hold=True):  # paused meanwhile by another chat: same words
+        paused(turn)
+    elif matched:
+        assert borrower is not None
+        verified(turn, borrower, flow.get("pending"), claims)
+    else:
+        failed_verification(turn, flow)
+
+
+def _slots(flow: dict[str, Any]) -> dict[str, Any]:
+    """Return what a flow waits with, without the bookkeeping `expect` adds itself."""
+    return {name: value for name, value in flow.items() if name not in {"await", "notes"}}
+
+
+def _claims(flow: dict[str, Any]) -> list[Claim]:
+    return [(str(kind), str(key)) for kind, key in flow.get("claims", [])]
+
+
+def paused(turn: Turn) -> None:
+    """Tell a borrower whose identity is locked (by failures in any chat) how to reach a person."""
+    turn.forget()
+    turn.say(PAUSED, phone=turn.settings.servicer_phone)
 
 
 def looks_like_an_answer(factor: Factor, text: str) -> bool:
@@ -239,20 +302,24 @@ def _format_locale(locale: str) -> str:
 
 def failed_verification(turn: Turn, flow: dict[str, Any]) -> None:
     """Count a failure with the same words whether or not the account exists; lock after the third."""
-    if record_failed_verification(turn.session, turn.conversation, turn.now):
+    claims = _claims(flow)
+    if record_failed_verification(turn.session, turn.conversation, turn.now, claims):
         turn.forget()
         turn.say(LOCKED, phone=turn.settings.servicer_phone)
         escalate(turn.session, turn.conversation, EscalationReason.LOCKED_OUT, turn.now)
         return
     turn.say(NO_MATCH)
-    turn.say(FACTOR_QUESTIONS[flow["factor"]])
+    factors = flow.get("factors") or [flow["factor"]]
+    turn.say(FACTOR_QUESTIONS[factors[0]])
+    turn.expect("factor", **{**_slots(flow), "factors": factors, "step": 0, "matched": True})
 
 
-def verified(turn: Turn, borrower: Borrower, pending: str | None) -> None:
+def verified(turn: Turn, borrower: Borrower, pending: str | None, claims: list[Claim]) -> None:
     """Open the verified session, link a Telegram chat, and answer what was asked."""
     conversation = turn.conversation
     conversation.borrower_id = borrower.id
     keep_verified(conversation, turn.now)
+    clear_failed_verifications(turn.session, claims)
     turn.forget()
     turn.say("Thanks, you're verified.")
     if pending:
@@ -263,17 +330,18 @@ def link_answer(turn: Turn) -> None:
     """Link a Telegram chat by shared contact (then one factor) or by loan number (then two factors)."""
     pending = turn.flow.get("pending")
     phone = turn.inbound.shared_contact_phone
+    secret = turn.settings.secret_key
     if phone:
         borrower = borrower_by_phone(turn.session, phone)
-        turn.say(FACTOR_QUESTIONS[Factor.DATE_OF_BIRTH.value])
-        turn.expect("factor", factor=Factor.DATE_OF_BIRTH.value, pending=pending,
-                    borrower=borrower.id if borrower else None)  # fmt: skip
+        claims = [borrower_claim(borrower.id)] if borrower else [phone_claim(secret, phone)]
+        ask_for_factors(turn, BY_PHONE, pending=pending, borrower_id=borrower.id if borrower else None, claims=claims)
         return
     number = re.sub(r"[^A-Za-z0-9-]", "", turn.text.strip())[:32]
     borrower_id = turn.session.scalar(select(Loan.borrower_id).where(Loan.loan_number == number)) if number else None
-    turn.say(FACTOR_QUESTIONS[Factor.DATE_OF_BIRTH.value])
-    turn.expect("factor", factor=Factor.DATE_OF_BIRTH.value, second_factor=Factor.TAX_ID_LAST4.value,
-                pending=pending, borrower=borrower_id)  # fmt: skip
+    claims = [loan_number_claim(secret, number)] if number else []
+    if borrower_id is not None:
+        claims.append(borrower_claim(borrower_id))
+    ask_for_factors(turn, BY_LOAN_NUMBER, pending=pending, borrower_id=borrower_id, claims=claims)
 
 
 def _borrower(turn: Turn, borrower_id: Any) -> Borrower | None:
@@ -552,7 +620,7 @@ def keep_scheduled_answer(turn: Turn) -> None:
 def hardship(turn: Turn) -> None:
     """Start the hardship intake: five questions, then a loss-mitigation application and a person."""
     turn.say(HARDSHIP_QUESTIONS[0][1])
-    turn.expect("hardship", step=0, answers={})
+    turn.expect("hardship", step=0, answers=_opening(turn))
 
 
 def hardship_answer(turn: Turn) -> None:
@@ -563,7 +631,13 @@ def hardship_answer(turn: Turn) -> None:
 def dispute(turn: Turn) -> None:
     """Start the dispute intake: what is wrong and which charge, then a notice of error and a person."""
     turn.say(DISPUTE_QUESTIONS[0][1])
-    turn.expect("dispute", step=0, answers={})
+    turn.expect("dispute", step=0, answers=_opening(turn))
+
+
+def _opening(turn: Turn) -> dict[str, str]:
+    """Keep the message that started an intake: it is the borrower's own description (a menu number is not)."""
+    text = turn.text.strip()[:ANSWER_LIMIT]
+    return {OPENING: text} if text and not text.isdigit() else {}
 
 
 def dispute_answer(turn: Turn) -> None:
@@ -585,17 +659,29 @@ def _intake_answer(
     finish(turn, answers)
 
 
-def _open_intake_case(turn: Turn, kind: CaseKind, answers: dict[str, str], summary: str) -> Case:
-    """Open the case an intake leads to, attached to the loan only once the borrower is verified."""
-    loan_id, borrower_id = None, None
-    if is_verified(turn.conversation, turn.now):
+def _open_intake_case(turn: Turn, kind: CaseKind, answers: dict[str, str], description: str) -> Case:
+    """Open the case an intake leads to, linked to the borrower and loan the conversation knows.
+
+    A verified borrower's case is theirs. Before verification, the borrower whose phone is on file (or whose
+    Telegram chat was linked) is still linked, marked "identity not verified" for a specialist to confirm.
+    """
+    conversation = turn.conversation
+    data: dict[str, Any] = {"intake": answers, "conversation_id": conversation.id}
+    loan_id, borrower_id = None, conversation.borrower_id
+    if borrower_id is not None:
         loans = _loans(turn)
-        loan_id = turn.conversation.loan_id or (loans[0].id if len(loans) == 1 else None)
-        borrower_id = turn.conversation.borrower_id
+        loan_id = conversation.loan_id or (loans[0].id if len(loans) == 1 else None)
+        if not is_verified(conversation, turn.now):
+            data["identity"] = CaseIdentity.NOT_VERIFIED.value
     return open_case(turn.session, kind, opened_on=turn.today, country=turn.settings.country,
-                     source=turn.conversation.channel, actor="bot", loan_id=loan_id, borrower_id=borrower_id,
-                     summary=answers.get(summary, ""),
-                     data={"intake": answers, "conversation_id": turn.conversation.id})  # fmt: skip
+                     source=conversation.channel, actor="bot", loan_id=loan_id, borrower_id=borrower_id,
+                     summary=intake_summary(answers, description), data=data)  # fmt: skip
+
+
+def intake_summary(answers: dict[str, str], description: str) -> str:
+    """Return a case's summary in the borrower's words: what they wrote to start, then what they described."""
+    parts = [answers.get(OPENING, ""), answers.get(description, "")]
+    return " — ".join(dict.fromkeys(part for part in parts if part))
 
 
 def _open_hardship_case(turn: Turn, answers: dict[str, str]) -> None:

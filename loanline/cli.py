@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -302,12 +303,14 @@ def chat(phone: str | None, loan_number: str | None, lang: str | None) -> None:
         with rt.sessions.begin() as session:
             address = terminal_address(session, phone=phone, loan_number=loan_number, locale=lang)
         engine = Engine(rt.sessions, rt.settings)
+        chat_session = uuid.uuid4().hex  # message ids are unique per session: a second chat is not a replay
         click.echo(f"Talking as {address[:-4]}…{address[-4:]} (Ctrl-D to leave). Try: balance, payoff, help")
         for number, line in enumerate(sys.stdin, start=1):
             text = line.rstrip("\n")
             if not text.strip():
                 continue
-            for reply in engine.handle(InboundMessage("chat", address, text, provider_id=f"chat-{address}-{number}")):
+            inbound = InboundMessage("chat", address, text, provider_id=f"chat-{chat_session}-{number}")
+            for reply in engine.handle(inbound):
                 click.echo(f"bot> {reply.text}")
                 for position, (label, _) in enumerate(reply.options, start=1):
                     click.echo(f"     {position}. {label}")

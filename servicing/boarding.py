@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from servicing.errors import InvalidInput
 from servicing.payments import Refusal
 from servicing.rules.account import Product
+from servicing.rules.countries import CountryRules, LateCharge, country_rules, default_compounding, late_charge
 from servicing.rules.factors import Factor, factor_hash, new_salt
 from servicing.rules.interest import Compounding, InterestMethod, level_payment
 from servicing.rules.ledger import EntryKind
@@ -36,7 +37,8 @@ REQUIRED_COLUMNS = (
 )  # fmt: skip
 OPTIONAL_COLUMNS = (
     "email", "timezone", "principal_balance", "next_due_date", "escrow_monthly", "escrow_balance",
-    "late_fee_grace_days", "late_fee_rate", "compounding", "bank_account_last4", "interest_paid_through",
+    "late_fee_grace_days", "late_fee_rate", "late_fee_amount", "compounding", "bank_account_last4",
+    "interest_paid_through",
 )  # fmt: skip
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -79,6 +81,7 @@ class LoanRecord:
     escrow_balance: Decimal
     late_fee_grace_days: int
     late_fee_rate: Decimal
+    late_fee_amount: Decimal
     bank_account_last4: str | None
     interest_paid_through: date | None
     fingerprint: str
@@ -249,9 +252,13 @@ def parse_loan_row(row: Mapping[str, str]) -> LoanRecord:
     escrow_monthly = _money(_optional(row, "escrow_monthly") or "0", "escrow_monthly", currency)
     if escrow_monthly < 0:
         raise InvalidInput("escrow_monthly: must not be negative")
-    late_fee_rate = _rate(_optional(row, "late_fee_rate") or "0.05", "late_fee_rate")
-    if late_fee_rate > Decimal("0.2"):
-        raise InvalidInput("late_fee_rate: above 0.2 (20%)")
+    product = _choice(_text(row, "product", 10), "product", Product)
+    compounding = _choice(
+        _optional(row, "compounding") or default_compounding(country, product).value, "compounding", Compounding
+    )
+    late_fee_rate, late_fee_amount = _late_charge(row, country, product, currency)
+    if late_fee_amount:
+        _refuse_charge_above_cap(late_fee_amount, level_payment(principal, rate, term, currency, compounding), country)
     bank = _optional(row, "bank_account_last4")
     if bank and not _FOUR_DIGITS.match(bank):
         raise InvalidInput("bank_account_last4: must be exactly 4 digits")
@@ -261,7 +268,7 @@ def parse_loan_row(row: Mapping[str, str]) -> LoanRecord:
     paid_through_text = _optional(row, "interest_paid_through")
     return LoanRecord(
         loan_number=loan_number,
-        product=_choice(_text(row, "product", 10), "product", Product),
+        product=product,
         first_name=_text(row, "borrower_first_name", 100),
         last_name=_text(row, "borrower_last_name", 100),
         date_of_birth=dob,
@@ -279,17 +286,59 @@ def parse_loan_row(row: Mapping[str, str]) -> LoanRecord:
         origination_date=origination,
         first_payment_date=first_due,
         interest_method=_choice(_text(row, "interest_method", 10), "interest_method", InterestMethod),
-        compounding=_choice(_optional(row, "compounding") or "monthly", "compounding", Compounding),
+        compounding=compounding,
         principal_balance=balance,
         next_due_date=next_due,
         escrow_monthly=escrow_monthly,
         escrow_balance=_money(_optional(row, "escrow_balance") or "0", "escrow_balance", currency),
         late_fee_grace_days=_int(_optional(row, "late_fee_grace_days") or "15", "late_fee_grace_days", 0, 60),
         late_fee_rate=late_fee_rate,
+        late_fee_amount=late_fee_amount,
         bank_account_last4=bank,
         interest_paid_through=parse_date(paid_through_text, "interest_paid_through") if paid_through_text else None,
         fingerprint=hashlib.sha256(repr(sorted(row.items())).encode()).hexdigest()[:32],
     )
+
+
+def _late_charge(row: Mapping[str, str], country: str, product: Product, currency: str) -> tuple[Decimal, Decimal]:
+    """Return the loan's late-fee rate and fixed late charge: the file's, else the country's default, within its cap."""
+    rate_text, amount_text = _optional(row, "late_fee_rate"), _optional(row, "late_fee_amount")
+    if rate_text and amount_text:
+        raise InvalidInput("late_fee_rate, late_fee_amount: give one of them, not both")
+    rules = country_rules(country)
+    amount = _money(amount_text, "late_fee_amount", currency) if amount_text else ZERO
+    if amount < 0:
+        raise InvalidInput("late_fee_amount: must not be negative")
+    if late_charge(country, product) is LateCharge.FIXED:
+        if rate_text and _rate(rate_text, "late_fee_rate") != 0:
+            citation = _fixed_citation(country, rules)
+            raise InvalidInput(
+                f"late_fee_rate: late charges on this {country} loan are fixed amounts ({citation}); "
+                "give late_fee_amount instead"
+            )
+        return ZERO, amount
+    if amount_text:
+        return ZERO, amount
+    rate = _rate(rate_text, "late_fee_rate") if rate_text else rules.default_late_fee_rate
+    if rate > rules.max_late_fee_rate:
+        raise InvalidInput(
+            f"late_fee_rate: {rate} is above {country}'s cap of {rules.max_late_fee_rate} ({rules.citation})"
+        )
+    return rate, ZERO
+
+
+def _fixed_citation(country: str, rules: CountryRules) -> str:
+    return "Interest Act s.8" if rules.late_charge is LateCharge.PERCENT else rules.citation
+
+
+def _refuse_charge_above_cap(amount: Decimal, payment: Decimal, country: str) -> None:
+    """Refuse a fixed late charge above what the country's percentage cap allows on the installment."""
+    rules = country_rules(country)
+    if rules.late_charge is LateCharge.PERCENT and amount > payment * rules.max_late_fee_rate:
+        raise InvalidInput(
+            f"late_fee_amount: {amount} is above {country}'s cap of {rules.max_late_fee_rate} of the "
+            f"{payment} installment ({rules.citation})"
+        )
 
 
 def _money(text: str, field: str, currency: str) -> Decimal:
@@ -495,6 +544,7 @@ def _loan_row(record: LoanRecord, borrower_id: int, boarded_on: date) -> dict[st
         "loan_number": record.loan_number,
         "borrower_id": borrower_id,
         "product": record.product.value,
+        "country": record.country,
         "currency": record.currency,
         "minor_units": _currency_places(record.currency),
         "interest_method": record.interest_method.value,
@@ -508,6 +558,7 @@ def _loan_row(record: LoanRecord, borrower_id: int, boarded_on: date) -> dict[st
         "schedule_anchor": record.first_payment_date,
         "monthly_payment": payment,
         "late_fee_rate": record.late_fee_rate,
+        "late_fee_amount": record.late_fee_amount,
         "late_fee_grace_days": record.late_fee_grace_days,
         "escrow_monthly": record.escrow_monthly,
         "bank_account_last4": record.bank_account_last4,

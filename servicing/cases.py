@@ -1,5 +1,10 @@
 """Cases and their regulatory clocks: payoff requests, notices of error, information requests,
-loss-mitigation applications and early-intervention tasks."""
+loss-mitigation applications, early-intervention tasks, and UK arrears information.
+
+A case's clocks are those of its loan's jurisdiction, counted on that country's business days:
+Reg X and Reg Z clocks for US loans, MCOB 13 arrears information for UK loans, and none yet
+elsewhere (the case is still opened and worked, without a regulatory deadline; docs/compliance.md).
+"""
 
 from __future__ import annotations
 
@@ -27,6 +32,21 @@ class CaseKind(StrEnum):
     REQUEST_FOR_INFORMATION = "request_for_information"
     LOSS_MITIGATION = "loss_mitigation"
     EARLY_INTERVENTION = "early_intervention"
+    ARREARS_INFORMATION = "arrears_information"
+
+
+class CaseIdentity(StrEnum):
+    """Whether the borrower a case is linked to is the person who opened it (a case opened by a verified
+    borrower, or at the servicer's desk, carries no mark)."""
+
+    NOT_VERIFIED = "not_verified"  # linked by the phone on file or the linked Telegram chat, before verification
+    CONFIRMED = "confirmed"  # a specialist confirmed it
+    NOT_THE_BORROWER = "not_the_borrower"  # a specialist found it was someone else: unlinked
+
+
+def identity_unconfirmed(case: Case) -> bool:
+    """Tell whether a specialist must still confirm who opened the case before deciding anything on it."""
+    return (case.data or {}).get("identity") == CaseIdentity.NOT_VERIFIED.value
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,7 @@ PREFIXES = {
     CaseKind.REQUEST_FOR_INFORMATION: "RI",
     CaseKind.LOSS_MITIGATION: "LM",
     CaseKind.EARLY_INTERVENTION: "EI",
+    CaseKind.ARREARS_INFORMATION: "AI",
 }
 
 OPENING_CLOCKS: dict[CaseKind, tuple[Clock, ...]] = {
@@ -64,6 +85,13 @@ PAYOFF_ERROR_CLOCK = Clock("resolve", 7, True, "Reg X 1024.35(e)(3)(i)(A)")
 EXTENSION_DAYS = 15
 DECISION_CLOCK = Clock("decision", 30, False, "Reg X 1024.41(c)(1)")
 APPEAL_CLOCK = Clock("appeal_window", 14, False, "Reg X 1024.41(h)")
+# MCOB 13.4.1R(1): within 15 business days of a UK borrower falling into arrears (two payments missed)
+ARREARS_INFORMATION_CLOCK = Clock("send_information", 15, True, "FCA MCOB 13.4.1R(1)")
+# Outside the US no statute times a payoff statement; the servicer keeps the promise the bot makes
+SERVICER_PAYOFF_CLOCK = Clock("send_statement", 7, True, "servicer standard (non-US loan)")
+REG_X_COUNTRIES = frozenset({"US"})  # where the Reg X and Reg Z clocks of this module apply
+ARREARS_INFORMATION_COUNTRIES = frozenset({"GB"})
+NOTICE_EVERY_DAYS = 180  # Reg X 1024.39(b)(1): the written notice is not required more than once in 180 days
 EARLY_INTERVENTION_CLOCKS = (
     Clock("live_contact", 36, False, "Reg X 1024.39(a)"),
     Clock("written_notice", 45, False, "Reg X 1024.39(b)"),
@@ -86,6 +114,25 @@ def due_date(start: date, clock: Clock, country: str) -> date:
     return start + timedelta(days=clock.days)
 
 
+def opening_clocks(kind: CaseKind, country: str, *, payoff_error: bool = False) -> list[Clock]:
+    """Return the clocks a case starts with in its loan's country: Reg X and Reg Z ones only for US loans."""
+    if kind is CaseKind.ARREARS_INFORMATION:
+        return [ARREARS_INFORMATION_CLOCK] if country in ARREARS_INFORMATION_COUNTRIES else []
+    if country not in REG_X_COUNTRIES:
+        return [SERVICER_PAYOFF_CLOCK] if kind is CaseKind.PAYOFF_REQUEST else []
+    clocks = list(OPENING_CLOCKS.get(kind, ()))
+    if kind is CaseKind.NOTICE_OF_ERROR and payoff_error:
+        clocks = [clocks[0], PAYOFF_ERROR_CLOCK]
+    return clocks
+
+
+def loan_country(session: Session, loan_id: int | None, servicer_country: str) -> str:
+    """Return the country whose rules and calendar a case follows: its loan's, else the servicer's."""
+    if loan_id is None:
+        return servicer_country
+    return session.scalar(select(Loan.country).where(Loan.id == loan_id)) or servicer_country
+
+
 def open_case(
     session: Session,
     kind: CaseKind,
@@ -100,10 +147,12 @@ def open_case(
     data: dict[str, Any] | None = None,
     payoff_error: bool = False,
 ) -> Case:
-    """Open a case with every deadline it carries from day one; return it with its reference."""
-    clocks = list(OPENING_CLOCKS[kind])
-    if kind is CaseKind.NOTICE_OF_ERROR and payoff_error:
-        clocks = [clocks[0], PAYOFF_ERROR_CLOCK]
+    """Open a case with every deadline it carries from day one in its loan's country; return it with its reference.
+
+    `country` is the servicer's: the rules and calendar of a case without a loan.
+    """
+    country = loan_country(session, loan_id, country)
+    clocks = opening_clocks(kind, country, payoff_error=payoff_error)
     status = "started" if kind is CaseKind.LOSS_MITIGATION else "open"
     case = Case(
         reference=f"{PREFIXES[kind]}-new",
@@ -115,7 +164,7 @@ def open_case(
         opened_at=utcnow(),
         source=source,
         summary=summary[:300],
-        data=data or {},
+        data={**(data or {}), "jurisdiction": country},
     )
     session.add(case)
     session.flush()
@@ -158,8 +207,12 @@ def meet_deadline(session: Session, reference: str, name: str, on: date, actor: 
 
 
 def extend_resolution(session: Session, reference: str, country: str, actor: str) -> Case:
-    """Extend a notice of error's or information request's resolution by 15 business days, once."""
+    """Extend a notice of error's or information request's resolution by 15 business days, once.
+
+    `country` is the servicer's; the business days are those of the case's loan's country.
+    """
     case = get_case(session, reference)
+    country = loan_country(session, case.loan_id, country)
     if case.data.get("extended"):
         raise InvalidInput(f"case {reference} was already extended")
     deadline = next((d for d in case.deadlines if d.name in {"resolve", "answer"} and d.met_on is None), None)
@@ -221,52 +274,114 @@ def _meet(case: Case, name: str, on: date) -> None:
 
 
 def _add_clock(session: Session, case: Case, clock: Clock, start: date) -> None:
+    if case.data.get("jurisdiction", "US") not in REG_X_COUNTRIES:
+        return  # Reg X 1024.41 clocks are for US loans
     session.add(
         CaseDeadline(case_id=case.id, name=clock.name, rule=clock.rule, due_on=start + timedelta(days=clock.days))
     )
     session.flush()
 
 
-def open_early_intervention(session: Session, loans: Sequence[tuple[int, int, date]], opened_on: date) -> list[str]:
-    """Open an early-intervention task for each (loan id, borrower id, delinquent since); return references."""
-    if not loans:
+@dataclass(frozen=True)
+class DelinquencyTask:
+    """A task end of day opens for a delinquent loan: which delinquency, its deadlines, what it is about."""
+
+    loan_id: int
+    borrower_id: int
+    since: date  # the due date of the oldest unpaid installment when the task was opened
+    deadlines: tuple[tuple[Clock, date], ...]
+    about: str = ""
+
+
+def early_intervention_due(
+    loan_id: int,
+    borrower_id: int,
+    since: date,
+    due_dates: Sequence[date],
+    *,
+    contacts_asked: frozenset[date],
+    delinquency_known: bool,
+    last_notice: date | None,
+) -> list[DelinquencyTask]:
+    """Return the Reg X 1024.39 tasks a US delinquency still needs, none twice.
+
+    Live contact by day 36 of the delinquency (`since` + 36), and again within 36 days of each later due
+    date (in `due_dates`, those fallen due so far) while the borrower stays delinquent; the written notice
+    by day 45, once per delinquency and not again within 180 days of the last one sent. `contacts_asked`
+    are the loan's live-contact deadlines already set (a rolled delinquency may share them).
+    """
+    [contact, notice] = EARLY_INTERVENTION_CLOCKS
+    tasks = []
+    first: list[tuple[Clock, date]] = []
+    if since + timedelta(days=contact.days) not in contacts_asked:
+        first.append((contact, since + timedelta(days=contact.days)))
+    notice_due = since + timedelta(days=notice.days)
+    if not delinquency_known and (last_notice is None or (notice_due - last_notice).days >= NOTICE_EVERY_DAYS):
+        first.append((notice, notice_due))
+    if first:
+        tasks.append(DelinquencyTask(loan_id, borrower_id, since, tuple(first)))
+    for due in due_dates:
+        if due > since and due + timedelta(days=contact.days) not in contacts_asked:
+            deadline = (contact, due + timedelta(days=contact.days))
+            tasks.append(
+                DelinquencyTask(loan_id, borrower_id, since, (deadline,), f"the payment due {due} is unpaid too")
+            )
+    return tasks
+
+
+def open_early_intervention(session: Session, tasks: Sequence[DelinquencyTask], opened_on: date) -> list[str]:
+    """Open the early-intervention tasks (Reg X 1024.39) of US loans; return their references."""
+    return _open_delinquency_tasks(session, CaseKind.EARLY_INTERVENTION, tasks, opened_on, "US")
+
+
+def open_arrears_information(
+    session: Session, loans: Sequence[tuple[int, int, date]], opened_on: date, country: str
+) -> list[str]:
+    """Open a task to send a UK borrower the arrears information, for each (loan id, borrower id, in arrears since).
+
+    MCOB 13.4.1R(1): within 15 business days (the loan's country's) of falling into arrears.
+    """
+    deadline = ((ARREARS_INFORMATION_CLOCK, due_date(opened_on, ARREARS_INFORMATION_CLOCK, country)),)
+    tasks = [DelinquencyTask(loan_id, borrower_id, since, deadline) for loan_id, borrower_id, since in loans]
+    return _open_delinquency_tasks(session, CaseKind.ARREARS_INFORMATION, tasks, opened_on, country)
+
+
+def _open_delinquency_tasks(
+    session: Session, kind: CaseKind, tasks: Sequence[DelinquencyTask], opened_on: date, jurisdiction: str
+) -> list[str]:
+    """Open a case of `kind` per task, in bulk, with its deadlines; return the references."""
+    if not tasks:
         return []
     rows = [
         {
-            "reference": f"EI-new-{loan_id}",
-            "kind": CaseKind.EARLY_INTERVENTION.value,
+            "reference": f"{PREFIXES[kind]}-new-{index}",
+            "kind": kind.value,
             "status": "open",
-            "loan_id": loan_id,
-            "borrower_id": borrower_id,
+            "loan_id": task.loan_id,
+            "borrower_id": task.borrower_id,
             "opened_on": opened_on,
             "opened_at": utcnow(),
             "source": "eod",
-            "summary": f"delinquent since {since.isoformat()}",
-            "data": {},
-            "due_on": since + timedelta(days=EARLY_INTERVENTION_CLOCKS[0].days),
+            "summary": f"delinquent since {task.since.isoformat()}" + (f"; {task.about}" if task.about else ""),
+            "data": {"jurisdiction": jurisdiction},
+            "due_on": min(due for _, due in task.deadlines),
             "overdue": False,
-            "delinquency_since": since,
+            "delinquency_since": task.since,
         }
-        for loan_id, borrower_id, since in loans
+        for index, task in enumerate(tasks)
     ]
     cases = table_of(Case)
     result = session.connection().execute(insert(cases).returning(cases.c.id, sort_by_parameter_order=True), rows)
     ids = [row[0] for row in result]
-    references = [f"EI-{case_id:06d}" for case_id in ids]
+    references = [f"{PREFIXES[kind]}-{case_id:06d}" for case_id in ids]
     session.connection().execute(
         update(cases).where(cases.c.id == bindparam("b_id")).values(reference=bindparam("b_ref")),
         [{"b_id": i, "b_ref": r} for i, r in zip(ids, references, strict=True)],
     )
     deadlines = [
-        {
-            "case_id": case_id,
-            "name": clock.name,
-            "rule": clock.rule,
-            "due_on": since + timedelta(days=clock.days),
-            "met_on": None,
-        }
-        for case_id, (_, _, since) in zip(ids, loans, strict=True)
-        for clock in EARLY_INTERVENTION_CLOCKS
+        {"case_id": case_id, "name": clock.name, "rule": clock.rule, "due_on": due, "met_on": None}
+        for case_id, task in zip(ids, tasks, strict=True)
+        for clock, due in task.deadlines
     ]
     session.connection().execute(insert(table_of(CaseDeadline)), deadlines)
     return references

@@ -7,6 +7,7 @@ conversation (queued or assigned) the bot does not answer it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -18,10 +19,12 @@ from sqlalchemy.orm import Session
 
 from servicing.audit import record_audit
 from servicing.errors import ServicingError
+from servicing.rules.factors import identity_key
 from servicing.speaking import Speaker, say
 from servicing.store.models import (
     Borrower,
     BorrowerPhone,
+    ClaimedIdentity,
     Conversation,
     FraudAlert,
     Loan,
@@ -352,25 +355,124 @@ def is_locked(conversation: Conversation, now: datetime) -> bool:
     return until is not None and _aware(until) > now
 
 
-def record_failed_verification(session: Session, conversation: Conversation, now: datetime) -> bool:
-    """Count a failed verification; on the third, lock for 30 minutes, raise a fraud alert and return True."""
+class IdentityKind(StrEnum):
+    """What a verification attempt claimed to be: its failures are counted against it in every chat."""
+
+    BORROWER = "borrower"
+    LOAN_NUMBER = "loan_number"
+    PHONE = "phone"
+
+
+Claim = tuple[str, str]  # (IdentityKind, key): a borrower's id, or the keyed hash of a loan number or phone
+
+
+def borrower_claim(borrower_id: int) -> Claim:
+    """Return the claim of an attempt that names a borrower on file."""
+    return (IdentityKind.BORROWER.value, str(borrower_id))
+
+
+def loan_number_claim(secret: str, loan_number: str) -> Claim:
+    """Return the claim of an attempt that names a loan number, whether or not such a loan exists."""
+    return (IdentityKind.LOAN_NUMBER.value, identity_key(secret, IdentityKind.LOAN_NUMBER.value, loan_number))
+
+
+def phone_claim(secret: str, e164: str) -> Claim:
+    """Return the claim of an attempt from a phone that is on no borrower's file."""
+    return (IdentityKind.PHONE.value, identity_key(secret, IdentityKind.PHONE.value, e164))
+
+
+def claim_locked(session: Session, claims: Iterable[Claim], now: datetime, *, hold: bool = False) -> bool:
+    """Tell whether self-service is paused for anyone these claims name (failures in any chat count).
+
+    With `hold` the claims' rows are created when missing and stay locked until the transaction ends
+    (PostgreSQL; SQLite writers take turns anyway), so an answer checked after this cannot race a
+    lockout that another chat is recording, and many guesses sent at once are counted one by one.
+    """
+    for claim in sorted(set(claims)):
+        identity = _claimed_identity(session, claim) if hold else session.get(ClaimedIdentity, claim)
+        if identity is not None and identity.locked_until is not None and _aware(identity.locked_until) > now:
+            return True
+    return False
+
+
+def borrower_paused_until(session: Session, borrower_id: int, now: datetime) -> datetime | None:
+    """Return until when a borrower's self-service is paused by failures in any chat, or None."""
+    identity = session.get(ClaimedIdentity, borrower_claim(borrower_id))
+    until = identity.locked_until if identity is not None else None
+    return until if until is not None and _aware(until) > now else None
+
+
+def record_failed_verification(
+    session: Session, conversation: Conversation, now: datetime, claims: Iterable[Claim] = ()
+) -> bool:
+    """Count a failed verification against the chat and whoever it claimed to be; return True when it locks.
+
+    The third failure in the chat, or the third against one borrower, loan number or phone across all
+    chats and channels, locks the chat (and what reached three) for 30 minutes and raises a fraud alert.
+    """
     conversation.failed_attempts += 1
     conversation.verified_until = None
-    if conversation.failed_attempts < MAX_FAILED_ATTEMPTS:
+    counted = [_count_failure(session, claim, now) for claim in sorted(set(claims))]
+    reached = [identity for identity in counted if identity.failed_attempts >= MAX_FAILED_ATTEMPTS]
+    if conversation.failed_attempts < MAX_FAILED_ATTEMPTS and not reached:
         return False
     conversation.failed_attempts = 0
     conversation.locked_until = now + LOCKED_FOR
+    for identity in reached:
+        identity.failed_attempts = 0
+        identity.locked_until = now + LOCKED_FOR
+        record_audit(session, "bot", "verification.locked", identity.kind, identity.key,
+                     {"conversation": conversation.id})  # fmt: skip
     session.add(
         FraudAlert(
             conversation_id=conversation.id,
             channel=conversation.channel,
             address_masked=mask_address(conversation.channel, conversation.address),
             raised_at=now,
-            reason="three failed verification attempts",
+            reason=_lockout_reason(reached),
         )
     )
-    record_audit(session, "bot", "verification.locked", "conversation", str(conversation.id))
+    record_audit(session, "bot", "verification.locked", "conversation", str(conversation.id),
+                 {"claims": [identity.kind for identity in reached]})  # fmt: skip
     return True
+
+
+def clear_failed_verifications(session: Session, claims: Iterable[Claim]) -> None:
+    """Forget the failures counted against whoever a successful verification named."""
+    for kind, key in claims:
+        identity = session.get(ClaimedIdentity, (kind, key))
+        if identity is not None:
+            identity.failed_attempts = 0
+
+
+def _count_failure(session: Session, claim: Claim, now: datetime) -> ClaimedIdentity:
+    """Add one failure to a claimed identity, its row locked."""
+    identity = _claimed_identity(session, claim)
+    identity.failed_attempts += 1
+    identity.last_failed_at = now
+    return identity
+
+
+def _claimed_identity(session: Session, claim: Claim) -> ClaimedIdentity:
+    """Return a claimed identity's row locked for this transaction, created by whichever chat needs it first."""
+    identity = session.get(ClaimedIdentity, claim, with_for_update=True, populate_existing=True)
+    if identity is not None:
+        return identity
+    kind, key = claim
+    try:
+        with session.begin_nested():
+            identity = ClaimedIdentity(kind=kind, key=key, failed_attempts=0)
+            session.add(identity)
+    except IntegrityError:  # another chat created it at the same moment: wait for its transaction, then lock
+        identity = session.get_one(ClaimedIdentity, claim, with_for_update=True, populate_existing=True)
+    return identity
+
+
+def _lockout_reason(reached: list[ClaimedIdentity]) -> str:
+    if not reached:
+        return "three failed verification attempts"
+    kinds = sorted({identity.kind.replace("_", " ") for identity in reached})
+    return f"three failed verification attempts on one {' and one '.join(kinds)} across chats"
 
 
 def _aware(moment: datetime) -> datetime:

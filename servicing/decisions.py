@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session
 
 from servicing.audit import record_audit
 from servicing.cases import (
+    CaseIdentity,
     CaseKind,
     close_case,
     extend_resolution,
     get_case,
+    identity_unconfirmed,
     meet_deadline,
     move_loss_mitigation,
     open_deadline,
@@ -203,12 +205,45 @@ def record_written_notice(session: Session, reference: str, *, on: date, actor: 
     return _early_intervention_step(session, reference, "written_notice", on, actor, note)
 
 
+def record_arrears_information_sent(session: Session, reference: str, *, on: date, actor: str, note: str) -> Decision:
+    """Record that a UK borrower in arrears was sent the MCOB 13.4.1R information; the task closes."""
+    case = _case_of(session, reference, note, CaseKind.ARREARS_INFORMATION)
+    meet_deadline(session, reference, "send_information", on, actor)
+    close_case(session, reference, on, actor, "done")
+    return _decided(session, case, "arrears_information_sent", actor, note, None)
+
+
 def _early_intervention_step(session: Session, reference: str, step: str, on: date, actor: str, note: str) -> Decision:
     case = _case_of(session, reference, note, CaseKind.EARLY_INTERVENTION)
     meet_deadline(session, reference, step, on, actor)
     if all(d.met_on is not None for d in case.deadlines):
         close_case(session, reference, on, actor, "done")
     return _decided(session, case, step, actor, note, None)
+
+
+def confirm_case_identity(session: Session, reference: str, *, actor: str, note: str) -> Decision:
+    """Confirm that a case opened before verification came from the borrower it is linked to."""
+    case = _unconfirmed_case(session, reference, note)
+    case.data = {**case.data, "identity": CaseIdentity.CONFIRMED.value}
+    return _decided(session, case, "confirm_identity", actor, note, None)
+
+
+def reject_case_identity(session: Session, reference: str, *, actor: str, note: str) -> Decision:
+    """Record that a case opened before verification did not come from the linked borrower, and unlink it."""
+    case = _unconfirmed_case(session, reference, note)
+    unlinked = {"borrower_id": case.borrower_id, "loan_id": case.loan_id}
+    case.borrower_id, case.loan_id = None, None
+    case.data = {**case.data, "identity": CaseIdentity.NOT_THE_BORROWER.value}
+    return _decided(session, case, "not_the_borrower", actor, note, None, unlinked=unlinked)
+
+
+def _unconfirmed_case(session: Session, reference: str, note: str) -> Case:
+    if not note.strip():
+        raise InvalidInput("a decision needs a note")
+    case = get_case(session, reference)
+    if not identity_unconfirmed(case):
+        raise InvalidInput(f"case {reference} has no identity to confirm")
+    return case
 
 
 def _start_review(session: Session, case: Case, on: date, actor: str) -> None:
@@ -224,6 +259,8 @@ def _case_of(session: Session, reference: str, note: str, *kinds: CaseKind) -> C
         raise InvalidInput(f"case {reference} is not a {' or '.join(k.value.replace('_', ' ') for k in kinds)}")
     if case.closed_on is not None:
         raise InvalidInput(f"case {reference} is closed")
+    if identity_unconfirmed(case):
+        raise InvalidInput(f"case {reference} was opened before verification: confirm the borrower's identity first")
     return case
 
 

@@ -4,7 +4,7 @@
 2. assess late fees (one per installment past grace, none during a forbearance or repayment plan)
 3. accrue interest and update days past due (one UPDATE over every active loan)
 4. disburse escrow items due (advancing when the account is short)
-5. open early-intervention tasks
+5. open early-intervention tasks (US loans) and arrears-information tasks (UK loans)
 6. mark overdue cases
 
 Late fees are assessed before the accrual/delinquency update because neither changes the other;
@@ -22,13 +22,21 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import Date, Table, and_, bindparam, exists, func, literal, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from servicing.cases import open_early_intervention
+from servicing.cases import (
+    ARREARS_INFORMATION_COUNTRIES,
+    REG_X_COUNTRIES,
+    CaseKind,
+    early_intervention_due,
+    open_arrears_information,
+    open_early_intervention,
+)
 from servicing.payments import PaymentInstruction, post_payments
 from servicing.rules.account import FeeKind
 from servicing.rules.calendar import business_days_between
 from servicing.rules.delinquency import late_fees_due
 from servicing.rules.ledger import Balances, EntryKind, LedgerLine
 from servicing.rules.money import to_money
+from servicing.rules.schedule import due_dates_between
 from servicing.store.accounts import business_date, ledger_row, load_accounts, save_accounts
 from servicing.store.bulk import execute_many, insert_rows
 from servicing.store.models import (
@@ -62,6 +70,7 @@ class DayResult:
     loans_accrued: int = 0
     escrow_disbursed: int = 0
     early_intervention: int = 0
+    arrears_information: int = 0
     cases_overdue: int = 0
 
 
@@ -117,6 +126,7 @@ def run_business_day(session: Session, day: date, actor: str) -> DayResult:
     result.loans_accrued = accrue_and_age(session, day)
     result.escrow_disbursed = disburse_escrow(session, day, actor)
     result.early_intervention = open_early_intervention_tasks(session, day)
+    result.arrears_information = open_arrears_information_tasks(session, day)
     result.cases_overdue = mark_overdue_cases(session, day)
     marker.finished_at = utcnow()
     marker.loans_processed = result.loans_accrued
@@ -191,7 +201,7 @@ def assess_late_fees(session: Session, day: date, actor: str) -> int:
     candidates = session.scalars(
         select(loans.c.loan_number).where(
             loans.c.status == "active",
-            loans.c.late_fee_rate > 0,
+            or_(loans.c.late_fee_rate > 0, loans.c.late_fee_amount > 0),
             past_grace,
             may_owe_a_new_fee,
             ~_kept_workout(day),
@@ -296,18 +306,108 @@ def _write_escrow_payouts(
 
 
 def open_early_intervention_tasks(session: Session, day: date) -> int:
-    """Open a live-contact and written-notice task for each delinquency that has reached 30 days."""
-    already = exists().where(
-        Case.loan_id == loans.c.id,
-        Case.kind == "early_intervention",
-        Case.delinquency_since == loans.c.next_due_date,
-    )
+    """Open the Reg X 1024.39 tasks US loans' delinquencies of 30 days and more still need; return how many.
+
+    Looks only at loans whose delinquency has no task yet or whose latest due date has no live contact set
+    (a live-contact deadline after `day` + 4 covers a due date in the last 31 days).
+    """
     rows = session.execute(
-        select(loans.c.id, loans.c.borrower_id, loans.c.next_due_date).where(
-            loans.c.status == "active", loans.c.days_past_due >= EARLY_INTERVENTION_AT_DAYS, ~already
+        select(loans.c.id, loans.c.borrower_id, loans.c.schedule_anchor, loans.c.next_due_date).where(
+            loans.c.status == "active",
+            loans.c.days_past_due >= EARLY_INTERVENTION_AT_DAYS,
+            loans.c.country.in_(sorted(REG_X_COUNTRIES)),
+            or_(
+                ~_task_opened_for_this_delinquency(CaseKind.EARLY_INTERVENTION),
+                ~_live_contact_set_after(day + timedelta(days=4)),
+            ),
         )
     ).all()
-    return len(open_early_intervention(session, [(r[0], r[1], r[2]) for r in rows], day))
+    if not rows:
+        return 0
+    loan_ids = [row[0] for row in rows]
+    asked, known = _contacts_asked(session, loan_ids), _delinquencies_known(session, loan_ids)
+    last_notice = _last_written_notices(session, loan_ids)
+    tasks = [
+        task
+        for loan_id, borrower_id, anchor, since in rows
+        for task in early_intervention_due(
+            loan_id, borrower_id, since, due_dates_between(anchor, since, day),
+            contacts_asked=frozenset(asked.get(loan_id, ())), delinquency_known=(loan_id, since) in known,
+            last_notice=last_notice.get(loan_id),
+        )
+    ]  # fmt: skip
+    return len(open_early_intervention(session, tasks, day))
+
+
+def _live_contact_set_after(after: date) -> Any:
+    """Return the SQL test that a loan has an early-intervention live-contact deadline after a date."""
+    return exists().where(
+        Case.loan_id == loans.c.id,
+        Case.kind == CaseKind.EARLY_INTERVENTION.value,
+        CaseDeadline.case_id == Case.id,
+        CaseDeadline.name == "live_contact",
+        CaseDeadline.due_on > after,
+    )
+
+
+def _early_intervention_deadlines(loan_ids: list[int], name: str) -> Any:
+    return (
+        select(Case.loan_id, Case.delinquency_since, CaseDeadline.due_on, CaseDeadline.met_on)
+        .join(CaseDeadline, CaseDeadline.case_id == Case.id)
+        .where(Case.loan_id.in_(loan_ids), Case.kind == CaseKind.EARLY_INTERVENTION.value, CaseDeadline.name == name)
+    )
+
+
+def _contacts_asked(session: Session, loan_ids: list[int]) -> dict[int, set[date]]:
+    """Return, per loan, the due dates of the live contacts its early-intervention tasks already ask for."""
+    asked: dict[int, set[date]] = {}
+    for loan_id, _, due_on, _ in session.execute(_early_intervention_deadlines(loan_ids, "live_contact")):
+        asked.setdefault(loan_id, set()).add(due_on)
+    return asked
+
+
+def _delinquencies_known(session: Session, loan_ids: list[int]) -> set[tuple[int, date]]:
+    """Return the (loan, delinquent since) that already have an early-intervention task."""
+    query = select(Case.loan_id, Case.delinquency_since).where(
+        Case.loan_id.in_(loan_ids), Case.kind == CaseKind.EARLY_INTERVENTION.value
+    )
+    return {(loan_id, since) for loan_id, since in session.execute(query) if since is not None}
+
+
+def _last_written_notices(session: Session, loan_ids: list[int]) -> dict[int, date]:
+    """Return, per loan, the day its last early-intervention written notice was recorded as sent."""
+    last: dict[int, date] = {}
+    for loan_id, _, _, met_on in session.execute(_early_intervention_deadlines(loan_ids, "written_notice")):
+        if met_on is not None and (loan_id not in last or met_on > last[loan_id]):
+            last[loan_id] = met_on
+    return last
+
+
+def open_arrears_information_tasks(session: Session, day: date) -> int:
+    """Open an arrears-information task for each UK loan that has fallen two payments behind (MCOB 13.4.1R).
+
+    Two payments are missed once the installment after the oldest unpaid one has fallen due too:
+    the oldest unpaid is due more than a month before `day`.
+    """
+    opened = 0
+    for country in sorted(ARREARS_INFORMATION_COUNTRIES):
+        rows = session.execute(
+            select(loans.c.id, loans.c.borrower_id, loans.c.next_due_date).where(
+                loans.c.status == "active",
+                loans.c.country == country,
+                loans.c.next_due_date < day - relativedelta(months=1),
+                ~_task_opened_for_this_delinquency(CaseKind.ARREARS_INFORMATION),
+            )
+        ).all()
+        opened += len(open_arrears_information(session, [(r[0], r[1], r[2]) for r in rows], day, country))
+    return opened
+
+
+def _task_opened_for_this_delinquency(kind: CaseKind) -> Any:
+    """Return the SQL test that a loan already has a task of `kind` for the delinquency it is in now."""
+    return exists().where(
+        Case.loan_id == loans.c.id, Case.kind == kind.value, Case.delinquency_since == loans.c.next_due_date
+    )
 
 
 def mark_overdue_cases(session: Session, day: date) -> int:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from servicing.audit import record_audit
 from servicing.errors import PaymentRefused, ReversalRefused
+from servicing.fees import reverse_unearned_late_fees
 from servicing.rules.account import Account, FeeKind
 from servicing.rules.ledger import Balances
 from servicing.rules.money import to_money
@@ -96,6 +97,7 @@ def post_payments(
     repeated = _repeated_in_file(instructions)
     batch = _Batch()
     seen: dict[str, int | None] = {}
+    earliest: dict[int, date] = {}  # per loan, the earliest receipt posted now
     for instruction in sorted(instructions, key=lambda i: (i.received_on, i.line or 0)):
         refusal = repeated.get(instruction) or _screen(instruction, known, seen, accounts, today)
         refusal = refusal or _before_origination(instruction, originated)
@@ -128,9 +130,11 @@ def post_payments(
                 batch.touched_fees[account.loan_id].add(seq)
             latest[account.loan_id] = instruction.received_on
         report.posted.append(instruction.reference)
+        earliest.setdefault(account.loan_id, instruction.received_on)  # instructions run in date order
         if account.status.value != "active":
             report.paid_off.append(account.loan_number)
     _flush(session, batch, business_date, actor)
+    reverse_unearned_late_fees(session, list(accounts.values()), earliest, business_date, actor)
     save_accounts(session, list(accounts.values()), business_date)
     return report
 

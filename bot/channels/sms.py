@@ -25,12 +25,13 @@ from bot import nlu
 from bot.channels.segments import MAX_SEGMENTS, fits, pages
 from bot.engine import Engine
 from bot.flood import flood_limit
+from bot.flows import ask_to_verify, bot_answers
 from bot.flows import respond as answer_the_borrower
 from bot.i18n import Speaker, say
 from bot.turn import InboundMessage, Reply, Turn
 from bot.words import is_no, is_yes
 from servicing.config import Settings
-from servicing.conversations import is_opted_out, set_opt_out
+from servicing.conversations import bot_may_answer, is_opted_out, is_verified, set_opt_out
 from servicing.store.models import Message
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ MORE_WORDS = frozenset({"more", "más", "mas", "plus", "mais", "mehr", "altro", 
 
 OFFER_NOTE = "sms_opt_out_offered"
 PAGES_NOTE = "sms_pages"
+PRIVATE_PAGES_NOTE = "sms_pages_verified"  # the pages were written in a verified session
 
 # Twilio's message statuses in the order they happen; a late report never moves a message backwards.
 STATUS_ORDER = {
@@ -212,7 +214,7 @@ def respond_by_sms(turn: Turn) -> None:
     elif offered and is_no(text):
         turn.say(OPT_OUT_KEPT)
     elif word in MORE_WORDS and turn.remembered(PAGES_NOTE):
-        next_page(turn)
+        more(turn)
     elif OPT_OUT_IN_A_SENTENCE.search(text):
         offer_opt_out(turn)
     else:
@@ -221,7 +223,7 @@ def respond_by_sms(turn: Turn) -> None:
 
 def answer_by_the_bot(turn: Turn) -> None:
     """Let the engine's flows answer, then cut what they said to fit in SMS."""
-    turn.remember(**{PAGES_NOTE: None})
+    drop_pages(turn)
     answer_the_borrower(turn)
     turn.replies = paged(turn, [as_sms_text(reply) for reply in turn.replies])
 
@@ -229,6 +231,28 @@ def answer_by_the_bot(turn: Turn) -> None:
 def is_carrier_keyword(inbound: InboundMessage) -> bool:
     """Tell whether a message is STOP, START, HELP or one of their synonyms: answered even from a flooding sender."""
     return keyword(inbound.text) in ALWAYS_HEARD
+
+
+def more(turn: Turn) -> None:
+    """Send the next page only after the checks every message meets: a person's hold, the lock, verification.
+
+    Pages written in a verified session are sent only while it lasts; once it has ended, the rest is dropped
+    and the borrower verifies again (then sees the menu to ask anew).
+    """
+    private = bool(turn.remembered(PRIVATE_PAGES_NOTE))
+    if not bot_answers(turn):
+        drop_pages(turn)
+    elif private and not is_verified(turn.conversation, turn.now):
+        drop_pages(turn)
+        ask_to_verify(turn, "help")
+        turn.replies = paged(turn, [as_sms_text(reply) for reply in turn.replies])
+    else:
+        next_page(turn)
+
+
+def drop_pages(turn: Turn) -> None:
+    """Forget the pages of an earlier answer that were waiting for MORE."""
+    turn.remember(**{PAGES_NOTE: None, PRIVATE_PAGES_NOTE: None})
 
 
 def keyword(text: str) -> str:
@@ -282,7 +306,12 @@ def as_sms_text(reply: Reply) -> str:
 
 
 def paged(turn: Turn, texts: list[str]) -> list[Reply]:
-    """Return the replies to send now; a reply too long for 3 segments is cut and the rest waits for MORE."""
+    """Return the replies to send now; a reply too long for 3 segments is cut and the rest waits for MORE.
+
+    After a handoff the bot no longer answers MORE, so every page is sent at once.
+    """
+    if not bot_may_answer(turn.conversation):
+        return [Reply(page) for text in texts for page in pages(text, "", MAX_SEGMENTS)]
     now: list[Reply] = []
     waiting: list[str] = []
     for text in texts:
@@ -295,16 +324,17 @@ def paged(turn: Turn, texts: list[str]) -> list[Reply]:
             now.append(Reply(first))
             waiting.extend(rest)
     if waiting:
-        turn.remember(**{PAGES_NOTE: waiting})
+        turn.remember(**{PAGES_NOTE: waiting, PRIVATE_PAGES_NOTE: is_verified(turn.conversation, turn.now) or None})
     return now
 
 
 def next_page(turn: Turn) -> None:
     """Send the next page of a long answer; replies that followed it come after its last page."""
+    private = turn.remembered(PRIVATE_PAGES_NOTE)
     page, *rest = list(turn.remembered(PAGES_NOTE) or [""])
-    turn.remember(**{PAGES_NOTE: None})
+    drop_pages(turn)
     if page.endswith(more_suffix(turn.speaker)):
         turn.replies = [Reply(page)]
-        turn.remember(**{PAGES_NOTE: rest or None})
+        turn.remember(**{PAGES_NOTE: rest or None, PRIVATE_PAGES_NOTE: private})
     else:
         turn.replies = [Reply(page), *paged(turn, rest)]

@@ -26,6 +26,7 @@ from servicing.conversations import (
     ConversationError,
     ConversationState,
     UnverifiedDisclosure,
+    borrower_paused_until,
     hand_back_to_bot,
     has_messages_before,
     is_locked,
@@ -58,6 +59,7 @@ class Verification:
     verified_until: datetime | None
     locked_until: datetime | None
     failed_attempts: int
+    borrower_paused_until: datetime | None = None  # failures against this borrower in any chat paused them
 
 
 def today(session: Session) -> date:
@@ -72,12 +74,13 @@ def loan_url(loan_number: str) -> str:
     return f"/console/loans/{loan_number}"
 
 
-def verification_of(conversation: Conversation, now: datetime) -> Verification:
-    """Return what the page says about verification: verified until, locked until, failed attempts."""
+def verification_of(conversation: Conversation, now: datetime, paused_until: datetime | None = None) -> Verification:
+    """Return what the page says about verification: verified until, locked until, failed attempts, paused."""
     return Verification(
         conversation.verified_until if is_verified(conversation, now) else None,
         conversation.locked_until if is_locked(conversation, now) else None,
         conversation.failed_attempts,
+        paused_until,
     )
 
 
@@ -151,13 +154,14 @@ def show(conversation_id: int) -> str:
         loans = loan_numbers_of_borrower(session, borrower.id) if borrower else []
         canned = canned_responses(session, conversation, user().display_name, today(session))
         opted_out = is_opted_out(session, conversation.channel, conversation.address)
+        paused_until = borrower_paused_until(session, borrower.id, now) if borrower else None
         session.expunge_all()
     return render_template(
         "conversations/show.html", conversation=conversation, messages=messages, older=older, paged=before,
         borrower=borrower, loans=[(number, loan_url(number)) for number in loans], canned=canned,
         opted_out=opted_out, held_by_me=_held_by_me(conversation), now=now,
         unconfigured=conversation.channel in settings().unconfigured_channels(),
-        verification=verification_of(conversation, now), address=mask_address(conversation.channel,
+        verification=verification_of(conversation, now, paused_until), address=mask_address(conversation.channel,
         conversation.address), attachments=attachment_links, sla_state=sla_state, sla_target=sla_target,
         waiting_for=waiting_for, last_id=max((m.id for m in messages), default=0) if before is None else None,
     )  # fmt: skip

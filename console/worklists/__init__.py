@@ -27,12 +27,13 @@ from servicing.cases import (
     case_history,
     count_open_cases,
     get_case,
+    identity_unconfirmed,
     open_cases_of_kind,
     open_deadline,
 )
 from servicing.errors import ServicingError
 from servicing.specialists import Role
-from servicing.store.models import Case, Loan
+from servicing.store.models import Borrower, Case, Loan
 
 bp = Blueprint("worklists", __name__, url_prefix="/console/worklists")
 PAGE_SIZE = 50
@@ -43,6 +44,7 @@ WORKLISTS: dict[str, tuple[CaseKind, object]] = {
     "information_request": (CaseKind.REQUEST_FOR_INFORMATION, _l("Information requests")),
     "payoff_request": (CaseKind.PAYOFF_REQUEST, _l("Payoff requests")),
     "early_intervention": (CaseKind.EARLY_INTERVENTION, _l("Early-intervention tasks")),
+    "arrears_information": (CaseKind.ARREARS_INFORMATION, _l("Arrears information (UK)")),
 }
 WORKLIST_OF_KIND = {kind.value: name for name, (kind, _) in WORKLISTS.items()}
 DEADLINE_NAMES = {
@@ -56,6 +58,7 @@ DEADLINE_NAMES = {
     "appeal_decision": _l("Appeal decision"),
     "live_contact": _l("Live contact"),
     "written_notice": _l("Written notice"),
+    "send_information": _l("Send arrears information"),
 }
 STAGE_NAMES = {
     "open": _l("open"),
@@ -114,8 +117,17 @@ def _always(case: Case) -> bool:
 
 NOTICE_OR_REQUEST = frozenset({CaseKind.NOTICE_OF_ERROR, CaseKind.REQUEST_FOR_INFORMATION})
 LOSS_MITIGATION = frozenset({CaseKind.LOSS_MITIGATION})
+IDENTITY_DECISIONS = frozenset({"confirm_identity", "not_the_borrower"})  # the only ones before identity is confirmed
 
 DECISIONS: dict[str, DecisionRule] = {
+    "confirm_identity": DecisionRule(
+        _l("Confirm the borrower's identity"), NoteForm, frozenset(CaseKind), identity_unconfirmed,
+        lambda s, ref, f, c: decisions.confirm_case_identity(s, ref, actor=c.actor, note=f.note.data),
+    ),
+    "not_the_borrower": DecisionRule(
+        _l("Not this borrower: unlink"), NoteForm, frozenset(CaseKind), identity_unconfirmed,
+        lambda s, ref, f, c: decisions.reject_case_identity(s, ref, actor=c.actor, note=f.note.data),
+    ),
     "acknowledge": DecisionRule(
         _l("Acknowledge"), NoteForm, NOTICE_OR_REQUEST, _has("acknowledge"),
         lambda s, ref, f, c: decisions.acknowledge_case(s, ref, on=c.on, now=c.now, actor=c.actor, note=f.note.data),
@@ -174,6 +186,12 @@ DECISIONS: dict[str, DecisionRule] = {
         _l("Written notice sent"), NoteForm, frozenset({CaseKind.EARLY_INTERVENTION}), _has("written_notice"),
         lambda s, ref, f, c: decisions.record_written_notice(s, ref, on=c.on, actor=c.actor, note=f.note.data),
     ),
+    "arrears_information_sent": DecisionRule(
+        _l("Arrears information sent"), NoteForm, frozenset({CaseKind.ARREARS_INFORMATION}),
+        _has("send_information"),
+        lambda s, ref, f, c: decisions.record_arrears_information_sent(s, ref, on=c.on, actor=c.actor,
+                                                                       note=f.note.data),
+    ),
 }  # fmt: skip
 
 
@@ -206,8 +224,11 @@ def show(kind: str) -> str:
                 "case": case,
                 "loan_number": loan_number,
                 "overdue": case.due_on is not None and case.due_on < today,
+                "unconfirmed": identity_unconfirmed(case),
                 "deadlines": [
-                    (d, business_days_left(today, d.due_on, country)) for d in case.deadlines if d.met_on is None
+                    (d, business_days_left(today, d.due_on, case.data.get("jurisdiction", country)))
+                    for d in case.deadlines
+                    if d.met_on is None
                 ],
             }
             for case, loan_number in cases
@@ -231,7 +252,10 @@ def case(reference: str) -> str:
         except ServicingError:
             abort(404)
         loan_number = session.get_one(Loan, found.loan_id).loan_number if found.loan_id else None
-        deadlines = [(d, business_days_left(today, d.due_on, country)) for d in found.deadlines]
+        borrower = session.get(Borrower, found.borrower_id) if found.borrower_id else None
+        unconfirmed = identity_unconfirmed(found)
+        calendar = found.data.get("jurisdiction", country)  # the loan's country's business days
+        deadlines = [(d, business_days_left(today, d.due_on, calendar)) for d in found.deadlines]
         history = case_history(session, reference)
         offered = [
             (name, rule.label, rule.form(prefix=name))
@@ -239,12 +263,14 @@ def case(reference: str) -> str:
             if CaseKind(found.kind) in rule.kinds
             and found.closed_on is None
             and rule.fits(found)
+            and (name in IDENTITY_DECISIONS or not unconfirmed)
             and user().role.includes(rule.role)
         ]
         return render_template(
             "worklists/case.html", case=found, loan_number=loan_number, deadlines=deadlines, history=history,
-            offered=offered, today=today, worklist=WORKLIST_OF_KIND.get(found.kind), worklists=WORKLISTS,
-            deadline_names=DEADLINE_NAMES, stage_names=STAGE_NAMES,
+            offered=offered, borrower=borrower, unconfirmed=unconfirmed, today=today,
+            worklist=WORKLIST_OF_KIND.get(found.kind), worklists=WORKLISTS, deadline_names=DEADLINE_NAMES,
+            stage_names=STAGE_NAMES,
         )  # fmt: skip
 
 

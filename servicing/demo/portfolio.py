@@ -30,7 +30,8 @@ from servicing.eod import run_eod
 from servicing.errors import ServicingError
 from servicing.escrow import add_escrow_item
 from servicing.payments import PaymentInstruction, post_payments
-from servicing.rules.account import Account
+from servicing.rules.account import Account, Product
+from servicing.rules.countries import LateCharge, late_charge
 from servicing.rules.delinquency import BUCKETS, bucket
 from servicing.rules.escrow import EscrowKind
 from servicing.rules.interest import Compounding, InterestMethod, level_payment
@@ -284,6 +285,8 @@ STORIES: dict[str, Story] = {
 }
 
 MORTGAGE, ESCROWED, AUTO, PERSONAL = "mortgage", "mortgage+escrow", "auto", "personal"
+# The demo portfolio's fixed late charges, where a country allows no percentage (docs/compliance.md)
+DEMO_FIXED_LATE_CHARGES = {"GBP": "15.00", "EUR": "12.00", "CAD": "25.00"}
 
 
 @dataclass(frozen=True)
@@ -524,6 +527,8 @@ def _boarding_row(loan: DemoLoan, next_due: date) -> dict[str, str]:
     }
     if not loan.is_mortgage:
         row["interest_paid_through"] = (next_due - relativedelta(months=1)).isoformat()
+    if late_charge(place.country, Product.MORTGAGE if loan.is_mortgage else Product(loan.product)) is LateCharge.FIXED:
+        row["late_fee_amount"] = DEMO_FIXED_LATE_CHARGES[place.currency]  # the demo portfolio's setting
     if loan.product == ESCROWED:
         monthly = _escrow_monthly(loan, place.currency)
         row["escrow_monthly"] = str(monthly)

@@ -77,6 +77,7 @@ class Account:
     dsi_credit: Decimal = ZERO
     late_fee_through: date | None = None
     fee_seq: int = 0
+    late_fee_amount: Decimal = ZERO  # a fixed late charge; when zero, the rate applies
     open_fees: list[OpenFee] = field(default_factory=list)
 
     # -- the schedule -------------------------------------------------------------------------

@@ -1,4 +1,10 @@
-"""Business days: weekdays that are not public holidays in the servicer's country."""
+"""Business days: weekdays that are not public holidays in a country.
+
+In the US a business day under Reg X and Reg Z excludes "the legal public holidays specified in
+5 U.S.C. 6103(a)", on the dates they fall: the statute names no "observed" Friday or Monday when
+one falls on a weekend (July 4, 2026 is a Saturday; Friday July 3 is a business day). Elsewhere the
+substitute days are public holidays in their own right (a UK bank holiday moved to Monday is one).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +16,14 @@ import holidays
 
 from servicing.errors import InvalidInput
 
+# Countries whose business days skip a holiday only on its own date, never an observed substitute.
+HOLIDAYS_AS_THEY_FALL = frozenset({"US"})  # 5 U.S.C. 6103(a), as Reg X 1024.2 and Reg Z 1026.2(a)(6) read it
+
 
 @lru_cache(maxsize=32)
 def _holidays(country: str) -> holidays.HolidayBase:
     try:
-        return holidays.country_holidays(country)
+        return holidays.country_holidays(country, observed=country not in HOLIDAYS_AS_THEY_FALL)
     except NotImplementedError as error:
         raise InvalidInput(f"no holiday calendar for country {country!r}") from error
 

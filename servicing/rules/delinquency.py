@@ -26,7 +26,8 @@ def late_fees_due(account: Account, day: date) -> list[tuple[date, Decimal]]:
     """Return (installment due date, fee) for each installment past its grace period on `day` and not yet charged.
 
     One fee per installment, never twice (late_fee_through remembers the last one charged); the
-    fee is the late-fee rate times that installment's principal and interest.
+    fee is the loan's fixed late charge when it has one (UK, EU, Canadian mortgages), otherwise the
+    late-fee rate times that installment's principal and interest.
     """
     fees: list[tuple[date, Decimal]] = []
     grace = timedelta(days=account.late_fee_grace_days)
@@ -39,5 +40,6 @@ def late_fees_due(account: Account, day: date) -> list[tuple[date, Decimal]]:
             continue
         payment, paid_principal, _ = account.principal_and_interest(number, principal)
         principal -= paid_principal
-        fees.append((due, to_money(payment * account.late_fee_rate, account.currency)))
+        fee = account.late_fee_amount if account.late_fee_amount > 0 else payment * account.late_fee_rate
+        fees.append((due, to_money(fee, account.currency)))
     return fees

@@ -2,7 +2,8 @@
 
 The values are low-entropy, so a plain hash could be reversed by trying every date; a keyed HMAC
 with the server's secret (kept outside the database) and a per-borrower salt cannot be, and the
-bot's lockout after three failures limits guessing online.
+bot's lockout after three failures limits guessing online. The loan numbers and phones that
+verification attempts claim are counted under a keyed hash too (`identity_key`).
 """
 
 from __future__ import annotations
@@ -43,3 +44,9 @@ def factor_hash(secret: str, salt: str, factor: Factor, answer: str) -> str:
 def factor_matches(secret: str, salt: str, factor: Factor, answer: str, stored: str) -> bool:
     """Tell, in constant time, whether an answer matches the stored hash."""
     return hmac.compare_digest(factor_hash(secret, salt, factor, answer), stored)
+
+
+def identity_key(secret: str, kind: str, value: str) -> str:
+    """Return the keyed hash that names a claimed loan number or phone without storing it (32 hex digits)."""
+    message = f"identity:{kind}:{value.strip().upper()}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]

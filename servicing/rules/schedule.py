@@ -36,6 +36,17 @@ def due_date_of(anchor: date, number: int) -> date:
     return add_months(anchor, number - 1)
 
 
+def due_dates_between(anchor: date, start: date, end: date) -> list[date]:
+    """Return the schedule's due dates from `start` up to and including `end`."""
+    months = max(0, (start.year - anchor.year) * 12 + start.month - anchor.month)
+    dates, number = [], months + 1
+    while (due := due_date_of(anchor, number)) <= end:
+        if due >= start:
+            dates.append(due)
+        number += 1
+    return dates
+
+
 def installment_interest(
     balance: Decimal,
     annual_rate: Decimal,

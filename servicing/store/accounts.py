@@ -57,6 +57,7 @@ _ACCOUNT_COLUMNS = [
     loans.c.dsi_credit,
     loans.c.late_fee_through,
     loans.c.fee_seq,
+    loans.c.late_fee_amount,
 ]
 
 
@@ -66,7 +67,7 @@ def account_from_row(row: Row[Any]) -> Account:
     (loan_id, loan_number, currency, product, method, compounding, annual_rate, monthly_payment, term_months,
      schedule_anchor, late_fee_rate, late_fee_grace_days, escrow_monthly, interest_paid_through,
      installments_paid, status, principal, interest, escrow, fees_balance, suspense, deferred, dsi_credit,
-     late_fee_through, fee_seq) = row  # fmt: skip
+     late_fee_through, fee_seq, late_fee_amount) = row  # fmt: skip
     return Account(
         loan_id=loan_id,
         loan_number=loan_number,
@@ -95,6 +96,7 @@ def account_from_row(row: Row[Any]) -> Account:
         dsi_credit=to_money(dsi_credit, currency),
         late_fee_through=late_fee_through,
         fee_seq=fee_seq,
+        late_fee_amount=to_money(late_fee_amount, currency),
     )
 
 

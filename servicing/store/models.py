@@ -85,6 +85,7 @@ class Loan(Base):
     loan_number: Mapped[str] = mapped_column(String(32), unique=True)
     borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"), index=True)
     product: Mapped[str] = mapped_column(String(16))
+    country: Mapped[str] = mapped_column(String(2))  # its jurisdiction and business-day calendar
     currency: Mapped[str] = mapped_column(String(3))
     minor_units: Mapped[int] = mapped_column(Integer)
     interest_method: Mapped[str] = mapped_column(String(12))
@@ -98,6 +99,7 @@ class Loan(Base):
     schedule_anchor: Mapped[date] = mapped_column(Date)
     monthly_payment: Mapped[Decimal] = mapped_column(Money())
     late_fee_rate: Mapped[Decimal] = mapped_column(Rate())
+    late_fee_amount: Mapped[Decimal] = mapped_column(Money(), default=ZERO, server_default="0")
     late_fee_grace_days: Mapped[int] = mapped_column(Integer, default=15)
     escrow_monthly: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
     bank_account_last4: Mapped[str | None] = mapped_column(String(4))
@@ -431,6 +433,23 @@ class FraudAlert(Base):
     reason: Mapped[str] = mapped_column(String(100))
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ClaimedIdentity(Base):
+    """Who verification attempts claimed to be (a borrower, a loan number, a phone), with their failures
+    counted across every chat and channel and the lockout they lead to.
+
+    A borrower is named by id; a loan number or a phone by a keyed hash, so that numbers that match no
+    loan or borrower are counted (and locked) exactly like real ones.
+    """
+
+    __tablename__ = "claimed_identities"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Specialist(Base):

@@ -12,7 +12,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from servicing.cases import CaseKind, get_case, open_case, open_early_intervention
+from servicing.cases import (
+    CaseKind,
+    early_intervention_due,
+    get_case,
+    open_arrears_information,
+    open_case,
+    open_early_intervention,
+)
 from servicing.conversations import find_or_open_conversation
 from servicing.store.models import AuditEntry, Case, Loan, OutboxItem
 from tests.integration.console_helpers import sessions_of, signed_in, staffed_console
@@ -137,7 +144,9 @@ def test_early_intervention_tasks_from_end_of_day_are_listed_with_their_day_36_a
 ) -> None:
     with sessions.begin() as session:
         loan = session.scalars(select(Loan).where(Loan.loan_number == board(session))).one()
-        [reference] = open_early_intervention(session, [(loan.id, loan.borrower_id, date(2026, 5, 1))], TODAY)
+        [reference] = open_early_intervention(session, early_intervention_due(
+            loan.id, loan.borrower_id, date(2026, 5, 1), [], contacts_asked=frozenset(), delinquency_known=False,
+            last_notice=None), TODAY)  # fmt: skip
     page = client_of(app).get("/console/worklists/early_intervention").get_data(as_text=True)
     assert reference in page
     assert "2026-06-06" in page and "2026-06-15" in page  # 36 and 45 days after 2026-05-01
@@ -300,7 +309,9 @@ def test_early_intervention_closes_once_live_contact_and_written_notice_are_reco
 ) -> None:
     with sessions.begin() as session:
         loan = session.scalars(select(Loan).where(Loan.loan_number == board(session))).one()
-        [reference] = open_early_intervention(session, [(loan.id, loan.borrower_id, date(2026, 5, 1))], TODAY)
+        [reference] = open_early_intervention(session, early_intervention_due(
+            loan.id, loan.borrower_id, date(2026, 5, 1), [], contacts_asked=frozenset(), delinquency_known=False,
+            last_notice=None), TODAY)  # fmt: skip
     client = client_of(app)
     decide(client, reference, "live_contact", note="Spoke to borrower, promise to pay")
     assert case_of(sessions, reference).closed_on is None
@@ -308,6 +319,23 @@ def test_early_intervention_closes_once_live_contact_and_written_notice_are_reco
     case = case_of(sessions, reference)
     assert case.closed_on == TODAY
     assert notices(sessions) == []  # recorded, not announced
+
+
+def test_a_uk_arrears_information_task_is_listed_and_closes_once_the_information_is_sent(
+    app: Flask, sessions: sessionmaker[Session]
+) -> None:
+    # opened Tue 2026-06-02; + 15 UK business days: Jun 3-5 (3), 8-12 (8), 15-19 (13), 22 (14), 23 (15)
+    with sessions.begin() as session:
+        number = board(session, country="GB", locale="en_GB", currency="GBP", postal_code="SW1A 1AA")
+        loan = session.scalars(select(Loan).where(Loan.loan_number == number)).one()
+        [reference] = open_arrears_information(session, [(loan.id, loan.borrower_id, date(2026, 4, 1))], TODAY, "GB")
+    client = client_of(app)
+    page = client.get("/console/worklists/arrears_information").get_data(as_text=True)
+    assert reference in page and "Send arrears information" in page and "2026-06-23" in page
+    decide(client, reference, "arrears_information_sent", note="MCOB 13 pack and FCA sheet posted")
+    case = case_of(sessions, reference)
+    assert case.closed_on == TODAY
+    assert [d.met_on for d in case.deadlines] == [TODAY]
 
 
 def datetime_now() -> datetime:

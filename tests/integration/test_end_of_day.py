@@ -15,7 +15,7 @@ from servicing.eod import run_eod
 from servicing.errors import PaymentRefused
 from servicing.scheduled import cancel_scheduled_payment, schedule_payment
 from servicing.store.accounts import business_date, ledger_balances, load_account
-from servicing.store.models import Case, CaseDeadline, EscrowItem, Fee, LedgerEntry, Loan, ScheduledPayment
+from servicing.store.models import Case, EscrowItem, Fee, LedgerEntry, Loan, ScheduledPayment
 from tests.integration.helpers import board
 
 # The mortgage of these tests: 150,000 at 5.5% over 360 months, first due 2026-02-01, 200 escrow.
@@ -68,12 +68,19 @@ def test_a_30_day_delinquency_opens_one_early_intervention_task_with_day_36_and_
     eod(sessions, date(2026, 3, 6))
     eod(sessions, date(2026, 3, 13))
     with sessions() as session:
-        [case] = session.scalars(select(Case).where(Case.kind == CaseKind.EARLY_INTERVENTION.value)).all()
-        deadlines = {d.name: d.due_on for d in session.scalars(select(CaseDeadline))}
+        case, again = session.scalars(
+            select(Case).where(Case.kind == CaseKind.EARLY_INTERVENTION.value).order_by(Case.id)
+        ).all()
         # delinquent since 2026-02-01: live contact by day 36 (2026-03-09), written notice by day 45 (2026-03-18)
-        assert deadlines == {"live_contact": date(2026, 3, 9), "written_notice": date(2026, 3, 18)}
+        assert {d.name: d.due_on for d in case.deadlines} == {
+            "live_contact": date(2026, 3, 9),
+            "written_notice": date(2026, 3, 18),
+        }
         assert case.reference.startswith("EI-")
         assert case.overdue  # 2026-03-13 is past the live-contact deadline and nobody met it
+        # still delinquent when 2026-03-01 fell due: live contact again within 36 days of it (2026-04-06)
+        assert {d.name: d.due_on for d in again.deadlines} == {"live_contact": date(2026, 4, 6)}
+        assert again.delinquency_since == date(2026, 2, 1)
 
 
 def test_running_end_of_day_again_for_the_same_date_changes_nothing(sessions: sessionmaker[Session]) -> None:

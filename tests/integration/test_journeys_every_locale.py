@@ -234,7 +234,8 @@ def test_journey_4_hardship_intake_in_the_borrowers_words_opens_an_application_a
         conversation = conversation_of(session)
         assert (conversation.state, conversation.escalation_reason) == ("queued", "hardship")
         assert case.data["intake"]["reason"] == native.hardship[1]
-        assert case.loan_id is None  # not verified: the application is not attached to a loan by the bot
+        assert case.loan_id is not None  # from the phone on file: linked, for a specialist to confirm
+        assert case.data["identity"] == "not_verified"
     assert case.due_on is not None
     assert case.reference in replies[-1] and Speaker(native.locale).day(case.due_on) in replies[-1]
     assert_spoken_in_their_language(spoken, native)

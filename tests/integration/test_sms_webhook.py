@@ -20,11 +20,19 @@ from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
 from bot.channels.segments import segment_count
-from bot.channels.sms import MORE_HINT
-from bot.flows import MENU
+from bot.channels.sms import MORE_HINT, PAGES_NOTE, paged
+from bot.flows import LOCKED, MENU
 from bot.i18n import Speaker
+from bot.turn import InboundMessage, Turn
 from console import create_app
-from servicing.conversations import find_or_open_conversation, is_opted_out, record_outbound
+from servicing.conversations import (
+    EscalationReason,
+    escalate,
+    find_or_open_conversation,
+    is_opted_out,
+    record_failed_verification,
+    record_outbound,
+)
 from servicing.outbox import deliver_outbox
 from servicing.queries import summarize
 from servicing.rules.payoff import payoff_quote
@@ -387,6 +395,86 @@ def test_more_after_another_message_does_not_replay_old_pages(app: Flask, sessio
     assert first.endswith(SPANISH_MORE)
     text("balance")
     assert "MÁS" not in text("más")
+
+
+class Clock:
+    """The SMS engine's clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def spanish_menu_waiting_for_more(app: Flask, sessions: sessionmaker[Session]) -> Texter:
+    with sessions.begin() as session:
+        board(session, phone=PHONE, locale="es_US")
+    text = Texter(app.test_client())
+    assert text("menu").endswith(SPANISH_MORE)
+    return text
+
+
+def test_more_is_not_answered_by_the_bot_once_a_person_holds_the_conversation(
+    app: Flask, sessions: sessionmaker[Session]
+) -> None:
+    text = spanish_menu_waiting_for_more(app, sessions)
+    with sessions.begin() as session:
+        escalate(session, the_conversation(session), EscalationReason.SENSITIVE, datetime.now(UTC))
+    assert text("más") == Speaker("es_US").say("Thanks, a specialist has your message and will reply here.")
+    assert text("más") == ""
+
+
+def test_a_turn_that_hands_off_sends_every_page_at_once(app: Flask, sessions: sessionmaker[Session]) -> None:
+    now = datetime.now(UTC)
+    menu = Speaker("es_US").say(MENU)
+    with sessions.begin() as session:
+        board(session, phone=PHONE, locale="es_US")
+        conversation = find_or_open_conversation(session, "sms", PHONE, now)
+        escalate(session, conversation, EscalationReason.ASKED, now)
+        turn = Turn(session, conversation, InboundMessage("sms", PHONE, "menu"), now, TODAY,
+                    app.extensions["loanline.settings"])  # fmt: skip
+        replies = paged(turn, [menu])
+        assert turn.remembered(PAGES_NOTE) is None  # MORE would reach a person, not the bot
+    assert len(replies) == 2 and not any(reply.text.endswith(SPANISH_MORE) for reply in replies)
+    assert " ".join(reply.text for reply in replies).split() == menu.split()
+
+
+def test_more_on_a_locked_number_only_says_it_is_locked(app: Flask, sessions: sessionmaker[Session]) -> None:
+    text = spanish_menu_waiting_for_more(app, sessions)
+    with sessions.begin() as session:
+        conversation = the_conversation(session)
+        for _ in range(3):
+            record_failed_verification(session, conversation, datetime.now(UTC))
+    answer = text("más")
+    assert answer == Speaker("es_US").say(LOCKED, phone=SERVICER_PHONE)
+
+
+def test_more_after_the_verified_session_ended_asks_for_the_date_of_birth_first(
+    app: Flask, sessions: sessionmaker[Session]
+) -> None:
+    with sessions.begin() as session:
+        loans = [board(session, phone=PHONE, locale="es_US") for _ in range(25)]
+    clock = Clock()
+    app.extensions["loanline.sms"].engine.clock = clock
+    text = Texter(app.test_client())
+    text("saldo")
+    first = text("04/05/1980")  # es_US reads day first
+    assert first.endswith(SPANISH_MORE) and loans[0][-4:] in first and loans[-1][-4:] not in first
+    clock.now += timedelta(minutes=16)
+    asked = text("más")
+    assert asked == Speaker("es_US").say("To protect your account, please reply with your date of birth.")
+    again = text("04/05/1980")  # verified again: the menu to ask anew; the old pages are gone
+    assert Speaker("es_US").say(MENU).splitlines()[0] in again and loans[-1][-4:] not in again
+
+
+def test_more_within_the_verified_session_gives_the_rest(app: Flask, sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        loans = [board(session, phone=PHONE, locale="es_US") for _ in range(25)]
+    text = Texter(app.test_client())
+    text("saldo")
+    text("04/05/1980")
+    assert loans[-1][-4:] in text("más")
 
 
 def test_a_spanish_borrowers_help_is_answered_in_spanish_keeping_the_keywords(

@@ -159,6 +159,26 @@ def test_a_chat_links_by_loan_number_and_two_factors(loanline: CountingEngine) -
     run_polling_scenario(loanline, scenario)
 
 
+def test_new_chats_guessing_a_loan_learn_nothing_from_each_factor_and_lock_it_together(
+    loanline: CountingEngine,
+) -> None:
+    async def scenario(api: FakeBotAPI) -> None:
+        answers = []
+        for chat_id, date_of_birth in ((6001, "05/04/1980"), (6002, "01/01/1999"), (6003, "02/02/1999")):
+            await say(api, loanline, text_update(chat_id, "balance"))
+            await say(api, loanline, text_update(chat_id, LOAN))
+            answers.append(await say(api, loanline, text_update(chat_id, date_of_birth)))
+            answers.append(await say(api, loanline, text_update(chat_id, "9999")))
+        assert answers[0] == answers[2] == answers[4] and "tax ID" in answers[0]  # right or wrong, the same question
+        assert "doesn't match" in answers[1] and "doesn't match" in answers[3]
+        assert "paused for 30 minutes" in answers[5]  # a third chat, yet the third failure on this loan
+        await say(api, loanline, text_update(6004, "balance"))
+        told = await say(api, loanline, text_update(6004, LOAN))
+        assert "Reply AGENT to talk to a person" in told and "date of birth" not in told
+
+    run_polling_scenario(loanline, scenario)
+
+
 def test_an_inline_button_press_is_the_borrowers_answer(loanline: CountingEngine) -> None:
     async def scenario(api: FakeBotAPI) -> None:
         assert "share your phone number" in await say(api, loanline, button_update(CHAT, "balance"))

@@ -70,6 +70,24 @@ def test_business_days_skip_weekends_and_each_countrys_holidays() -> None:
     assert add_business_days(date(2026, 11, 25), 2, "US") == date(2026, 11, 30)
 
 
+def test_a_us_holiday_on_a_saturday_gives_no_observed_friday_off() -> None:
+    # 5 U.S.C. 6103(a) names July 4; in 2026 it is a Saturday. Friday July 3 is the federal "observed"
+    # day off, but the statute does not name it: it is a business day for Reg X clocks.
+    assert is_business_day(date(2026, 7, 3), "US")
+    assert not is_business_day(date(2026, 7, 4), "US")  # a Saturday, and the holiday itself
+    # Thu 2026-07-02 + 1 business day = Fri July 3; + 2 = Mon July 6
+    assert add_business_days(date(2026, 7, 2), 1, "US") == date(2026, 7, 3)
+    assert add_business_days(date(2026, 7, 2), 2, "US") == date(2026, 7, 6)
+    # a holiday that falls on a weekday is still skipped: Fri 2026-12-25
+    assert not is_business_day(date(2026, 12, 25), "US")
+
+
+def test_a_uk_bank_holiday_substitute_is_a_holiday_in_its_own_right() -> None:
+    # 2026-12-26 (Boxing Day) is a Saturday: Monday 28 December is the substitute bank holiday
+    # (Banking and Financial Dealings Act 1971), so it is no business day.
+    assert not is_business_day(date(2026, 12, 28), "GB")
+
+
 def test_a_payoff_request_opened_before_christmas_is_due_seven_business_days_later() -> None:
     # Tue 2026-12-22: 23 (1), 24 (2), 25 Christmas, 28 (3), 29 (4), 30 (5), 31 (6), Jan 1 holiday, Jan 4 (7)
     [clock] = OPENING_CLOCKS[CaseKind.PAYOFF_REQUEST]
