@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from babel.dates import format_date, format_time, get_timezone_name
-from dateutil import parser as date_parser
 from sqlalchemy import select
 
 from bot import nlu
-from bot.dates import month_first, parse_day
-from bot.i18n import LANGUAGE_NAMES, LOCALES, Speaker, catalog_locale, say
+from bot.dates import DateMention, find_day, names_a_full_date, names_part_of_a_date, parse_birth_date, read_day
+from bot.i18n import LANGUAGE_IN_TEXT, LANGUAGE_NAMES, LOCALES, Speaker, catalog_locale, regional_locale, say
 from bot.turn import Reply, Turn
 from bot.words import is_no, is_yes, wants_out
-from servicing.cases import CaseIdentity, CaseKind, open_case
+from servicing.cases import CaseIdentity, CaseKind, open_case, request_payoff_statement
 from servicing.conversations import (
     Claim,
     EscalationReason,
@@ -41,7 +41,13 @@ from servicing.rules.account import Account, LoanStatus
 from servicing.rules.calendar import next_opening
 from servicing.rules.factors import Factor, factor_matches
 from servicing.rules.payoff import payoff_quote
-from servicing.scheduled import cancel_scheduled_payment, pending_payments, schedule_payment
+from servicing.scheduled import (
+    MAX_DAYS_AHEAD,
+    cancel_scheduled_payment,
+    pending_payments,
+    posting_day,
+    schedule_payment,
+)
 from servicing.store.accounts import load_account_by_id
 from servicing.store.models import Borrower, Case, Loan, Payment
 
@@ -49,12 +55,16 @@ Step = Callable[[Turn], None]
 ACCOUNT_INTENTS = frozenset({"balance", "next_payment", "make_payment", "payment_history", "payoff", "escrow"})
 BY_PHONE = (Factor.DATE_OF_BIRTH,)  # the phone on file (or a shared contact) is the first factor
 BY_LOAN_NUMBER = (Factor.DATE_OF_BIRTH, Factor.TAX_ID_LAST4)  # a loan number is no secret: two factors
+# Of several questions in one message, those answered outright come first, then the payoff (whose offer of
+# another date waits for nothing else), then one that starts a dialogue: its questions wait for answers.
+ANSWER_ORDER = {"payoff": 1, "make_payment": 2, "hardship": 2, "dispute": 2, "agent": 2, "language": 2}
 FACTOR_QUESTIONS = {
     Factor.DATE_OF_BIRTH.value: say("To protect your account, please reply with your date of birth."),
     Factor.TAX_ID_LAST4.value: say("To protect your account, please reply with the last 4 digits of your tax ID."),
     Factor.POSTAL_CODE.value: say("To protect your account, please reply with the postal code on your account."),
 }
 NO_MATCH = say("That doesn't match our records.")
+FULL_BIRTH_DATE = say("Please reply with your full date of birth: day, month and year.")
 LOCKED = say(
     "For your security, self-service is paused for 30 minutes. A specialist will contact you, or call us at {phone}."
 )
@@ -81,6 +91,9 @@ DISPUTE_QUESTIONS = (
 )
 HISTORY_LENGTH = 3
 OPENING = "opening"  # the intake answer that holds the message which started it
+PAYOFF_DAYS = 10  # a payoff figure is good through this many days unless the borrower names a date
+PAYOFF_DAYS_AHEAD = 60  # ...which may be up to this many days ahead
+PAYOFF_REACH = say("I can quote a payoff for any date from today to {last}.")
 ANSWER_LIMIT = 500  # characters kept from each intake answer
 
 
@@ -91,10 +104,10 @@ def respond(turn: Turn) -> None:
     awaiting = turn.flow.get("await")
     if awaiting in WAITING and not wants_out(turn.text):
         WAITING[awaiting](turn)
-        offer_language(turn)
-        return
-    turn.forget()
-    understand(turn)
+    else:
+        turn.forget()
+        understand(turn)
+    answer_what_else_was_asked(turn)
     offer_language(turn)
 
 
@@ -119,18 +132,61 @@ def bot_answers(turn: Turn) -> bool:
 
 
 def understand(turn: Turn) -> None:
-    """Classify the text and answer its intent; sensitive topics and repeated misses go to a person."""
+    """Answer what the text asks (each question, and any date in it); sensitive topics and misses go to a person."""
     if nlu.sensitive_topic(turn.text) is not None:
         hand_off(turn, EscalationReason.SENSITIVE)
         return
-    result = nlu.classify(turn.text, locale=turn.conversation.locale)
-    if result.intent is None:
+    message = read_message(turn.text, turn.conversation.locale, turn.today)
+    first = message.questions[0]
+    if first.intent is None:
         not_understood(turn)
         return
     turn.conversation.misses = 0
-    start_intent(turn, result.intent)
-    if catalog_locale(result.locale) != catalog_locale(turn.conversation.locale):
-        turn.remember(offer_language=catalog_locale(result.locale))
+    intents = sorted((q.intent for q in message.questions if q.intent), key=lambda intent: ANSWER_ORDER.get(intent, 0))
+    turn.remember(day_asked=message.day.isoformat() if message.day else None, then=intents[1:] or None)
+    start_intent(turn, intents[0])
+    language = catalog_locale(first.locale)
+    if language != catalog_locale(turn.conversation.locale) and not turn.remembered("language_offered"):
+        turn.remember(offer_language=language)
+
+
+@dataclass(frozen=True)
+class Message:
+    """What a borrower's message asks, in order, and the date it names (for a payoff or a payment)."""
+
+    questions: list[nlu.Classification]
+    day: date | None
+
+
+def read_message(text: str, locale: str, today: date) -> Message:
+    """Read a message with and without the date it names, and keep the reading understood better."""
+    whole = nlu.questions(text, locale=locale)
+    mention = find_day(text, _format_locale(locale), today)
+    if mention is None or not mention.rest:
+        return Message(whole, None)
+    without = nlu.questions(mention.rest, locale=locale)
+    better = without[0].intent is not None and (whole[0].intent is None or without[0].score >= whole[0].score)
+    return Message(without if better else whole, mention.day)
+
+
+def answer_what_else_was_asked(turn: Turn) -> None:
+    """Answer the other questions of a message that asked several, once the one before waits for nothing."""
+    conversation = turn.conversation
+    while (
+        (waiting := turn.remembered("then"))
+        and not turn.flow.get("await")
+        and bot_may_answer(conversation)
+        and not is_locked(conversation, turn.now)
+    ):
+        turn.remember(then=waiting[1:] or None)
+        start_intent(turn, waiting[0])
+
+
+def day_asked(turn: Turn) -> date | None:
+    """Return, once, the date the borrower's question named ("payoff for December 20"), if any."""
+    asked = turn.remembered("day_asked")
+    turn.remember(day_asked=None)
+    return date.fromisoformat(asked) if asked else None
 
 
 def start_intent(turn: Turn, intent: str) -> None:
@@ -158,9 +214,9 @@ def offer_language(turn: Turn) -> None:
         turn.remember(offer_language=None)
         return
     question = Speaker(target).say("Would you like me to write in {language}? Reply YES or NO.",
-                                   language=LANGUAGE_NAMES[target])  # fmt: skip
+                                   language=LANGUAGE_IN_TEXT[target])  # fmt: skip
     turn.replies.append(Reply(question))
-    turn.remember(offer_language=None)
+    turn.remember(offer_language=None, language_offered=True)  # once per conversation, whatever the answer
     turn.expect("switch_language", to=target)
 
 
@@ -169,11 +225,16 @@ def switch_language_answer(turn: Turn) -> None:
     target = turn.flow.get("to", "en")
     turn.forget()
     if is_yes(turn.text):
-        turn.conversation.locale = target
-        turn.say("OK, I'll write in {language}.", language=LANGUAGE_NAMES[target])
+        switch_language(turn, target)
         return
     if not is_no(turn.text):
         understand(turn)
+
+
+def switch_language(turn: Turn, catalog: str) -> None:
+    """Speak a language from now on, with money and dates as in the borrower's region (es_US, not es_ES)."""
+    turn.conversation.locale = regional_locale(catalog, turn.conversation.locale, turn.settings.country)
+    turn.say("OK, I'll write in {language}.", language=LANGUAGE_IN_TEXT[catalog_locale(catalog)])
 
 
 # -- verification --------------------------------------------------------------------------------------
@@ -224,6 +285,9 @@ def factor_answer(turn: Turn) -> None:
     flow = turn.flow
     factors = [Factor(value) for value in flow.get("factors") or [flow["factor"]]]
     step = int(flow.get("step", 0))
+    if factors[step] is Factor.DATE_OF_BIRTH and names_part_of_a_date(turn.text):  # "1972", "08/14": not an attempt
+        turn.say(FULL_BIRTH_DATE)
+        return
     if not looks_like_an_answer(factors[step], turn.text):  # "thanks", "menu": not an attempt, something else
         turn.forget()
         understand(turn)
@@ -262,10 +326,12 @@ def paused(turn: Turn) -> None:
 
 def looks_like_an_answer(factor: Factor, text: str) -> bool:
     """Tell whether a text could be an answer to the factor asked (only those count as attempts)."""
+    if factor is Factor.DATE_OF_BIRTH:
+        return names_a_full_date(text)
     digits = sum(character.isdigit() for character in text)
     if factor is Factor.POSTAL_CODE:
         return 0 < len(text.strip()) <= 12 and any(character.isalnum() for character in text)
-    return digits >= (4 if factor is Factor.TAX_ID_LAST4 else 1)
+    return digits >= 4
 
 
 def answer_matches(turn: Turn, borrower: Borrower, factor: Factor, answer: str) -> bool:
@@ -275,25 +341,14 @@ def answer_matches(turn: Turn, borrower: Borrower, factor: Factor, answer: str) 
         Factor.TAX_ID_LAST4: borrower.tax_id_last4_hash,
         Factor.POSTAL_CODE: borrower.postal_code_hash,
     }[factor]
-    candidate = _iso_date(answer, turn.conversation.locale) if factor is Factor.DATE_OF_BIRTH else answer
+    candidate = _iso_date(answer, turn.conversation.locale, turn.today) if factor is Factor.DATE_OF_BIRTH else answer
     return candidate is not None and factor_matches(turn.settings.secret_key, borrower.factor_salt, factor,
                                                     candidate, stored)  # fmt: skip
 
 
-def _iso_date(text: str, locale: str) -> str | None:
-    cleaned = text.strip()[:40]
-    if not re.search(r"\d", cleaned):
-        return None
-    if iso := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", cleaned):  # year first is never ambiguous
-        try:
-            return date(int(iso[1]), int(iso[2]), int(iso[3])).isoformat()
-        except ValueError:
-            return None
-    try:
-        parsed = date_parser.parse(cleaned, dayfirst=not month_first(_format_locale(locale)), fuzzy=True)
-    except (ValueError, OverflowError):
-        return None
-    return parsed.date().isoformat()
+def _iso_date(text: str, locale: str, today: date) -> str | None:
+    born = parse_birth_date(text, _format_locale(locale), today)
+    return born.isoformat() if born else None
 
 
 def _format_locale(locale: str) -> str:
@@ -475,38 +530,62 @@ def payment_history(turn: Turn) -> None:
 
 
 def payoff(turn: Turn, good_through: date | None = None) -> None:
-    """A payoff figure good through a date the borrower may choose, with the per diem and a payoff request."""
+    """A payoff figure good through the date the borrower names (else in 10 days), with the per diem and a request."""
     loan, account = _account(turn)
-    through = good_through or turn.today + timedelta(days=10)
-    quote = payoff_quote(account, turn.today, through)
     s = turn.speaker
+    asked = day_asked(turn)
+    if good_through is None and asked is not None:
+        if _payoff_day_in_reach(turn, asked):
+            good_through = asked
+        else:
+            turn.say(PAYOFF_REACH, last=s.day(turn.today + timedelta(days=PAYOFF_DAYS_AHEAD)))
+    through = good_through or turn.today + timedelta(days=PAYOFF_DAYS)
+    quote = payoff_quote(account, turn.today, through)
     turn.say(
         "To pay off your loan, send {total} by {good_through}. After that, add {per_diem} for each day.",
         total=s.money(quote.total, account.currency), good_through=s.day(through),
         per_diem=s.money(quote.per_diem, account.currency),
     )  # fmt: skip
-    if not turn.flow.get("case"):
-        case = open_case(turn.session, CaseKind.PAYOFF_REQUEST, opened_on=turn.today, country=turn.settings.country,
-                         source=turn.conversation.channel, actor="bot", loan_id=loan.id, borrower_id=loan.borrower_id,
-                         summary="payoff statement requested by the borrower")  # fmt: skip
-        assert case.due_on is not None
+    request = request_payoff_statement(turn.session, loan_id=loan.id, borrower_id=loan.borrower_id,
+                                       good_through=through, opened_on=turn.today, country=turn.settings.country,
+                                       source=turn.conversation.channel, actor="bot")  # fmt: skip
+    case = request.case
+    assert case.due_on is not None
+    if request.opened:
         turn.say("Your written payoff statement (reference {reference}) will be sent by {due}.",
                  reference=case.reference, due=s.day(case.due_on))  # fmt: skip
-        reference = case.reference
     else:
-        reference = turn.flow["case"]
-    turn.say("Reply with another date for a different payoff figure.")
-    turn.expect("payoff_date", case=reference)
+        turn.say("You have already asked for a payoff statement good through {good_through}: reference {reference}, "
+                 "to be sent by {due}.", good_through=s.day(through), reference=case.reference,
+                 due=s.day(case.due_on))  # fmt: skip
+    if not turn.remembered("then"):  # another question of the same message comes first
+        turn.say("Reply with another date for a different payoff figure.")
+        turn.expect("payoff_date")
 
 
 def payoff_date_answer(turn: Turn) -> None:
-    """Quote again for the date the borrower chose, or move on."""
-    chosen = parse_day(turn.text, _format_locale(turn.conversation.locale), turn.today)
-    if chosen is None or chosen < turn.today or chosen > turn.today + timedelta(days=60):
+    """Quote again for the date the borrower chose, or move on to what else they wrote."""
+    mention = read_day(turn.text, _format_locale(turn.conversation.locale), turn.today)
+    if mention is None or _asks_something_else(turn, mention, "payoff"):
         turn.forget()
         understand(turn)
         return
-    payoff(turn, chosen)
+    if not _payoff_day_in_reach(turn, mention.day):
+        turn.say(PAYOFF_REACH, last=turn.speaker.day(turn.today + timedelta(days=PAYOFF_DAYS_AHEAD)))
+        return
+    payoff(turn, mention.day)
+
+
+def _payoff_day_in_reach(turn: Turn, day: date) -> bool:
+    return turn.today <= day <= turn.today + timedelta(days=PAYOFF_DAYS_AHEAD)
+
+
+def _asks_something_else(turn: Turn, mention: DateMention, intent: str) -> bool:
+    """Tell whether the words around a date ask another question ("balance as of today" is not a payoff date)."""
+    if not mention.rest:
+        return False
+    other = nlu.classify(mention.rest, locale=turn.conversation.locale).intent
+    return other is not None and other != intent
 
 
 def escrow(turn: Turn) -> None:
@@ -550,6 +629,10 @@ def make_payment(turn: Turn) -> None:
     amount = summarize(account, turn.today).amount_due
     if amount <= 0:
         amount = account.monthly_payment + account.escrow_monthly
+    asked = day_asked(turn)
+    if asked is not None and _payable_on(turn, asked):  # "I want to pay on friday": no need to ask when
+        confirm_payment(turn, loan, account, amount, asked)
+        return
     turn.say("Your amount due is {amount}. On what date should we take it from your account ending {last4}? "
              "(for example: Friday, tomorrow, the 15th)",
              amount=s.money(amount, account.currency), last4=loan.bank_account_last4)  # fmt: skip
@@ -559,16 +642,33 @@ def make_payment(turn: Turn) -> None:
 def payment_date_answer(turn: Turn) -> None:
     """Read the date and ask for an explicit confirmation."""
     loan, account = _account(turn)
-    chosen = parse_day(turn.text, _format_locale(turn.conversation.locale), turn.today)
-    if chosen is None or not turn.today <= chosen <= turn.today + timedelta(days=60):
+    mention = read_day(turn.text, _format_locale(turn.conversation.locale), turn.today)
+    if mention is None or not _payable_on(turn, mention.day):
         turn.say("Please reply with a date in the next 60 days, for example Friday, tomorrow or the 15th.")
         return
-    amount = turn.flow["amount"]
+    confirm_payment(turn, loan, account, Decimal(turn.flow["amount"]), mention.day)
+
+
+def _payable_on(turn: Turn, day: date) -> bool:
+    return turn.today <= day <= turn.today + timedelta(days=MAX_DAYS_AHEAD)
+
+
+def confirm_payment(turn: Turn, loan: Loan, account: Account, amount: Decimal, pay_on: date) -> None:
+    """Say what will be taken, when, and when it posts if that day is no business day; ask for a yes."""
     s = turn.speaker
+    tell_when_it_posts(turn, pay_on)
     turn.say("Please confirm: {amount} from your account ending {last4} on {date}. Reply YES to confirm or NO.",
-             amount=s.money(Decimal(amount), account.currency), last4=loan.bank_account_last4,
-             date=s.day(chosen))  # fmt: skip
-    turn.expect("payment_confirm", amount=amount, date=chosen.isoformat())
+             amount=s.money(amount, account.currency), last4=loan.bank_account_last4,
+             date=s.day(pay_on))  # fmt: skip
+    turn.expect("payment_confirm", amount=str(amount), date=pay_on.isoformat())
+
+
+def tell_when_it_posts(turn: Turn, pay_on: date) -> None:
+    """Say on which business day a payment for a weekend or holiday posts (credited as of its own date)."""
+    posts = posting_day(pay_on, turn.settings.country)
+    if posts != pay_on:
+        turn.say("{date} is not a business day: the payment will post on {posts}, credited as of {date}.",
+                 date=turn.speaker.day(pay_on), posts=turn.speaker.day(posts))  # fmt: skip
 
 
 def payment_confirm_answer(turn: Turn) -> None:
@@ -593,6 +693,7 @@ def payment_confirm_answer(turn: Turn) -> None:
     turn.say("Done: {amount} will be taken on {date}. Reference {reference}.",
              amount=turn.speaker.money(scheduled.amount, account.currency), date=turn.speaker.day(pay_on),
              reference=scheduled.reference)  # fmt: skip
+    tell_when_it_posts(turn, pay_on)
 
 
 def keep_scheduled_answer(turn: Turn) -> None:
@@ -735,8 +836,7 @@ def language(turn: Turn) -> None:
         turn.say("Which language? Reply with its number:\n{names}", names=names)
         turn.expect("language_pick")
         return
-    turn.conversation.locale = wanted
-    turn.say("OK, I'll write in {language}.", language=LANGUAGE_NAMES[wanted])
+    switch_language(turn, wanted)
 
 
 def language_pick_answer(turn: Turn) -> None:
@@ -747,8 +847,7 @@ def language_pick_answer(turn: Turn) -> None:
     if wanted is None:
         understand(turn)
         return
-    turn.conversation.locale = wanted
-    turn.say("OK, I'll write in {language}.", language=LANGUAGE_NAMES[wanted])
+    switch_language(turn, wanted)
 
 
 def help_menu(turn: Turn) -> None:

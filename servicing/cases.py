@@ -2,14 +2,15 @@
 loss-mitigation applications, early-intervention tasks, and UK arrears information.
 
 A case's clocks are those of its loan's jurisdiction, counted on that country's business days:
-Reg X and Reg Z clocks for US loans, MCOB 13 arrears information for UK loans, and none yet
-elsewhere (the case is still opened and worked, without a regulatory deadline; docs/compliance.md).
+Reg X and Reg Z clocks for US loans, MCOB 13 arrears information for UK loans. Elsewhere no rule
+here sets a clock: a case keeps the same periods as the servicer's own standard, named so
+(docs/compliance.md), and early intervention is a US task.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
@@ -49,6 +50,24 @@ def identity_unconfirmed(case: Case) -> bool:
     return (case.data or {}).get("identity") == CaseIdentity.NOT_VERIFIED.value
 
 
+class Topic(StrEnum):
+    """What a notice of error or an information request is about, where Reg X gives it its own clock."""
+
+    GENERAL = "general"
+    PAYOFF_STATEMENT = "payoff_statement"  # an error in a payoff statement: 1024.35(e)(3)(i)(A)
+    FORECLOSURE_SALE = "foreclosure_sale"  # an error that would lead to a wrongful foreclosure sale: (e)(3)(i)(B)
+    OWNER = "owner"  # who owns or is assignee of the loan: 1024.36(d)(2)(i)(A)
+
+
+TOPICS = {
+    CaseKind.NOTICE_OF_ERROR: (Topic.GENERAL, Topic.PAYOFF_STATEMENT, Topic.FORECLOSURE_SALE),
+    CaseKind.REQUEST_FOR_INFORMATION: (Topic.GENERAL, Topic.OWNER),
+}
+NOT_EXTENDABLE = frozenset(
+    {Topic.PAYOFF_STATEMENT, Topic.FORECLOSURE_SALE, Topic.OWNER}
+)  # 1024.35(e)(3)(ii), 36(d)(2)(ii)
+
+
 @dataclass(frozen=True)
 class Clock:
     """One deadline a case carries from the moment it opens."""
@@ -82,13 +101,21 @@ OPENING_CLOCKS: dict[CaseKind, tuple[Clock, ...]] = {
 }
 
 PAYOFF_ERROR_CLOCK = Clock("resolve", 7, True, "Reg X 1024.35(e)(3)(i)(A)")
+FORECLOSURE_ERROR_CLOCK = Clock("resolve", 30, True, "Reg X 1024.35(e)(3)(i)(B)")  # or before the sale, if earlier
+OWNER_REQUEST_CLOCK = Clock("answer", 10, True, "Reg X 1024.36(d)(2)(i)(A)")
+TOPIC_CLOCKS = {
+    Topic.PAYOFF_STATEMENT: PAYOFF_ERROR_CLOCK,
+    Topic.FORECLOSURE_SALE: FORECLOSURE_ERROR_CLOCK,
+    Topic.OWNER: OWNER_REQUEST_CLOCK,
+}
 EXTENSION_DAYS = 15
 DECISION_CLOCK = Clock("decision", 30, False, "Reg X 1024.41(c)(1)")
 APPEAL_CLOCK = Clock("appeal_window", 14, False, "Reg X 1024.41(h)")
 # MCOB 13.4.1R(1): within 15 business days of a UK borrower falling into arrears (two payments missed)
 ARREARS_INFORMATION_CLOCK = Clock("send_information", 15, True, "FCA MCOB 13.4.1R(1)")
-# Outside the US no statute times a payoff statement; the servicer keeps the promise the bot makes
-SERVICER_PAYOFF_CLOCK = Clock("send_statement", 7, True, "servicer standard (non-US loan)")
+# Outside the US no rule here times these cases; the servicer keeps the same periods as its own standard,
+# named so that no one takes them for a legal deadline (and the dates the bot promises hold)
+SERVICER_STANDARD = "servicer standard (non-US loan)"
 REG_X_COUNTRIES = frozenset({"US"})  # where the Reg X and Reg Z clocks of this module apply
 ARREARS_INFORMATION_COUNTRIES = frozenset({"GB"})
 NOTICE_EVERY_DAYS = 180  # Reg X 1024.39(b)(1): the written notice is not required more than once in 180 days
@@ -114,16 +141,41 @@ def due_date(start: date, clock: Clock, country: str) -> date:
     return start + timedelta(days=clock.days)
 
 
-def opening_clocks(kind: CaseKind, country: str, *, payoff_error: bool = False) -> list[Clock]:
-    """Return the clocks a case starts with in its loan's country: Reg X and Reg Z ones only for US loans."""
+def opening_clocks(kind: CaseKind, country: str, topic: Topic = Topic.GENERAL) -> list[Clock]:
+    """Return the clocks a case starts with in its loan's country: Reg X and Reg Z ones only for US loans.
+
+    A payoff-statement or foreclosure-sale error, and a request for the owner's identity, replace the
+    general resolution or answer clock with their own.
+    """
     if kind is CaseKind.ARREARS_INFORMATION:
         return [ARREARS_INFORMATION_CLOCK] if country in ARREARS_INFORMATION_COUNTRIES else []
-    if country not in REG_X_COUNTRIES:
-        return [SERVICER_PAYOFF_CLOCK] if kind is CaseKind.PAYOFF_REQUEST else []
     clocks = list(OPENING_CLOCKS.get(kind, ()))
-    if kind is CaseKind.NOTICE_OF_ERROR and payoff_error:
-        clocks = [clocks[0], PAYOFF_ERROR_CLOCK]
-    return clocks
+    if topic in TOPIC_CLOCKS:
+        clocks = [clocks[0], TOPIC_CLOCKS[topic]]
+    return [in_jurisdiction(clock, country) for clock in clocks]
+
+
+def in_jurisdiction(clock: Clock, country: str) -> Clock:
+    """Return a Reg X or Reg Z clock as it applies in a country: itself in the US, the servicer's standard elsewhere."""
+    return clock if country in REG_X_COUNTRIES else replace(clock, rule=SERVICER_STANDARD)
+
+
+def topic_of(kind: CaseKind, topic: Topic | str) -> Topic:
+    """Return a case's topic, refusing one its kind does not have."""
+    try:
+        chosen = Topic(topic)
+    except ValueError as error:
+        raise InvalidInput(f"unknown topic {topic!r}") from error
+    if chosen is not Topic.GENERAL and chosen not in TOPICS.get(kind, ()):
+        raise InvalidInput(f"a {kind.value.replace('_', ' ')} cannot be about {chosen.value.replace('_', ' ')}")
+    return chosen
+
+
+def _scheduled_sale(session: Session, loan_id: int | None) -> date | None:
+    """Return the foreclosure sale date scheduled on a loan, if any."""
+    if loan_id is None:
+        return None
+    return session.scalar(select(Loan.foreclosure_sale_on).where(Loan.id == loan_id))
 
 
 def loan_country(session: Session, loan_id: int | None, servicer_country: str) -> str:
@@ -145,14 +197,16 @@ def open_case(
     borrower_id: int | None = None,
     summary: str = "",
     data: dict[str, Any] | None = None,
-    payoff_error: bool = False,
+    topic: Topic | str = Topic.GENERAL,
 ) -> Case:
     """Open a case with every deadline it carries from day one in its loan's country; return it with its reference.
 
-    `country` is the servicer's: the rules and calendar of a case without a loan.
+    `country` is the servicer's: the rules and calendar of a case without a loan. A foreclosure-sale
+    error must be resolved before a scheduled sale when that comes before its 30 business days.
     """
+    topic = topic_of(kind, topic)
     country = loan_country(session, loan_id, country)
-    clocks = opening_clocks(kind, country, payoff_error=payoff_error)
+    clocks = opening_clocks(kind, country, topic)
     status = "started" if kind is CaseKind.LOSS_MITIGATION else "open"
     case = Case(
         reference=f"{PREFIXES[kind]}-new",
@@ -164,19 +218,59 @@ def open_case(
         opened_at=utcnow(),
         source=source,
         summary=summary[:300],
-        data={**(data or {}), "jurisdiction": country},
+        data={**(data or {}), "jurisdiction": country, **({"topic": topic.value} if kind in TOPICS else {})},
     )
     session.add(case)
     session.flush()
     case.reference = f"{PREFIXES[kind]}-{case.id:06d}"
+    sale_on = _scheduled_sale(session, loan_id) if topic is Topic.FORECLOSURE_SALE else None
     for clock in clocks:
-        session.add(
-            CaseDeadline(case_id=case.id, name=clock.name, rule=clock.rule, due_on=due_date(opened_on, clock, country))
-        )
+        due_on = due_date(opened_on, clock, country)
+        if clock is FORECLOSURE_ERROR_CLOCK and sale_on is not None:
+            due_on = min(due_on, sale_on - timedelta(days=1))  # "prior to the date of a foreclosure sale"
+        session.add(CaseDeadline(case_id=case.id, name=clock.name, rule=clock.rule, due_on=due_on))
     session.flush()
     _refresh_due_on(session, case)
     record_audit(session, actor, "case.opened", "case", case.reference, {"kind": kind.value, "source": source})
     return case
+
+
+@dataclass(frozen=True)
+class PayoffRequest:
+    """A loan's payoff-statement request for one good-through date, and whether this call opened it."""
+
+    case: Case
+    opened: bool
+
+
+def request_payoff_statement(
+    session: Session,
+    *,
+    loan_id: int,
+    borrower_id: int | None,
+    good_through: date,
+    opened_on: date,
+    country: str,
+    source: str,
+    actor: str,
+) -> PayoffRequest:
+    """Open a loan's payoff request for a good-through date, or return the one already open for that date."""
+    # the loan's row lock makes two channels asking at once find one request rather than open two
+    session.execute(select(Loan.id).where(Loan.id == loan_id).with_for_update())
+    through = good_through.isoformat()
+    open_requests = session.scalars(
+        select(Case).where(
+            Case.kind == CaseKind.PAYOFF_REQUEST.value, Case.loan_id == loan_id, Case.closed_on.is_(None)
+        )
+    )
+    already = next((case for case in open_requests if case.data.get("good_through") == through), None)
+    if already is not None:
+        return PayoffRequest(already, opened=False)
+    case = open_case(session, CaseKind.PAYOFF_REQUEST, opened_on=opened_on, country=country, source=source,
+                     actor=actor, loan_id=loan_id, borrower_id=borrower_id,
+                     summary=f"payoff statement good through {through} requested by the borrower",
+                     data={"good_through": through})  # fmt: skip
+    return PayoffRequest(case, opened=True)
 
 
 def _refresh_due_on(session: Session, case: Case) -> None:
@@ -206,22 +300,33 @@ def meet_deadline(session: Session, reference: str, name: str, on: date, actor: 
     return case
 
 
-def extend_resolution(session: Session, reference: str, country: str, actor: str) -> Case:
+def extend_resolution(session: Session, reference: str, country: str, actor: str, *, on: date, reason: str) -> Case:
     """Extend a notice of error's or information request's resolution by 15 business days, once.
 
-    `country` is the servicer's; the business days are those of the case's loan's country.
+    Reg X 1024.35(e)(3)(ii) and 1024.36(d)(2)(ii): only before the original deadline has passed, with the
+    reason told to the borrower (`reason` is what they are told; the caller sends it), and never for a
+    payoff-statement or foreclosure-sale error or a request for the owner's identity. `country` is the
+    servicer's; the business days are those of the case's loan's country.
     """
     case = get_case(session, reference)
     country = loan_country(session, case.loan_id, country)
     if case.data.get("extended"):
         raise InvalidInput(f"case {reference} was already extended")
+    if case.data.get("topic") in NOT_EXTENDABLE:
+        raise InvalidInput(f"case {reference} is about a {case.data['topic'].replace('_', ' ')}: no extension")
     deadline = next((d for d in case.deadlines if d.name in {"resolve", "answer"} and d.met_on is None), None)
     if deadline is None:
         raise InvalidInput(f"case {reference} has nothing to extend")
+    if on > deadline.due_on:
+        raise InvalidInput(
+            f"case {reference}: the deadline {deadline.due_on.isoformat()} has passed; too late to extend"
+        )
+    if not reason.strip():
+        raise InvalidInput("an extension needs the reason the borrower is told")
     deadline.due_on = add_business_days(deadline.due_on, EXTENSION_DAYS, country)
-    case.data = {**case.data, "extended": True}
+    case.data = {**case.data, "extended": True, "extension_reason": reason}
     _refresh_due_on(session, case)
-    record_audit(session, actor, "case.extended", "case", reference, {})
+    record_audit(session, actor, "case.extended", "case", reference, {"reason": reason})
     return case
 
 
@@ -274,8 +379,7 @@ def _meet(case: Case, name: str, on: date) -> None:
 
 
 def _add_clock(session: Session, case: Case, clock: Clock, start: date) -> None:
-    if case.data.get("jurisdiction", "US") not in REG_X_COUNTRIES:
-        return  # Reg X 1024.41 clocks are for US loans
+    clock = in_jurisdiction(clock, case.data.get("jurisdiction", "US"))
     session.add(
         CaseDeadline(case_id=case.id, name=clock.name, rule=clock.rule, due_on=start + timedelta(days=clock.days))
     )

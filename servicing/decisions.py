@@ -12,28 +12,31 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from servicing.audit import record_audit
 from servicing.cases import (
     CaseIdentity,
     CaseKind,
+    Topic,
     close_case,
     extend_resolution,
     get_case,
     identity_unconfirmed,
     meet_deadline,
     move_loss_mitigation,
+    open_case,
     open_deadline,
 )
-from servicing.errors import InvalidInput
+from servicing.errors import InvalidInput, LoanNotFound
 from servicing.notices import Phrases, notify_borrower
 from servicing.speaking import say
 from servicing.store.models import Case, Loan, Message
 
 # What the borrower reads, in their language (locales/<locale>/LC_MESSAGES/bot.po).
 ACKNOWLEDGED = say("We received your request {reference} and are looking into it. We will answer by {due}.")
-EXTENDED = say("We need more time to look into your request {reference}. We will answer by {due}.")
+EXTENDED = say("We need more time to look into your request {reference}: {reason}. We will answer by {due}.")
 ERROR_CORRECTED = say("We looked into the error you reported ({reference}), found it and corrected it.")
 NO_ERROR_FOUND = say(
     "We looked into the error you reported ({reference}) and found no error: {reason}. "
@@ -55,6 +58,11 @@ DENIAL_REASONS = {
     "income": say("your income does not support a modified payment"),
     "documents": say("we did not receive the documents we needed in time"),
     "investor": say("the owner of your loan does not allow this option"),
+}
+EXTENSION_REASONS = {  # Reg X 1024.35(e)(3)(ii), 1024.36(d)(2)(ii): the borrower is told why
+    "third_party": say("we are waiting for records from another company"),
+    "research": say("the research your request needs is not finished"),
+    "documents": say("we are waiting for documents from you"),
 }
 NO_ERROR_REASONS = {
     "terms": say("the charge follows the terms of your loan agreement"),
@@ -79,6 +87,38 @@ class Decision:
     notice: Message | None
 
 
+WRITTEN_REQUEST_KINDS = (CaseKind.NOTICE_OF_ERROR, CaseKind.REQUEST_FOR_INFORMATION)
+
+
+def record_written_request(
+    session: Session,
+    loan_number: str,
+    kind: CaseKind | str,
+    topic: Topic | str,
+    *,
+    received_on: date,
+    summary: str,
+    country: str,
+    actor: str,
+) -> Case:
+    """Open a notice of error or information request a borrower sent by mail or phone, as the bot would.
+
+    Its clocks run from the day it was received (Reg X 1024.35(d), 1024.36(c)), not the day it is keyed in.
+    """
+    chosen = CaseKind(kind) if kind in {k.value for k in WRITTEN_REQUEST_KINDS} else None
+    if chosen is None:
+        raise InvalidInput(f"a specialist records a notice of error or an information request, not {kind!r}")
+    if not summary.strip():
+        raise InvalidInput("say what the borrower wrote")
+    loan = session.scalar(select(Loan).where(Loan.loan_number == loan_number))
+    if loan is None:
+        raise LoanNotFound(loan_number)
+    return open_case(
+        session, chosen, opened_on=received_on, country=country, source="console", actor=actor, loan_id=loan.id,
+        borrower_id=loan.borrower_id, summary=summary.strip(), topic=topic,
+    )  # fmt: skip
+
+
 def acknowledge_case(session: Session, reference: str, *, on: date, now: datetime, actor: str, note: str) -> Decision:
     """Acknowledge a notice of error or an information request and tell the borrower when they will hear."""
     case = _case_of(session, reference, note, CaseKind.NOTICE_OF_ERROR, CaseKind.REQUEST_FOR_INFORMATION)
@@ -88,13 +128,18 @@ def acknowledge_case(session: Session, reference: str, *, on: date, now: datetim
     return _decided(session, case, "acknowledged", actor, note, notice)
 
 
-def extend_case(session: Session, reference: str, *, country: str, now: datetime, actor: str, note: str) -> Decision:
-    """Take the one 15-business-day extension on a notice of error or information request, telling the borrower."""
+def extend_case(
+    session: Session, reference: str, reason: str, *, country: str, on: date, now: datetime, actor: str, note: str
+) -> Decision:
+    """Take the one 15-business-day extension on a notice of error or information request, telling the borrower why."""
     case = _case_of(session, reference, note, CaseKind.NOTICE_OF_ERROR, CaseKind.REQUEST_FOR_INFORMATION)
-    extend_resolution(session, reference, country, actor)
+    if reason not in EXTENSION_REASONS:
+        raise InvalidInput("say why the extension is needed")
+    extend_resolution(session, reference, country, actor, on=on, reason=reason)
     deadline = open_deadline(case, "resolve") or open_deadline(case, "answer")
-    notice = _tell(session, case, EXTENDED, now, due=deadline.due_on) if deadline else None
-    return _decided(session, case, "extended", actor, note, notice)
+    why = Phrases((EXTENSION_REASONS[reason],))
+    notice = _tell(session, case, EXTENDED, now, due=deadline.due_on, reason=why) if deadline else None
+    return _decided(session, case, "extended", actor, note, notice, reason=reason)
 
 
 def resolve_notice_of_error(

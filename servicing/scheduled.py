@@ -12,6 +12,7 @@ from servicing.audit import record_audit
 from servicing.errors import PaymentRefused
 from servicing.queries import require_account
 from servicing.rules.account import LoanStatus
+from servicing.rules.calendar import add_business_days, is_business_day
 from servicing.rules.money import is_money
 from servicing.rules.payoff import payoff_quote
 from servicing.store.models import Loan, ScheduledPayment
@@ -57,6 +58,15 @@ def schedule_payment(
     record_audit(session, actor, "payment.scheduled", "loan", loan_number,
                  {"reference": scheduled.reference, "pay_on": pay_on.isoformat(), "via": via})  # fmt: skip
     return scheduled
+
+
+def posting_day(pay_on: date, country: str) -> date:
+    """Return the day end of day posts a payment scheduled for `pay_on`: that day, or the next business day.
+
+    End of day runs on business days only, and posts every scheduled payment due on or before its date,
+    credited as of the day it was scheduled for.
+    """
+    return pay_on if is_business_day(pay_on, country) else add_business_days(pay_on, 1, country)
 
 
 def cancel_scheduled_payment(session: Session, reference: str, *, today: date, actor: str) -> ScheduledPayment:

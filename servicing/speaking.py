@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from babel import localedata
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -22,10 +23,15 @@ from servicing.rules.formatting import date_text, money_text
 LOCALES = ("en", "es", "fr", "pt_BR", "de", "it", "hi", "id")
 DOMAIN = "bot"
 CATALOGS = Path(__file__).resolve().parent.parent / "locales"
-LANGUAGE_NAMES = {
-    "en": "English", "es": "Español", "fr": "Français", "pt_BR": "Português",
-    "de": "Deutsch", "it": "Italiano", "hi": "हिन्दी", "id": "Bahasa Indonesia",
+# Each language's name for itself inside a sentence of that language: CLDR's (Babel's
+# `Locale.get_language_name`), lower case in Spanish, French, Portuguese and Italian, except that an
+# Indonesian sentence says "bahasa Indonesia" where CLDR has "Indonesia".
+LANGUAGE_IN_TEXT = {
+    "en": "English", "es": "español", "fr": "français", "pt_BR": "português",
+    "de": "Deutsch", "it": "italiano", "hi": "हिन्दी", "id": "bahasa Indonesia",
 }  # fmt: skip
+# The same names where they begin a line (the language menu, the console's labels): capitalised.
+LANGUAGE_NAMES = {code: name[:1].upper() + name[1:] for code, name in LANGUAGE_IN_TEXT.items()}
 
 
 def catalog_locale(locale: str) -> str:
@@ -36,6 +42,19 @@ def catalog_locale(locale: str) -> str:
     if language == "pt":
         return "pt_BR"
     return language if language in LOCALES else "en"
+
+
+def regional_locale(catalog: str, current: str, country: str) -> str:
+    """Return the locale a borrower switching to a catalog's language reads money and dates in.
+
+    The region stays the borrower's: that of the locale they had (en_US -> es_US, not Spain's es), else
+    the servicer's country. Where CLDR has no such locale (de_US, hi_US) the catalog's own is used.
+    """
+    language = catalog_locale(catalog).split("_")[0]
+    parts = current.replace("-", "_").split("_")
+    region = (parts[1] if len(parts) > 1 and parts[1] else country).upper()
+    regional = f"{language}_{region}"
+    return regional if localedata.exists(regional) else catalog_locale(catalog)
 
 
 @lru_cache(maxsize=16)

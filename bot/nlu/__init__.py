@@ -9,6 +9,7 @@ first use, not at import.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
@@ -26,6 +27,7 @@ __all__ = [
     "classify",
     "load_catalogs",
     "normalise",
+    "questions",
     "requested_locale",
     "sensitive_topic",
 ]
@@ -45,6 +47,14 @@ HINT_MARGIN = 3.0
 CANDIDATES = 8
 # Languages whose likelihoods for a text differ by less than this (in nats) are a tie the hint decides.
 LANGUAGE_TIE = 0.5
+# Said beside a question, these are manners, not a second question ("hi, what's my balance?").
+MAX_QUESTION_TEXT = 1_000
+MAX_QUESTIONS = 8  # parts of one message looked at: enough for any real message, bounded for any text
+SMALL_TALK = frozenset({"greeting", "thanks", "help"})
+_SENTENCE_MARKS = re.compile(r"[.?!;¿¡&\n\u0964]+")  # not commas: "I paid yesterday, did it go through?"
+# A part of a message is a question of its own only when understood at least this well (a whole message
+# needs SCORE_CUTOFF): cutting a message in two must not invent a second question.
+QUESTION_SCORE = 70.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +98,46 @@ def classify(text: str, locale: str | None = None) -> Classification:
         return Classification(choice, 100.0, hint or DEFAULT_LOCALE)
     hits = model.index.search(normalised, limit=CANDIDATES) if normalised else []
     return decide(model, normalised, hits, hint)
+
+
+def questions(text: str, locale: str | None = None) -> list[Classification]:
+    """Return what a message asks, in order: one classification, or one per question when it asks several.
+
+    "balance and also when is the next payment due" is cut at the words that join questions
+    (locales/intents/joiners.tsv) and at sentence marks; the cut stands when two parts are each understood
+    as different intents and the whole message was understood as one of them (or not at all). Otherwise
+    the message is one question, exactly as `classify` reads it.
+    """
+    whole = classify(text, locale)
+    pieces = question_parts(text)
+    if len(pieces) < 2:
+        return [whole]
+    parts = [classify(piece, locale) for piece in pieces[:MAX_QUESTIONS]]
+    asked = list({part.intent: part for part in parts if part.intent and part.score >= QUESTION_SCORE}.values())
+    if len(asked) > 1:
+        asked = [part for part in asked if part.intent not in SMALL_TALK] or asked[:1]
+    if len(asked) < 2 or (whole.intent is not None and whole.intent not in {part.intent for part in asked}):
+        return [whole]
+    return asked
+
+
+def question_parts(text: str) -> list[str]:
+    """Return the pieces of a message between sentence marks and the words that join questions."""
+    joined = _joiners(understanding().catalogs.joiners)
+    if joined is None:
+        return [text]
+    parts = []
+    for sentence in _SENTENCE_MARKS.split(text[:MAX_QUESTION_TEXT]):
+        parts += [piece.strip() for piece in joined.split(normalise(sentence))]
+    return [part for part in parts if part]
+
+
+@cache
+def _joiners(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Compile the joining words, as whole words of a normalised text, once."""
+    if not words:
+        return None
+    return re.compile(rf"(?:^| )(?:{'|'.join(re.escape(word) for word in words)})(?= |$)")
 
 
 def menu_choice(normalised: str) -> str | None:

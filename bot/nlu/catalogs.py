@@ -43,6 +43,7 @@ class Catalogs:
     phrases: tuple[Phrase, ...]
     sensitive: tuple[Phrase, ...]
     language_names: tuple[Phrase, ...]
+    joiners: tuple[str, ...] = ()  # normalised words that join two questions ("and also", "y", "und")
 
 
 def catalog_locale(locale: str | None, locales: tuple[str, ...]) -> str | None:
@@ -85,7 +86,7 @@ def _phrases(path: Path, locale: str, labels: tuple[str, ...]) -> list[Phrase]:
 
 
 def read_catalogs(folder: Path = CATALOG_FOLDER) -> Catalogs:
-    """Read every catalog in the folder: <locale>.tsv, sensitive.<locale>.tsv and languages.tsv."""
+    """Read every catalog in the folder: <locale>.tsv, sensitive.<locale>.tsv, languages.tsv and joiners.tsv."""
     locales = tuple(sorted(path.stem for path in folder.glob("*.tsv") if _INTENT_FILE.match(path.name)))
     phrases: list[Phrase] = []
     sensitive: list[Phrase] = []
@@ -101,7 +102,16 @@ def read_catalogs(folder: Path = CATALOG_FOLDER) -> Catalogs:
         for _number, (code, name) in _rows(folder / "languages.tsv", 2)
         if code in locales
     ]
-    return Catalogs(locales, tuple(phrases), tuple(sensitive), tuple(names))
+    return Catalogs(locales, tuple(phrases), tuple(sensitive), tuple(names), _joiners(folder, locales))
+
+
+def _joiners(folder: Path, locales: tuple[str, ...]) -> tuple[str, ...]:
+    """Read joiners.tsv (locale<TAB>word), normalised, longest first; none when the file is absent."""
+    path = folder / "joiners.tsv"
+    if not path.exists():
+        return ()
+    words = {normalise(word) for _number, (code, word) in _rows(path, 2) if code in locales}
+    return tuple(sorted(words, key=len, reverse=True))
 
 
 @cache

@@ -18,7 +18,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from console.arguments import date_argument, page_argument, servicer_today
+from console.arguments import date_argument, page_argument, servicer_today, settings
 from console.loans.forms import (
     EndForbearanceForm,
     FeeWaiverForm,
@@ -27,9 +27,11 @@ from console.loans.forms import (
     PaymentForm,
     ReversalForm,
     WorkoutDecisionForm,
+    WrittenRequestForm,
 )
 from console.security import audits_view, requires_role, sessions, user
 from servicing.conversations import UnverifiedDisclosure
+from servicing.decisions import record_written_request
 from servicing.errors import LoanNotFound, ServicingError
 from servicing.fees import waive_fee as waive_loan_fee
 from servicing.loan_view import find_loans, loan_page
@@ -95,6 +97,7 @@ def show(loan_number: str) -> str:
         forbearance_form=ForbearanceForm(formdata=None, starts_on=view.as_of, months=3),
         end_forbearance_form=EndForbearanceForm(formdata=None),
         decision_form=WorkoutDecisionForm(formdata=None),
+        request_form=WrittenRequestForm(formdata=None, received_on=view.as_of),
         may_decide=user().role.includes(DECISION_ROLE),
         notice_unverified=notice_unverified,
     )
@@ -210,6 +213,22 @@ def reverse_payment(loan_number: str) -> Response:
         return str(_("Payment %(reference)s reversed.", reference=reference))
 
     return run_action(loan_number, form, reverse)
+
+
+@bp.post("/<loan_number>/cases")
+@requires_role(POST_PAYMENT_ROLE)
+def record_request(loan_number: str) -> Response:
+    """Open a notice of error or information request the borrower sent by mail or phone."""
+    form = WrittenRequestForm()
+
+    def record(session: Session) -> str:
+        case = record_written_request(
+            session, loan_number, form.kind.data or "", form.topic.data or "", received_on=form.received_on.data
+            or date.min, summary=form.reason.data or "", country=settings().country, actor=user().username,
+        )  # fmt: skip
+        return str(_("Case %(reference)s opened.", reference=case.reference))
+
+    return run_action(loan_number, form, record)
 
 
 @bp.post("/<loan_number>/fees/waive")

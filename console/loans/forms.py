@@ -71,6 +71,31 @@ class ReversalForm(ActionForm):
     submit = SubmitField(_l("Reverse payment"))
 
 
+class WrittenRequestForm(ActionForm):
+    """A notice of error or information request the borrower sent by mail or phone; its clock runs from receipt."""
+
+    kind = SelectField(
+        _l("Kind"),
+        choices=[
+            SelectChoice("notice_of_error", _l("Notice of error")),
+            SelectChoice("request_for_information", _l("Request for information")),
+        ],
+        validators=[DataRequired()],
+    )
+    topic = SelectField(
+        _l("About"),
+        choices=[
+            SelectChoice("general", _l("Anything else")),
+            SelectChoice("payoff_statement", _l("An error in a payoff statement (7 business days)")),
+            SelectChoice("foreclosure_sale", _l("An error leading to a foreclosure sale (before the sale)")),
+            SelectChoice("owner", _l("Who owns the loan (10 business days)")),
+        ],
+        validators=[DataRequired()],
+    )
+    received_on = DateField(_l("Received on"), validators=[InputRequired()])
+    submit = SubmitField(_l("Open the case"))
+
+
 class FeeWaiverForm(ActionForm):
     """A fee to waive, by its id."""
 

@@ -19,9 +19,10 @@ from werkzeug.wrappers.response import Response
 
 from console.arguments import page_argument, servicer_today, settings
 from console.security import audits_view, requires_role, sessions, user
-from console.worklists.forms import DenyForm, IncompleteForm, NoteForm, ResolveErrorForm
+from console.worklists.forms import DenyForm, ExtendForm, IncompleteForm, NoteForm, ResolveErrorForm
 from servicing import decisions
 from servicing.cases import (
+    NOT_EXTENDABLE,
     CaseKind,
     business_days_left,
     case_history,
@@ -108,7 +109,9 @@ def _status_in(*statuses: str) -> Callable[[Case], bool]:
 
 
 def _extendable(case: Case) -> bool:
-    return not case.data.get("extended") and (_has("resolve")(case) or _has("answer")(case))
+    if case.data.get("extended") or case.data.get("topic") in NOT_EXTENDABLE:
+        return False
+    return _has("resolve")(case) or _has("answer")(case)
 
 
 def _always(case: Case) -> bool:
@@ -133,9 +136,9 @@ DECISIONS: dict[str, DecisionRule] = {
         lambda s, ref, f, c: decisions.acknowledge_case(s, ref, on=c.on, now=c.now, actor=c.actor, note=f.note.data),
     ),
     "extend": DecisionRule(
-        _l("Extend by 15 business days"), NoteForm, NOTICE_OR_REQUEST, _extendable,
-        lambda s, ref, f, c: decisions.extend_case(s, ref, country=c.country, now=c.now, actor=c.actor,
-                                                   note=f.note.data),
+        _l("Extend by 15 business days"), ExtendForm, NOTICE_OR_REQUEST, _extendable,
+        lambda s, ref, f, c: decisions.extend_case(s, ref, f.reason.data, country=c.country, on=c.on, now=c.now,
+                                                   actor=c.actor, note=f.note.data),
     ),
     "resolve": DecisionRule(
         _l("Resolve"), ResolveErrorForm, frozenset({CaseKind.NOTICE_OF_ERROR}), _always,

@@ -22,6 +22,11 @@ NO_ERROR_REASON_LABELS = (
     SelectChoice("applied", _l("The payment was applied as the agreement requires")),
     SelectChoice("late", _l("The payment arrived after its due date")),
 )
+EXTENSION_REASON_LABELS = (
+    SelectChoice("third_party", _l("Waiting for records from another company")),
+    SelectChoice("research", _l("The research is not finished")),
+    SelectChoice("documents", _l("Waiting for documents from the borrower")),
+)
 DOCUMENT_LABELS = (
     SelectChoice("income", _l("Proof of income")),
     SelectChoice("hardship", _l("Hardship letter")),
@@ -52,6 +57,14 @@ class DenyForm(NoteForm):
     """A denial and the reason the borrower reads."""
 
     reason = SelectField(_l("Reason"), choices=DENIAL_REASON_LABELS, validators=[DataRequired()])
+
+
+class ExtendForm(NoteForm):
+    """The one extension, with the reason the borrower is told."""
+
+    reason = SelectField(
+        _l("Reason told to the borrower"), choices=EXTENSION_REASON_LABELS, validators=[DataRequired()]
+    )
 
 
 class ResolveErrorForm(NoteForm):

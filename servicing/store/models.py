@@ -86,6 +86,8 @@ class Loan(Base):
     borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"), index=True)
     product: Mapped[str] = mapped_column(String(16))
     country: Mapped[str] = mapped_column(String(2))  # its jurisdiction and business-day calendar
+    foreclosure_referred_on: Mapped[date | None] = mapped_column(Date)  # the first notice or filing (1024.41(f))
+    foreclosure_sale_on: Mapped[date | None] = mapped_column(Date)  # a scheduled foreclosure sale
     currency: Mapped[str] = mapped_column(String(3))
     minor_units: Mapped[int] = mapped_column(Integer)
     interest_method: Mapped[str] = mapped_column(String(12))

@@ -35,10 +35,10 @@ def test_a_notice_of_error_opens_with_its_acknowledgement_and_resolution_deadlin
         meet_deadline(session, case.reference, "acknowledge", date(2026, 3, 4), "ana")
         assert case.due_on == date(2026, 4, 13)
         # one 15-business-day extension: 2026-04-13 + 15 business days = 2026-05-04
-        extend_resolution(session, case.reference, "US", "ana")
+        extend_resolution(session, case.reference, "US", "ana", on=date(2026, 4, 13), reason="research")
         assert case.due_on == date(2026, 5, 4)
         with pytest.raises(InvalidInput, match="already extended"):
-            extend_resolution(session, case.reference, "US", "ana")
+            extend_resolution(session, case.reference, "US", "ana", on=date(2026, 4, 14), reason="research")
 
 
 def test_an_error_about_a_payoff_must_be_resolved_in_seven_business_days(
@@ -46,7 +46,7 @@ def test_an_error_about_a_payoff_must_be_resolved_in_seven_business_days(
 ) -> None:
     with sessions.begin() as session:
         case = open_case(session, CaseKind.NOTICE_OF_ERROR, opened_on=date(2026, 3, 2), country="US",
-                         source="console", actor="ana", payoff_error=True)  # fmt: skip
+                         source="console", actor="ana", topic="payoff_statement")  # fmt: skip
         assert deadlines(case)["resolve"] == date(2026, 3, 11)
 
 

@@ -528,3 +528,38 @@ def test_every_field_on_the_loan_page_has_its_own_id_and_label(app: Flask) -> No
     labelled = re.findall(r'<label for="([^"]+)"', page)
     assert labelled and set(labelled) <= set(ids)
     assert "decision-months" in labelled and "forbearance-months" in labelled
+
+
+def test_a_notice_of_error_received_by_mail_is_opened_from_the_loan_page_with_its_clock_from_receipt(
+    app: Flask,
+) -> None:
+    # received Monday 2026-02-16 (Presidents' Day, a US holiday), keyed in on 2026-02-20: acknowledge within
+    # 5 business days of receipt (Feb 17-20 (4), 23 (5)) and resolve a payoff-statement error within 7
+    # (Feb 24 (6), 25 (7)), not from the day it was keyed in
+    number, client = loan_of(app), client_of(app, "sam")
+    response = act(client, f"/console/loans/{number}/cases", {
+        "kind": "notice_of_error", "topic": "payoff_statement", "received_on": "2026-02-16",
+        "reason": "letter: the payoff statement omits my last payment",
+    })  # fmt: skip
+    assert response.status_code == 302
+    with db(app) as session:
+        case = session.scalars(select(Case).where(Case.kind == "notice_of_error")).one()
+        assert (case.opened_on, case.source, case.data["topic"]) == (date(2026, 2, 16), "console", "payoff_statement")
+        assert case.summary == "letter: the payoff statement omits my last payment"
+        assert {d.name: d.due_on for d in case.deadlines} == {
+            "acknowledge": date(2026, 2, 23),
+            "resolve": date(2026, 2, 25),
+        }
+    assert [a.actor for a in audits(app, "case.opened")] == ["sam"]
+    [(kind, text)] = flashes(client, number)
+    assert kind == "success" and case.reference in text
+
+
+def test_a_request_the_kind_does_not_allow_is_refused_and_opens_nothing(app: Flask) -> None:
+    number = loan_of(app)
+    act(client_of(app, "sam"), f"/console/loans/{number}/cases", {
+        "kind": "request_for_information", "topic": "payoff_statement", "received_on": "2026-02-16",
+        "reason": "who owns my loan?",
+    })  # fmt: skip
+    with db(app) as session:
+        assert session.scalars(select(Case)).all() == []

@@ -269,7 +269,7 @@ def test_a_notice_of_error_is_extended_once_then_resolved_with_no_error(
     reference = open_one(sessions, CaseKind.NOTICE_OF_ERROR, date(2026, 5, 29), locale="fr_FR")
     client = client_of(app)
     before = {d.name: d.due_on for d in case_of(sessions, reference).deadlines}["resolve"]
-    decide(client, reference, "extend", note="Waiting on the bank")
+    decide(client, reference, "extend", note="Waiting on the bank", reason="third_party")
     after = {d.name: d.due_on for d in case_of(sessions, reference).deadlines}["resolve"]
     assert after > before
     assert "extend-note" not in client.get(f"/console/worklists/cases/{reference}").get_data(as_text=True)
@@ -280,6 +280,7 @@ def test_a_notice_of_error_is_extended_once_then_resolved_with_no_error(
     assert case.status == "closed" and case.data["outcome"] == "no_error"
     extended, resolved = notices(sessions)
     assert after.strftime("%Y") in extended.body and "plus de temps" in extended.body
+    assert "nous attendons des documents d'une autre société" in extended.body  # the reason, in their language
     assert "aucune erreur : les frais sont conformes aux conditions de votre contrat de prêt" in resolved.body
 
 

@@ -116,7 +116,7 @@ def test_an_english_borrower_writing_spanish_is_offered_spanish_after_the_answer
     assert "principal balance" in answer and "¿" in answer  # answered, then asked in Spanish
     send("si")
     with sessions() as session:
-        assert session.scalar(select(Conversation.locale)) == "es"
+        assert session.scalar(select(Conversation.locale)) == "es_US"  # the borrower's region stays
 
 
 def test_logs_never_hold_a_date_of_birth_a_tax_id_or_a_loan_number(

@@ -67,7 +67,9 @@ def test_a_us_loan_gets_early_intervention_and_no_arrears_information(sessions: 
         assert cases_of(session, CaseKind.ARREARS_INFORMATION) == []
 
 
-def test_a_notice_of_error_on_a_uk_loan_carries_no_reg_x_clock(sessions: sessionmaker[Session]) -> None:
+def test_a_notice_of_error_on_a_uk_loan_carries_the_servicers_standard_not_reg_x(
+    sessions: sessionmaker[Session],
+) -> None:
     with sessions.begin() as session:
         uk = loan_id(session, board(session, **UK))
         us = loan_id(session, board(session))
@@ -75,10 +77,16 @@ def test_a_notice_of_error_on_a_uk_loan_carries_no_reg_x_clock(sessions: session
                             source="console", actor="test", loan_id=uk)  # fmt: skip
         us_case = open_case(session, CaseKind.NOTICE_OF_ERROR, opened_on=date(2026, 3, 2), country="US",
                             source="console", actor="test", loan_id=us)  # fmt: skip
-        assert uk_case.deadlines == [] and uk_case.due_on is None
+        # the same periods on UK business days, named as the servicer's standard: Mon 2026-03-02 + 5 = 03-09;
+        # + 30 = 04-14, one day later than in the US because Good Friday (04-03) is a UK-wide bank holiday
+        assert [(d.name, d.due_on, d.rule) for d in uk_case.deadlines] == [
+            ("acknowledge", date(2026, 3, 9), "servicer standard (non-US loan)"),
+            ("resolve", date(2026, 4, 14), "servicer standard (non-US loan)"),
+        ]
         assert uk_case.data["jurisdiction"] == "GB"
+        assert {d.rule for d in us_case.deadlines} == {"Reg X 1024.35(d)", "Reg X 1024.35(e)(3)"}
         assert [d.name for d in us_case.deadlines] == ["acknowledge", "resolve"]
-        # a UK payoff request keeps the servicer's own 7 business days (the date the bot promises):
+        # a UK payoff request keeps the 7 business days as the servicer's own (the date the bot promises):
         # Mon 2026-03-02 + 7 UK business days = Wed 2026-03-11
         payoff = open_case(session, CaseKind.PAYOFF_REQUEST, opened_on=date(2026, 3, 2), country="US",
                            source="sms", actor="test", loan_id=uk)  # fmt: skip

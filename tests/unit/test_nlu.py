@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,17 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.nlu import MENU, SCORE_CUTOFF, Classification, classify, normalise, requested_locale, sensitive_topic
+from bot.flows import read_message
+from bot.nlu import (
+    MENU,
+    SCORE_CUTOFF,
+    Classification,
+    classify,
+    normalise,
+    questions,
+    requested_locale,
+    sensitive_topic,
+)
 from bot.nlu.calibrate import calibrate, held_out_matches, plateau
 from bot.nlu.catalogs import INTENTS, OUT_OF_SCOPE, TOPICS, CatalogError, load_catalogs, read_catalogs
 from bot.nlu.evaluation import Example, evaluate, read_examples
@@ -305,6 +316,43 @@ def test_any_text_returns_a_classification_and_never_raises(text: str, locale: s
     assert result.locale in LOCALES
     assert sensitive_topic(text) in (None, *TOPICS)
     assert requested_locale(text) in (None, *LOCALES)
+    assert all(question.intent in INTENTS for question in questions(text, locale)[1:])
+
+
+# Two questions in one message
+
+
+@pytest.mark.parametrize(
+    ("text", "locale"),
+    [("balance and also when is the next payment due", "en"), ("saldo y cuándo vence el próximo pago", "es"),
+     ("quel est mon solde et quand est la prochaine échéance", "fr"),
+     ("qual o meu saldo e quando vence a próxima parcela", "pt_BR"),
+     ("wie hoch ist mein Saldo und wann ist die nächste Rate fällig", "de"),
+     ("qual è il mio saldo e quando scade la prossima rata", "it"), ("मेरा बैलेंस कितना है और अगली किस्त कब है", "hi"),
+     ("berapa saldo saya dan kapan jatuh tempo cicilan berikutnya", "id"), ("balance? next payment?", "en")],
+)  # fmt: skip
+def test_two_questions_in_one_message_are_both_found_in_every_language(text: str, locale: str) -> None:
+    assert [question.intent for question in questions(text, locale)] == ["balance", "next_payment"]
+
+
+def test_no_text_of_the_evaluation_file_is_taken_for_two_questions(examples: list[Example]) -> None:
+    for example in examples:
+        assert questions(example.text, example.lang) == [classify(example.text, example.lang)], example.text
+
+
+def test_the_bot_reads_the_evaluation_file_as_well_as_classify_with_dates_taken_out(examples: list[Example]) -> None:
+    """The bot classifies a message without the date it names when that reads better ("payoff for December 20")."""
+    today = date(2026, 3, 20)
+    read = [[q.intent for q in read_message(e.text, e.lang, today).questions] == [e.intent] for e in examples]
+    classified = [classify(e.text, e.lang).intent == e.intent for e in examples]
+    assert sum(read) >= sum(classified)
+
+
+@pytest.mark.parametrize(
+    "text", ["hi, whats my balance", "thanks! and whats my balance", "i lost my job and cant make my payment"]
+)
+def test_manners_and_one_thought_in_two_clauses_are_one_question(text: str) -> None:
+    assert len(questions(text, "en")) == 1
 
 
 # The command line
