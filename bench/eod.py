@@ -91,7 +91,8 @@ def measure_days(db: Database, label: str, loans: int) -> dict[str, float]:
               f"{GOAL_SECONDS:.0f} s), {took / floor:.1f} x floor")  # fmt: skip
         print(f"    accrued {done.loans_accrued:,}, late fees {done.late_fees:,}, scheduled posted "
               f"{done.scheduled_posted:,} (failed {done.scheduled_failed:,}), escrow paid "
-              f"{done.escrow_disbursed:,}, early intervention {done.early_intervention:,}")  # fmt: skip
+              f"{done.escrow_disbursed:,}, escrow analyzed {done.escrow_analyzed:,}, early intervention "
+              f"{done.early_intervention:,}")  # fmt: skip
     return {f"{label}_floor_s": round(floor, 4), f"{label}_first_day_s": round(first, 3),
             f"{label}_eod_s": round(seconds, 3), f"{label}_ratio": round(seconds / floor, 1)}  # fmt: skip
 

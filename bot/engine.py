@@ -27,6 +27,7 @@ from servicing.conversations import (
 )
 from servicing.errors import ServicingError
 from servicing.store.accounts import business_date
+from servicing.store.db import connection_dropped, retried_when_disconnected
 
 __all__ = ["Engine", "InboundMessage", "Reply", "Respond", "Turn"]
 log = logging.getLogger(__name__)
@@ -62,11 +63,15 @@ class Engine:
         The inbound message is written first, with the conversation's row locked (PostgreSQL; SQLite's
         transactions hold the write lock from BEGIN), and the answer runs inside a savepoint: when answering
         fails, the savepoint rolls back, the borrower is told sorry, and the message is still committed.
-        Nothing is committed when the transaction itself fails (the database went away): the channel then
-        answers with an error and the provider delivers the message again. A sender over the flood limit is
-        told so once, then not answered for a while; their messages are stored all the same.
+        When the database server dropped the connection (a restart, a failover, an idle timeout), the whole
+        transaction runs again on a fresh connection (`retried_when_disconnected`); nothing is committed
+        when it fails for any other reason, and the channel answers with an error. A sender over the flood limit
+        is told so once, then not answered for a while; their messages are stored all the same.
         """
         now = self.clock()
+        return retried_when_disconnected(lambda: self._store_and_answer(inbound, now))
+
+    def _store_and_answer(self, inbound: InboundMessage, now: datetime) -> list[Reply]:
         with self.sessions.begin() as session:
             stored = record_inbound(
                 session, inbound.channel, inbound.address, inbound.text, provider_id=inbound.provider_id,
@@ -89,7 +94,9 @@ class Engine:
             except ServicingError as error:
                 log.warning("conversation %s: refused: %s", conversation.id, type(error).__name__)
                 turn.replies = [Reply(turn.speaker.say(SORRY))]
-            except Exception:  # the edge: a bug must not leave the borrower without an answer
+            except Exception as error:  # the edge: a bug must not leave the borrower without an answer
+                if connection_dropped(error):
+                    raise  # not a bug: the whole turn runs again on a fresh connection
                 log.exception("conversation %s: could not answer", conversation.id)
                 turn.replies = [Reply(turn.speaker.say(SORRY))]
             for reply in turn.replies:

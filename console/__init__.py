@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers.response import Response
 
-from console import audit, auth, conversations, home, i18n, loans, queue, reports, worklists
+from console import audit, auth, conversations, home, i18n, limits, loans, queue, reports, worklists
 from console.navigation import navigation
 from console.security import (
     STRICT_TRANSPORT_SECURITY,
@@ -55,10 +55,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         RATELIMIT_STRATEGY="moving-window",
         RATELIMIT_SWALLOW_ERRORS=True,
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        DATABASE_LOCK_WAIT_SECONDS=limits.LOCK_WAIT_SECONDS,
     )
     if config:
         app.config.update(config)
-    engine = make_engine(app.config["DATABASE_URL"])
+    limits.init_app(app)
+    engine = make_engine(app.config["DATABASE_URL"], lock_wait=app.config["DATABASE_LOCK_WAIT_SECONDS"])
     sessions = make_session_factory(engine)
     app.extensions["loanline.sessions"] = sessions
     app.extensions["loanline.settings"] = settings

@@ -23,6 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from loanline.runtime import Runtime
 from servicing.errors import ServicingError
 from servicing.importing import FileRefused, ImportResult, import_loans, import_payments
+from servicing.importing import Progress as ImportProgress
 from servicing.queries import loan_summary, payoff_for
 from servicing.rules.formatting import money_text
 
@@ -148,19 +149,30 @@ def _print_import(result: ImportResult, what: str) -> None:
 
 
 @contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int], None]]:
-    """Show a progress counter on stderr while a long command runs."""
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+def progress_bar() -> Iterator[ImportProgress]:
+    """Show on stderr how far a long import is: rows read, then rows committed of the rows to commit."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True, disable=not err.is_terminal) as bar:  # fmt: skip
-        task = bar.add_task(label, total=None)
-        yield lambda done: bar.update(task, completed=done)
+        task = bar.add_task("reading", total=None)
+        yield lambda step, done, total: bar.update(task, description=step, completed=done, total=total)
+
+
+@contextmanager
+def resumable(what: str) -> Iterator[None]:
+    """Say, when an import is stopped (Ctrl-C), that what it committed stays and running it again finishes it."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo(f"Interrupted: the {what} committed so far stay; import the same file again to do the rest.",
+                   err=True)  # fmt: skip
+        sys.exit(130)
 
 
 @main.command("import-loans")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_loans_command(file: Path) -> None:
     """Board the loans in a CSV file; bad rows are refused with line and reason."""
-    with runtime() as rt, progress_bar("reading loans") as progress:
+    with runtime() as rt, progress_bar() as progress, resumable("loans"):
         try:
             result = import_loans(rt.sessions, file, secret=rt.settings.secret_key, today=rt.today(),
                                   actor="cli", progress=progress)  # fmt: skip
@@ -173,7 +185,7 @@ def import_loans_command(file: Path) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_payments_command(file: Path) -> None:
     """Post the payments in a CSV file; bad rows are refused with line and reason."""
-    with runtime() as rt, progress_bar("reading payments") as progress:
+    with runtime() as rt, progress_bar() as progress, resumable("payments"):
         try:
             result = import_payments(rt.sessions, file, today=rt.today(), actor="cli", progress=progress)
         except FileRefused as error:
@@ -195,7 +207,8 @@ def eod(through: date | None) -> None:
                       console=err, transient=True, disable=not err.is_terminal) as bar:  # fmt: skip
             task = bar.add_task("eod", total=len(days), day="")
             report = run_eod(rt.sessions, last, country=rt.settings.country,
-                             on_day=lambda r: bar.update(task, advance=1, day=r.business_date.isoformat()))  # fmt: skip
+                             on_day=lambda r: bar.update(task, advance=1, day=r.business_date.isoformat()),
+                             escrow_policy=rt.settings.escrow_policy())  # fmt: skip
     if not report.days:
         click.echo(f"nothing to run: end of day is already through {last.isoformat()}")
         return
@@ -204,6 +217,7 @@ def eod(through: date | None) -> None:
         "scheduled_failed",
         "late_fees",
         "escrow_disbursed",
+        "escrow_analyzed",
         "early_intervention",
         "cases_overdue",
     )

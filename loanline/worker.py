@@ -7,6 +7,8 @@ import socket
 import threading
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import OperationalError
+
 from bot.channels import configured_senders
 from loanline.runtime import Runtime
 from servicing.outbox import Sender, deliver_outbox
@@ -16,13 +18,23 @@ IDLE_SECONDS = 2.0
 
 
 def run_worker(rt: Runtime, stop: threading.Event, idle_seconds: float = IDLE_SECONDS) -> None:
-    """Deliver the outbox until `stop` is set; a pass that sent something is followed at once by another."""
+    """Deliver the outbox until `stop` is set; a pass that sent something is followed at once by another.
+
+    A pass the database failed (a dropped connection, a lock held too long) is tried again after the
+    idle pause: the worker never dies of it, and what was claimed comes due again when its lease ends.
+    """
     senders = outbox_senders(rt)
     worker = f"{socket.gethostname()}:{threading.get_ident()}"
     if not set(senders) - {"simulator"}:
         log.warning("outbox worker: no channel has credentials; SMS and Telegram messages stay queued")
     while not stop.is_set():
-        report = deliver_outbox(rt.sessions, senders, worker=worker, clock=lambda: datetime.now(UTC))
+        try:
+            report = deliver_outbox(rt.sessions, senders, worker=worker, clock=lambda: datetime.now(UTC))
+        except OperationalError as error:  # the database restarted, failed over or was busy: the next pass retries
+            log.warning("outbox worker: the database failed (%s); trying again in %s s", type(error.orig).__name__,
+                        idle_seconds)  # fmt: skip
+            stop.wait(idle_seconds)
+            continue
         if report.sent or report.retried or report.given_up:
             log.info("outbox: sent %s, retried %s, gave up %s", report.sent, report.retried, report.given_up)
             continue

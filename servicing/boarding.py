@@ -22,6 +22,7 @@ from servicing.errors import InvalidInput
 from servicing.payments import Refusal
 from servicing.rules.account import Product
 from servicing.rules.countries import CountryRules, LateCharge, country_rules, default_compounding, late_charge
+from servicing.rules.escrow import ESCROWED_PRODUCTS, next_analysis_date
 from servicing.rules.factors import Factor, factor_hash, new_salt
 from servicing.rules.interest import Compounding, InterestMethod, level_payment
 from servicing.rules.ledger import EntryKind
@@ -580,7 +581,16 @@ def _loan_row(record: LoanRecord, borrower_id: int, boarded_on: date) -> dict[st
         "next_due_date": record.next_due_date,
         "days_past_due": 0,
         "accrued_interest": ZERO,
+        "escrow_analysis_on": first_escrow_analysis(record, boarded_on),
     }
+
+
+def first_escrow_analysis(record: LoanRecord, boarded_on: date) -> date | None:
+    """Return when end of day first analyzes the loan's escrow account: the end of its current computation year."""
+    escrowed = record.escrow_monthly > 0 or record.escrow_balance != 0
+    if record.product not in ESCROWED_PRODUCTS or not escrowed:
+        return None
+    return next_analysis_date(record.first_payment_date, boarded_on)
 
 
 def _opening_entries(loan_id: int, record: LoanRecord, boarded_on: date, actor: str, now: Any) -> list[dict[str, Any]]:

@@ -10,6 +10,12 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from servicing.errors import InvalidInput
+from servicing.rules.escrow import AnalysisPolicy, SmallSurplus
+
+SMALL_SURPLUS_CHOICES = tuple(choice.value for choice in SmallSurplus)  # refund, or credit next year's deposits
+SMALL_SHORTAGE_CHOICES = ("spread", "collect")  # spread over 12 months, or billed within 30 days
+
 
 def _instance_path(environ: Mapping[str, str]) -> Path:
     return Path(environ.get("LOANLINE_INSTANCE_PATH", "instance")).resolve()
@@ -25,6 +31,14 @@ def _secret_key(environ: Mapping[str, str], instance: Path) -> str:
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
     return key_file.read_text().strip()
+
+
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    """Return an environment setting that must be one of a few words; refuse anything else by name."""
+    value = (environ.get(name) or default).strip().lower()
+    if value not in choices:
+        raise InvalidInput(f"{name}={value!r}: expected one of {', '.join(choices)}")
+    return value
 
 
 def _flag(value: str | None) -> bool:
@@ -56,6 +70,17 @@ class Settings:
     redis_url: str | None = None  # rate-limit counts shared by every worker; this process's memory if unset
     rate_limit_prefix: str = "loanline"  # keeps apart the counts of deployments sharing one Redis
     flood_limit: str = "20/minute"  # messages one sender may send before the bot goes quiet (limits' notation)
+    # The portfolio's escrow analysis options (Reg X 1024.17(f)): what becomes of a surplus under $50 for a
+    # current borrower, and of a shortage or deficiency under one month's deposit.
+    escrow_small_surplus: str = SmallSurplus.CREDIT.value
+    escrow_small_shortage: str = "spread"
+
+    def escrow_policy(self) -> AnalysisPolicy:
+        """Return the escrow analysis options this servicer's portfolio uses."""
+        return AnalysisPolicy(
+            small_surplus=SmallSurplus(self.escrow_small_surplus),
+            collect_small_shortage=self.escrow_small_shortage == "collect",
+        )
 
     def unconfigured_channels(self) -> list[str]:
         """Return the channels this deployment cannot send on: their messages wait in the outbox."""
@@ -99,4 +124,6 @@ class Settings:
             redis_url=env.get("LOANLINE_REDIS_URL") or None,
             rate_limit_prefix=env.get("LOANLINE_RATE_LIMIT_PREFIX") or "loanline",
             flood_limit=env.get("LOANLINE_FLOOD_LIMIT") or "20/minute",
+            escrow_small_surplus=_choice(env, "LOANLINE_ESCROW_SMALL_SURPLUS", SMALL_SURPLUS_CHOICES, "credit"),
+            escrow_small_shortage=_choice(env, "LOANLINE_ESCROW_SMALL_SHORTAGE", SMALL_SHORTAGE_CHOICES, "spread"),
         )

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, Select, bindparam, func, select, update
+from sqlalchemy import Row, Select, Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from servicing.audit import record_audit
 from servicing.errors import ServicingError
 from servicing.rules.factors import identity_key
 from servicing.speaking import Speaker, say
+from servicing.store.db import insert_unless_present
 from servicing.store.models import (
     Borrower,
     BorrowerPhone,
@@ -101,6 +102,7 @@ _CONVERSATION = select(Conversation).where(
     Conversation.channel == bindparam("channel"), Conversation.address == bindparam("address")
 )
 _CONVERSATION_LOCKED = _CONVERSATION.with_for_update()
+_conversations = cast(Table, Conversation.__table__)
 _INBOUND_BY_PROVIDER_ID = select(Message.id).where(
     Message.channel == bindparam("channel"), Message.direction == "in", Message.provider_id == bindparam("provider_id")
 )
@@ -119,27 +121,29 @@ def find_or_open_conversation(
 ) -> Conversation:
     """Return the conversation of a channel address, opening one (and knowing its borrower by phone) if new.
 
-    With `for_update` an existing conversation's row stays locked until the transaction ends (PostgreSQL),
-    so messages of one conversation are stored and answered one at a time.
+    With `for_update` the conversation's row stays locked until the transaction ends (PostgreSQL), so
+    messages of one conversation are stored and answered one at a time. Two first messages from a new
+    address at once both get the one conversation: the second insert waits for the first and then does
+    nothing (`insert_unless_present`), and both select the row that won.
     """
     where = {"channel": channel, "address": address}
-    conversation = session.scalar(_CONVERSATION_LOCKED if for_update else _CONVERSATION, where)
+    statement = _CONVERSATION_LOCKED if for_update else _CONVERSATION
+    conversation = session.scalar(statement, where)
     if conversation is not None:
         return conversation
     borrower = borrower_by_phone(session, address) if address.startswith("+") else None
-    conversation = Conversation(
-        channel=channel,
-        address=address,
-        borrower_id=borrower.id if borrower else None,
-        locale=borrower.locale if borrower else "en",
-        state=ConversationState.BOT.value,
-        created_at=now,
-        last_message_at=now,
-        flow={},
-    )
-    session.add(conversation)
-    session.flush()
-    return conversation
+    opened: dict[str, Any] = {
+        "channel": channel,
+        "address": address,
+        "borrower_id": borrower.id if borrower else None,
+        "locale": borrower.locale if borrower else "en",
+        "state": ConversationState.BOT.value,
+        "created_at": now,
+        "last_message_at": now,
+        "flow": {},
+    }
+    insert_unless_present(session, _conversations, opened, unique=("channel", "address"))
+    return session.scalars(statement, where).one()
 
 
 def borrower_by_phone(session: Session, e164: str) -> Borrower | None:

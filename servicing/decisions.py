@@ -208,6 +208,7 @@ def approve_application(
 ) -> Decision:
     """Approve a complete loss-mitigation application (or an appeal) and tell the borrower."""
     case = _case_of(session, reference, note, CaseKind.LOSS_MITIGATION)
+    _refuse_the_denier_on_appeal(case, actor)
     _start_review(session, case, on, actor)
     move_loss_mitigation(session, reference, "approved", on, actor)
     return _decided(session, case, "approved", actor, note, _tell(session, case, APPLICATION_APPROVED, now))
@@ -221,12 +222,14 @@ def deny_application(
     if reason not in DENIAL_REASONS:
         raise InvalidInput("say why the application is denied")
     spoken_reason = Phrases((DENIAL_REASONS[reason],))
+    _refuse_the_denier_on_appeal(case, actor)
     if case.status == "appealed":
         move_loss_mitigation(session, reference, "denied_final", on, actor)
         notice = _tell(session, case, APPEAL_DENIED, now, reason=spoken_reason)
         return _decided(session, case, "appeal_denied", actor, note, notice, reason=reason)
     _start_review(session, case, on, actor)
     move_loss_mitigation(session, reference, "denied", on, actor)
+    case.data = {**case.data, "denied_by": actor}
     appeal = open_deadline(case, "appeal_window")
     until = appeal.due_on if appeal else on
     notice = _tell(session, case, APPLICATION_DENIED, now, reason=spoken_reason, until=until)
@@ -234,10 +237,19 @@ def deny_application(
 
 
 def record_appeal(session: Session, reference: str, *, on: date, actor: str, note: str) -> Decision:
-    """Record the borrower's appeal of a denial, starting the 30-day appeal decision clock."""
+    """Record the borrower's appeal of a denial, made within its 14 days, starting the 30-day decision clock."""
     case = _case_of(session, reference, note, CaseKind.LOSS_MITIGATION)
+    window = open_deadline(case, "appeal_window")
+    if window is not None and on > window.due_on:
+        raise InvalidInput(f"the appeal window closed on {window.due_on.isoformat()} (Reg X 1024.41(h)(2))")
     move_loss_mitigation(session, reference, "appealed", on, actor)
     return _decided(session, case, "appealed", actor, note, None)
+
+
+def _refuse_the_denier_on_appeal(case: Case, actor: str) -> None:
+    """Refuse an appeal decided by the specialist who denied the application (Reg X 1024.41(h)(3))."""
+    if case.status == "appealed" and case.data.get("denied_by") == actor:
+        raise InvalidInput("an appeal is decided by someone other than the specialist who denied the application")
 
 
 def record_live_contact(session: Session, reference: str, *, on: date, actor: str, note: str) -> Decision:

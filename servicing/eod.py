@@ -4,11 +4,13 @@
 2. assess late fees (one per installment past grace, none during a forbearance or repayment plan)
 3. accrue interest and update days past due (one UPDATE over every active loan)
 4. disburse escrow items due (advancing when the account is short)
-5. open early-intervention tasks (US loans) and arrears-information tasks (UK loans)
-6. mark overdue cases
+5. run the annual escrow analysis of the loans whose analysis date has come (Reg X 1024.17)
+6. open early-intervention tasks (US loans) and arrears-information tasks (UK loans)
+7. mark overdue cases
 
 Late fees are assessed before the accrual/delinquency update because neither changes the other;
-that lets interest and days past due share one statement.
+that lets interest and days past due share one statement. The escrow analysis runs after the
+day's bills are paid and days past due are updated, so it sees the balance and status of the day.
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ from servicing.cases import (
     open_arrears_information,
     open_early_intervention,
 )
+from servicing.escrow import analyze_escrow_due
 from servicing.payments import PaymentInstruction, post_payments
 from servicing.rules.account import FeeKind
 from servicing.rules.calendar import business_days_between
 from servicing.rules.delinquency import late_fees_due
+from servicing.rules.escrow import DEFAULT_POLICY, AnalysisPolicy
 from servicing.rules.ledger import Balances, EntryKind, LedgerLine
 from servicing.rules.money import to_money
 from servicing.rules.schedule import due_dates_between
@@ -69,6 +73,7 @@ class DayResult:
     late_fees: int = 0
     loans_accrued: int = 0
     escrow_disbursed: int = 0
+    escrow_analyzed: int = 0
     early_intervention: int = 0
     arrears_information: int = 0
     cases_overdue: int = 0
@@ -99,8 +104,12 @@ def run_eod(
     country: str,
     actor: str = "eod",
     on_day: Callable[[DayResult], None] | None = None,
+    escrow_policy: AnalysisPolicy = DEFAULT_POLICY,
 ) -> EodReport:
-    """Run end of day for every business date not yet run up to `through`, one transaction per date."""
+    """Run end of day for every business date not yet run up to `through`, one transaction per date.
+
+    `escrow_policy` holds the portfolio's escrow analysis options (the servicer's settings).
+    """
     report = EodReport()
     with sessions() as session:
         days = dates_to_run(session, through, country)
@@ -108,14 +117,16 @@ def run_eod(
         with sessions() as session, session.begin():
             if session.get(BusinessDay, day) is not None:
                 continue
-            result = run_business_day(session, day, actor)
+            result = run_business_day(session, day, actor, escrow_policy)
             report.days.append(result)
         if on_day is not None:
             on_day(result)
     return report
 
 
-def run_business_day(session: Session, day: date, actor: str) -> DayResult:
+def run_business_day(
+    session: Session, day: date, actor: str, escrow_policy: AnalysisPolicy = DEFAULT_POLICY
+) -> DayResult:
     """Run every end-of-day step for one business date, in the caller's transaction."""
     marker = BusinessDay(business_date=day, started_at=utcnow())
     session.add(marker)
@@ -125,6 +136,7 @@ def run_business_day(session: Session, day: date, actor: str) -> DayResult:
     result.late_fees = assess_late_fees(session, day, actor)
     result.loans_accrued = accrue_and_age(session, day)
     result.escrow_disbursed = disburse_escrow(session, day, actor)
+    result.escrow_analyzed = analyze_escrow_due(session, day, actor, escrow_policy)
     result.early_intervention = open_early_intervention_tasks(session, day)
     result.arrears_information = open_arrears_information_tasks(session, day)
     result.cases_overdue = mark_overdue_cases(session, day)

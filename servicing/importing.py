@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import functools
 import gc
-import io
+import itertools
 import multiprocessing as mp
 import os
-from collections.abc import Callable, Iterator, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,23 +30,30 @@ from servicing.boarding import (
 )
 from servicing.boarding import parse_loan_row as _parse_loan_row
 from servicing.errors import InvalidInput, ServicingError
-from servicing.payments import PaymentInstruction, PostingReport, Refusal, post_payments
+from servicing.payments import PaymentInstruction, PostingReport, Refusal, post_payments, repeated_in_file
 from servicing.queries import current_date
 from servicing.rules.money import parse_amount
+from servicing.store.db import yield_to_other_writers
 
 PAYMENT_REQUIRED = ("loan_number", "amount", "received_on", "reference")
 PAYMENT_OPTIONAL = ("method",)
 METHODS = ("ach", "check", "card", "wire", "cash")
 MAX_FIELD = 200
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators: in no field of a loan or payment file
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 PARALLEL_ROWS = 20_000  # files at least this long are parsed in two processes
+# Rows committed per transaction: about half a second of SQLite's write lock on a slow machine, which is
+# how long a webhook or a console page may wait behind an import.
+CHUNK_ROWS = 2_000
 
-Progress = Callable[[int], None]
+Progress = Callable[[str, int, int | None], None]  # (step, rows done, rows in all when known)
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 class FileRefused(ServicingError):
-    """A file that cannot be read at all (encoding, header); nothing in it was imported."""
+    """A file that cannot be read at all (encoding, header, CSV structure); nothing in it was imported."""
 
 
 @dataclass
@@ -61,9 +69,34 @@ class ImportResult:
 def read_rows(
     path: Path, required: Sequence[str], optional: Sequence[str]
 ) -> Iterator[tuple[int, dict[str, str] | str]]:
-    """Yield (line number, row) or (line number, reason) for each data line of a CSV file."""
+    """Yield (line number, row) or (line number, reason) for each data line of a CSV file.
+
+    A file whose CSV structure is broken is refused whole (FileRefused naming the line): a quote that
+    is not closed on its line, a quote inside an unquoted field or text after a closing quote, more or
+    fewer fields than the header. A record is one line: a field may not hold a line break (CR, LF and
+    CRLF all end a line). A row holding a control character is refused by itself, with the field.
+    """
+    text = _file_text(path)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n") if text else []
+    reader = csv.reader(_well_quoted(lines, path.name), strict=True)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        header = [h.strip() for h in next(reader)]
+    except StopIteration as error:
+        raise FileRefused(f"{path.name}: empty file") from error
+    _check_header(path.name, header, required, optional)
+    for values in reader:
+        line = reader.line_num
+        if not "".join(values).strip():
+            continue
+        if len(values) != len(header):
+            raise FileRefused(f"{path.name}: line {line}: expected {len(header)} fields, found {len(values)}")
+        row = dict(zip(header, values, strict=True))
+        yield line, _row_refusal(row) or row
+
+
+def _file_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = error.object[: error.start].count(b"\n") + 1
         bad = error.object[error.start]
@@ -71,33 +104,69 @@ def read_rows(
         raise FileRefused(f"{path.name}: {reason}") from error
     except OSError as error:
         raise FileRefused(f"{path.name}: {error.strerror}") from error
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration as error:
-        raise FileRefused(f"{path.name}: empty file") from error
+
+
+def _check_header(name: str, header: list[str], required: Sequence[str], optional: Sequence[str]) -> None:
     missing = [c for c in required if c not in header]
     if missing:
-        raise FileRefused(f"{path.name}: missing columns: {', '.join(missing)}")
+        raise FileRefused(f"{name}: missing columns: {', '.join(missing)}")
     unknown = [h for h in header if h not in required and h not in optional]
     if unknown:
-        raise FileRefused(f"{path.name}: unknown columns: {', '.join(unknown)}")
+        raise FileRefused(f"{name}: unknown columns: {', '.join(unknown)}")
     if len(set(header)) != len(header):
-        raise FileRefused(f"{path.name}: a column appears twice in the header")
-    line = reader.line_num
-    try:
-        for values in reader:
-            start, line = line + 1, reader.line_num
-            if not values or not "".join(values).strip():
-                continue
-            if len(values) != len(header):
-                yield start, f"expected {len(header)} fields, found {len(values)}"
-            elif max(map(len, values)) > MAX_FIELD:
-                yield start, f"a field is longer than {MAX_FIELD} characters"
-            else:
-                yield start, dict(zip(header, values, strict=True))
-    except csv.Error as error:
-        raise FileRefused(f"{path.name}: line {reader.line_num}: {error}") from error
+        raise FileRefused(f"{name}: a column appears twice in the header")
+
+
+def _well_quoted(lines: Iterable[str], name: str) -> Iterator[str]:
+    """Yield the lines, refusing the file at the first one whose quotes are broken."""
+    for number, line in enumerate(lines, start=1):
+        if '"' in line:
+            problem = quoting_problem(line)
+            if problem:
+                raise FileRefused(f"{name}: line {number}: {problem}")
+        yield line
+
+
+def quoting_problem(line: str) -> str | None:
+    """Return what is wrong with the quotes of one CSV line (RFC 4180), or None when every field is well quoted."""
+    position = 0
+    while True:
+        if line.startswith('"', position):
+            closing = _closing_quote(line, position + 1)
+            if closing < 0:
+                return "a quote opens a field and is not closed on its line"
+            position = closing + 1
+            if position < len(line) and line[position] != ",":
+                return "a quoted field goes on after its closing quote"
+        else:
+            comma = line.find(",", position)
+            end = len(line) if comma < 0 else comma
+            if '"' in line[position:end]:
+                return "a quote inside a field that does not start with one"
+            position = end
+        if position >= len(line):
+            return None
+        position += 1  # past the comma
+
+
+def _closing_quote(line: str, start: int) -> int:
+    """Return where the quoted field starting before `start` closes (a doubled quote is a quote), or -1."""
+    while True:
+        found = line.find('"', start)
+        if found < 0 or not line.startswith('""', found):
+            return found
+        start = found + 2
+
+
+def _row_refusal(row: dict[str, str]) -> str | None:
+    """Return why a row is refused before its values are read: a control character, an overlong field."""
+    for name, value in row.items():
+        control = _CONTROL.search(value)
+        if control:
+            return f"{name}: holds a control character (U+{ord(control.group()):04X})"
+        if len(value) > MAX_FIELD:
+            return f"{name}: longer than {MAX_FIELD} characters"
+    return None
 
 
 def parse_payment_row(row: dict[str, str], line: int | None = None) -> PaymentInstruction:
@@ -154,15 +223,19 @@ def import_loans(
     actor: str,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Board every good row of a loan file in one transaction; refuse the others with line and reason."""
+    """Board every good row of a loan file, a chunk per transaction; refuse the others with line and reason.
+
+    The whole file is read and checked before anything is boarded: a file refused whole boards nothing.
+    Each chunk of `CHUNK_ROWS` loans is committed on its own, so other writers go between two; a loan
+    number already boarded with the same data is unchanged, so running an interrupted import again
+    boards what is left.
+    """
     result = ImportResult()
-    records: list[tuple[int | None, LoanRecord]] = []
     lines: list[tuple[int, dict[str, str] | str]] = []
     for line, row in read_rows(path, REQUIRED_COLUMNS, OPTIONAL_COLUMNS):
-        result.rows += 1
-        if progress and result.rows % 5000 == 0:
-            progress(result.rows)
         lines.append((line, row))
+        _count_read(result, progress)
+    records: list[tuple[int | None, LoanRecord]] = []
     for (line, row), parsed in zip(lines, _parse_loan_rows([row for _, row in lines]), strict=True):
         if isinstance(row, str):
             result.refused.append(Refusal(line, "", row))
@@ -170,17 +243,58 @@ def import_loans(
             records.append((line, parsed))
         else:
             result.refused.append(Refusal(line, row.get("loan_number", "").strip(), str(parsed)))
-    with sessions() as session, session.begin():
-        report: BoardingReport = board_loans(session, records, secret=secret, boarded_on=today, actor=actor)
-        record_audit(
-            session, actor, "loans.imported", "file", path.name,
-            {"boarded": len(report.boarded), "unchanged": len(report.unchanged),
-             "refused": len(report.refused) + len(result.refused)},
-        )  # fmt: skip
-    result.imported = report.boarded
-    result.unchanged = report.unchanged
-    result.refused = sorted(result.refused + report.refused, key=lambda r: r.line or 0)
+    records = _first_of_each_loan(records, result)
+    parts, done = _parts(records, CHUNK_ROWS), 0
+    for number, part in enumerate(parts, start=1):
+        with sessions() as session, session.begin():
+            report: BoardingReport = board_loans(session, part, secret=secret, boarded_on=today, actor=actor)
+            _audit_part(session, actor, "loans.imported", path, (number, len(parts)),
+                        {"boarded": len(report.boarded), "unchanged": len(report.unchanged),
+                         "refused": len(report.refused) + (len(result.refused) if number == 1 else 0)})  # fmt: skip
+        result.imported += report.boarded
+        result.unchanged += report.unchanged
+        result.refused += report.refused
+        done += len(part)
+        if progress:
+            progress("boarding loans", done, len(records))
+        yield_to_other_writers(sessions)
+    result.refused.sort(key=lambda r: r.line or 0)
     return result
+
+
+def _audit_part(
+    session: Session, actor: str, action: str, path: Path, part: tuple[int, int], counts: dict[str, int]
+) -> None:
+    """Audit one committed chunk of a file, in its transaction: which part of how many, and what it did."""
+    number, of = part
+    record_audit(session, actor, action, "file", path.name, {"part": number, "of": of, **counts})
+
+
+def _count_read(result: ImportResult, progress: Progress | None) -> None:
+    result.rows += 1
+    if progress and result.rows % 5000 == 0:
+        progress("reading", result.rows, None)
+
+
+def _parts(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    """Return the items in parts of at most `size`, in order (one empty part when there are none)."""
+    return [items[start : start + size] for start in range(0, len(items), size)] or [items]
+
+
+def _first_of_each_loan(
+    records: list[tuple[int | None, LoanRecord]], result: ImportResult
+) -> list[tuple[int | None, LoanRecord]]:
+    """Return the records without a loan number repeated from an earlier line, refusing the repeats."""
+    first: dict[str, int | None] = {}
+    kept = []
+    for line, record in records:
+        if record.loan_number in first:
+            where = first[record.loan_number]
+            result.refused.append(Refusal(line, record.loan_number, f"duplicate loan number (first on line {where})"))
+        else:
+            first[record.loan_number] = line
+            kept.append((line, record))
+    return kept
 
 
 def _parse_loan_rows(rows: Sequence[dict[str, str] | str]) -> list[LoanRecord | str | None]:
@@ -235,13 +349,17 @@ def import_payments(
     actor: str,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Post every good row of a payment file in one transaction; refuse the others with line and reason."""
+    """Post every good row of a payment file, a chunk per transaction; refuse the others with line and reason.
+
+    The whole file is read and checked before anything is posted: a file refused whole posts nothing.
+    Payments are posted about `CHUNK_ROWS` at a time, each chunk committed on its own so that other
+    writers go between two, all of one loan's together in date order. A reference already posted with
+    the same loan, amount and date is unchanged, so running an interrupted import again posts what is left.
+    """
     result = ImportResult()
     instructions: list[PaymentInstruction] = []
     for line, row in read_rows(path, PAYMENT_REQUIRED, PAYMENT_OPTIONAL):
-        result.rows += 1
-        if progress and result.rows % 5000 == 0:
-            progress(result.rows)
+        _count_read(result, progress)
         if isinstance(row, str):
             result.refused.append(Refusal(line, "", row))
             continue
@@ -249,16 +367,39 @@ def import_payments(
             instructions.append(parse_payment_row(row, line))
         except InvalidInput as error:
             result.refused.append(Refusal(line, row.get("reference", "").strip(), str(error)))
-    with sessions() as session, session.begin():
-        report: PostingReport = post_payments(
-            session, instructions, today=today, business_date=current_date(session, today), actor=actor
-        )
-        record_audit(
-            session, actor, "payments.imported", "file", path.name,
-            {"posted": len(report.posted), "already_posted": len(report.already_posted),
-             "refused": len(report.refused) + len(result.refused)},
-        )  # fmt: skip
-    result.imported = report.posted
-    result.unchanged = report.already_posted
-    result.refused = sorted(result.refused + report.refused, key=lambda r: r.line or 0)
+    repeated = repeated_in_file(instructions)
+    result.refused += [Refusal(i.line, i.reference, reason) for i, reason in repeated.items()]
+    instructions = [i for i in instructions if i not in repeated]
+    parts, done = _parts_by_loan(instructions, CHUNK_ROWS), 0
+    for number, part in enumerate(parts, start=1):
+        with sessions() as session, session.begin():
+            report: PostingReport = post_payments(
+                session, part, today=today, business_date=current_date(session, today), actor=actor
+            )
+            _audit_part(session, actor, "payments.imported", path, (number, len(parts)),
+                        {"posted": len(report.posted), "already_posted": len(report.already_posted),
+                         "refused": len(report.refused) + (len(result.refused) if number == 1 else 0)})  # fmt: skip
+        result.imported += report.posted
+        result.unchanged += report.already_posted
+        result.refused += report.refused
+        done += len(part)
+        if progress:
+            progress("posting payments", done, len(instructions))
+        yield_to_other_writers(sessions)
+    result.refused.sort(key=lambda r: r.line or 0)
     return result
+
+
+def _parts_by_loan(instructions: list[PaymentInstruction], size: int) -> list[list[PaymentInstruction]]:
+    """Return the payments in parts of about `size`, one loan's all in one part in date order where they fit."""
+    ordered = sorted(instructions, key=lambda i: (i.loan_number, i.received_on, i.line or 0))
+    parts: list[list[PaymentInstruction]] = [[]]
+    for _, group in itertools.groupby(ordered, key=lambda i: i.loan_number):
+        payments = list(group)
+        if parts[-1] and len(parts[-1]) + len(payments) > size:
+            parts.append([])
+        for start in range(0, len(payments), size):  # a loan with more than a part's worth spans several
+            if start:
+                parts.append([])
+            parts[-1].extend(payments[start : start + size])
+    return parts

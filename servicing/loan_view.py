@@ -73,6 +73,8 @@ class Terms:
     maturity_date: date
     borrower_name: str
     borrower_locale: str
+    foreclosure_referred_on: date | None = None
+    foreclosure_sale_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -296,6 +298,8 @@ def _terms(account: Account, loan: Loan, borrower: Borrower) -> Terms:
         maturity_date=account.due_date(account.term_months),
         borrower_name=f"{borrower.first_name} {borrower.last_name}",
         borrower_locale=borrower.locale,
+        foreclosure_referred_on=loan.foreclosure_referred_on,
+        foreclosure_sale_on=loan.foreclosure_sale_on,
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.conversations import is_opted_out
+from servicing.store.db import retried_when_disconnected
 from servicing.store.models import Borrower, Conversation, Message, OutboxItem
 
 log = logging.getLogger(__name__)
@@ -146,8 +147,13 @@ def _deliver(
         with sessions.begin() as session:
             _failed(session, item, failure, now, report)
         return now + timedelta(seconds=failure.retry_after) if failure.retry_after else None
-    with sessions.begin() as session:
-        _finish(session, item, "sent", provider_id, None, clock())
+    sent_at = clock()
+
+    def record_sent() -> None:
+        with sessions.begin() as session:
+            _finish(session, item, "sent", provider_id, None, sent_at)
+
+    retried_when_disconnected(record_sent)  # a send not recorded would be sent again when its lease ends
     report.sent += 1
     return None
 

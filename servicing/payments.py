@@ -94,7 +94,7 @@ def post_payments(
     latest = _latest_received(session, [a.loan_id for a in accounts.values()])
     latest.update(_latest_workouts(session, [a.loan_id for a in accounts.values()], latest))
     originated = _origination_dates(session, list(accounts))
-    repeated = _repeated_in_file(instructions)
+    repeated = repeated_in_file(instructions)
     batch = _Batch()
     seen: dict[str, int | None] = {}
     earliest: dict[int, date] = {}  # per loan, the earliest receipt posted now
@@ -165,7 +165,7 @@ def _screen(
     return None
 
 
-def _repeated_in_file(instructions: Sequence[PaymentInstruction]) -> dict[PaymentInstruction, str]:
+def repeated_in_file(instructions: Sequence[PaymentInstruction]) -> dict[PaymentInstruction, str]:
     """Return why each file row reusing a reference from an earlier line is refused (file order, not date)."""
     first: dict[str, int] = {}
     repeated: dict[PaymentInstruction, str] = {}

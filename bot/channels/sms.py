@@ -12,10 +12,10 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from flask import Blueprint, Flask, Request, current_app, request
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, CursorResult, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
@@ -32,7 +32,8 @@ from bot.turn import InboundMessage, Reply, Turn
 from bot.words import is_no, is_yes
 from servicing.config import Settings
 from servicing.conversations import bot_may_answer, is_opted_out, is_verified, set_opt_out
-from servicing.store.models import Message
+from servicing.store.db import column_length, retried_when_disconnected
+from servicing.store.models import Conversation, Message
 
 log = logging.getLogger(__name__)
 CHANNEL = "sms"
@@ -68,12 +69,15 @@ OFFER_NOTE = "sms_opt_out_offered"
 PAGES_NOTE = "sms_pages"
 PRIVATE_PAGES_NOTE = "sms_pages_verified"  # the pages were written in a verified session
 
-# Twilio's message statuses in the order they happen; a late report never moves a message backwards.
+# Twilio's message statuses in the order they happen; a late report never moves a message backwards. A
+# delivery outranks a failure: a carrier's receipt can come after an `undelivered`, never the other way round.
 STATUS_ORDER = {
     "accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3,
-    "delivered": 4, "undelivered": 4, "failed": 4, "read": 5,
+    "undelivered": 4, "failed": 4, "delivered": 5, "read": 6,
 }  # fmt: skip
 MAX_MEDIA = 10  # Twilio delivers at most 10 media per MMS
+# The form fields stored in a column of limited length: a longer one is refused (400), never cut or failed (500).
+STORED_LENGTH = {"From": column_length(Conversation.address), "MessageSid": column_length(Message.provider_id)}
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 
@@ -116,6 +120,10 @@ def inbound_sms() -> Response:
     sender, sid = request.form.get("From", "").strip(), request.form.get("MessageSid", "").strip()
     if not sender or not sid:
         return Response("From and MessageSid are required\n", status=400, content_type="text/plain")
+    for field, value in (("From", sender), ("MessageSid", sid)):
+        if len(value) > STORED_LENGTH[field]:
+            return Response(f"{field} is longer than {STORED_LENGTH[field]} characters\n", status=400,
+                            content_type="text/plain")  # fmt: skip
     inbound = InboundMessage(CHANNEL, sender, request.form.get("Body", ""), provider_id=sid,
                              attachments=media_of(request.form))  # fmt: skip
     replies = channel.engine.handle(inbound)
@@ -131,8 +139,13 @@ def delivery_status() -> Response:
     sid = request.form.get("MessageSid") or request.form.get("SmsSid") or ""
     status = (request.form.get("MessageStatus") or request.form.get("SmsStatus") or "").strip().lower()
     if sid and status in STATUS_ORDER:
-        with channel.sessions.begin() as session:
-            record_delivery_status(session, sid, status, request.form.get("ErrorCode") or None, channel.engine.clock())
+        error_code, now = request.form.get("ErrorCode") or None, channel.engine.clock()
+
+        def record() -> None:
+            with channel.sessions.begin() as session:
+                record_delivery_status(session, sid, status, error_code, now)
+
+        retried_when_disconnected(record)
     return Response("", status=200, content_type="text/plain")
 
 
@@ -176,20 +189,32 @@ def twiml(replies: list[Reply]) -> Response:
 
 
 def record_delivery_status(session: Session, sid: str, status: str, error_code: str | None, now: datetime) -> bool:
-    """Update an outbound message's delivery status from a Twilio report; return False for an unknown sid."""
-    message = session.scalar(
-        select(Message).where(Message.channel == CHANNEL, Message.direction == "out", Message.provider_id == sid)
-    )
-    if message is None:
-        return False
-    if STATUS_ORDER.get(status, 0) < STATUS_ORDER.get(message.status, 0):
-        return True  # reports can arrive out of order: "sent" after "delivered" changes nothing
-    message.status = status
+    """Move an outbound message's delivery status forward from a Twilio report; return False for an unknown sid.
+
+    Reports arrive late, out of order, twice, and on two workers at once: one conditional UPDATE changes the
+    message only when the report is a later step than the stored status, so a report never moves it
+    backwards (`failed` after `delivered`) and a replayed one changes nothing (not even the delivery time).
+    """
+    not_earlier = [name for name, rank in STATUS_ORDER.items() if rank >= STATUS_ORDER[status]]
+    changes: dict[str, Any] = {"status": status}
     if error_code:
-        message.error_code = error_code[:16]
+        changes["error_code"] = error_code[:16]
     if status == "delivered":
-        message.delivered_at = now
-    return True
+        changes["delivered_at"] = now
+    moved = session.execute(
+        update(Message)
+        .where(*_sent_by_sms(sid), Message.status.not_in(not_earlier))
+        .values(changes)
+        .execution_options(synchronize_session=False)
+    )
+    return (
+        bool(cast(CursorResult[Any], moved).rowcount)
+        or session.scalar(select(Message.id).where(*_sent_by_sms(sid))) is not None
+    )
+
+
+def _sent_by_sms(sid: str) -> tuple[ColumnElement[bool], ...]:
+    return Message.channel == CHANNEL, Message.direction == "out", Message.provider_id == sid
 
 
 # -- keywords, opt-out and paging, before and after the engine ----------------------------------------

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -19,10 +20,14 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from console.arguments import date_argument, page_argument, servicer_today, settings
+from console.i18n import money
 from console.loans.forms import (
     EndForbearanceForm,
+    EscrowAnalysisForm,
     FeeWaiverForm,
     ForbearanceForm,
+    ForeclosureReferralForm,
+    ForeclosureSaleForm,
     ModificationForm,
     PaymentForm,
     ReversalForm,
@@ -33,7 +38,9 @@ from console.security import audits_view, requires_role, sessions, user
 from servicing.conversations import UnverifiedDisclosure
 from servicing.decisions import record_written_request
 from servicing.errors import LoanNotFound, ServicingError
+from servicing.escrow import run_escrow_analysis
 from servicing.fees import waive_fee as waive_loan_fee
+from servicing.foreclosure import refer_to_foreclosure, schedule_foreclosure_sale
 from servicing.loan_view import find_loans, loan_page
 from servicing.manual_payments import post_manual_payment, reverse_loan_payment
 from servicing.notices import notice_needs_confirmation
@@ -98,6 +105,9 @@ def show(loan_number: str) -> str:
         end_forbearance_form=EndForbearanceForm(formdata=None),
         decision_form=WorkoutDecisionForm(formdata=None),
         request_form=WrittenRequestForm(formdata=None, received_on=view.as_of),
+        referral_form=ForeclosureReferralForm(formdata=None, on=view.as_of),
+        sale_form=ForeclosureSaleForm(formdata=None),
+        escrow_analysis_form=EscrowAnalysisForm(formdata=None),
         may_decide=user().role.includes(DECISION_ROLE),
         notice_unverified=notice_unverified,
     )
@@ -231,6 +241,35 @@ def record_request(loan_number: str) -> Response:
     return run_action(loan_number, form, record)
 
 
+@bp.post("/<loan_number>/foreclosure/referral")
+@requires_role(DECISION_ROLE)
+def refer(loan_number: str) -> Response:
+    """Record the loan's referral to foreclosure, refused before day 121 or while an application is pending."""
+    form = ForeclosureReferralForm()
+
+    def record(session: Session) -> str:
+        refer_to_foreclosure(session, loan_number, on=form.on.data or date.min, actor=user().username,
+                             reason=form.reason.data or "")  # fmt: skip
+        return str(_("Referral to foreclosure recorded."))
+
+    return run_action(loan_number, form, record)
+
+
+@bp.post("/<loan_number>/foreclosure/sale")
+@requires_role(DECISION_ROLE)
+def schedule_sale(loan_number: str) -> Response:
+    """Record a foreclosure sale date, refused while a complete application is pending."""
+    form = ForeclosureSaleForm()
+
+    def record(session: Session) -> str:
+        schedule_foreclosure_sale(session, loan_number, sale_on=form.sale_on.data or date.min,
+                                  on=current_date(session, servicer_today()), actor=user().username,
+                                  reason=form.reason.data or "")  # fmt: skip
+        return str(_("Foreclosure sale scheduled."))
+
+    return run_action(loan_number, form, record)
+
+
 @bp.post("/<loan_number>/fees/waive")
 @requires_role(DECISION_ROLE)
 def waive_fee(loan_number: str) -> Response:
@@ -245,6 +284,24 @@ def waive_fee(loan_number: str) -> Response:
         return str(_("Fee %(id)s waived.", id=fee.id))
 
     return run_action(loan_number, form, waive)
+
+
+@bp.post("/<loan_number>/escrow-analysis")
+@requires_role(DECISION_ROLE)
+def analyze_escrow(loan_number: str) -> Response:
+    """Analyze the loan's escrow account now, with the portfolio's settings: new deposit, refund or bill."""
+    form = EscrowAnalysisForm()
+
+    def analyze(session: Session) -> str:
+        statement = run_escrow_analysis(
+            session, loan_number, on=current_date(session, servicer_today()), actor=user().username,
+            policy=settings().escrow_policy(), reason=form.reason.data or "",
+        )  # fmt: skip
+        deposit = money(statement.new_deposit, statement.currency)
+        day = format_date(statement.computation_year_starts)
+        return str(_("Escrow analyzed: the deposit is %(deposit)s from %(day)s.", deposit=deposit, day=day))
+
+    return run_action(loan_number, form, analyze)
 
 
 @bp.post("/<loan_number>/forbearance")

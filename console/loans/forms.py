@@ -96,6 +96,20 @@ class WrittenRequestForm(ActionForm):
     submit = SubmitField(_l("Open the case"))
 
 
+class ForeclosureReferralForm(ActionForm):
+    """The referral to foreclosure (first notice or filing), allowed only as Reg X 1024.41(f) allows."""
+
+    on = DateField(_l("Referred on"), validators=[InputRequired()])
+    submit = SubmitField(_l("Record the referral"))
+
+
+class ForeclosureSaleForm(ActionForm):
+    """A foreclosure sale date, allowed only with no complete application pending (1024.41(g))."""
+
+    sale_on = DateField(_l("Sale on"), validators=[InputRequired()])
+    submit = SubmitField(_l("Schedule the sale"))
+
+
 class FeeWaiverForm(ActionForm):
     """A fee to waive, by its id."""
 
@@ -123,6 +137,12 @@ class EndForbearanceForm(ActionForm):
     """Ending the active forbearance."""
 
     submit = SubmitField(_l("End forbearance"))
+
+
+class EscrowAnalysisForm(ActionForm):
+    """An escrow analysis run now (a tax or insurance bill changed): it starts a new computation year."""
+
+    submit = SubmitField(_l("Analyze escrow"))
 
 
 WORKOUT_CHOICES: list[Any] = [

@@ -79,6 +79,11 @@ class Account:
     fee_seq: int = 0
     late_fee_amount: Decimal = ZERO  # a fixed late charge; when zero, the rate applies
     open_fees: list[OpenFee] = field(default_factory=list)
+    # An escrow analysis changes the deposit from the first installment of its computation year
+    # (`escrow_monthly_from`); installments due before it keep the deposit they were billed with.
+    escrow_previous_monthly: Decimal = ZERO
+    escrow_monthly_from: date | None = None
+    escrow_shortage_due: Decimal = ZERO  # an escrow shortage or deficiency billed and not yet paid
 
     # -- the schedule -------------------------------------------------------------------------
 
@@ -138,9 +143,23 @@ class Account:
         return payment, paid_principal, interest
 
     def installment_amount(self, number: int) -> Decimal:
-        """Return what installment `number` costs now: principal and interest plus escrow."""
+        """Return what installment `number` costs now: principal and interest plus its escrow deposit."""
         payment, _, _ = self.principal_and_interest(number, self.balances.principal)
-        return payment + self.escrow_monthly
+        return payment + self.escrow_deposit(number)
+
+    def escrow_deposit(self, number: int) -> Decimal:
+        """Return the escrow deposit installment `number` carries: the one in force on its due date."""
+        starts = self.escrow_monthly_from
+        if starts is None or self.escrow_previous_monthly == self.escrow_monthly or self.due_date(number) >= starts:
+            return self.escrow_monthly
+        return self.escrow_previous_monthly
+
+    def escrow_past_due(self, day: date) -> Decimal:
+        """Return the escrow deposits of the unpaid installments due before `day`, each at its own amount."""
+        if not self.is_scheduled:
+            return to_money(ZERO, self.currency)  # daily simple installments carry no escrow deposit
+        past_due = (n for n in self.installments_due_by(day) if self.due_date(n) < day)
+        return to_money(sum((self.escrow_deposit(n) for n in past_due), ZERO), self.currency)
 
     def days_past_due(self, as_of: date) -> int:
         """Return days since the oldest unpaid installment fell due (0 when none has)."""
@@ -149,7 +168,7 @@ class Account:
         return max(0, (as_of - self.next_due_date).days)
 
     def amount_due(self, as_of: date) -> Decimal:
-        """Return every unpaid installment due by `as_of` (or else the next one) plus fees, minus suspense."""
+        """Return the installments due by `as_of` (or else the next one), escrow billed and fees, less suspense."""
         if self.status is not LoanStatus.ACTIVE:
             return to_money(ZERO, self.currency)
         due = self.installments_due_by(as_of) or [self.next_installment]
@@ -158,10 +177,11 @@ class Account:
             for number in due:
                 payment, paid_principal, _ = self.principal_and_interest(number, principal)
                 principal -= paid_principal
-                total += payment + self.escrow_monthly
+                total += payment + self.escrow_deposit(number)
         else:
             total = max(ZERO, self.monthly_payment * len(due) - self.dsi_credit)
-        return to_money(max(ZERO, total + self.balances.fees - self.balances.suspense), self.currency)
+        owed = total + self.escrow_shortage_due + self.balances.fees
+        return to_money(max(ZERO, owed - self.balances.suspense), self.currency)
 
     # -- interest -----------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ class EntryKind(StrEnum):
     FEE_WAIVED = "fee_waived"
     ESCROW_DEPOSIT = "escrow_deposit"
     ESCROW_DISBURSEMENT = "escrow_disbursement"
+    ESCROW_BILLED = "escrow_billed"  # an analysis billed an escrow shortage: owed, no money moved yet
     SUSPENSE_IN = "suspense_in"
     SUSPENSE_OUT = "suspense_out"
     CURTAILMENT = "curtailment"

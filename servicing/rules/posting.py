@@ -70,6 +70,7 @@ class Application:
     lines: list[LedgerLine] = field(default_factory=list)
     installments: list[PaidInstallment] = field(default_factory=list)
     fees_paid: list[tuple[int, Decimal]] = field(default_factory=list)
+    escrow_shortage_paid: Decimal = ZERO
     paid_off: bool = False
 
     def total_change(self) -> Balances:
@@ -90,6 +91,7 @@ class Application:
             },
             "fees": [[seq, str(amount)] for seq, amount in self.fees_paid],
             "installments": [i.number for i in self.installments],
+            "escrow_shortage": str(self.escrow_shortage_paid),
         }
 
 
@@ -193,8 +195,9 @@ def _post_scheduled(account: Account, application: Application) -> None:
     if not applied and not still_due and next_is_near and funds >= account.installment_amount(next_number):
         funds -= _pay_installment(account, application, next_number)
         applied, next_is_near = 1, False
-    # 3. fees, only once no installment due is left unpaid
+    # 3. an escrow shortage billed, then fees, only once no installment due is left unpaid
     if not still_due:
+        funds -= _pay_escrow_billed(account, application, funds)
         funds -= _pay_fees(account, application, funds)
     # 4. what is left waits in suspense (a partial payment) or reduces principal
     if not (still_due or (not applied and next_is_near)):
@@ -206,7 +209,7 @@ def _pay_installment(account: Account, application: Application, number: int) ->
     """Apply one whole installment: interest, then principal, then escrow; return what it cost."""
     day = application.received_on
     payment, principal, interest = account.principal_and_interest(number, account.balances.principal)
-    escrow = account.escrow_monthly
+    escrow = account.escrow_deposit(number)
     if interest:
         application.lines.append(
             account.book(EntryKind.INTEREST_ACCRUAL, day, f"interest, installment {number}", interest=interest)
@@ -226,6 +229,18 @@ def _pay_installment(account: Account, application: Application, number: int) ->
     account.interest_paid_through = paid_through_for_due(due)
     account.installments_paid = number
     return payment + escrow
+
+
+def _pay_escrow_billed(account: Account, application: Application, funds: Decimal) -> Decimal:
+    """Put funds toward an escrow shortage or deficiency billed by an analysis, into escrow; return what it took."""
+    amount = min(funds, account.escrow_shortage_due)
+    if amount <= 0:
+        return ZERO
+    account.escrow_shortage_due -= amount
+    application.escrow_shortage_paid += amount
+    memo = "billed escrow shortage paid into escrow"
+    application.lines.append(account.book(EntryKind.ESCROW_DEPOSIT, application.received_on, memo, escrow=amount))
+    return amount
 
 
 def _pay_fees(account: Account, application: Application, funds: Decimal) -> Decimal:
@@ -278,6 +293,7 @@ def _post_daily_simple(account: Account, application: Application) -> None:
             account.book(EntryKind.PAYMENT, day, "interest and principal due", interest=-interest, principal=-principal)
         )
     funds -= interest + principal
+    funds -= _pay_escrow_billed(account, application, funds)
     funds -= _pay_fees(account, application, funds)
     extra = _curtail(account, application, funds)
     funds -= extra
@@ -336,4 +352,5 @@ def reverse_application(
     ).restore(account)
     for fee in fees:
         account.reopen_fee(fee.seq, fee.amount, fee.kind, fee.assessed_on)
+    account.escrow_shortage_due += Decimal(record.get("escrow_shortage", "0"))
     return line

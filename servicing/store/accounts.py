@@ -58,6 +58,9 @@ _ACCOUNT_COLUMNS = [
     loans.c.late_fee_through,
     loans.c.fee_seq,
     loans.c.late_fee_amount,
+    loans.c.escrow_previous_monthly,
+    loans.c.escrow_monthly_from,
+    loans.c.escrow_shortage_due,
 ]
 
 
@@ -67,7 +70,8 @@ def account_from_row(row: Row[Any]) -> Account:
     (loan_id, loan_number, currency, product, method, compounding, annual_rate, monthly_payment, term_months,
      schedule_anchor, late_fee_rate, late_fee_grace_days, escrow_monthly, interest_paid_through,
      installments_paid, status, principal, interest, escrow, fees_balance, suspense, deferred, dsi_credit,
-     late_fee_through, fee_seq, late_fee_amount) = row  # fmt: skip
+     late_fee_through, fee_seq, late_fee_amount, escrow_previous_monthly, escrow_monthly_from,
+     escrow_shortage_due) = row  # fmt: skip
     return Account(
         loan_id=loan_id,
         loan_number=loan_number,
@@ -97,6 +101,9 @@ def account_from_row(row: Row[Any]) -> Account:
         late_fee_through=late_fee_through,
         fee_seq=fee_seq,
         late_fee_amount=to_money(late_fee_amount, currency),
+        escrow_previous_monthly=to_money(escrow_previous_monthly, currency),
+        escrow_monthly_from=escrow_monthly_from,
+        escrow_shortage_due=to_money(escrow_shortage_due, currency),
     )
 
 
@@ -208,6 +215,9 @@ def account_values(account: Account, business_date: date) -> dict[str, Any]:
         "term_months": account.term_months,
         "schedule_anchor": account.schedule_anchor,
         "escrow_monthly": account.escrow_monthly,
+        "escrow_previous_monthly": account.escrow_previous_monthly,
+        "escrow_monthly_from": account.escrow_monthly_from,
+        "escrow_shortage_due": account.escrow_shortage_due,
         "b_closed": business_date,
     }
 

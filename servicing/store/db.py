@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.rules.interest import Compounding, InterestMethod, interest_between
 from servicing.rules.money import from_storage, to_storage
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 POOL_RECYCLE_SECONDS = 1800
+BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})  # primary codes (extended ones end in them)
+RECONNECT_ATTEMPTS = 3  # a transaction runs again this many times in all when the server drops its connection
 SQLITE_BUSY_SECONDS = 10  # how long a SQLite writer waits for its turn and for the lock (PRAGMA busy_timeout too)
+WRITERS_GAP_SECONDS = 0.005  # a long job's pause between two of its transactions: every waiting writer looks in it
 
 
 def accrued_interest_units(
@@ -49,15 +57,37 @@ def accrued_interest_units(
     return to_storage(rounded)
 
 
-def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
-    dbapi_connection.isolation_level = None  # SQLAlchemy, not the driver, says when a transaction begins
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
-    dbapi_connection.create_function("ll_accrued", 7, accrued_interest_units, deterministic=True)
+def insert_unless_present(session: Session, table: Table, values: dict[str, Any], unique: Sequence[str]) -> None:
+    """Insert a row unless one with the same `unique` columns exists or is being inserted by another transaction.
+
+    `INSERT ... ON CONFLICT DO NOTHING` on both dialects: where two transactions insert the same key at once,
+    PostgreSQL makes the second wait for the first and then skips the row instead of failing on the
+    constraint. The caller selects the row afterwards.
+    """
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    session.execute(dialect.insert(table).values(values).on_conflict_do_nothing(index_elements=list(unique)))
+
+
+def column_length(column: Any) -> int:
+    """Return the most characters a string column holds (PostgreSQL refuses more; SQLite would keep them)."""
+    length = getattr(column.type, "length", None)
+    if not isinstance(length, int):
+        raise TypeError(f"{column} is not a string column of limited length")
+    return length
+
+
+def _sqlite_configuration(lock_wait: float) -> Callable[[sqlite3.Connection, Any], None]:
+    def configure(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy, not the driver, says when a transaction begins
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={round(lock_wait * 1000)}")
+        cursor.close()
+        dbapi_connection.create_function("ll_accrued", 7, accrued_interest_units, deterministic=True)
+
+    return configure
 
 
 class WriterTurns:
@@ -157,12 +187,17 @@ class WriterTurns:
         return handle
 
 
-def make_engine(url: str, **options: Any) -> Engine:
-    """Create an engine: SQLite with WAL, foreign keys and writers taking turns, or any other SQLAlchemy URL."""
+def make_engine(url: str, *, lock_wait: float = SQLITE_BUSY_SECONDS, **options: Any) -> Engine:
+    """Create an engine: SQLite with WAL, foreign keys and writers taking turns, or any other SQLAlchemy URL.
+
+    On SQLite a transaction waits at most `lock_wait` seconds for its writer's turn, then at most as long
+    again for the lock itself, and then fails with "database is locked" (`database_busy`): the web app
+    passes a shorter wait than the command line's, so a request answers within Twilio's 15 seconds.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **options)
-        turns = WriterTurns(engine.url.database, SQLITE_BUSY_SECONDS)
-        event.listen(engine, "connect", _configure_sqlite)
+        turns = WriterTurns(engine.url.database, lock_wait)
+        event.listen(engine, "connect", _sqlite_configuration(lock_wait))
         event.listen(engine, "begin", turns.begin)
         event.listen(engine, "commit", turns.commit)
         event.listen(engine, "rollback", turns.rollback)
@@ -170,9 +205,51 @@ def make_engine(url: str, **options: Any) -> Engine:
         event.listen(engine, "close", turns.close)
         return engine
     # Connections are recycled after half an hour instead of pinged before every checkout (a round trip per
-    # request); a connection the server dropped meanwhile fails one request, which the caller retries.
+    # request); a connection the server dropped meanwhile fails the statement that finds it, and the
+    # webhooks run their transaction again (`retried_when_disconnected`).
     options.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
     return create_engine(url, **options)
+
+
+def database_busy(error: BaseException) -> bool:
+    """Tell whether an error is SQLite's "database is locked": another writer held the lock past the wait."""
+    cause = getattr(error, "orig", None)
+    return isinstance(cause, sqlite3.OperationalError) and (cause.sqlite_errorcode & 0xFF) in BUSY_CODES
+
+
+def yield_to_other_writers(sessions: sessionmaker[Session]) -> None:
+    """Pause a long job between two of its transactions so that waiting SQLite writers take their turn first."""
+    if sessions.kw["bind"].dialect.name == "sqlite":
+        time.sleep(WRITERS_GAP_SECONDS)
+
+
+def connection_dropped(error: BaseException) -> bool:
+    """Tell whether an error comes from the database server ending the connection (restart, failover, timeout)."""
+    cause: BaseException | None = error
+    while cause is not None:  # the drop may show later, as the error of the rollback it made necessary
+        if isinstance(cause, DBAPIError) and cause.connection_invalidated:
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def retried_when_disconnected(transaction: Callable[[], T], attempts: int = RECONNECT_ATTEMPTS) -> T:
+    """Run a whole transaction, and run it again on a fresh connection when the server dropped the one it had.
+
+    A dropped connection fails the statement that finds it, and SQLAlchemy then retires every connection of
+    the pool opened before that moment: the next attempt connects anew. The transaction must be safe to run
+    again: nothing of a failed attempt was committed, except when the connection dropped during COMMIT
+    itself, which is why the callers are idempotent (an inbound message by its provider id).
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return transaction()
+        except Exception as error:
+            if not connection_dropped(error) or attempt == attempts:
+                raise
+            log.warning("the database dropped the connection (attempt %d of %d); running the transaction again",
+                        attempt, attempts)  # fmt: skip
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

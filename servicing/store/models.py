@@ -127,6 +127,15 @@ class Loan(Base):
     days_past_due: Mapped[int] = mapped_column(Integer, default=0)
     accrued_interest: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
 
+    # The escrow analysis (docs/decisions-escrow.md): installments due from `escrow_monthly_from` on
+    # carry `escrow_monthly`, earlier ones `escrow_previous_monthly`; a shortage billed and not yet paid;
+    # the day end of day runs the next annual analysis (none: the loan has no escrow account).
+    escrow_previous_monthly: Mapped[Decimal] = mapped_column(Money(), default=ZERO, server_default="0")
+    escrow_monthly_from: Mapped[date | None] = mapped_column(Date)
+    escrow_shortage_due: Mapped[Decimal] = mapped_column(Money(), default=ZERO, server_default="0")
+    escrow_shortage_due_on: Mapped[date | None] = mapped_column(Date)
+    escrow_analysis_on: Mapped[date | None] = mapped_column(Date, index=True)
+
     borrower: Mapped[Borrower] = relationship(back_populates="loans")
 
 
@@ -243,6 +252,24 @@ class EscrowItem(Base):
     next_due_date: Mapped[date] = mapped_column(Date, index=True)
     frequency_months: Mapped[int] = mapped_column(Integer, default=12)
     last_paid_on: Mapped[date | None] = mapped_column(Date)
+
+
+class EscrowAnalysis(Base):
+    """An escrow analysis and the annual escrow account statement it produced, as data the statements print."""
+
+    __tablename__ = "escrow_analyses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"))
+    analyzed_on: Mapped[date] = mapped_column(Date)
+    computation_year_starts: Mapped[date] = mapped_column(Date)
+    trigger: Mapped[str] = mapped_column(String(12))  # annual (end of day) or on_demand
+    analyzed_by: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    statement: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_escrow_analyses_loan", "loan_id", "analyzed_on"),)
 
 
 class Workout(Base):

@@ -241,40 +241,61 @@ def test_a_file_that_is_not_utf8_is_refused_whole_naming_the_line(
     assert counts() == before
 
 
-def test_rows_with_too_many_or_too_few_fields_are_refused_and_the_rest_boarded(
-    today: str, tmp_path: Path, counts: Callable[[], Counts]
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda line: line + ",surplus", f"line 3: expected {len(LOAN)} fields, found {len(LOAN) + 1}"),
+        (lambda line: line.rsplit(",", 1)[0], f"line 3: expected {len(LOAN)} fields, found {len(LOAN) - 1}"),
+        (
+            lambda line: line.replace(",Silva,", ',"Silva,'),
+            "line 3: a quote opens a field and is not closed on its line",
+        ),
+        (
+            lambda line: line.replace(",Silva,", ',Sil"va,'),
+            "line 3: a quote inside a field that does not start with one",
+        ),
+        (lambda line: line.replace(",Silva,", ',"Sil"va,'), "line 3: a quoted field goes on after its closing quote"),
+    ],
+    ids=["more-fields", "fewer-fields", "unclosed-quote", "stray-quote", "text-after-quote"],
+)
+def test_a_loan_file_whose_csv_is_broken_is_refused_whole_naming_the_line(
+    today: str, tmp_path: Path, counts: Callable[[], Counts], damage: Callable[[str], str], reason: str
 ) -> None:
-    good = loan_file(tmp_path / "good.csv", [loan(1), loan(2), loan(3), loan(4)]).read_text("utf-8")
-    lines = good.splitlines()
-    lines[2] += ",surplus"  # L-2 on line 3
-    lines[3] = lines[3].rsplit(",", 1)[0]  # L-3 on line 4
+    before = counts()
+    lines = loan_file(tmp_path / "good.csv", [loan(1), loan(2), loan(3)]).read_text("utf-8").splitlines()
+    lines[2] = damage(lines[2])  # L-2, on line 3
     path = tmp_path / "loans.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    code, output = run("import-loans", str(path))
-    assert code == 1
-    assert output.splitlines() == [
-        f"line 3: expected {len(LOAN)} fields, found {len(LOAN) + 1}",
-        f"line 4: expected {len(LOAN)} fields, found {len(LOAN) - 1}",
-        "4 rows: 2 boarded, 0 unchanged, 2 refused",
-    ]
-    assert counts()["loans"] == 2
+    assert run("import-loans", str(path)) == (1, f"Error: loans.csv: {reason}\n")
+    assert counts() == before
 
 
-def test_line_numbers_are_the_files_own_lines_around_blank_lines_and_quoted_line_breaks(
+def test_a_field_holding_a_line_break_refuses_the_file_naming_the_line_where_it_starts(
     today: str, tmp_path: Path, counts: Callable[[], Counts]
 ) -> None:
-    text = loan_file(
-        tmp_path / "base.csv",
-        [loan(1, borrower_last_name="Silva\nCosta", term_months="0"), loan(2), loan(3, currency="XYZ")],
-    ).read_text("utf-8")
-    header, first_row_line_one, first_row_line_two, second, third = text.splitlines()
+    before = counts()
+    text = loan_file(tmp_path / "base.csv", [loan(1), loan(2, borrower_last_name="Silva\nCosta"), loan(3)])
     path = tmp_path / "loans.csv"
-    path.write_text("\n".join([header, first_row_line_one, first_row_line_two, "", second, "", third]) + "\n", "utf-8")
+    path.write_text(text.read_text("utf-8"), encoding="utf-8")
+    assert run("import-loans", str(path)) == (1, "Error: loans.csv: line 3: a quote opens a field and is not closed "
+                                                 "on its line\n")  # fmt: skip
+    assert counts() == before
+
+
+def test_line_numbers_are_the_files_own_lines_around_blank_lines(
+    today: str, tmp_path: Path, counts: Callable[[], Counts]
+) -> None:
+    text = loan_file(tmp_path / "base.csv", [loan(1, term_months="0"), loan(2), loan(3, currency="XYZ")]).read_text(
+        "utf-8"
+    )
+    header, first, second, third = text.splitlines()
+    path = tmp_path / "loans.csv"
+    path.write_text("\n".join([header, first, "", second, " , ", third]) + "\n", "utf-8")
     code, output = run("import-loans", str(path))
     assert code == 1
     assert output.splitlines() == [
         "line 2: L-1: term_months: 0 is outside 1..600",
-        "line 7: L-3: currency: unknown currency 'XYZ'",
+        "line 6: L-3: currency: unknown currency 'XYZ'",
         "3 rows: 1 boarded, 0 unchanged, 2 refused",
     ]
     assert counts()["loans"] == 1
@@ -364,7 +385,6 @@ def test_a_10_mb_file_boards_every_good_row_and_names_each_bad_line(
         ),
         (",100.00,2026-03-01,R9,ach", "R9: loan_number: missing"),
         ("M-1001,100.00,2026-03-01,,ach", "reference: missing or longer than 64 characters"),
-        ("M-1001,100.00,2026-03-01", "expected 5 fields, found 3"),
     ],
 )
 def test_a_bad_payment_is_refused_with_line_and_reason_and_changes_nothing(
@@ -507,3 +527,86 @@ def test_an_empty_payment_file_is_refused_and_a_file_without_a_reference_column_
     headless.write_text("loan_number,amount,received_on\nM-1001,1449.10,2026-03-01\n", encoding="utf-8")
     assert run("import-payments", str(headless)) == (1, "Error: noref.csv: missing columns: reference\n")
     assert counts() == before
+
+
+@pytest.mark.parametrize(
+    ("rows", "reason"),
+    [
+        (
+            ("M-1001,100.00,2026-03-01,R2,ach", 'M-1001,100.00,2026-03-01,"R3,ach', "M-1001,100.00,2026-03-01,R4,ach"),
+            "line 3: a quote opens a field and is not closed on its line",
+        ),
+        (
+            ("M-1001,100.00,2026-03-01,R2,ach", 'M-1001,100.00,2026-03-01,"R3,ach', 'M-1001,100.00,2026-03-01,R4",ach'),
+            "line 3: a quote opens a field and is not closed on its line",
+        ),
+        (
+            ("M-1001,100.00,2026-03-01,R2,ach", 'M-1001,100.00,2026-03-01,"R3'),
+            "line 3: a quote opens a field and is not closed on its line",
+        ),
+        (("M-1001,100.00,2026-03-01,R2,ach", "M-1001,100.00,2026-03-01,R3"), "line 3: expected 5 fields, found 4"),
+        (("M-1001,100.00,2026-03-01,R2,ach,extra",), "line 2: expected 5 fields, found 6"),
+        (
+            ("M-1001,100.00,2026-03-01,R2,ach", "M-1001,100.00,2026-03-01,R3\r,ach"),  # a lone CR ends a line
+            "line 3: expected 5 fields, found 4",
+        ),
+        (
+            ("M-1001,100.00,2026-03-01,R2,ach", 'M-1001,100.00,2026-03-01,R"3,ach'),
+            "line 3: a quote inside a field that does not start with one",
+        ),
+    ],
+    ids=[
+        "unclosed-quote",
+        "row-swallowed-into-reference",
+        "unclosed-at-end",
+        "fewer-fields",
+        "more-fields",
+        "carriage-return",
+        "stray-quote",
+    ],
+)
+def test_a_payment_file_whose_csv_is_broken_is_refused_whole_and_posts_nothing(
+    boarded: None, tmp_path: Path, counts: Callable[[], Counts], rows: tuple[str, ...], reason: str
+) -> None:
+    before, summary = counts(), loan_json("M-1001")
+    path = tmp_path / "p.csv"
+    path.write_text(PAYMENT_HEADER + "\n".join(rows) + "\n", "utf-8", newline="")
+    assert run("import-payments", str(path)) == (1, f"Error: p.csv: {reason}\n")
+    assert (counts(), loan_json("M-1001")) == (before, summary)
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x01", "\x1b", "\x7f", "\x85", "\t", "\x0b", "\u2028"])
+def test_a_control_character_in_any_field_refuses_only_its_row(
+    boarded: None, tmp_path: Path, counts: Callable[[], Counts], character: str
+) -> None:
+    before = counts()
+    path = payment_file(
+        tmp_path / "p.csv",
+        "M-1001,1449.10,2026-03-01,G1,ach",
+        f"M-1001,100.00,2026-03-01,R{character}2,ach",
+        f"M-1001{character},100.00,2026-03-01,R3,ach",
+        f"M-1001,100.00,2026-03-01,R4,ach{character}",
+    )
+    code, output = run("import-payments", str(path))
+    assert code == 1
+    named = f"U+{ord(character):04X}"
+    assert output.splitlines() == [
+        f"line 3: reference: holds a control character ({named})",
+        f"line 4: loan_number: holds a control character ({named})",
+        f"line 5: method: holds a control character ({named})",
+        "4 rows: 1 posted, 0 unchanged, 3 refused",
+    ]
+    assert counts()["payments"] == before["payments"] + 1
+
+
+def test_a_control_character_in_a_loan_row_refuses_only_that_loan(
+    today: str, tmp_path: Path, counts: Callable[[], Counts]
+) -> None:
+    path = loan_file(tmp_path / "loans.csv", [loan(1), loan(2, borrower_last_name="Sil\x00va"), loan(3)])
+    code, output = run("import-loans", str(path))
+    assert code == 1
+    assert output.splitlines() == [
+        "line 3: borrower_last_name: holds a control character (U+0000)",
+        "3 rows: 2 boarded, 0 unchanged, 1 refused",
+    ]
+    assert counts()["loans"] == 2

@@ -79,3 +79,28 @@ def test_the_demo_command_loads_loans_conversations_and_a_login_per_role(
         assert f" {role} " in output
     code, report = run("report", "queue", "--format", "json")
     assert code == 0, report
+
+
+@pytest.mark.parametrize(("setting", "escrow_left"), [("refund", "0.00"), ("credit", "40.00")])
+def test_end_of_day_analyzes_escrow_with_the_servicers_small_surplus_setting(
+    cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, setting: str, escrow_left: str
+) -> None:
+    # A mortgage boarded mid-life on 15 January 2026, installments from 1 March 2025, the next due 1 February
+    # 2026, no escrow deposit and no bills, 40.00 left in escrow: end of day analyzes it the day after the
+    # twelfth installment, 2 February. Nothing to pay: no cushion, the whole 40 is a surplus under 50, and
+    # one day past due is current. "refund" sends it back; "credit" cannot lower a deposit of zero, so it stays.
+    monkeypatch.setenv("LOANLINE_TODAY", "2026-01-15")
+    monkeypatch.setenv("LOANLINE_ESCROW_SMALL_SURPLUS", setting)
+    loans = write(
+        tmp_path / "mid.csv",
+        "loan_number,product,borrower_first_name,borrower_last_name,date_of_birth,tax_id_last4,phone,postal_code,"
+        "country,locale,currency,original_principal,annual_rate,term_months,origination_date,first_payment_date,"
+        "interest_method,principal_balance,next_due_date,escrow_monthly,escrow_balance\n"
+        "M-3001,mortgage,Ana,Silva,1980-05-04,1234,+15551230001,10001,US,en_US,USD,200000.00,0.06,360,2025-01-20,"
+        "2025-03-01,30/360,197500.00,2026-02-01,,40.00\n",
+    )
+    assert run("import-loans", str(loans))[0] == 0
+    monkeypatch.setenv("LOANLINE_TODAY", "2026-02-02")
+    code, output = run("eod", "--through", "2026-02-02")
+    assert code == 0 and "escrow analyzed 1" in output, output
+    assert json.loads(run("loan", "M-3001", "--json")[1])["escrow_balance"] == escrow_left

@@ -19,11 +19,22 @@ from console.i18n import money
 from servicing.cases import CaseKind, move_loss_mitigation, open_case
 from servicing.conversations import find_or_open_conversation, keep_verified
 from servicing.eod import run_business_day
+from servicing.escrow import add_escrow_item
 from servicing.loan_view import LEDGER_PER_PAGE
 from servicing.queries import loan_summary, payoff_for
 from servicing.specialists import Role
 from servicing.store.accounts import ledger_balances
-from servicing.store.models import AuditEntry, Case, Fee, LedgerEntry, Loan, OutboxItem, Payment, Workout
+from servicing.store.models import (
+    AuditEntry,
+    Case,
+    EscrowAnalysis,
+    Fee,
+    LedgerEntry,
+    Loan,
+    OutboxItem,
+    Payment,
+    Workout,
+)
 from tests.integration.console_helpers import sessions_of, signed_in, staffed_console
 from tests.integration.helpers import board
 from tests.integration.test_console_auth import create_specialist, csrf_token
@@ -262,6 +273,41 @@ def test_a_fee_waiver_zeroes_the_fee_with_a_ledger_entry(app: Flask) -> None:
     assert_ledger_agrees(app)
 
 
+def test_a_supervisor_runs_an_escrow_analysis_with_a_reason_and_it_is_audited(app: Flask) -> None:
+    number = loan_of(app)
+    with db(app) as session, session.begin():
+        add_escrow_item(session, number, kind="property_tax", payee="Travis County", amount=Decimal("1200.00"),
+                        next_due_date=date(2026, 6, 10), actor="test")  # fmt: skip
+    # Analysis on the business date, 17 February: the year runs from the 1 March 2026 installment to
+    # 1 February 2027; 1,200 a year: base 100, cushion 200. The 300 held and the 200 deposit of the unpaid
+    # 1 February installment (counted as expected) make 500: Mar 600, Apr 700, May 800, Jun 900 - 1,200
+    # = -300, the low point. Shortage 200 + 300 = 500, above the 200 deposit: spread, 500 / 12 = 41.67;
+    # deposit 100 + 41.67 = 141.67 from 1 March. February keeps its 200.
+    client = client_of(app, "sue")
+    response = act(client, f"/console/loans/{number}/escrow-analysis", {"reason": "county sent the new tax bill"})
+    assert response.status_code == 302
+    assert ("success", "Escrow analyzed: the deposit is $141.67 from Mar 1, 2026.") in flashes(client, number)
+    with db(app) as session:
+        loan = session.scalars(select(Loan).where(Loan.loan_number == number)).one()
+        assert (loan.escrow_monthly, loan.escrow_previous_monthly, loan.escrow_monthly_from) == (
+            Decimal("141.67"),
+            Decimal("200.00"),
+            date(2026, 3, 1),
+        )
+        analysis = session.scalars(select(EscrowAnalysis)).one()
+    assert (analysis.trigger, analysis.analyzed_by, analysis.reason) == (
+        "on_demand",
+        "sue",
+        "county sent the new tax bill",
+    )
+    [audit] = audits(app, "escrow.analyzed")
+    assert (audit.actor, audit.detail["reason"], audit.detail["shortage"]) == ("sue", "county sent the new tax bill",
+                                                                                "500.00")  # fmt: skip
+    page = client.get(f"/console/loans/{number}").get_data(as_text=True)
+    assert 'id="escrow-last-analysis">Last analysis Feb 17, 2026 (on_demand, by sue): deposit $141.67' in page
+    assert "Next annual analysis: Feb 2, 2027." in page  # the day after the year's last due date
+
+
 def test_a_forbearance_is_placed_then_ended_and_the_borrower_told_in_spanish(app: Flask) -> None:
     number = loan_of(app)
     client = client_of(app, "sue")
@@ -401,6 +447,7 @@ ACTIONS = {
     "forbearance": {"months": "3", "reduced_payment": "0", "starts_on": "2026-02-01"},
     "forbearance/end": {},
     "workout-decision": {"kind": "repayment_plan", "decision": "approve", "months": "3"},
+    "escrow-analysis": {},
 }
 
 
@@ -446,6 +493,7 @@ def test_a_supervisor_sees_the_decision_forms_and_a_specialist_does_not(app: Fla
     assert "Post a payment received" in specialist and "Post a payment received" in supervisor
     assert "Place a forbearance" not in specialist and "Waive fee" not in specialist
     assert "Place a forbearance" in supervisor and "Waive fee" in supervisor
+    assert "Analyze the escrow account now" not in specialist and "Analyze the escrow account now" in supervisor
 
 
 def test_the_page_speaks_the_specialists_language(app: Flask) -> None:
@@ -563,3 +611,17 @@ def test_a_request_the_kind_does_not_allow_is_refused_and_opens_nothing(app: Fla
     })  # fmt: skip
     with db(app) as session:
         assert session.scalars(select(Case)).all() == []
+
+
+def test_a_referral_to_foreclosure_before_day_121_is_refused_and_changes_nothing(app: Flask) -> None:
+    # the loan is 19 days past its 2026-02-01 installment on 2026-02-20: Reg X 1024.41(f)(1) forbids a referral
+    number, client = loan_of(app), client_of(app, "sue")
+    page = client.get(f"/console/loans/{number}").get_data(as_text=True)
+    assert 'id="foreclosure-referral"' in page and "Not referred." in page
+    before = state(app)
+    act(client, f"/console/loans/{number}/foreclosure/referral", {"on": "2026-02-20", "reason": "file review"})
+    [(kind, text)] = flashes(client, number)
+    assert kind == "error" and "19 days delinquent" in text and "2026-06-02" in text
+    assert state(app) == before
+    assert act(client_of(app, "sam"), f"/console/loans/{number}/foreclosure/referral",
+               {"on": "2026-02-20", "reason": "x"}).status_code == 403  # fmt: skip

@@ -191,13 +191,15 @@ def test_a_delinquent_borrowers_surplus_stays_in_escrow(
     add_bill(sessions, next_due_date=date(2027, 3, 10))
     add_insurance(sessions)
     # 15 April with the 1 March installment unpaid: 45 days past due, not current under Reg X.
-    # year May 2026 to April 2027; July 3,000 + 3 x 300 - 1,200 = 2,700 is the low point; surplus
-    # 2,700 - 600 = 2,100 is kept
+    # The 1 March and 1 April installments are past due: their 250 deposits count as expected,
+    # 3,000 + 2 x 250 = 3,500. Year May 2026 to April 2027; July 3,500 + 3 x 300 - 1,200 = 3,200 is
+    # the low point; surplus 3,200 - 600 = 2,600 is kept
     with sessions() as session, session.begin():
         statement = run_escrow_analysis(session, "M-1001", on=date(2026, 4, 15), actor="specialist:kim")
-    assert (statement.is_current, statement.surplus, statement.refund) == (
+    assert (statement.is_current, statement.past_due_deposits, statement.surplus, statement.refund) == (
         False,
-        Decimal("2100.00"),
+        Decimal("500.00"),
+        Decimal("2600.00"),
         Decimal("0.00"),
     )
     assert escrow_on_row_and_ledger(sessions) == (Decimal("3000.00"), Decimal("3000.00"))

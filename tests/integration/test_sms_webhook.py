@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -501,7 +502,7 @@ def test_a_spanish_borrowers_opt_out_is_confirmed_in_spanish(app: Flask, session
 def sent_message(app: Flask, sessions: sessionmaker[Session], body: str = "Hi, this is Ana.") -> str:
     """Queue a specialist reply, send it through the real Twilio client, and return its MessageSid."""
     specialist_reply(sessions, body)
-    http = RecordingHttpClient()
+    http = RecordingHttpClient(sids=lambda: f"SM{uuid.uuid4().hex}")  # several messages may be sent in one test
     deliver_outbox(sessions, {"sms": twilio_sender(http)}, worker="w1", clock=lambda: datetime.now(UTC))
     with sessions() as session:
         sid = session.scalars(select(Message.provider_id).where(Message.body == body)).one()
@@ -537,6 +538,44 @@ def test_a_failed_delivery_keeps_twilios_error_code(
     sid = sent_message(app, sessions)
     assert report(app, sid, status, ErrorCode=code).status_code == 200
     assert status_of(sessions, sid) == (status, code, False)
+
+
+def delivery_row(sessions: sessionmaker[Session], sid: str) -> tuple[str, str | None, datetime | None]:
+    with sessions() as session:
+        message = session.scalars(select(Message).where(Message.provider_id == sid)).one()
+        return message.status, message.error_code, message.delivered_at
+
+
+def test_a_failure_reported_after_the_delivery_does_not_move_the_message_backwards(
+    app: Flask, loan: str, sessions: sessionmaker[Session]
+) -> None:
+    sid = sent_message(app, sessions)
+    report(app, sid, "delivered")
+    delivered = delivery_row(sessions, sid)
+    for late in ("failed", "undelivered", "sent", "sending", "queued"):
+        assert report(app, sid, late, ErrorCode="30007").status_code == 200
+    assert delivery_row(sessions, sid) == delivered
+    report(app, sid, "read")  # what comes after a delivery still moves it forward
+    assert delivery_row(sessions, sid) == ("read", None, delivered[2])
+
+
+def test_a_replayed_status_callback_changes_nothing(app: Flask, loan: str, sessions: sessionmaker[Session]) -> None:
+    sid = sent_message(app, sessions)
+    report(app, sid, "delivered")
+    delivered = delivery_row(sessions, sid)
+    assert report(app, sid, "delivered").status_code == 200
+    assert delivery_row(sessions, sid) == delivered  # the delivery time is the first report's
+    failed = sent_message(app, sessions, "Another reply.")
+    report(app, failed, "undelivered", ErrorCode="30003")
+    report(app, failed, "failed", ErrorCode="30007")  # the same step, said again differently
+    assert delivery_row(sessions, failed) == ("undelivered", "30003", None)
+
+
+def test_a_delivery_after_a_failure_report_is_recorded(app: Flask, loan: str, sessions: sessionmaker[Session]) -> None:
+    sid = sent_message(app, sessions)
+    report(app, sid, "undelivered", ErrorCode="30003")
+    report(app, sid, "delivered")  # the carrier's receipt came late: the message did arrive
+    assert status_of(sessions, sid) == ("delivered", "30003", True)
 
 
 def test_a_status_for_an_unknown_message_is_ignored(app: Flask, sessions: sessionmaker[Session]) -> None:

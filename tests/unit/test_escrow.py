@@ -27,10 +27,14 @@ from servicing.rules.escrow import (
     AnalysisPolicy,
     EscrowBill,
     EscrowKind,
+    EscrowMovement,
     EscrowStatement,
+    SmallSurplus,
     analyze_escrow,
     computation_year,
+    escrow_activity,
     is_current_for_escrow,
+    next_analysis_date,
 )
 
 TAX = EscrowBill(EscrowKind.PROPERTY_TAX, "Kings County Treasurer", Decimal("2400.00"), date(2026, 3, 10))
@@ -50,6 +54,8 @@ def analyze(
     next_unpaid_due: date | None = None,
     currency: str = "USD",
     policy: AnalysisPolicy | None = None,
+    past_due_deposits: Decimal = NOTHING,
+    billed_unpaid: Decimal = NOTHING,
 ) -> EscrowStatement:
     return analyze_escrow(
         bills,
@@ -60,6 +66,8 @@ def analyze(
         schedule_anchor=ANCHOR,
         currency=currency,
         next_unpaid_due=next_unpaid_due,
+        past_due_deposits=past_due_deposits,
+        billed_unpaid=billed_unpaid,
         policy=policy or AnalysisPolicy(),
     )
 
@@ -141,14 +149,112 @@ def test_a_surplus_stays_in_escrow_when_the_loan_is_not_current() -> None:
     assert statement.kept_surplus == Decimal("100.00")
 
 
-def test_a_surplus_below_50_stays_in_escrow() -> None:
-    # low point 2,440 - 1,800 = 640; surplus 40
+def test_a_small_surplus_is_credited_against_next_years_deposits_by_default() -> None:
+    # low point 2,440 - 1,800 = 640; surplus 40, under 50: not refunded; credited a twelfth a month,
+    # 40 / 12 = 3.333 rounded down to 3.33 (never credit more than the surplus): deposit 300 - 3.33
     statement = analyze("2440.00")
-    assert (statement.surplus, statement.refund, statement.kept_surplus) == (
-        Decimal("40.00"),
+    assert (statement.surplus, statement.refund, statement.refund_due_on) == (Decimal("40.00"), NOTHING, None)
+    assert statement.monthly_credit == Decimal("3.33")
+    assert statement.new_deposit == Decimal("296.67")
+    assert statement.credited_surplus == Decimal("39.96")  # 12 x 3.33
+    assert statement.kept_surplus == Decimal("0.04")  # 40 - 39.96, picked up by the next analysis
+    # a year of lower deposits spends the credit: 2,440 + 12 x 296.67 - 3,600 of bills = 2,400.04 a year
+    # on, the balanced 2,400 and the 0.04 kept, which the next analysis finds as its whole surplus
+    year_on = Decimal("2440.00") + 12 * statement.new_deposit - statement.annual_disbursements
+    assert year_on == Decimal("2400.04")
+    assert analyze(str(year_on)).surplus == Decimal("0.04")
+
+
+def test_a_small_surplus_is_refunded_within_30_days_when_the_portfolio_says_so() -> None:
+    statement = analyze("2440.00", policy=AnalysisPolicy(small_surplus=SmallSurplus.REFUND))
+    assert (statement.refund, statement.refund_due_on) == (Decimal("40.00"), date(2026, 2, 14))  # 15 Jan + 30
+    assert (statement.monthly_credit, statement.kept_surplus) == (NOTHING, NOTHING)
+    assert statement.new_deposit == Decimal("300.00")
+
+
+def test_a_surplus_of_a_borrower_not_current_is_neither_refunded_nor_credited() -> None:
+    # Reg X 1024.17(f)(2)(ii): the servicer may keep it; it lowers next year's analysis instead
+    for policy in (AnalysisPolicy(), AnalysisPolicy(small_surplus=SmallSurplus.REFUND)):
+        statement = analyze("2440.00", is_current=False, policy=policy)
+        assert (statement.refund, statement.monthly_credit, statement.kept_surplus) == (
+            NOTHING,
+            NOTHING,
+            Decimal("40.00"),
+        )
+        assert statement.new_deposit == Decimal("300.00")
+
+
+def test_a_past_due_installments_deposit_counts_as_expected_and_the_shortage_is_not_overstated() -> None:
+    # The 1 January 2026 installment is unpaid on 15 January: its 300 deposit is not in the 2,100
+    # balance yet. Counted as expected, the account holds 2,100 + 300 = 2,400: balanced (low point
+    # 2,400 - 1,800 = 600, the cushion). Left out, the low point would be 2,100 - 1,800 = 300 and the
+    # borrower billed a shortage of 300 that the late payment itself makes up.
+    statement = analyze("2100.00", next_unpaid_due=date(2026, 1, 1), past_due_deposits=Decimal("300.00"))
+    assert (statement.past_due_deposits, statement.opening_balance) == (Decimal("300.00"), Decimal("2400.00"))
+    assert (statement.lowest_balance, statement.shortage, statement.deficiency) == (Decimal("600.00"), NOTHING, NOTHING)
+    assert statement.new_deposit == Decimal("300.00")
+    overstated = analyze("2100.00", next_unpaid_due=date(2026, 1, 1))
+    assert overstated.shortage == Decimal("300.00")
+
+
+def test_past_due_deposits_can_clear_a_deficiency_and_refunds_stay_within_the_money_held() -> None:
+    # balance -100 (an advance) with two installments past due, 300 each: expected -100 + 600 = 500;
+    # no deficiency. Low point 500 - 1,800 = -1,300: shortage 600 + 1,300 = 1,900, spread: 158.33
+    statement = analyze("-100.00", next_unpaid_due=date(2025, 12, 1), past_due_deposits=Decimal("600.00"),
+                        is_current=False)  # fmt: skip
+    assert (statement.deficiency, statement.shortage) == (NOTHING, Decimal("1900.00"))
+    assert statement.new_deposit == Decimal("458.33")  # 300 + 1,900 / 12 = 158.333 -> 158.33
+    # a current borrower with a surplus only once a past-due deposit arrives: at most the 100 held goes back
+    rich = analyze("100.00", bills=(), past_due_deposits=Decimal("300.00"))
+    assert (rich.surplus, rich.refund, rich.kept_surplus) == (Decimal("400.00"), Decimal("100.00"), Decimal("300.00"))
+
+
+def test_a_shortage_billed_and_unpaid_counts_as_expected_and_is_not_billed_twice() -> None:
+    # a year ago 100 was billed (balance 2,300: shortage 100); unpaid, it still counts: 2,300 + 100 = 2,400
+    policy = AnalysisPolicy(collect_small_shortage=True)
+    statement = analyze("2300.00", billed_unpaid=Decimal("100.00"), policy=policy)
+    assert (statement.billed_unpaid, statement.shortage, statement.collect_amount) == (
+        Decimal("100.00"),
         NOTHING,
-        Decimal("40.00"),
+        NOTHING,
     )
+    with pytest.raises(InvalidInput, match="non-negative"):
+        analyze("2300.00", billed_unpaid=Decimal("-1.00"))
+
+
+def test_the_next_annual_analysis_is_the_day_after_the_computation_years_last_due_date() -> None:
+    # the year analyzed on 15 January 2026 runs 1 February 2026 to 1 January 2027: next analysis 2 January 2027
+    assert analyze("2400.00").next_analysis_on == date(2027, 1, 2)
+    # installments from 1 February 2025: the twelfth falls due 1 January 2026, the 24th 1 January 2027
+    assert next_analysis_date(ANCHOR, date(2026, 1, 2)) == date(2026, 1, 2)
+    assert next_analysis_date(ANCHOR, date(2026, 1, 3)) == date(2027, 1, 2)
+    assert next_analysis_date(date(2026, 3, 31), date(2026, 1, 1)) == date(2027, 3, 1)  # 28 Feb 2027 + 1
+
+
+def test_last_years_escrow_activity_is_grouped_by_month_from_the_ledger() -> None:
+    # 2,000 now; in the period: deposits 250 on 1 Dec and 1 Jan, a 300 insurance bill paid 5 Dec, a
+    # reversed deposit -250 on 3 Jan. Opening 2,000 - (250 - 300 + 250 - 250) = 2,050.
+    moved = [
+        EscrowMovement(date(2025, 12, 1), paid_out=False, change=Decimal("250.00")),
+        EscrowMovement(date(2025, 12, 5), paid_out=True, change=Decimal("-300.00")),
+        EscrowMovement(date(2026, 1, 1), paid_out=False, change=Decimal("250.00")),
+        EscrowMovement(date(2026, 1, 3), paid_out=False, change=Decimal("-250.00")),
+    ]
+    activity = escrow_activity(moved, starts_on=date(2025, 11, 16), ends_on=date(2026, 1, 15),
+                               balance_now=Decimal("2000.00"), currency="USD")  # fmt: skip
+    assert activity.opening_balance == Decimal("2050.00")
+    assert [(m.month, str(m.deposits), str(m.disbursements), str(m.balance)) for m in activity.months] == [
+        ("2025-11", "0.00", "0.00", "2050.00"),
+        ("2025-12", "250.00", "300.00", "2000.00"),  # 2,050 + 250 - 300
+        ("2026-01", "0.00", "0.00", "2000.00"),  # 250 in, 250 reversed
+    ]
+    assert (activity.deposits, activity.disbursements, activity.closing_balance) == (
+        Decimal("250.00"),
+        Decimal("300.00"),
+        Decimal("2000.00"),
+    )
+    assert activity.to_data()["months"][1] == {"month": "2025-12", "deposits": "250.00", "disbursements": "300.00",
+                                               "balance": "2000.00"}  # fmt: skip
 
 
 def test_a_deficiency_is_recovered_over_twelve_months_with_the_shortage() -> None:

@@ -224,3 +224,41 @@ def test_every_payment_books_exactly_the_money_received() -> None:
     for amount, day in [("1000", date(2026, 2, 1)), ("2000", date(2026, 3, 3)), ("5000", date(2026, 4, 1))]:
         application = post_payment(loan, D(amount), day)
         assert cash(application) == D(amount)
+
+
+# -- escrow deposits per installment, and an escrow shortage billed by an analysis -------------------------
+
+
+def test_an_installment_due_before_a_new_escrow_deposit_keeps_the_deposit_it_was_billed_with() -> None:
+    # an analysis raised the deposit from 250 to 300 starting with the 1 March installment; February is unpaid
+    loan = mortgage(escrow="300.00")
+    loan.escrow_previous_monthly, loan.escrow_monthly_from = D("250.00"), date(2026, 3, 1)
+    assert loan.installment_amount(1) == INSTALLMENT  # February: 1,199.10 + 250.00
+    assert loan.installment_amount(2) == D("1499.10")  # March: 1,199.10 + 300.00
+    assert loan.amount_due(date(2026, 3, 5)) == INSTALLMENT + D("1499.10")  # both due: 2,948.20
+    # past due, each at its own deposit: on 1 March only February (250); on 5 March both (250 + 300)
+    assert (loan.escrow_past_due(date(2026, 3, 1)), loan.escrow_past_due(date(2026, 3, 5))) == (D("250"), D("550"))
+    application = post_payment(loan, INSTALLMENT, date(2026, 3, 5))  # 1,449.10 pays February in full
+    assert [(i.number, i.escrow) for i in application.installments] == [(1, D("250.00"))]
+    assert loan.balances.suspense == 0
+
+
+def test_a_payment_fills_the_installments_due_then_the_escrow_shortage_billed_then_fees() -> None:
+    loan = mortgage(escrow="250.00")
+    loan.escrow_shortage_due = D("100.00")
+    assert loan.amount_due(date(2026, 1, 20)) == INSTALLMENT + D("100.00")  # the next installment and the bill
+    # 1,500.00 on the due date: the installment 1,449.10, then 50.90 toward the 100 billed, into escrow
+    application = post_payment(loan, D("1500.00"), date(2026, 2, 1))
+    assert loan.escrow_shortage_due == D("49.10")
+    assert loan.balances.escrow == D("300.90")  # 250 + 50.90
+    assert [(line.kind, line.change.escrow) for line in application.lines][-1] == (EntryKind.ESCROW_DEPOSIT, D("50.90"))
+    assert cash(application) == D("1500.00")
+    assert application.to_record()["escrow_shortage"] == "50.90"
+
+
+def test_a_shortage_billed_waits_while_an_installment_due_is_unpaid() -> None:
+    loan = mortgage(escrow="250.00")
+    loan.escrow_shortage_due = D("100.00")
+    # 1,000 on 10 February with the February installment due: too little for it, all held in suspense
+    post_payment(loan, D("1000.00"), date(2026, 2, 10))
+    assert (loan.balances.suspense, loan.escrow_shortage_due) == (D("1000.00"), D("100.00"))

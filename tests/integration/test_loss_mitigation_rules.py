@@ -1,0 +1,98 @@
+"""Reg X 1024.41: appeals in time and by someone else, and no foreclosure while an application is pending.
+
+The mortgage (tests/integration/helpers.py) falls due on the 1st from 2026-02-01 and is never paid here,
+so on day D it is (D - 2026-02-01) days delinquent.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from servicing import decisions
+from servicing.cases import CaseKind, open_case
+from servicing.errors import InvalidInput
+from servicing.foreclosure import refer_to_foreclosure, schedule_foreclosure_sale
+from servicing.store.models import Loan
+from tests.integration.helpers import board
+
+NOW = datetime(2026, 3, 2, 15, tzinfo=UTC)
+
+
+def application(session: Session, number: str, complete_on: date) -> str:
+    loan = session.scalars(select(Loan).where(Loan.loan_number == number)).one()
+    case = open_case(session, CaseKind.LOSS_MITIGATION, opened_on=complete_on, country="US", source="console",
+                     actor="sam", loan_id=loan.id, borrower_id=loan.borrower_id, summary="lost job")  # fmt: skip
+    decisions.mark_application_complete(session, case.reference, on=complete_on, now=NOW, actor="sam", note="all in")
+    return case.reference
+
+
+def denied(session: Session, number: str) -> str:
+    reference = application(session, number, date(2026, 3, 2))
+    decisions.deny_application(session, reference, "income", on=date(2026, 3, 10), now=NOW, actor="ana",
+                               note="DTI too high")  # fmt: skip
+    return reference
+
+
+def test_an_appeal_comes_within_14_days_of_the_denial(sessions: sessionmaker[Session]) -> None:
+    # denied 2026-03-10: the borrower may appeal through 2026-03-24 (14 calendar days)
+    with sessions.begin() as session:
+        reference = denied(session, board(session))
+        with pytest.raises(InvalidInput, match=r"appeal window closed on 2026-03-24 \(Reg X 1024.41\(h\)\(2\)\)"):
+            decisions.record_appeal(session, reference, on=date(2026, 3, 25), actor="sam", note="late letter")
+        assert (
+            decisions.record_appeal(session, reference, on=date(2026, 3, 24), actor="sam", note="letter").case.status
+            == "appealed"
+        )
+
+
+def test_an_appeal_is_decided_by_someone_other_than_the_specialist_who_denied(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        reference = denied(session, board(session))
+        decisions.record_appeal(session, reference, on=date(2026, 3, 20), actor="sam", note="new pay stubs")
+        with pytest.raises(InvalidInput, match="someone other than the specialist who denied"):
+            decisions.approve_application(session, reference, on=date(2026, 3, 30), now=NOW, actor="ana", note="ok")
+        with pytest.raises(InvalidInput, match="someone other than the specialist who denied"):
+            decisions.deny_application(session, reference, "income", on=date(2026, 3, 30), now=NOW, actor="ana",
+                                       note="still no")  # fmt: skip
+        case = decisions.approve_application(session, reference, on=date(2026, 3, 30), now=NOW, actor="sue",
+                                             note="income verified").case  # fmt: skip
+        assert (case.status, case.closed_on) == ("approved", date(2026, 3, 30))
+
+
+def test_no_first_notice_or_filing_until_more_than_120_days_delinquent(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        number = board(session)
+        # 2026-06-01 is 120 days after 2026-02-01: not yet "more than 120"; 2026-06-02 is 121
+        with pytest.raises(InvalidInput, match=r"120 days delinquent.*not before 2026-06-02"):
+            refer_to_foreclosure(session, number, on=date(2026, 6, 1), actor="sue", reason="file review")
+        loan = refer_to_foreclosure(session, number, on=date(2026, 6, 2), actor="sue", reason="file review")
+        assert loan.foreclosure_referred_on == date(2026, 6, 2)
+
+
+def test_no_referral_or_sale_while_a_complete_application_is_pending(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        number = board(session)
+        reference = application(session, number, date(2026, 6, 1))
+        with pytest.raises(InvalidInput, match=f"pending \\({reference}\\): no dual tracking"):
+            refer_to_foreclosure(session, number, on=date(2026, 6, 10), actor="sue", reason="file review")
+        decisions.deny_application(session, reference, "income", on=date(2026, 6, 10), now=NOW, actor="ana",
+                                   note="DTI")  # fmt: skip
+        # still pending through the appeal window (2026-06-24)
+        with pytest.raises(InvalidInput, match="no dual tracking"):
+            refer_to_foreclosure(session, number, on=date(2026, 6, 24), actor="sue", reason="file review")
+        refer_to_foreclosure(session, number, on=date(2026, 6, 25), actor="sue", reason="no appeal")
+        sale = schedule_foreclosure_sale(session, number, sale_on=date(2026, 9, 1), on=date(2026, 6, 26),
+                                         actor="sue", reason="court date")  # fmt: skip
+        assert sale.foreclosure_sale_on == date(2026, 9, 1)
+
+
+def test_a_sale_needs_a_referral_first(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        number = board(session)
+        with pytest.raises(InvalidInput, match="has not been referred"):
+            schedule_foreclosure_sale(session, number, sale_on=date(2026, 9, 1), on=date(2026, 6, 26), actor="sue",
+                                      reason="court date")  # fmt: skip
