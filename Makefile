@@ -11,7 +11,7 @@ LOCALES := es fr pt_BR de it hi id
 .PHONY: install run test test-postgres lint format bench clean catalogs-extract catalogs-update catalogs-compile \
 	console-catalogs-extract console-catalogs-update
 
-.PHONY: browser-deps
+.PHONY: browser-deps bench-deps
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +50,9 @@ console-catalogs-update: console-catalogs-extract
 		$(BIN)/pybabel update --no-wrap -i console/translations/console.pot -d console/translations -D console -l $$locale; \
 	done
 
+# the demo portfolio and its logins first (`loanline demo` is idempotent and prints the logins), then everything
 run: install
+	$(BIN)/loanline demo
 	$(BIN)/loanline run --host $(HOST) --port $(PORT)
 
 # Debian's chromium for the browser tests (tests/browser, docs/testing-browser.md), installed when missing and
@@ -69,6 +71,22 @@ browser-deps:
 		fi; \
 	fi
 
+# `wrk` drives the SMS webhook benchmark (bench/webhook.py), installed like chromium: when missing and when this
+# user may; otherwise bench/run_all.py skips that benchmark and says how to install it.
+bench-deps:
+	@if ! command -v wrk >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then sudo=; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; else sudo=none; fi; \
+		if [ "$$sudo" = none ]; then \
+			echo "bench-deps: wrk is missing and apt-get needs root: the webhook benchmark will skip"; \
+		else \
+			echo "bench-deps: installing wrk"; \
+			$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 || \
+			{ $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+			  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || \
+			echo "bench-deps: could not install wrk: the webhook benchmark will skip"; \
+		fi; \
+	fi
+
 test: install browser-deps
 	$(BIN)/pytest -q
 
@@ -84,7 +102,7 @@ format: install
 	$(BIN)/ruff format servicing bot console loanline tests bench
 	$(BIN)/ruff check --fix servicing bot console loanline tests bench
 
-bench: install
+bench: install bench-deps
 	$(BIN)/python bench/run_all.py
 
 clean:

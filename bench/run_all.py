@@ -4,18 +4,23 @@
 
 `--loans` scales the boarding and end-of-day benchmarks (default 100,000 each); the payoff
 benchmark keeps its own default. `--postgres` also runs end of day and the SMS webhook on that database.
+A benchmark whose tool is missing (the webhook's `wrk`: `make bench` installs it when it may) is skipped
+with a message saying how to install it; the others still run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+# The programs a benchmark drives besides Python, and how to install them.
+TOOLS = {"webhook.py": {"wrk": "apt-get install wrk"}}
 GOALS = (
     ("boarding", "boarding_rows_per_s", "boarding rows/s", lambda v: v >= 20_000, ">= 20,000"),
     ("boarding", "posting_payments_per_s", "posting payments/s", lambda v: v >= 10_000, ">= 10,000"),
@@ -35,8 +40,21 @@ GOALS = (
 )
 
 
+def missing_tools(script: str) -> dict[str, str]:
+    """Return the tools a benchmark needs that are not on the PATH, each with how to install it."""
+    return {tool: install for tool, install in TOOLS.get(script, {}).items() if shutil.which(tool) is None}
+
+
 def run(script: str, arguments: list[str]) -> dict[str, Any]:
-    """Run one benchmark script, echo its output and return the figures from its RESULT line."""
+    """Run one benchmark script, echo its output and return the figures from its RESULT line.
+
+    A benchmark whose tools are missing is skipped with a message and gives no figures.
+    """
+    missing = missing_tools(script)
+    if missing:
+        how = "; ".join(f"{tool} ({install})" for tool, install in missing.items())
+        print(f"skipped bench/{script}: not installed: {how}", flush=True)
+        return {}
     print(f"$ {Path(sys.executable).name} bench/{script} {' '.join(arguments)}".rstrip(), flush=True)
     process = subprocess.run(
         [sys.executable, str(HERE / script), *arguments], capture_output=True, text=True, check=False

@@ -25,7 +25,7 @@ from flask.testing import FlaskClient  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from bench.measure import SECRET, Database, Figures, counting, fresh_sqlite, header, percentile, postgres_schema  # noqa: E402
-from bench.webhook import EXPECTED, SERVICER_NUMBER, TWILIO_TOKEN, phones, prepare  # noqa: E402
+from bench.webhook import BENCH_FLOOD_LIMIT, EXPECTED, SERVICER_NUMBER, TWILIO_TOKEN, phones, prepare  # noqa: E402
 
 PHONE = phones(1)[0]  # one verified borrower: the cost of one request, nothing queued behind another
 
@@ -48,7 +48,8 @@ def measure(db: Database, label: str, folder: str, args: argparse.Namespace, fig
     prepare(db, folder, today, 1)
     os.environ.update({"LOANLINE_DATABASE_URL": db.url, "LOANLINE_SECRET_KEY": SECRET,
                        "LOANLINE_INSTANCE_PATH": folder, "LOANLINE_TODAY": today.isoformat(),
-                       "LOANLINE_PUBLIC_URL": "http://localhost", "TWILIO_AUTH_TOKEN": TWILIO_TOKEN})  # fmt: skip
+                       "LOANLINE_PUBLIC_URL": "http://localhost", "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+                       "LOANLINE_FLOOD_LIMIT": BENCH_FLOOD_LIMIT})  # fmt: skip
     for name in ("TWILIO_ACCOUNT_SID", "TWILIO_FROM_NUMBER", "TELEGRAM_BOT_TOKEN"):
         os.environ.pop(name, None)
     from console import create_app

@@ -13,11 +13,18 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.flood import Admission, FloodLimit
 from bot.flows import respond as answer_the_borrower
 from bot.i18n import say
 from bot.turn import InboundMessage, Reply, Respond, Turn
 from servicing.config import Settings
-from servicing.conversations import find_or_open_conversation, record_inbound, record_outbound
+from servicing.conversations import (
+    bot_may_answer,
+    find_or_open_conversation,
+    is_opted_out,
+    record_inbound,
+    record_outbound,
+)
 from servicing.errors import ServicingError
 from servicing.store.accounts import business_date
 from servicing.store.db import connection_dropped, retried_when_disconnected
@@ -25,6 +32,10 @@ from servicing.store.db import connection_dropped, retried_when_disconnected
 __all__ = ["Engine", "InboundMessage", "Reply", "Respond", "Turn"]
 log = logging.getLogger(__name__)
 SORRY = say("Sorry, I couldn't do that right now. Reply AGENT to reach a person.")
+FLOODING = say(
+    "You are sending messages faster than we can answer them. We have kept them all and will answer again in "
+    "{minutes} minutes. To talk to someone now, call {phone}."
+)
 
 
 class Engine:
@@ -36,11 +47,15 @@ class Engine:
         settings: Settings,
         clock: Callable[[], datetime] | None = None,
         respond: Respond | None = None,
+        flood: FloodLimit | None = None,
+        heard_while_flooding: Callable[[InboundMessage], bool] | None = None,
     ) -> None:
         self.sessions = sessions
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
         self.respond = respond or answer_the_borrower
+        self.flood = flood  # the channels' per-sender flood limit (none for the terminal chat and the simulator)
+        self.heard_while_flooding = heard_while_flooding or (lambda _inbound: False)  # SMS: STOP and START
 
     def handle(self, inbound: InboundMessage) -> list[Reply]:
         """Store the message, then answer it, in one transaction; a provider id seen before gets no second answer.
@@ -50,7 +65,8 @@ class Engine:
         fails, the savepoint rolls back, the borrower is told sorry, and the message is still committed.
         When the database server dropped the connection (a restart, a failover, an idle timeout), the whole
         transaction runs again on a fresh connection (`retried_when_disconnected`); nothing is committed
-        when it fails for any other reason, and the channel answers with an error.
+        when it fails for any other reason, and the channel answers with an error. A sender over the flood limit
+        is told so once, then not answered for a while; their messages are stored all the same.
         """
         now = self.clock()
         return retried_when_disconnected(lambda: self._store_and_answer(inbound, now))
@@ -64,7 +80,14 @@ class Engine:
             if stored.duplicate:
                 return []
             conversation = stored.conversation
+            admission = self._admission(inbound)
+            if admission is Admission.IGNORE:
+                log.info("conversation %s: flooding, stored and not answered", conversation.id)
+                return []
             turn = Turn(session, conversation, inbound, now, self._today(session, now), self.settings)
+            if admission is Admission.WARN:
+                log.warning("conversation %s: over the flood limit, not answered for a while", conversation.id)
+                return self._warn_flooding(turn)
             try:
                 with session.begin_nested():
                     self.respond(turn)
@@ -79,6 +102,24 @@ class Engine:
             for reply in turn.replies:
                 record_outbound(session, conversation, reply.text, author="bot", now=now)
             return turn.replies
+
+    def _admission(self, inbound: InboundMessage) -> Admission:
+        """Count the message against the sender's flood limit, unless it is one a channel must always hear."""
+        if self.flood is None or self.heard_while_flooding(inbound):
+            return Admission.ANSWER
+        return self.flood.admit(inbound.channel, inbound.address)
+
+    def _warn_flooding(self, turn: Turn) -> list[Reply]:
+        """Tell a flooding sender, once, that they will be answered later (not while a person or STOP holds it)."""
+        conversation = turn.conversation
+        if not bot_may_answer(conversation) or is_opted_out(turn.session, conversation.channel, conversation.address):
+            return []
+        assert self.flood is not None  # only the flood limit warns
+        warning = Reply(
+            turn.speaker.say(FLOODING, minutes=self.flood.quiet_minutes, phone=self.settings.servicer_phone)
+        )
+        record_outbound(turn.session, conversation, warning.text, author="bot", now=turn.now)
+        return [warning]
 
     def _today(self, session: Session, now: datetime) -> date:
         if self.settings.today_override:

@@ -18,7 +18,7 @@ from werkzeug.wrappers.response import Response
 from console import audit, auth, conversations, home, i18n, limits, loans, queue, reports, worklists
 from console.navigation import navigation
 from console.security import (
-    LoginRateLimiter,
+    STRICT_TRANSPORT_SECURITY,
     add_security_headers,
     check_access,
     protect_forms,
@@ -36,6 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Create the console app; `config` overrides settings (tests pass a database URL)."""
     app = Flask(__name__)
     settings = Settings.from_env()
+    https = bool(settings.public_url and settings.public_url.startswith("https://"))
     app.config.update(
         SECRET_KEY=settings.secret_key,
         DATABASE_URL=settings.database_url,
@@ -43,10 +44,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_REFRESH_EACH_REQUEST=True,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=bool(settings.public_url and settings.public_url.startswith("https://")),
+        SESSION_COOKIE_SECURE=https,
+        STRICT_TRANSPORT_SECURITY=STRICT_TRANSPORT_SECURITY if https else None,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which times out on its own
         LOGIN_ATTEMPTS_PER_WINDOW=LOGIN_ATTEMPTS_PER_WINDOW,
         LOGIN_WINDOW_SECONDS=LOGIN_WINDOW_SECONDS,
+        # Flask-Limiter: counts shared by every worker on Redis, else this process's memory (docs/console.md)
+        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        RATELIMIT_KEY_PREFIX=settings.rate_limit_prefix,
+        RATELIMIT_STRATEGY="moving-window",
+        RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         DATABASE_LOCK_WAIT_SECONDS=limits.LOCK_WAIT_SECONDS,
     )
     if config:
@@ -56,16 +64,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     sessions = make_session_factory(engine)
     app.extensions["loanline.sessions"] = sessions
     app.extensions["loanline.settings"] = settings
-    app.extensions["loanline.login_limiter"] = LoginRateLimiter(
-        app.config["LOGIN_ATTEMPTS_PER_WINDOW"], app.config["LOGIN_WINDOW_SECONDS"]
-    )
     auth.login_manager.init_app(app)
     i18n.init_app(app, settings.instance_path)
     for area in (auth, home, queue, conversations, loans, worklists, reports, audit):
         app.register_blueprint(area.bp)
     register_channel_blueprints(app)
+    auth.limit_login_attempts(app)
     protect_forms(app)
     app.before_request(check_access)
+    app.before_request(auth.end_moved_session)
     app.before_request(auth.expire_idle_session)
     app.after_request(add_security_headers)
     app.context_processor(navigation)

@@ -1,4 +1,4 @@
-"""Who may see what in the console: login, roles, the audit of borrower data, CSRF exemptions, headers, rate limits.
+"""Who may see what in the console: login, roles, the audit of borrower data, CSRF exemptions, headers.
 
 Every console view declares its rule with `@requires_role(...)` or `@public`; `check_access` (run before
 every request) refuses anything under /console that declares neither, so a forgotten decorator fails closed.
@@ -6,9 +6,6 @@ every request) refuses anything under /console that declares neither, so a forgo
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -41,6 +38,10 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+# Pages, downloads and webhook answers carry borrower data: no browser or proxy may keep a copy. Static files may.
+NO_STORE = "no-store"
+# Sent when the public URL is https: browsers then refuse plain http to this host for a year.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 
 
 @dataclass(frozen=True)
@@ -140,10 +141,20 @@ def check_access() -> ResponseReturnValue | None:
 
 
 def add_security_headers(response: Response) -> Response:
-    """Send the security headers with every response, the webhooks' included."""
+    """Send the security headers with every response, the webhooks' included; forbid caching all but static files."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if not is_static_file():
+        response.headers["Cache-Control"] = NO_STORE
+    if current_app.config.get("STRICT_TRANSPORT_SECURITY"):
+        response.headers["Strict-Transport-Security"] = current_app.config["STRICT_TRANSPORT_SECURITY"]
     return response
+
+
+def is_static_file() -> bool:
+    """Tell whether the request is for a static file (the app's or a blueprint's), which browsers may cache."""
+    endpoint = request.endpoint or ""
+    return endpoint == "static" or endpoint.endswith(".static")
 
 
 def protect_forms(app: Flask) -> CSRFProtect:
@@ -161,39 +172,3 @@ def exempt_signed_blueprints(app: Flask, csrf: CSRFProtect) -> None:
     for name, blueprint in app.blueprints.items():
         if name in CSRF_EXEMPT_BLUEPRINTS or getattr(blueprint, CSRF_EXEMPT_ATTRIBUTE, False):
             csrf.exempt(cast(Blueprint, blueprint))
-
-
-class LoginRateLimiter:
-    """At most `limit` login attempts per client address in a sliding `window` of seconds, in this process.
-
-    Each worker process counts on its own: with N workers an address gets up to N x limit attempts. The
-    per-account lockout in the core is the real defence; this only slows a password spray.
-    """
-
-    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self._attempts: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, address: str) -> bool:
-        """Count one attempt from `address`; return False when it is over the limit."""
-        now = self.clock()
-        with self._lock:
-            attempts = self._attempts.setdefault(address, deque())
-            while attempts and attempts[0] <= now - self.window:
-                attempts.popleft()
-            if len(attempts) >= self.limit:
-                return False
-            attempts.append(now)
-            if len(self._attempts) > 10_000:  # forget idle addresses rather than grow without bound
-                self._attempts = {
-                    key: seen for key, seen in self._attempts.items() if seen and seen[-1] > now - self.window
-                }
-            return True
-
-    def reset(self) -> None:
-        """Forget every address (tests, or an operator after a false alarm)."""
-        with self._lock:
-            self._attempts.clear()

@@ -106,13 +106,22 @@ def demo(reset: bool, as_of: date | None) -> None:
 
     if reset:
         _reset_database()
-    from loanline.serve import add_demo_logins
-
     with runtime() as rt:
         summary = load_demo(rt.sessions, secret=rt.settings.secret_key, as_of=as_of or rt.today(),
                             country=rt.settings.country)  # fmt: skip
         click.echo(summary)
         add_demo_logins(rt)
+
+
+def add_demo_logins(rt: Runtime) -> None:
+    """Create the demo's console logins (one per role) if missing and print them with their passwords."""
+    from servicing.specialists import add_demo_specialists
+
+    with rt.sessions.begin() as session:
+        logins = add_demo_specialists(session, rt.settings.secret_key)
+    click.echo("Console logins (demo):")
+    for username, role, password in logins:
+        click.echo(f"  {username:<12} {role.value:<11} password: {password}")
 
 
 def _reset_database() -> None:
@@ -342,7 +351,10 @@ def worker() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 def run(host: str, port: int) -> None:
-    """Start everything on one machine (console, webhooks, simulator, outbox, Telegram when configured)."""
+    """Serve the database as it is: console, webhooks, outbox, Telegram when configured, the simulator on a demo.
+
+    Loads no demo and creates no login: `loanline demo` does (`make run` runs it first).
+    """
     from loanline.serve import serve
 
     serve(host, port)
@@ -360,6 +372,7 @@ def telegram(webhook: bool, host: str, port: int) -> None:
 
     from bot.channels.telegram import run_polling, run_webhook
     from bot.engine import Engine
+    from bot.flood import flood_limit
     from servicing.config import Settings
 
     settings = Settings.from_env()
@@ -368,7 +381,7 @@ def telegram(webhook: bool, host: str, port: int) -> None:
     if webhook and not settings.telegram_webhook_secret:
         raise Refused("TELEGRAM_WEBHOOK_SECRET is not set: webhook mode needs it to tell Telegram from strangers.")
     with runtime() as rt:
-        engine = Engine(rt.sessions, rt.settings)
+        engine = Engine(rt.sessions, rt.settings, flood=flood_limit(rt.settings))
         try:
             if webhook:
                 run_webhook(rt.settings, engine, host, port, rt.telegram_api())

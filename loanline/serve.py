@@ -1,4 +1,8 @@
-"""`loanline run`: migrate the database, load the demo on first start, then serve everything on one machine.
+"""`loanline run`: migrate the database, then serve everything on one machine.
+
+It serves the database as it is: it loads no demo and creates no login (`loanline demo` does both, and
+`make run` runs it first). On a database nobody can log in to, it says how to add a login. The borrower
+simulator is mounted only on a demo database or with LOANLINE_SIMULATOR=1.
 
 The main thread runs an asyncio loop that owns SIGINT and SIGTERM: it polls Telegram when
 TELEGRAM_BOT_TOKEN is set, or only waits for a signal otherwise. The console, the webhooks and the
@@ -17,38 +21,38 @@ import threading
 
 import click
 from aiogram.exceptions import TelegramAPIError
-from sqlalchemy import func, select
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from bot.channels.telegram import poll_until
 from bot.engine import Engine
+from bot.flood import flood_limit
 from loanline.runtime import Runtime
 from loanline.worker import start_worker_thread
-from servicing.demo.portfolio import load_demo
-from servicing.specialists import add_demo_specialists
-from servicing.store.models import Loan
+from servicing.demo.portfolio import demo_is_loaded
+from servicing.specialists import anyone_can_log_in
 
 log = logging.getLogger(__name__)
 WORKER_GRACE_SECONDS = 30.0
 
 
-def prepare(rt: Runtime) -> None:
-    """Migrate the schema (always: an older database gains new tables), load the demo once, print the logins."""
+NO_LOGIN = (
+    "No one can log in to the console yet. Add a login with:\n"
+    "  loanline specialist add USERNAME --role admin\n"
+    "(or load the demo portfolio and its logins with `loanline demo`)."
+)
+
+
+def prepare(rt: Runtime) -> bool:
+    """Migrate the schema (always: an older database gains new tables); return whether to mount the simulator.
+
+    Says how to add a console login when there is none; never creates one.
+    """
     rt.init_database()
     with rt.sessions() as session:
-        empty = not session.scalar(select(func.count()).select_from(Loan))
-    if empty:
-        click.echo(load_demo(rt.sessions, secret=rt.settings.secret_key, as_of=rt.today(), country=rt.settings.country))
-    add_demo_logins(rt)
-
-
-def add_demo_logins(rt: Runtime) -> None:
-    """Create the demo's console logins (one per role) if missing and print them with their passwords."""
-    with rt.sessions.begin() as session:
-        logins = add_demo_specialists(session, rt.settings.secret_key)
-    click.echo("Console logins (demo):")
-    for username, role, password in logins:
-        click.echo(f"  {username:<12} {role.value:<11} password: {password}")
+        demo = demo_is_loaded(session)
+        if not anyone_can_log_in(session):
+            click.echo(NO_LOGIN)
+    return rt.settings.simulator or demo
 
 
 def serve(host: str, port: int) -> None:
@@ -57,13 +61,13 @@ def serve(host: str, port: int) -> None:
 
     rt = Runtime.start()
     try:
-        prepare(rt)
-        web = make_server(host, port, create_app({"LOANLINE_SIMULATOR": True}), threaded=True)
+        simulator = prepare(rt)
+        web = make_server(host, port, create_app({"LOANLINE_SIMULATOR": simulator}), threaded=True)
         settle_long_lived_objects()
         serving = threading.Thread(target=web.serve_forever, name="web", daemon=True)
         worker, stop_worker = start_worker_thread(rt)
         try:
-            asyncio.run(serve_until_signalled(rt, web, serving))
+            asyncio.run(serve_until_signalled(rt, web, serving, simulator=simulator))
         finally:
             if serving.is_alive():
                 web.shutdown()  # no new requests; one in hand finishes in its own transaction or rolls back
@@ -85,7 +89,9 @@ def settle_long_lived_objects() -> None:
     gc.freeze()
 
 
-async def serve_until_signalled(rt: Runtime, web: BaseWSGIServer, serving: threading.Thread) -> None:
+async def serve_until_signalled(
+    rt: Runtime, web: BaseWSGIServer, serving: threading.Thread, *, simulator: bool
+) -> None:
     """Take SIGINT and SIGTERM, start serving the web, then poll Telegram (if configured) until a signal."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -93,7 +99,8 @@ async def serve_until_signalled(rt: Runtime, web: BaseWSGIServer, serving: threa
         loop.add_signal_handler(number, stop.set)
     serving.start()  # only now: once /healthz answers, a signal stops everything cleanly
     click.echo(f"Loanline console: http://{web.host}:{web.port}/console/  (Ctrl-C to stop)")
-    click.echo(f"Borrower simulator: http://{web.host}:{web.port}/simulator/")
+    if simulator:
+        click.echo(f"Borrower simulator: http://{web.host}:{web.port}/simulator/")
     try:
         await answer_telegram(rt, stop)
         await stop.wait()
@@ -110,6 +117,7 @@ async def answer_telegram(rt: Runtime, stop: asyncio.Event) -> None:
         return
     click.echo("Telegram: polling for updates.")
     try:
-        await poll_until(stop, rt.settings, Engine(rt.sessions, rt.settings), rt.telegram_api())
+        engine = Engine(rt.sessions, rt.settings, flood=flood_limit(rt.settings))
+        await poll_until(stop, rt.settings, engine, rt.telegram_api())
     except TelegramAPIError as error:  # a wrong token, Telegram unreachable at start-up
         log.error("Telegram refused: %s; serving without Telegram", error.message)

@@ -5,7 +5,8 @@ borrower reads) with placeholders the conversation's loan fills: the borrower's 
 due, the next due date, the monthly payment, the loan number masked to its last 4 digits, and the
 specialist's name. A response whose placeholders the loan cannot fill (no loan known yet, a paid-off
 loan with no due date) is not offered. The server renders the text from the key when it is sent, so what
-reaches the borrower is always the catalog's wording.
+reaches the borrower is always the catalog's wording. A response that tells loan figures (an amount or a
+due date) is sent to a conversation that has not verified only with the specialist's explicit confirmation.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ CANNED = (
     )),
 )  # fmt: skip
 BY_KEY = {canned.key: canned for canned in CANNED}
+# Placeholders whose values are the loan's figures: told only to a verified borrower, or with a confirmation.
+LOAN_FIGURES = frozenset({"amount_due", "monthly_payment", "next_due_date"})
 
 
 class UnknownCannedResponse(ConversationError):
@@ -69,6 +72,12 @@ class RenderedCanned:
 
     key: str
     text: str
+    tells_figures: bool
+
+
+def tells_figures(message: str) -> bool:
+    """Tell whether a canned message fills in the loan's figures (amounts, due dates)."""
+    return bool(placeholders(message) & LOAN_FIGURES)
 
 
 def placeholders(message: str) -> set[str]:
@@ -112,7 +121,7 @@ def canned_responses(
     values = canned_values(session, conversation, specialist_name, today)
     speaker = Speaker(conversation.locale)
     return [
-        RenderedCanned(canned.key, speaker.say(canned.message, **values))
+        RenderedCanned(canned.key, speaker.say(canned.message, **values), tells_figures(canned.message))
         for canned in CANNED
         if placeholders(canned.message) <= values.keys()
     ]
@@ -136,8 +145,14 @@ def reply_with_canned(
     *,
     specialist_name: str,
     today: date,
+    disclosure_confirmed: bool = False,
 ) -> Message:
-    """Send a canned response, rendered by the server from its key, as the specialist's reply."""
+    """Send a canned response, rendered by the server from its key, as the specialist's reply.
+
+    One with loan figures, to a conversation that has not verified, needs `disclosure_confirmed`.
+    """
     conversation = conversation_by_id(session, conversation_id)
     text = render_canned(session, conversation, key, specialist_name, today)
-    return reply_to_borrower(session, conversation_id, specialist, text, now, canned=key)
+    return reply_to_borrower(session, conversation_id, specialist, text, now, canned=key,
+                             tells_figures=tells_figures(BY_KEY[key].message),
+                             disclosure_confirmed=disclosure_confirmed)  # fmt: skip

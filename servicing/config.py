@@ -67,6 +67,9 @@ class Settings:
     today_override: str | None = None
     simulator: bool = False  # the borrower simulator at /simulator (a development tool: off in production)
     telegram_api_url: str | None = None  # another Bot API server (a local one, a test double); Telegram's if unset
+    redis_url: str | None = None  # rate-limit counts shared by every worker; this process's memory if unset
+    rate_limit_prefix: str = "loanline"  # keeps apart the counts of deployments sharing one Redis
+    flood_limit: str = "20/minute"  # messages one sender may send before the bot goes quiet (limits' notation)
     # The portfolio's escrow analysis options (Reg X 1024.17(f)): what becomes of a surplus under $50 for a
     # current borrower, and of a shortage or deficiency under one month's deposit.
     escrow_small_surplus: str = SmallSurplus.CREDIT.value
@@ -118,6 +121,9 @@ class Settings:
             today_override=env.get("LOANLINE_TODAY") or None,
             simulator=_flag(env.get("LOANLINE_SIMULATOR")),
             telegram_api_url=env.get("TELEGRAM_API_URL") or None,
+            redis_url=env.get("LOANLINE_REDIS_URL") or None,
+            rate_limit_prefix=env.get("LOANLINE_RATE_LIMIT_PREFIX") or "loanline",
+            flood_limit=env.get("LOANLINE_FLOOD_LIMIT") or "20/minute",
             escrow_small_surplus=_choice(env, "LOANLINE_ESCROW_SMALL_SURPLUS", SMALL_SURPLUS_CHOICES, "credit"),
             escrow_small_shortage=_choice(env, "LOANLINE_ESCROW_SMALL_SHORTAGE", SMALL_SHORTAGE_CHOICES, "spread"),
         )

@@ -6,6 +6,7 @@ conversation (queued or assigned) the bot does not answer it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,7 @@ from servicing.store.models import (
     ClaimedIdentity,
     Conversation,
     FraudAlert,
+    Loan,
     Message,
     OptOut,
     OutboxItem,
@@ -74,6 +76,16 @@ class ConversationError(ServicingError):
 
 class AlreadyClaimed(ConversationError):
     """Another specialist claimed the conversation first."""
+
+
+class UnverifiedDisclosure(ConversationError):
+    """Loan figures or a full loan number for a conversation that has not verified, without the confirmation."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what} tells loan figures or a full loan number to a borrower who has not verified on this "
+            "conversation; nothing was sent: confirm that you mean to send it anyway"
+        )
 
 
 @dataclass(frozen=True)
@@ -646,12 +658,15 @@ def messages_after(session: Session, conversation_id: int, after: int, limit: in
 
 
 def reply_to_borrower(session: Session, conversation_id: int, specialist: str, body: str, now: datetime,
-                      *, canned: str | None = None) -> Message:  # fmt: skip
+                      *, canned: str | None = None, tells_figures: bool = False,
+                      disclosure_confirmed: bool = False) -> Message:  # fmt: skip
     """Send a specialist's reply to the borrower on their channel, through the outbox.
 
     The reply answers the borrower's own message, so it is not proactive: the worker sends it at once,
     not held to daytime hours (a borrower who writes at 22:00 expects the answer then). Opted-out
-    addresses are refused here, before anything is stored; the outbox would block them anyway.
+    addresses are refused here, before anything is stored; the outbox would block them anyway. A reply that
+    tells loan figures (`tells_figures`, a canned amount due) or holds a full loan number is refused on a
+    conversation that has not verified unless `disclosure_confirmed` (`UnverifiedDisclosure`).
     """
     conversation = _owned(session, conversation_id, specialist)
     text = body.strip()
@@ -661,13 +676,40 @@ def reply_to_borrower(session: Session, conversation_id: int, specialist: str, b
         raise ConversationError(f"a reply is at most {MAX_REPLY_LENGTH} characters")
     if is_opted_out(session, conversation.channel, conversation.address):
         raise BorrowerOptedOut(f"the borrower opted out of {conversation.channel}: nothing can be sent")
+    discloses = discloses_unverified(session, conversation, text, now, tells_figures=tells_figures)
+    if discloses and not disclosure_confirmed:
+        raise UnverifiedDisclosure("this reply")
     message = record_outbound(session, conversation, text, author=specialist, now=now, deliver_later=True)
     conversation.last_message_at = now
     detail: dict[str, Any] = {"message": message.id, "channel": conversation.channel, "length": len(text)}
     if canned:
         detail["canned"] = canned
+    if discloses:
+        detail["disclosure_confirmed"] = True
     record_audit(session, specialist, "conversation.replied", "conversation", str(conversation_id), detail)
     return message
+
+
+def discloses_unverified(
+    session: Session, conversation: Conversation, text: str, now: datetime, *, tells_figures: bool
+) -> bool:
+    """Tell whether a text for the borrower tells loan figures or a full loan number on an unverified conversation."""
+    if is_verified(conversation, now):
+        return False
+    return tells_figures or bool(full_loan_numbers_in(session, text))
+
+
+# Words that could be a loan number: letters, digits and dashes, at least 5 long (a masked "1005" is not one).
+_LOAN_NUMBER_CANDIDATE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{3,}[A-Za-z0-9]")
+
+
+def full_loan_numbers_in(session: Session, text: str) -> list[str]:
+    """Return the loan numbers on file that a text spells out in full (any case)."""
+    words = set(_LOAN_NUMBER_CANDIDATE.findall(text))
+    candidates = words | {word.upper() for word in words}
+    if not candidates:
+        return []
+    return sorted(session.scalars(select(Loan.loan_number).where(Loan.loan_number.in_(sorted(candidates)))))
 
 
 def note_on_conversation(session: Session, conversation_id: int, specialist: str, body: str, now: datetime) -> Message:

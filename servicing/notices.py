@@ -3,6 +3,9 @@
 A notice is queued in the outbox as a proactive message: the worker holds it to 8:00-21:00 in the borrower's
 time zone and never sends it to an address that opted out. On SMS it carries the opt-out line.
 The channel is the one the borrower last wrote on; a borrower who never wrote gets SMS to their primary phone.
+A notice names the loan by its last 4 digits ("the loan ending in 1005"), as the bot does. One that tells loan
+figures (an `Amount`) or, by mistake, a full loan number, to a conversation that has not verified (a fresh SMS
+conversation never has) is queued only with the specialist's explicit confirmation (`disclosure_confirmed`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from servicing.conversations import find_or_open_conversation, record_outbound
+from servicing.conversations import (
+    UnverifiedDisclosure,
+    discloses_unverified,
+    find_or_open_conversation,
+    is_verified,
+    record_outbound,
+)
 from servicing.speaking import Speaker, say
 from servicing.store.models import Borrower, BorrowerPhone, Conversation, Loan, Message
 
@@ -38,12 +47,20 @@ class Phrases:
 
 
 def notify_borrower(
-    session: Session, loan: Loan, message: str, *, now: datetime, author: str = "servicer", **values: Any
+    session: Session,
+    loan: Loan,
+    message: str,
+    *,
+    now: datetime,
+    author: str = "servicer",
+    disclosure_confirmed: bool = False,
+    **values: Any,
 ) -> Message | None:
     """Queue `message` (an English msgid marked with `say`) to the loan's borrower, translated and filled.
 
     `values` fill the placeholders: an `Amount` or a `date` is formatted for the borrower's locale, and
-    `Phrases` (a reason, a list of documents) are translated too.
+    `Phrases` (a reason, a list of documents) are translated too. A notice with an `Amount` (or a full loan
+    number) to a conversation that has not verified raises `UnverifiedDisclosure` unless `disclosure_confirmed`.
     Returns None when the borrower has no channel at all (no conversation and no phone on file).
     """
     borrower = session.get_one(Borrower, loan.borrower_id)
@@ -54,27 +71,52 @@ def notify_borrower(
         conversation.loan_id = loan.id
     speaker = Speaker(conversation.locale or borrower.locale)
     text = speaker.say(message, **{name: _spoken(speaker, value) for name, value in values.items()})
+    figures = any(isinstance(value, Amount) for value in values.values())
+    if not disclosure_confirmed and discloses_unverified(session, conversation, text, now, tells_figures=figures):
+        raise UnverifiedDisclosure("this notice")
     if conversation.channel == "sms":
         text = f"{text} {speaker.say(OPT_OUT_LINE)}"
     return record_outbound(session, conversation, text, author=author, now=now, deliver_later=True, proactive=True)
 
 
-def borrower_channel(session: Session, borrower: Borrower, now: datetime) -> Conversation | None:
-    """Return the conversation the borrower last wrote on, or an SMS one to their primary phone, or None."""
-    latest = session.scalar(
+def notice_needs_confirmation(session: Session, loan_number: str, now: datetime) -> bool:
+    """Tell whether a notice with figures to this loan's borrower would go to a conversation that has not verified.
+
+    Reads only: a borrower who never wrote would get a new SMS conversation, which has not verified.
+    """
+    loan = session.scalar(select(Loan).where(Loan.loan_number == loan_number))
+    if loan is None:
+        return False
+    latest = _latest_conversation(session, loan.borrower_id)
+    if latest is not None:
+        return not is_verified(latest, now)
+    return _primary_phone(session, loan.borrower_id) is not None
+
+
+def _latest_conversation(session: Session, borrower_id: int) -> Conversation | None:
+    return session.scalar(
         select(Conversation)
-        .where(Conversation.borrower_id == borrower.id)
+        .where(Conversation.borrower_id == borrower_id)
         .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
         .limit(1)
     )
-    if latest is not None:
-        return latest
-    phone = session.scalar(
+
+
+def _primary_phone(session: Session, borrower_id: int) -> str | None:
+    return session.scalar(
         select(BorrowerPhone.e164)
-        .where(BorrowerPhone.borrower_id == borrower.id)
+        .where(BorrowerPhone.borrower_id == borrower_id)
         .order_by(BorrowerPhone.is_primary.desc(), BorrowerPhone.id)
         .limit(1)
     )
+
+
+def borrower_channel(session: Session, borrower: Borrower, now: datetime) -> Conversation | None:
+    """Return the conversation the borrower last wrote on, or an SMS one to their primary phone, or None."""
+    latest = _latest_conversation(session, borrower.id)
+    if latest is not None:
+        return latest
+    phone = _primary_phone(session, borrower.id)
     if phone is None:
         return None
     conversation = find_or_open_conversation(session, "sms", phone, now)

@@ -27,6 +27,8 @@ from servicing.store.models import AuditEntry, Case, Loan, Payment, utcnow
 
 AUDIT_REPORT_LIMIT = 1000
 MINUTES = Decimal("0.1")
+# A spreadsheet reads a cell starting with one of these as a formula ("=HYPERLINK(...)" typed by a borrower).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class Report(Protocol):
@@ -303,25 +305,36 @@ def _start_of(day: date) -> datetime:
 
 
 def csv_text(rows: Sequence[dict[str, Any]]) -> str:
-    """Write report rows as CSV: money as plain decimal strings, dates in ISO form, a header row first."""
+    """Write report rows as CSV: money as plain decimal strings, dates in ISO form, a header row first.
+
+    Text that a spreadsheet would run as a formula is neutralised (`spreadsheet_safe`); numbers stay numbers.
+    """
     out = io.StringIO()
     if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        # RFC 4180's CRLF: with it, a cell holding a CR is quoted too, instead of splitting the row in two
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\r\n")
         writer.writeheader()
         writer.writerows({key: _plain(value) for key, value in row.items()} for row in rows)
     return out.getvalue()
 
 
+def spreadsheet_safe(text: str) -> str:
+    """Return text a spreadsheet shows as text: a cell starting with = + - @, a tab or a CR gets a leading '."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
 def _plain(value: Any) -> Any:
+    if isinstance(value, bool | int | float):
+        return value
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return format(value, "f")  # a figure of ours: "-12.50" is a number, not a formula
     if isinstance(value, date | datetime):
         return value.isoformat()
     if value is None:
         return ""
     if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True, default=str)
-    return value
+        return spreadsheet_safe(json.dumps(value, sort_keys=True, default=str))
+    return spreadsheet_safe(str(value))
 
 
 REPORTS: dict[str, Report] = {

@@ -102,6 +102,11 @@ def add_specialist(
     return specialist
 
 
+def anyone_can_log_in(session: Session) -> bool:
+    """Tell whether the console has at least one active login."""
+    return session.scalar(select(Specialist.id).where(Specialist.active.is_(True)).limit(1)) is not None
+
+
 def specialist_by_id(session: Session, specialist_id: int) -> Specialist | None:
     """Return an active specialist by id, or None (a deactivated account's session ends)."""
     specialist = session.get(Specialist, specialist_id)

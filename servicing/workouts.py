@@ -255,21 +255,22 @@ def _audit(session: Session, actor: str, action: str, account: Account, workout:
 
 # -- decisions a specialist records from the console: approve with terms, deny with a reason ------------
 
+# The loan is named by its last 4 digits, as the bot names it: a notice may reach a phone someone else holds now.
 FORBEARANCE_APPROVED = say(
-    "Your forbearance on loan {loan_number} is approved: from {starts_on} to {ends_on} your monthly payment "
-    "is {payment}."
+    "Your forbearance on the loan ending in {loan_last4} is approved: from {starts_on} to {ends_on} your monthly "
+    "payment is {payment}."
 )
 REPAYMENT_PLAN_APPROVED = say(
-    "Your repayment plan on loan {loan_number} is approved: {months} monthly payments, the first of {payment} "
-    "due on {due_date}."
+    "Your repayment plan on the loan ending in {loan_last4} is approved: {months} monthly payments, the first of "
+    "{payment} due on {due_date}."
 )
 PAYMENT_DEFERRAL_APPROVED = say(
-    "Your payment deferral on loan {loan_number} is approved: {amount} is moved to the end of your loan and "
-    "your loan is now current."
+    "Your payment deferral on the loan ending in {loan_last4} is approved: {amount} is moved to the end of your "
+    "loan and your loan is now current."
 )
 MODIFICATION_APPROVED = say(
-    "Your loan modification on loan {loan_number} is approved: your new monthly payment of principal and "
-    "interest is {payment}, the first due on {due_date}."
+    "Your loan modification on the loan ending in {loan_last4} is approved: your new monthly payment of "
+    "principal and interest is {payment}, the first due on {due_date}."
 )
 
 
@@ -284,8 +285,12 @@ def approve_forbearance(
     actor: str,
     now: datetime,
     case_reference: str | None = None,
+    disclosure_confirmed: bool = False,
 ) -> Workout:
-    """Place an approved forbearance, record the decision and its reason, and tell the borrower."""
+    """Place an approved forbearance, record the decision and its reason, and tell the borrower.
+
+    The notice tells the new payment: to a conversation that has not verified, only if `disclosure_confirmed`.
+    """
     _require_reason(reason)
     workout = place_forbearance(
         session, loan_number, months=months, reduced_payment=reduced_payment, starts_on=starts_on, actor=actor,
@@ -297,8 +302,9 @@ def approve_forbearance(
         case_reference=case_reference,
     )  # fmt: skip
     notify_borrower(
-        session, loan, FORBEARANCE_APPROVED, now=now, loan_number=loan_number, starts_on=starts_on,
-        ends_on=workout.ends_on, payment=Amount(reduced_payment, loan.currency),
+        session, loan, FORBEARANCE_APPROVED, now=now, disclosure_confirmed=disclosure_confirmed,
+        loan_last4=loan_number[-4:], starts_on=starts_on, ends_on=workout.ends_on,
+        payment=Amount(reduced_payment, loan.currency),
     )  # fmt: skip
     return workout
 
@@ -323,8 +329,12 @@ def approve_workout(
     months: int | None = None,
     modification_rate: Decimal | None = None,
     case_reference: str | None = None,
+    disclosure_confirmed: bool = False,
 ) -> Workout:
-    """Book an approved repayment plan, deferral or modification, record the decision and tell the borrower."""
+    """Book an approved repayment plan, deferral or modification, record the decision and tell the borrower.
+
+    The notice tells the new payment: to a conversation that has not verified, only if `disclosure_confirmed`.
+    """
     _require_reason(reason)
     if kind is WorkoutKind.MODIFICATION:
         if modification_rate is None:
@@ -341,7 +351,7 @@ def approve_workout(
     else:
         raise WorkoutRefused(f"a {kind.value.replace('_', ' ')} is not decided here")
     _record_decision(session, actor, loan_number, "approved", kind, reason, workout, case_reference=case_reference)
-    _notify_approval(session, _loan_row(session, loan_number), workout, now)
+    _notify_approval(session, _loan_row(session, loan_number), workout, now, disclosure_confirmed)
     return workout
 
 
@@ -408,23 +418,24 @@ def _decision_figures(workout: Workout) -> dict[str, Any]:
     return {key: workout.terms[key] for key in kept if key in workout.terms}
 
 
-def _notify_approval(session: Session, loan: Loan, workout: Workout, now: datetime) -> None:
+def _notify_approval(session: Session, loan: Loan, workout: Workout, now: datetime, confirmed: bool) -> None:
     """Tell the borrower, in their language, what the approved workout means for their payments."""
-    terms, currency = workout.terms, loan.currency
+    terms, currency, last4 = workout.terms, loan.currency, loan.loan_number[-4:]
     if workout.kind == WorkoutKind.REPAYMENT_PLAN:
         first = terms["lines"][0]
         notify_borrower(
-            session, loan, REPAYMENT_PLAN_APPROVED, now=now, loan_number=loan.loan_number, months=terms["months"],
-            payment=Amount(Decimal(first["total"]), currency), due_date=date.fromisoformat(first["due_date"]),
+            session, loan, REPAYMENT_PLAN_APPROVED, now=now, disclosure_confirmed=confirmed, loan_last4=last4,
+            months=terms["months"], payment=Amount(Decimal(first["total"]), currency),
+            due_date=date.fromisoformat(first["due_date"]),
         )  # fmt: skip
     elif workout.kind == WorkoutKind.PAYMENT_DEFERRAL:
         notify_borrower(
-            session, loan, PAYMENT_DEFERRAL_APPROVED, now=now, loan_number=loan.loan_number,
+            session, loan, PAYMENT_DEFERRAL_APPROVED, now=now, disclosure_confirmed=confirmed, loan_last4=last4,
             amount=Amount(Decimal(terms["deferred"]), currency),
         )  # fmt: skip
     else:
         final = terms["steps"][-1]
         notify_borrower(
-            session, loan, MODIFICATION_APPROVED, now=now, loan_number=loan.loan_number,
+            session, loan, MODIFICATION_APPROVED, now=now, disclosure_confirmed=confirmed, loan_last4=last4,
             payment=Amount(Decimal(final["payment"]), currency), due_date=date.fromisoformat(terms["first_due_date"]),
         )  # fmt: skip

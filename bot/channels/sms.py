@@ -24,6 +24,7 @@ from werkzeug.wrappers.response import Response
 from bot import nlu
 from bot.channels.segments import MAX_SEGMENTS, fits, pages
 from bot.engine import Engine
+from bot.flood import flood_limit
 from bot.flows import ask_to_verify, bot_answers
 from bot.flows import respond as answer_the_borrower
 from bot.i18n import Speaker, say
@@ -42,6 +43,8 @@ EXTENSION = "loanline.sms"
 OPT_OUT_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"})
 OPT_IN_WORDS = frozenset({"start", "unstop", "yes"})
 HELP_WORDS = frozenset({"help", "info"})
+# What carriers require us to honour from anyone, so the flood limit never silences them.
+ALWAYS_HEARD = OPT_OUT_WORDS | HELP_WORDS | {"start", "unstop"}
 # "please stop texting me", "unsubscribe me", "I want to opt out": not keywords, but the bot asks.
 OPT_OUT_IN_A_SENTENCE = re.compile(
     r"\b(stop|quit)\b.*\b(text\w*|txt\w*|messag\w*|sms|send\w*|contact\w*)\b|\bunsubscribe\b|\bopt(ing)?[ -]?out\b",
@@ -92,7 +95,9 @@ def register(app: Flask) -> None:
     """Mount the SMS webhooks on the app and build their engine once (the `loanline.blueprints` entry point)."""
     sessions: sessionmaker[Session] = app.extensions["loanline.sessions"]
     settings: Settings = app.extensions["loanline.settings"]
-    app.extensions[EXTENSION] = SmsChannel(Engine(sessions, settings, respond=respond_by_sms), sessions, settings)
+    engine = Engine(sessions, settings, respond=respond_by_sms, flood=flood_limit(settings),
+                    heard_while_flooding=is_carrier_keyword)  # fmt: skip
+    app.extensions[EXTENSION] = SmsChannel(engine, sessions, settings)
     if not settings.twilio_auth_token:
         log.warning("TWILIO_AUTH_TOKEN is not set: the SMS webhooks refuse every request")
     app.register_blueprint(bp)
@@ -246,6 +251,11 @@ def answer_by_the_bot(turn: Turn) -> None:
     drop_pages(turn)
     answer_the_borrower(turn)
     turn.replies = paged(turn, [as_sms_text(reply) for reply in turn.replies])
+
+
+def is_carrier_keyword(inbound: InboundMessage) -> bool:
+    """Tell whether a message is STOP, START, HELP or one of their synonyms: answered even from a flooding sender."""
+    return keyword(inbound.text) in ALWAYS_HEARD
 
 
 def more(turn: Turn) -> None:

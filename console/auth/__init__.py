@@ -1,20 +1,36 @@
-"""Logging in and out of the console: the login form, the lockout, the session clock, the rate limit."""
+"""Logging in and out of the console: the login form, the lockout, the session clock and binding, the rate limit."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask import Response as FlaskResponse
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_limiter import Limiter, RequestLimit
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from console.security import ConsoleUser, LoginRateLimiter, public, requires_role, sessions, user
+from console.security import ConsoleUser, public, requires_role, sessions, user
+from servicing.audit import record_audit
 from servicing.specialists import LoginFailed, Role, authenticate, record_logout, specialist_by_id
 from servicing.store.models import Specialist
 
@@ -22,9 +38,12 @@ bp = Blueprint("auth", __name__, url_prefix="/console")
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Please log in to see this page.")
-login_manager.session_protection = "strong"
+# Flask-Login's "strong" protection only marks a permanent session stale, and all our sessions are permanent:
+# `end_moved_session` binds the session to the client itself (docs/console.md, Sessions).
+login_manager.session_protection = None
 LAST_SEEN = "last_seen"
 GENERATION = "generation"
+CLIENT = "client"
 
 
 class LoginForm(FlaskForm):
@@ -59,15 +78,59 @@ def load_user(user_id: str) -> ConsoleUser | None:
 login_manager.user_loader(load_user)
 
 
-def rate_limiter() -> LoginRateLimiter:
-    """Return the app's login rate limiter."""
-    limiter: LoginRateLimiter = current_app.extensions["loanline.login_limiter"]
+def limit_login_attempts(app: Flask) -> Limiter:
+    """Limit login attempts per client address with Flask-Limiter, counted where every worker counts.
+
+    The storage is the app's RATELIMIT_STORAGE_URI (Redis when LOANLINE_REDIS_URL is set, else this process's
+    memory); the limit is LOGIN_ATTEMPTS_PER_WINDOW POSTs per LOGIN_WINDOW_SECONDS. A storage that cannot be
+    reached falls back to memory rather than locking everyone out (the per-account lockout still holds).
+    """
+    limiter = Limiter(key_func=client_address, app=app)
+    limiter.limit(login_rate, methods=["POST"], on_breach=too_many_attempts)(bp)
+    limiter.exempt(logout)
+    app.extensions["loanline.limiter"] = limiter
     return limiter
+
+
+def login_rate() -> str:
+    """Return the login limit in Flask-Limiter's notation, from the app's configuration."""
+    config = current_app.config
+    return f"{config['LOGIN_ATTEMPTS_PER_WINDOW']} per {config['LOGIN_WINDOW_SECONDS']} seconds"
+
+
+def too_many_attempts(_limit: RequestLimit) -> FlaskResponse:
+    """Answer a login attempt over the limit: the login page, saying so, with 429."""
+    page = render_template("auth/login.html", form=LoginForm(), error=_("Too many attempts. Try again later."))
+    return make_response(page, 429)
 
 
 def client_address() -> str:
     """Return the client's address as this process sees it (behind a proxy, configure ProxyFix first)."""
     return request.remote_addr or "unknown"
+
+
+def client_fingerprint() -> str:
+    """Return what a session is bound to: a hash of the client's address and browser (its User-Agent)."""
+    client = f"{client_address()}|{request.headers.get('User-Agent', '')}"
+    return hashlib.sha256(client.encode()).hexdigest()
+
+
+def end_moved_session() -> ResponseReturnValue | None:
+    """Log out a session presented from another address or browser than it logged in from (a copied cookie).
+
+    The specialist's other sessions are left alone: they are bound to their own clients.
+    """
+    if not current_user.is_authenticated:
+        return None
+    if hmac.compare_digest(str(session.get(CLIENT, "")), client_fingerprint()):
+        return None
+    with sessions().begin() as db:
+        record_audit(db, user().username, "session.refused", "specialist", user().username,
+                     {"why": "client changed", "source": client_address()})  # fmt: skip
+    logout_user()
+    session.clear()
+    flash(_("Your session was used from another address or browser, so it ended. Please log in again."), "warning")
+    return redirect(url_for("auth.login"))
 
 
 def expire_idle_session() -> ResponseReturnValue | None:
@@ -93,8 +156,6 @@ def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
-    if request.method == "POST" and not rate_limiter().allow(client_address()):
-        return render_template("auth/login.html", form=form, error=_("Too many attempts. Try again later.")), 429
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 400 if request.method == "POST" else 200
     with sessions()() as db:
@@ -110,6 +171,7 @@ def login() -> ResponseReturnValue:
     session.clear()  # a fresh session for the new identity
     session.permanent = True
     session[GENERATION] = generation
+    session[CLIENT] = client_fingerprint()
     login_user(console_user)
     session[LAST_SEEN] = datetime.now(UTC).timestamp()
     return redirect(_safe_next(request.args.get("next")))

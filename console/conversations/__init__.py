@@ -25,6 +25,7 @@ from servicing.conversations import (
     BorrowerOptedOut,
     ConversationError,
     ConversationState,
+    UnverifiedDisclosure,
     borrower_paused_until,
     hand_back_to_bot,
     has_messages_before,
@@ -48,6 +49,7 @@ from servicing.store.models import Borrower, Conversation, Message
 
 bp = Blueprint("conversations", __name__, url_prefix="/console/conversations")
 bp.context_processor(template_helpers)
+CONFIRM_DISCLOSURE = "confirm_disclosure"  # the reply form's checkbox: send figures to an unverified borrower
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,12 @@ def _back(conversation_id: int) -> Response:
 def _refused(error: ConversationError) -> None:
     if isinstance(error, BorrowerOptedOut):
         flash(_("The borrower opted out of this channel: nothing was sent."), "error")
+    elif isinstance(error, UnverifiedDisclosure):
+        flash(
+            _("Not sent: this reply tells loan figures or a full loan number, and the borrower has not verified "
+              "on this conversation. Tick the confirmation below the reply box to send it anyway."),
+            "error",
+        )  # fmt: skip
     else:
         flash(_("Not done: %(reason)s.", reason=str(error)), "error")
 
@@ -205,17 +213,21 @@ def attachment(conversation_id: int, message_id: int, index: int) -> Response:
 @bp.post("/<int:conversation_id>/reply")
 @requires_role(Role.SPECIALIST)
 def reply(conversation_id: int) -> Response:
-    """Send the specialist's reply (typed, or a canned response rendered by the server from its key)."""
+    """Send the specialist's reply (typed, or a canned response rendered by the server from its key).
+
+    Loan figures or a full loan number to a borrower who has not verified go only with `confirm_disclosure`.
+    """
     canned = request.form.get("canned", "").strip()
     body = request.form.get("body", "")
+    confirmed = request.form.get(CONFIRM_DISCLOSURE) == "yes"
     me, now = user(), datetime.now(UTC)
     try:
         with sessions().begin() as session:
             if canned:
-                reply_with_canned(session, conversation_id, me.username, canned, now,
-                                  specialist_name=me.display_name, today=today(session))  # fmt: skip
+                reply_with_canned(session, conversation_id, me.username, canned, now, specialist_name=me.display_name,
+                                  today=today(session), disclosure_confirmed=confirmed)  # fmt: skip
             else:
-                reply_to_borrower(session, conversation_id, me.username, body, now)
+                reply_to_borrower(session, conversation_id, me.username, body, now, disclosure_confirmed=confirmed)
     except ConversationError as error:
         _refused(error)
     else:

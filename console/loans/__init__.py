@@ -35,6 +35,7 @@ from console.loans.forms import (
     WrittenRequestForm,
 )
 from console.security import audits_view, requires_role, sessions, user
+from servicing.conversations import UnverifiedDisclosure
 from servicing.decisions import record_written_request
 from servicing.errors import LoanNotFound, ServicingError
 from servicing.escrow import run_escrow_analysis
@@ -42,6 +43,7 @@ from servicing.fees import waive_fee as waive_loan_fee
 from servicing.foreclosure import refer_to_foreclosure, schedule_foreclosure_sale
 from servicing.loan_view import find_loans, loan_page
 from servicing.manual_payments import post_manual_payment, reverse_loan_payment
+from servicing.notices import notice_needs_confirmation
 from servicing.queries import current_date, modification_preview, payoff_for, require_account
 from servicing.rules.money import parse_rate
 from servicing.rules.workouts import ModificationStepName, WorkoutKind
@@ -91,6 +93,7 @@ def show(loan_number: str) -> str:
             )  # fmt: skip
         except LoanNotFound:
             abort(404)
+        notice_unverified = notice_needs_confirmation(session, loan_number, datetime.now(UTC))
     payment_form = PaymentForm(formdata=None, received_on=view.as_of, reference=f"console-{uuid.uuid4().hex[:16]}")
     return render_template(
         "loans/show.html",
@@ -106,6 +109,7 @@ def show(loan_number: str) -> str:
         sale_form=ForeclosureSaleForm(formdata=None),
         escrow_analysis_form=EscrowAnalysisForm(formdata=None),
         may_decide=user().role.includes(DECISION_ROLE),
+        notice_unverified=notice_unverified,
     )
 
 
@@ -174,6 +178,10 @@ def run_action(loan_number: str, form: FlaskForm, action: Callable[[Session], st
     try:
         with sessions().begin() as session:
             message = action(session)
+    except UnverifiedDisclosure:
+        flash(_("Not done: the notice tells the borrower loan figures, and they have not verified on the channel it "
+                "goes to. Tick the confirmation in the form to do it anyway."), "error")  # fmt: skip
+        return back
     except ServicingError as refused:
         flash(_("Refused: %(reason)s", reason=str(refused)), "error")
         return back
@@ -308,6 +316,7 @@ def place_forbearance(loan_number: str) -> Response:
             reduced_payment=form.amount_of(form.reduced_payment), starts_on=form.starts_on.data or date.min,
             reason=form.reason.data or "", actor=user().username, now=datetime.now(UTC),
             case_reference=(form.case_reference.data or "").strip() or None,
+            disclosure_confirmed=bool(form.confirm_disclosure.data),
         )  # fmt: skip
         return str(_("Forbearance placed; the borrower is notified."))
 
@@ -348,6 +357,7 @@ def workout_decision(loan_number: str) -> Response:
         approve_workout(
             session, loan_number, kind, on=on, reason=reason, actor=user().username, now=datetime.now(UTC),
             months=form.months.data, modification_rate=rate, case_reference=case_reference,
+            disclosure_confirmed=bool(form.confirm_disclosure.data),
         )  # fmt: skip
         return str(_("Approved and booked; the borrower is notified."))
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, Field, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, DateField, Field, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -21,6 +21,12 @@ REASON_LENGTH = 200
 def reason_field() -> TextAreaField:
     """Return the reason every action must give (kept in the audit log)."""
     return TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=REASON_LENGTH)])
+
+
+def disclosure_field() -> BooleanField:
+    """Return the confirmation a notice with figures needs when the borrower's channel has not verified."""
+    return BooleanField(_l("The borrower has not verified on the channel the notice goes to. I confirm: send the "
+                           "notice with the new payment figures anyway."))  # fmt: skip
 
 
 def plain_amount(form: FlaskForm, field: Field) -> None:
@@ -123,6 +129,7 @@ class ForbearanceForm(ActionForm):
     )
     starts_on = DateField(_l("Starts on"), validators=[InputRequired()])
     case_reference = StringField(_l("Case reference"), validators=[Optional(), Length(max=24)])
+    confirm_disclosure = disclosure_field()
     submit = SubmitField(_l("Place forbearance"))
 
 
@@ -156,6 +163,7 @@ class WorkoutDecisionForm(ActionForm):
         _l("Modification rate (0.045 for 4.5%)"), validators=[Optional(), Length(max=16), plain_rate]
     )
     case_reference = StringField(_l("Case reference"), validators=[Optional(), Length(max=24)])
+    confirm_disclosure = disclosure_field()
     submit = SubmitField(_l("Record decision"))
 
 

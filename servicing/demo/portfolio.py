@@ -40,12 +40,13 @@ from servicing.rules.payoff import payoff_quote
 from servicing.rules.schedule import due_date_of, installment_interest, split_installment
 from servicing.rules.workouts import WorkoutKind
 from servicing.store.accounts import business_date, load_accounts
-from servicing.store.models import Case, Loan, Payment
+from servicing.store.models import AuditEntry, Case, Loan, Payment
 from servicing.store.models import Workout as WorkoutRow
 from servicing.workouts import modify_loan, place_forbearance
 
 ACTOR = "demo"
 SOURCE = "demo"
+DEMO_BOARDED = "demo.boarded"  # the audit action of a load that boarded demo loans: marks a demo database
 HISTORY_DAYS = 140  # the oldest demo installment falls due this long before as_of (the 120+ loan's)
 LOAN_TYPE_DUE_DAYS = (5, 10, 15, 20, 25)  # personal and auto loans fall due on these days, in turn
 EARLY_DAYS = 5
@@ -653,6 +654,12 @@ def load_demo(sessions: sessionmaker[Session], *, secret: str, as_of: date, coun
     return f"Demo portfolio loaded as of {as_of.isoformat()}.\n{summary}"
 
 
+def demo_is_loaded(session: Session) -> bool:
+    """Tell whether this database holds the demo portfolio (a load boarded its loans here)."""
+    boarded = select(AuditEntry.id).where(AuditEntry.action == DEMO_BOARDED, AuditEntry.subject_type == "demo")
+    return session.scalar(boarded.limit(1)) is not None
+
+
 def _demo_anchored_elsewhere(session: Session, records: Sequence[LoanRecord]) -> bool:
     """Tell whether demo loans are on file with other data (the demo was loaded for another as_of)."""
     fingerprints = {r.loan_number: r.fingerprint for r in records}
@@ -683,7 +690,7 @@ def _board(session: Session, plan: DemoPlan, records: Sequence[LoanRecord], secr
                             next_due_date=bill.next_due_date, frequency_months=bill.frequency_months,
                             actor=ACTOR)  # fmt: skip
     if boarded:
-        record_audit(session, ACTOR, "demo.boarded", "demo", plan.as_of.isoformat(), {"loans": len(boarded)})
+        record_audit(session, ACTOR, DEMO_BOARDED, "demo", plan.as_of.isoformat(), {"loans": len(boarded)})
     return len(boarded)
 
 
@@ -820,7 +827,6 @@ def portfolio_summary(session: Session, loan_numbers: Sequence[str]) -> str:
             "  products: " + _counted(products, sorted(products)),
             f"  {sum(1 for r in rows if r.suspense_balance > 0)} with money in suspense, "
             f"{sum(1 for r in rows if r.fees_balance > 0)} with unpaid fees",
-            "Specialists are not part of the demo yet: they come with the console issue.",
         ]
     )
 

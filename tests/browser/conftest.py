@@ -185,7 +185,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(scope="package")
 def live_console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveConsole]:
-    """Start `loanline run` (it migrates, loads the demo and its logins) on a free port; stop it afterwards."""
+    """Load the demo and its logins (`loanline demo`), start `loanline run` on a free port; stop it afterwards.
+
+    This is what `make run` does.
+    """
     if not CHROMIUM.exists():
         pytest.skip(SKIP_REASON)
     instance = tmp_path_factory.mktemp("browser-instance")
@@ -193,6 +196,10 @@ def live_console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveConso
     port = _free_port()
     log_file = instance / "loanline-run.log"
     with log_file.open("wb") as log:
+        demo = subprocess.run([_loanline(), "demo"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=instance,
+                              timeout=STARTUP_SECONDS, check=False)  # fmt: skip
+        if demo.returncode != 0:
+            pytest.fail(f"`loanline demo` exited with {demo.returncode}:\n{log_file.read_text(errors='replace')}")
         process = subprocess.Popen(
             [_loanline(), "run", "--host", "127.0.0.1", "--port", str(port)],
             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=instance,

@@ -63,6 +63,7 @@ def test_a_supervisor_places_a_forbearance_and_the_loan_and_the_borrower_show_it
     form.get_by_label("Months").fill("6")
     form.get_by_label("Reduced payment").fill("0")
     form.get_by_label("Reason").fill("Lost his job in January; hardship documents received")
+    form.get_by_label(re.compile("has not verified on the channel the notice goes to")).check()  # he has not
     form.get_by_role("button", name="Place forbearance").click()
 
     expect(page.get_by_role("status").filter(has_text="Forbearance placed")).to_be_visible()
@@ -74,7 +75,8 @@ def test_a_supervisor_places_a_forbearance_and_the_loan_and_the_borrower_show_it
 
     daytime = next_daytime_in_the_us()
     notices = [d for d in borrower_channels.deliver_at(daytime) if d.address == ROBERT]
-    assert any("forbearance" in notice.body.lower() for notice in notices), notices
+    assert any("forbearance on the loan ending in 1005" in notice.body.lower() for notice in notices), notices
+    assert not any(FORBEARANCE_LOAN in notice.body for notice in notices), notices
 
 
 def test_a_forbearance_without_a_reason_is_refused_and_changes_nothing(browsing: Browsing, page: Page) -> None:
@@ -123,6 +125,7 @@ def test_a_supervisor_approves_a_repayment_plan_and_the_loan_shows_it(browsing: 
     form.get_by_label("Decision").select_option(label="Approve")
     form.get_by_label("Months (plan or deferral)").fill("6")
     form.get_by_label("Reason").fill("Back at work since February; can pay the arrears over six months")
+    form.get_by_label(re.compile("has not verified on the channel the notice goes to")).check()  # the plan's figures
     form.get_by_role("button", name="Record decision").click()
 
     expect(page.get_by_role("status").filter(has_text=re.compile("approved|recorded", re.IGNORECASE))).to_be_visible()

@@ -201,6 +201,34 @@ def test_a_copy_of_the_session_cookie_is_refused_after_logout(app: Flask, client
     assert client.get("/console/").status_code == 200  # a new login starts a new generation
 
 
+@pytest.mark.parametrize(
+    "elsewhere",
+    [{"REMOTE_ADDR": "203.0.113.9"}, {"HTTP_USER_AGENT": "Mozilla/5.0 (another browser)"}],
+    ids=["another address", "another browser"],
+)
+def test_a_session_cookie_used_from_another_address_or_browser_is_logged_out(
+    app: Flask, client: FlaskClient, elsewhere: dict[str, str]
+) -> None:
+    office = {"REMOTE_ADDR": "10.0.0.7", "HTTP_USER_AGENT": "Mozilla/5.0 (the specialist's browser)"}
+    client.environ_base.update(office)
+    log_in(client, "sam")
+    assert client.get("/console/").status_code == 200
+    stolen = client.get_cookie("session")
+    assert stolen is not None
+    thief = app.test_client()
+    thief.environ_base.update(office | elsewhere)
+    thief.set_cookie("session", stolen.value)
+
+    refused = thief.get("/console/")
+
+    assert refused.status_code == 302
+    assert refused.headers["Location"].startswith("/console/login")
+    assert thief.get("/console/").status_code == 302  # the session it carried is gone, not just refused once
+    assert client.get("/console/").status_code == 200  # the specialist's own browser keeps its session
+    [entry] = audit_rows(app, "session.refused")
+    assert (entry.actor, entry.detail["why"]) == ("sam", "client changed")
+
+
 def test_an_idle_session_expires_after_thirty_minutes(app: Flask, client: FlaskClient) -> None:
     assert app.permanent_session_lifetime == timedelta(minutes=30)
     log_in(client, "sam")

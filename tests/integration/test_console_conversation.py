@@ -49,11 +49,13 @@ def borrower_conversation(
     first_name: str = "Ana",
     body: str = "I lost my job",
     holder: str | None = "sam",
+    loan_number: str | None = None,
 ) -> tuple[int, str]:
     """Board a loan, let its borrower write on `channel`, escalate, and (unless `holder` is None) claim it."""
     now = datetime.now(UTC)
     with sessions_of(app).begin() as session:
-        loan_number = board(session, locale=locale, borrower_first_name=first_name)
+        numbered = {"loan_number": loan_number} if loan_number else {}
+        loan_number = board(session, locale=locale, borrower_first_name=first_name, **numbered)
         loan = session.scalars(select(Loan).where(Loan.loan_number == loan_number)).one()
         e164 = session.scalars(select(BorrowerPhone.e164).where(BorrowerPhone.borrower_id == loan.borrower_id)).one()
         address = e164 if channel == "sms" else f"70{loan.id:08d}"
@@ -210,12 +212,73 @@ def test_canned_responses_speak_spanish_with_the_loans_values_and_the_server_wri
     page = page_of(sam, conversation_id)
     assert f'data-text="{expected}"' in page
     assert "Hola Lucía, le habla Sam." in page
-    post(sam, conversation_id, "reply", canned="amount_due", body="something the browser was tricked into")
+    post(sam, conversation_id, "reply", canned="amount_due", body="something the browser was tricked into",
+         confirm_disclosure="yes")  # fmt: skip
     [item] = outbox(app)
     assert item.body == expected
     with sessions_of(app)() as session:
         detail = session.scalars(select(AuditEntry.detail).where(AuditEntry.action == "conversation.replied")).one()
     assert detail["canned"] == "amount_due"
+
+
+# -- telling loan figures or a full loan number to a borrower who has not verified --------------------------
+
+UNVERIFIED_REFUSAL = "Not sent: this reply tells loan figures or a full loan number, and the borrower has not verified"
+CONFIRMATION = "The borrower has not verified on this conversation. I confirm: send this reply even though"
+
+
+def replied_details(app: Flask) -> list[dict[str, object]]:
+    with sessions_of(app)() as session:
+        query = select(AuditEntry.detail).where(AuditEntry.action == "conversation.replied").order_by(AuditEntry.id)
+        return list(session.scalars(query))
+
+
+def test_a_canned_reply_with_loan_figures_to_an_unverified_borrower_needs_a_confirmation_that_says_so(
+    app: Flask,
+) -> None:
+    conversation_id, _ = borrower_conversation(app, loan_number="4400071005")
+    sam = signed_in(app, "sam")
+    assert CONFIRMATION in page_of(sam, conversation_id)
+
+    post(sam, conversation_id, "reply", canned="amount_due")
+
+    assert outbox(app) == []
+    assert UNVERIFIED_REFUSAL in page_of(sam, conversation_id)
+    post(sam, conversation_id, "reply", canned="greeting")  # no figures: no confirmation needed
+    post(sam, conversation_id, "reply", canned="amount_due", confirm_disclosure="yes")
+    greeting, amount_due = (item.body for item in outbox(app))
+    assert greeting.startswith("Hello Ana, this is Sam.")
+    assert amount_due.startswith("The amount due on the loan ending in 1005 is $")
+    assert [detail.get("disclosure_confirmed") for detail in replied_details(app)] == [None, True]
+
+
+def test_a_typed_reply_with_a_full_loan_number_to_an_unverified_borrower_needs_the_confirmation(app: Flask) -> None:
+    conversation_id, loan_number = borrower_conversation(app, loan_number="LN-71005")
+    sam = signed_in(app, "sam")
+
+    post(sam, conversation_id, "reply", body=f"Your loan {loan_number.lower()} is being reviewed.")
+
+    assert outbox(app) == []
+    assert UNVERIFIED_REFUSAL in page_of(sam, conversation_id)
+    post(sam, conversation_id, "reply", body=f"Your loan ending in {loan_number[-4:]} is being reviewed.")
+    post(sam, conversation_id, "reply", body=f"Your loan {loan_number} is being reviewed.", confirm_disclosure="yes")
+    assert [item.body for item in outbox(app)] == [f"Your loan ending in {loan_number[-4:]} is being reviewed.",
+                                                   f"Your loan {loan_number} is being reviewed."]  # fmt: skip
+    assert [detail.get("disclosure_confirmed") for detail in replied_details(app)] == [None, True]
+
+
+def test_a_verified_borrower_is_told_figures_and_the_loan_number_without_a_confirmation(app: Flask) -> None:
+    conversation_id, loan_number = borrower_conversation(app, loan_number="4400071005")
+    with sessions_of(app).begin() as session:
+        session.get_one(Conversation, conversation_id).verified_until = datetime.now(UTC) + timedelta(minutes=10)
+    sam = signed_in(app, "sam")
+    assert CONFIRMATION not in page_of(sam, conversation_id)
+
+    post(sam, conversation_id, "reply", canned="amount_due")
+    post(sam, conversation_id, "reply", body=f"Your loan {loan_number} is current.")
+
+    assert len(outbox(app)) == 2
+    assert [detail.get("disclosure_confirmed") for detail in replied_details(app)] == [None, None]
 
 
 def test_an_unknown_canned_key_sends_nothing(app: Flask) -> None:

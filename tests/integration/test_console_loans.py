@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +17,7 @@ from werkzeug.test import TestResponse
 
 from console.i18n import money
 from servicing.cases import CaseKind, move_loss_mitigation, open_case
+from servicing.conversations import find_or_open_conversation, keep_verified
 from servicing.eod import run_business_day
 from servicing.escrow import add_escrow_item
 from servicing.loan_view import LEDGER_PER_PAGE
@@ -48,7 +49,7 @@ def app(database_url: str, cli_env: dict[str, str], monkeypatch: pytest.MonkeyPa
     """A console on a database holding one Spanish-speaking borrower's mortgage, a month behind with a late fee."""
     with staffed_console(database_url, TODAY.isoformat(), monkeypatch) as app:
         with sessions_of(app).begin() as session:
-            app.config["LOAN"] = board(session, locale="es", borrower_last_name="Zapata")
+            app.config["LOAN"] = board(session, locale="es", borrower_last_name="Zapata", loan_number="4400081005")
         with sessions_of(app).begin() as session:
             run_business_day(session, LATE_FEE_DAY, "eod")
         yield app
@@ -311,12 +312,14 @@ def test_a_forbearance_is_placed_then_ended_and_the_borrower_told_in_spanish(app
     number = loan_of(app)
     client = client_of(app, "sue")
     act(client, f"/console/loans/{number}/forbearance",
-        {"months": "3", "reduced_payment": "0", "starts_on": "2026-02-01", "reason": "job loss"})  # fmt: skip
+        {"months": "3", "reduced_payment": "0", "starts_on": "2026-02-01", "reason": "job loss",
+         "confirm_disclosure": "y"})  # fmt: skip
     with db(app) as session:
         workout = session.scalar(select(Workout))
         assert workout is not None and (workout.kind, workout.status) == ("forbearance", "active")
         [notice] = session.scalars(select(OutboxItem))
-        assert "aprobad" in notice.body.lower() and number in notice.body
+        assert "aprobad" in notice.body.lower() and "préstamo que termina en 1005" in notice.body
+        assert number not in notice.body
     assert "End the forbearance" in client.get(f"/console/loans/{number}").get_data(as_text=True)
     act(client, f"/console/loans/{number}/forbearance/end", {"reason": "borrower back at work"})
     with db(app) as session:
@@ -329,7 +332,8 @@ def test_a_forbearance_is_placed_then_ended_and_the_borrower_told_in_spanish(app
 def test_an_approved_repayment_plan_queues_a_notice_in_the_borrowers_language(app: Flask) -> None:
     number = loan_of(app)
     act(client_of(app, "sue"), f"/console/loans/{number}/workout-decision",
-        {"kind": "repayment_plan", "decision": "approve", "months": "3", "reason": "can pay extra"})  # fmt: skip
+        {"kind": "repayment_plan", "decision": "approve", "months": "3", "reason": "can pay extra",
+         "confirm_disclosure": "y"})  # fmt: skip
     with db(app) as session:
         assert session.scalar(select(Workout.kind)) == "repayment_plan"
         [notice] = session.scalars(select(OutboxItem))
@@ -355,7 +359,7 @@ def test_an_approved_deferral_or_modification_is_booked_and_told_in_french(
     with db(app) as session, session.begin():
         number = board(session, locale="fr_CA")
     act(client_of(app, "sue"), f"/console/loans/{number}/workout-decision",
-        {**terms, "decision": "approve", "reason": "hardship documented"})  # fmt: skip
+        {**terms, "decision": "approve", "reason": "hardship documented", "confirm_disclosure": "y"})  # fmt: skip
     with db(app) as session:
         loan = session.scalar(select(Loan).where(Loan.loan_number == number))
         assert loan is not None and loan.days_past_due == 0
@@ -363,6 +367,54 @@ def test_an_approved_deferral_or_modification_is_booked_and_told_in_french(
         [notice] = session.scalars(select(OutboxItem))
         assert words in notice.body and "$" in notice.body
     assert_ledger_agrees(app)
+
+
+NOTICE_REFUSAL = "Not done: the notice tells the borrower loan figures, and they have not verified on the channel"
+NOTICE_CONFIRMATION = "The borrower has not verified on the channel the notice goes to. I confirm: send the notice"
+
+
+@pytest.mark.parametrize(
+    ("path", "form"),
+    [
+        ("forbearance", {"months": "3", "reduced_payment": "0", "starts_on": "2026-02-01"}),
+        ("workout-decision", {"kind": "repayment_plan", "decision": "approve", "months": "3"}),
+    ],
+)
+def test_a_notice_with_figures_to_an_unverified_borrower_needs_a_confirmation_and_names_the_loan_by_its_last_4(
+    app: Flask, path: str, form: dict[str, str]
+) -> None:
+    number = loan_of(app)
+    client = client_of(app, "sue")
+    assert client.get(f"/console/loans/{number}").get_data(as_text=True).count(NOTICE_CONFIRMATION) == 2
+    before = state(app)
+
+    act(client, f"/console/loans/{number}/{path}", {**form, "reason": "hardship documented"})
+
+    assert state(app) == before  # no workout, no notice, no audit: nothing happened
+    assert ("error", NOTICE_REFUSAL) in [(kind, text[: len(NOTICE_REFUSAL)]) for kind, text in flashes(client, number)]
+    act(client, f"/console/loans/{number}/{path}", {**form, "reason": "hardship documented", "confirm_disclosure": "y"})
+    with db(app) as session:
+        assert session.scalar(select(Workout.kind)) in ("forbearance", "repayment_plan")
+        [notice] = session.scalars(select(OutboxItem))
+    assert "préstamo que termina en 1005" in notice.body and number not in notice.body
+
+
+def test_a_notice_to_a_borrower_verified_on_their_conversation_needs_no_confirmation(app: Flask) -> None:
+    number = loan_of(app)
+    with db(app) as session, session.begin():
+        loan = session.scalars(select(Loan).where(Loan.loan_number == number)).one()
+        conversation = find_or_open_conversation(session, "sms", "+15550199999", datetime.now(UTC))
+        conversation.borrower_id, conversation.last_message_at = loan.borrower_id, datetime.now(UTC)
+        keep_verified(conversation, datetime.now(UTC))
+    client = client_of(app, "sue")
+    assert NOTICE_CONFIRMATION not in client.get(f"/console/loans/{number}").get_data(as_text=True)
+
+    act(client, f"/console/loans/{number}/forbearance",
+        {"months": "3", "reduced_payment": "0", "starts_on": "2026-02-01", "reason": "job loss"})  # fmt: skip
+
+    with db(app) as session:
+        [notice] = session.scalars(select(OutboxItem))
+    assert (notice.address, "1005" in notice.body) == ("+15550199999", True)
 
 
 def test_a_denial_is_recorded_with_its_reason_against_the_case(app: Flask) -> None:

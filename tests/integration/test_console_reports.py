@@ -27,7 +27,7 @@ from servicing.conversations import (
     resolve_conversation,
 )
 from servicing.payments import PaymentInstruction, post_payments
-from servicing.reports import REPORTS, queue_report
+from servicing.reports import REPORTS, csv_text, queue_report
 from servicing.store.models import AuditEntry
 from tests.integration.console_helpers import sessions_of, signed_in, staffed_console
 from tests.integration.helpers import board
@@ -235,6 +235,28 @@ def test_a_supervisor_searches_the_audit_log_by_subject_and_period_and_exports_i
         query = select(AuditEntry.detail).where(AuditEntry.action == "view", AuditEntry.subject_type == "audit_log")
         searches = session.scalars(query).all()
     assert any(d["path"] == "/console/audit/" for d in searches)
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
+
+
+def test_csv_exports_neutralise_cells_a_spreadsheet_would_run_as_formulas(
+    app: Flask, sessions: sessionmaker[Session]
+) -> None:
+    with sessions.begin() as session:
+        for text in FORMULAS:
+            record_audit(session, text, "login.failed", "specialist", text, {"why": "unknown"})
+    rows = csv_rows(client_of(app), "/console/audit/?format=csv&action=login.failed")
+    assert sorted((row["actor"], row["subject_id"]) for row in rows) == sorted((f"'{t}", f"'{t}") for t in FORMULAS)
+    cli = CliRunner().invoke(main, ["report", "audit"])
+    assert cli.exit_code == 0, cli.output
+    assert sorted(row["actor"] for row in csv.DictReader(io.StringIO(cli.output)) if row["action"] == "login.failed") \
+        == sorted(f"'{t}" for t in FORMULAS)  # fmt: skip
+
+
+def test_csv_exports_keep_negative_amounts_as_numbers() -> None:
+    rows = [{"reference": "-R-1", "amount": Decimal("-12.50"), "count": -1}]
+    assert csv_text(rows).splitlines() == ["reference,amount,count", "'-R-1,-12.50,-1"]
 
 
 # -- the CLI --------------------------------------------------------------------------------------------

@@ -210,6 +210,35 @@ def test_every_response_carries_the_security_headers(app: Flask, path: str) -> N
     assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
 
 
+def test_every_console_page_and_download_is_sent_with_no_store_and_static_files_may_be_cached(app: Flask) -> None:
+    client = app.test_client()
+    log_in(client, "admin")
+    pages = [url_of(rule) for rule in console_rules(app) if "GET" in (rule.methods or set())]
+    downloads = ["/console/reports/payments?format=csv", "/console/audit/?format=csv"]
+    for path in ["/console/login", *pages, *downloads]:
+        response = client.get(path)
+        assert response.headers.get("Cache-Control") == "no-store", (path, response.status_code)
+    assert client.get("/console/reports/payments?format=csv").mimetype == "text/csv"
+    stylesheet = client.get("/static/console.css")
+    stylesheet.close()
+    assert stylesheet.status_code == 200
+    assert "no-store" not in stylesheet.headers.get("Cache-Control", "")
+
+
+def test_hsts_is_sent_only_when_the_public_url_is_https(
+    database_url: str, cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for public_url, expected in [("https://loans.example.com", "max-age=31536000"), ("http://10.0.0.5:8080", None),
+                                 ("", None)]:  # fmt: skip
+        monkeypatch.setenv("LOANLINE_PUBLIC_URL", public_url)
+        app = make_console(database_url)
+        try:
+            for path in ("/console/login", "/healthz"):
+                assert app.test_client().get(path).headers.get("Strict-Transport-Security") == expected, public_url
+        finally:
+            dispose(app)
+
+
 def test_pages_have_no_inline_scripts_or_styles(app: Flask) -> None:
     client = app.test_client()
     log_in(client, "specialist")

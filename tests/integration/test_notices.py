@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from servicing.conversations import find_or_open_conversation
+from servicing.conversations import UnverifiedDisclosure, find_or_open_conversation
 from servicing.decisions import APPLICATION_DENIED, DENIAL_REASONS, MISSING_DOCUMENTS
 from servicing.notices import Amount, Phrases, notify_borrower
 from servicing.speaking import say
@@ -61,11 +62,20 @@ def test_the_notice_goes_to_the_channel_the_borrower_last_wrote_on(sessions: ses
 def test_amounts_and_dates_are_written_the_borrowers_way(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
         loan = loan_of(session, board(session))
-        notice = notify_borrower(session, loan, PAYMENT_DUE, now=NOW,
+        notice = notify_borrower(session, loan, PAYMENT_DUE, now=NOW, disclosure_confirmed=True,
                                  amount=Amount(Decimal("1051.69"), "USD"), due=date(2026, 4, 1))  # fmt: skip
         assert notice is not None
         assert notice.body.startswith("Your payment of $1,051.69 is due on")
         assert "2026" in notice.body
+
+
+def test_an_amount_for_a_borrower_who_has_not_verified_is_refused_unless_confirmed(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        loan = loan_of(session, board(session))
+        with pytest.raises(UnverifiedDisclosure, match="this notice tells loan figures"):
+            notify_borrower(session, loan, PAYMENT_DUE, now=NOW, amount=Amount(Decimal("1"), "USD"), due=NOW.date())
 
 
 def test_a_borrower_with_no_channel_and_no_phone_gets_nothing(sessions: sessionmaker[Session]) -> None:

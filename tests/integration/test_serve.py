@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -21,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from loanline.runtime import Runtime
 from servicing.config import Settings
 from servicing.conversations import find_or_open_conversation, record_outbound
-from servicing.store.models import OutboxItem
+from servicing.store.models import Conversation, Message, OutboxItem, Specialist
 from tests.conftest import SECRET
 from tests.fake_bot_api import FakeBotAPI, text_update
 
@@ -75,12 +76,13 @@ class Running:
     process: subprocess.Popen[str]
     base_url: str
     settings: Settings
+    stdout: str = ""
 
     def stop(self, signal_number: int) -> tuple[int, str]:
-        """Send the signal; return the exit code and what the process wrote on stderr."""
+        """Send the signal; return the exit code and what the process wrote on stderr (stdout is kept)."""
         self.process.send_signal(signal_number)
         started = time.monotonic()
-        _, stderr = self.process.communicate(timeout=STOP_SECONDS)
+        self.stdout, stderr = self.process.communicate(timeout=STOP_SECONDS)
         assert time.monotonic() - started < STOP_SECONDS
         return self.process.returncode, stderr
 
@@ -93,7 +95,8 @@ def free_port() -> int:
 
 @pytest.fixture
 def environment(database_url: str, tmp_path: Path, telegram: FakeTelegram) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("TWILIO_", "TELEGRAM_"))}
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("TWILIO_", "TELEGRAM_", "LOANLINE_"))}  # fmt: skip
     return env | {
         "LOANLINE_DATABASE_URL": database_url, "LOANLINE_INSTANCE_PATH": str(tmp_path),
         "LOANLINE_SECRET_KEY": SECRET, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
@@ -172,21 +175,100 @@ def outbox_statuses(settings: Settings) -> list[str]:
 
 
 def test_run_answers_telegram_and_sms_serves_the_simulator_and_stops_on_ctrl_c_keeping_the_outbox(
-    running: Running, telegram: FakeTelegram
+    environment: dict[str, str], telegram: FakeTelegram
 ) -> None:
-    telegram.push(text_update(CHAT, "hello"))
-    assert telegram.wait_for_sent(1, CHAT)
-    assert "<Message>" in post_signed_sms(running, "+15550102020", "hello", "SM" + "1" * 32)
-    queue_unsendable_sms(running.settings)
-    with urllib.request.urlopen(f"{running.base_url}/simulator/", timeout=10) as simulator:  # mounted: no 404
-        assert simulator.status == 200
+    with loanline_run(environment | {"LOANLINE_SIMULATOR": "1"}) as running:
+        telegram.push(text_update(CHAT, "hello"))
+        assert telegram.wait_for_sent(1, CHAT)
+        assert "<Message>" in post_signed_sms(running, "+15550102020", "hello", "SM" + "1" * 32)
+        queue_unsendable_sms(running.settings)
+        assert simulator_status(running) == 200  # LOANLINE_SIMULATOR=1 mounts it on any database
 
-    code, stderr = running.stop(signal.SIGINT)
+        code, stderr = running.stop(signal.SIGINT)
 
     assert code == 0, stderr[-2000:]
     assert "Task was destroyed but it is pending" not in stderr
     assert "Traceback" not in stderr
     assert outbox_statuses(running.settings) == ["pending"]
+
+
+def simulator_status(running: Running) -> int:
+    """Return the status of the simulator's page: 200 when mounted, 404 when not."""
+    try:
+        with urllib.request.urlopen(f"{running.base_url}/simulator/", timeout=10) as page:
+            return int(page.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def specialists_on_file(settings: Settings) -> list[str]:
+    rt = Runtime.start(settings)
+    try:
+        with rt.sessions() as session:
+            return list(session.scalars(select(Specialist.username)))
+    finally:
+        rt.close()
+
+
+def test_run_on_a_database_without_the_demo_adds_no_login_says_how_to_add_one_and_mounts_no_simulator(
+    running: Running,
+) -> None:
+    assert simulator_status(running) == 404
+
+    code, stderr = running.stop(signal.SIGTERM)
+
+    assert code == 0, stderr[-2000:]
+    assert specialists_on_file(running.settings) == []
+    assert "loanline specialist add USERNAME --role admin" in running.stdout
+    assert "password" not in running.stdout.lower()
+    assert "/simulator/" not in running.stdout
+
+
+def test_run_on_a_demo_database_mounts_the_simulator_and_prints_no_password(environment: dict[str, str]) -> None:
+    demo = subprocess.run([str(Path(sys.executable).parent / "loanline"), "demo"], env=environment,
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    assert "password:" in demo.stdout  # the demo's logins come with `loanline demo`
+    without_flag = {key: value for key, value in environment.items() if key != "LOANLINE_SIMULATOR"}
+    with loanline_run(without_flag) as running:
+        assert simulator_status(running) == 200
+
+        code, stderr = running.stop(signal.SIGTERM)
+
+    assert code == 0, stderr[-2000:]
+    assert "password" not in running.stdout.lower()
+    assert "loanline specialist add" not in running.stdout  # the demo's logins exist
+    assert "/simulator/" in running.stdout
+
+
+def inbound_from(settings: Settings, address: str) -> int:
+    rt = Runtime.start(settings)
+    try:
+        with rt.sessions() as session:
+            query = select(func.count()).select_from(Message).join(Conversation)
+            return int(session.scalar(query.where(Message.direction == "in", Conversation.address == address)) or 0)
+    finally:
+        rt.close()
+
+
+def test_run_answers_a_flooding_telegram_chat_once_then_stays_quiet_and_stores_every_message(
+    environment: dict[str, str], telegram: FakeTelegram
+) -> None:
+    with loanline_run(environment | {"LOANLINE_FLOOD_LIMIT": "2/minute"}) as running:
+        for _ in range(4):
+            telegram.push(text_update(CHAT, "hello"))
+        deadline = time.monotonic() + 20
+        while inbound_from(running.settings, str(CHAT)) < 4 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.5)  # a reply to the last update would be on its way by now
+        sent = [str(call.fields["text"]) for call in telegram.api.sent(CHAT)]
+
+        code, stderr = running.stop(signal.SIGTERM)
+
+    assert code == 0, stderr[-2000:]
+    assert inbound_from(running.settings, str(CHAT)) == 4
+    warnings = [text for text in sent if "faster than we can answer them" in text]
+    assert len(warnings) == 1 and sent[-1] == warnings[0]  # answered twice, warned once, then nothing
 
 
 def test_run_stops_cleanly_on_sigterm(running: Running, telegram: FakeTelegram) -> None:

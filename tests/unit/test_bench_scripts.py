@@ -16,3 +16,16 @@ def test_every_benchmark_script_imports_without_running(script: str, monkeypatch
     monkeypatch.syspath_prepend(str(BENCH))  # as when run as `python bench/<script>.py`
     module = importlib.import_module(f"bench.{script}")
     assert module.__doc__, f"bench/{script}.py says what it measures"
+
+
+def test_make_bench_skips_the_webhook_benchmark_with_a_message_when_wrk_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.syspath_prepend(str(BENCH))
+    run_all = importlib.import_module("bench.run_all")
+    monkeypatch.setenv("PATH", str(tmp_path))  # a fresh machine: no wrk anywhere on the PATH
+
+    figures = run_all.run("webhook.py", [])
+
+    assert figures == {}
+    assert "skipped bench/webhook.py: not installed: wrk (apt-get install wrk)" in capsys.readouterr().out
