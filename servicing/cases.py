@@ -134,6 +134,45 @@ LOSS_MITIGATION_STATES = {
 }
 
 
+COMPLETE_NOTICE_CLOCK = Clock("complete_notice", 5, True, "Reg X 1024.41(c)(3)")
+DOCUMENTS_WITHIN_DAYS, DOCUMENTS_AT_LEAST_DAYS = 30, 7
+
+
+@dataclass(frozen=True)
+class Protections:
+    """What Reg X 1024.41 owes a complete application, by how long before a scheduled sale it arrived."""
+
+    days_before_sale: int | None  # None: no sale scheduled
+    evaluated_and_no_sale: bool  # more than 37 days: (c)(1) evaluation in 30 days, (g) no sale meanwhile
+    acknowledged: bool  # 45 days or more: (b)(2)(i)(B) the 5-day acknowledgement
+    appealable: bool  # 90 days or more: (h) appeal of a denial
+    acceptance_days: int  # (e)(1): at least 14 days to accept an offer, 7 when 37 to 90 days before the sale
+
+    @classmethod
+    def of(cls, received_on: date, sale_on: date | None) -> Protections:
+        """Return the protections of an application received on a day, with or without a sale scheduled."""
+        if sale_on is None:
+            return cls(None, True, True, True, 14)
+        days = (sale_on - received_on).days
+        acceptance = 14 if days >= 90 else 7 if days > 37 else 0
+        return cls(days, days > 37, days >= 45, days >= 90, acceptance)
+
+
+def documents_due(on: date, delinquent_since: date | None, sale_on: date | None) -> date:
+    """Return a reasonable date for the missing documents (Reg X 1024.41(b)(2)(ii) and its commentary).
+
+    The earliest of 30 days from now, the 120th day of delinquency, 90 and 38 days before a scheduled
+    sale, counting only those still ahead; never less than 7 days to send them.
+    """
+    candidates = [on + timedelta(days=DOCUMENTS_WITHIN_DAYS)]
+    if delinquent_since is not None:
+        candidates.append(delinquent_since + timedelta(days=120))
+    if sale_on is not None:
+        candidates += [sale_on - timedelta(days=90), sale_on - timedelta(days=38)]
+    ahead = [day for day in candidates if day > on]
+    return max(on + timedelta(days=DOCUMENTS_AT_LEAST_DAYS), min(ahead, default=candidates[0]))
+
+
 def due_date(start: date, clock: Clock, country: str) -> date:
     """Return when a clock started on `start` runs out (business or calendar days)."""
     if clock.business:
@@ -356,6 +395,16 @@ def move_loss_mitigation(session: Session, reference: str, to: str, on: date, ac
     _refresh_due_on(session, case)
     record_audit(session, actor, "case.status", "case", reference, {"status": to})
     return case
+
+
+def record_complete_notice(session: Session, case: Case, received_on: date, sent_on: date) -> None:
+    """Record the complete-application notice sent on `sent_on`, due 5 business days after completion."""
+    country = case.data.get("jurisdiction", "US")
+    clock = in_jurisdiction(COMPLETE_NOTICE_CLOCK, country)
+    due = due_date(received_on, clock, country)
+    session.add(CaseDeadline(case_id=case.id, name=clock.name, rule=clock.rule, due_on=due, met_on=sent_on))
+    session.flush()
+    _refresh_due_on(session, case)
 
 
 def close_case(session: Session, reference: str, on: date, actor: str, outcome: str) -> Case:

@@ -8,8 +8,8 @@ notice in their language on their channel (`servicing.notices.notify_borrower`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -19,8 +19,10 @@ from servicing.audit import record_audit
 from servicing.cases import (
     CaseIdentity,
     CaseKind,
+    Protections,
     Topic,
     close_case,
+    documents_due,
     extend_resolution,
     get_case,
     identity_unconfirmed,
@@ -28,6 +30,7 @@ from servicing.cases import (
     move_loss_mitigation,
     open_case,
     open_deadline,
+    record_complete_notice,
 )
 from servicing.errors import InvalidInput, LoanNotFound
 from servicing.notices import Phrases, notify_borrower
@@ -46,9 +49,13 @@ INFORMATION_ANSWERED = say("We answered your request for information {reference}
 PAYOFF_STATEMENT_SENT = say("We sent your payoff statement ({reference}).")
 APPLICATION_COMPLETE = say("Your assistance application {reference} is complete. We will decide by {due}.")
 APPLICATION_INCOMPLETE = say(
-    "Your assistance application {reference} is missing: {documents}. Please send them so that we can review it."
+    "Your assistance application {reference} is missing: {documents}. Please send them by {send_by} so that we can "
+    "review it."
 )
-APPLICATION_APPROVED = say("Your assistance application {reference} was approved. We will send you the new terms.")
+APPLICATION_APPROVED = say(
+    "Your assistance application {reference} was approved. We will send you the new terms; you may accept them "
+    "until {accept_by}."
+)
 APPLICATION_DENIED = say(
     "Your assistance application {reference} was not approved: {reason}. You may appeal until {until}."
 )
@@ -77,6 +84,7 @@ MISSING_DOCUMENTS = {
 }
 ERROR_OUTCOMES = ("corrected", "no_error")
 NOTE_LENGTH = 500
+MIN_ACCEPTANCE_DAYS = 7  # when Reg X requires none (a sale 37 days away or less), the servicer still gives 7
 
 
 @dataclass(frozen=True)
@@ -178,11 +186,29 @@ def record_payoff_statement_sent(
 
 
 def mark_application_complete(
-    session: Session, reference: str, *, on: date, now: datetime, actor: str, note: str
+    session: Session,
+    reference: str,
+    *,
+    on: date,
+    now: datetime,
+    actor: str,
+    note: str,
+    received_on: date | None = None,
 ) -> Decision:
-    """Tell the borrower their loss-mitigation application is complete, starting the 30-day decision clock."""
+    """Tell the borrower their loss-mitigation application is complete (Reg X 1024.41(c)(3)).
+
+    `received_on` is the day the last document arrived (default: today): the 30-day decision clock runs
+    from it, the notice was due within 5 business days of it, and the protections it earns depend on how
+    long before a scheduled sale it was.
+    """
     case = _case_of(session, reference, note, CaseKind.LOSS_MITIGATION)
-    move_loss_mitigation(session, reference, "submitted_complete", on, actor)
+    received = received_on or on
+    if received > on:
+        raise InvalidInput("an application cannot be complete on a day still to come")
+    move_loss_mitigation(session, reference, "submitted_complete", received, actor)
+    record_complete_notice(session, case, received, on)
+    protections = Protections.of(received, _sale_on(session, case))
+    case.data = {**case.data, "complete_since": received.isoformat(), "protections": asdict(protections)}
     decision = open_deadline(case, "decision")
     notice = _tell(session, case, APPLICATION_COMPLETE, now, due=decision.due_on) if decision else None
     return _decided(session, case, "complete", actor, note, notice)
@@ -197,10 +223,13 @@ def mark_application_incomplete(
     if not documents or len(documents) != len(set(missing)):
         raise InvalidInput("list the missing documents")
     move_loss_mitigation(session, reference, "submitted_incomplete", on, actor)
-    case.data = {**case.data, "missing_documents": documents}
+    loan = session.get(Loan, case.loan_id) if case.loan_id else None
+    delinquent_since = loan.next_due_date if loan is not None and loan.next_due_date < on else None
+    send_by = documents_due(on, delinquent_since, loan.foreclosure_sale_on if loan else None)
+    case.data = {**case.data, "missing_documents": documents, "documents_due": send_by.isoformat()}
     phrases = Phrases(tuple(MISSING_DOCUMENTS[name] for name in documents))
-    notice = _tell(session, case, APPLICATION_INCOMPLETE, now, documents=phrases)
-    return _decided(session, case, "incomplete", actor, note, notice, missing=documents)
+    notice = _tell(session, case, APPLICATION_INCOMPLETE, now, documents=phrases, send_by=send_by)
+    return _decided(session, case, "incomplete", actor, note, notice, missing=documents, send_by=send_by.isoformat())
 
 
 def approve_application(
@@ -211,7 +240,16 @@ def approve_application(
     _refuse_the_denier_on_appeal(case, actor)
     _start_review(session, case, on, actor)
     move_loss_mitigation(session, reference, "approved", on, actor)
-    return _decided(session, case, "approved", actor, note, _tell(session, case, APPLICATION_APPROVED, now))
+    days = case.data.get("protections", {}).get("acceptance_days") or MIN_ACCEPTANCE_DAYS
+    accept_by = on + timedelta(days=days)  # Reg X 1024.41(e)(1)
+    case.data = {**case.data, "accept_by": accept_by.isoformat()}
+    notice = _tell(session, case, APPLICATION_APPROVED, now, accept_by=accept_by)
+    return _decided(session, case, "approved", actor, note, notice, accept_by=accept_by.isoformat())
+
+
+def _sale_on(session: Session, case: Case) -> date | None:
+    loan = session.get(Loan, case.loan_id) if case.loan_id else None
+    return loan.foreclosure_sale_on if loan is not None else None
 
 
 def deny_application(

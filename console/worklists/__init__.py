@@ -19,7 +19,7 @@ from werkzeug.wrappers.response import Response
 
 from console.arguments import page_argument, servicer_today, settings
 from console.security import audits_view, requires_role, sessions, user
-from console.worklists.forms import DenyForm, ExtendForm, IncompleteForm, NoteForm, ResolveErrorForm
+from console.worklists.forms import CompleteForm, DenyForm, ExtendForm, IncompleteForm, NoteForm, ResolveErrorForm
 from servicing import decisions
 from servicing.cases import (
     NOT_EXTENDABLE,
@@ -60,6 +60,7 @@ DEADLINE_NAMES = {
     "live_contact": _l("Live contact"),
     "written_notice": _l("Written notice"),
     "send_information": _l("Send arrears information"),
+    "complete_notice": _l("Complete-application notice"),
 }
 STAGE_NAMES = {
     "open": _l("open"),
@@ -156,9 +157,9 @@ DECISIONS: dict[str, DecisionRule] = {
                                                                     note=f.note.data),
     ),
     "complete": DecisionRule(
-        _l("Application complete"), NoteForm, LOSS_MITIGATION, _status_in("started", "submitted_incomplete"),
+        _l("Application complete"), CompleteForm, LOSS_MITIGATION, _status_in("started", "submitted_incomplete"),
         lambda s, ref, f, c: decisions.mark_application_complete(s, ref, on=c.on, now=c.now, actor=c.actor,
-                                                                 note=f.note.data),
+                                                                 note=f.note.data, received_on=f.received_on.data),
     ),
     "incomplete": DecisionRule(
         _l("Application incomplete"), IncompleteForm, LOSS_MITIGATION, _status_in("started"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, SelectMultipleField, TextAreaField
+from wtforms import DateField, RadioField, SelectField, SelectMultipleField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -39,6 +39,12 @@ class NoteForm(FlaskForm):
     """A decision with the specialist's note (kept in the audit log, never sent to the borrower)."""
 
     note = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=NOTE_LENGTH)])
+
+
+class CompleteForm(NoteForm):
+    """An application complete since the day its last document arrived (today when left empty)."""
+
+    received_on = DateField(_l("Complete since (last document received)"), validators=[Optional()])
 
 
 class IncompleteForm(NoteForm):

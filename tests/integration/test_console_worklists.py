@@ -21,6 +21,7 @@ from servicing.cases import (
     open_early_intervention,
 )
 from servicing.conversations import find_or_open_conversation
+from servicing.decisions import mark_application_complete
 from servicing.store.models import AuditEntry, Case, Loan, OutboxItem
 from tests.integration.console_helpers import sessions_of, signed_in, staffed_console
 from tests.integration.helpers import board
@@ -341,3 +342,20 @@ def test_a_uk_arrears_information_task_is_listed_and_closes_once_the_information
 
 def datetime_now() -> datetime:
     return datetime.now(UTC)
+
+
+def test_a_complete_applications_page_shows_the_reg_x_protections_it_earned(
+    app: Flask, sessions: sessionmaker[Session]
+) -> None:
+    # complete on 2026-06-02 with a sale on 2026-07-02 (30 days later): no evaluation duty, no appeal,
+    # and no acceptance period required (an approval would still give 7 days)
+    reference = open_one(sessions, CaseKind.LOSS_MITIGATION, TODAY)
+    with sessions.begin() as session:
+        case = get_case(session, reference)
+        session.get_one(Loan, case.loan_id).foreclosure_sale_on = date(2026, 7, 2)
+    with sessions.begin() as session:
+        mark_application_complete(session, reference, on=TODAY, now=datetime_now(), actor="sam", note="all in")
+    page = client_of(app).get(f"/console/worklists/cases/{reference}").get_data(as_text=True)
+    assert "Complete 30 days before the scheduled sale:" in page
+    assert "no evaluation required (37 days or less)" in page and "no appeal (under 90 days)" in page
+    assert "0 days to accept an offer" in page

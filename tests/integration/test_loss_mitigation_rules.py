@@ -9,14 +9,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing import decisions
 from servicing.cases import CaseKind, open_case
 from servicing.errors import InvalidInput
 from servicing.foreclosure import refer_to_foreclosure, schedule_foreclosure_sale
-from servicing.store.models import Loan
+from servicing.store.models import Loan, Message
 from tests.integration.helpers import board
 
 NOW = datetime(2026, 3, 2, 15, tzinfo=UTC)
@@ -96,3 +96,63 @@ def test_a_sale_needs_a_referral_first(sessions: sessionmaker[Session]) -> None:
         with pytest.raises(InvalidInput, match="has not been referred"):
             schedule_foreclosure_sale(session, number, sale_on=date(2026, 9, 1), on=date(2026, 6, 26), actor="sue",
                                       reason="court date")  # fmt: skip
+
+
+def notices(session: Session) -> list[str]:
+    return [m.body for m in session.scalars(select(Message).where(Message.direction == "out").order_by(Message.id))]
+
+
+def lm_case(session: Session, number: str, opened_on: date) -> str:
+    loan = session.scalars(select(Loan).where(Loan.loan_number == number)).one()
+    case = open_case(session, CaseKind.LOSS_MITIGATION, opened_on=opened_on, country="US", source="console",
+                     actor="sam", loan_id=loan.id, borrower_id=loan.borrower_id, summary="lost job")  # fmt: skip
+    return case.reference
+
+
+def test_an_incomplete_application_names_the_documents_and_a_reasonable_date_to_send_them(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        number = board(session)
+        reference = lm_case(session, number, date(2026, 3, 2))
+        # acknowledged 2026-03-02: 30 days on is 04-01; the 120th day of the delinquency (since 02-01) is 06-01
+        case = decisions.mark_application_incomplete(session, reference, ["income"], on=date(2026, 3, 2), now=NOW,
+                                                     actor="sam", note="need pay stubs").case  # fmt: skip
+        assert case.data["documents_due"] == "2026-04-01"
+        assert "proof of income. Please send them by April 1, 2026" in notices(session)[-1]
+        # with a sale on 2026-05-01, 38 days before it (03-24) comes first (90 days before it has passed)
+        other = board(session)
+        session.execute(update(Loan).where(Loan.loan_number == other).values(foreclosure_sale_on=date(2026, 5, 1)))
+        second = lm_case(session, other, date(2026, 3, 2))
+        case = decisions.mark_application_incomplete(session, second, ["bank"], on=date(2026, 3, 2), now=NOW,
+                                                     actor="sam", note="statements").case  # fmt: skip
+        assert case.data["documents_due"] == "2026-03-24"
+
+
+def test_completion_dates_the_decision_and_the_notice_and_sets_the_protections_and_the_acceptance_window(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        number = board(session)
+        session.execute(update(Loan).where(Loan.loan_number == number).values(foreclosure_sale_on=date(2026, 5, 1)))
+        reference = lm_case(session, number, date(2026, 2, 20))
+        # the last document arrived 2026-03-02 and the specialist marks it on 2026-03-06: the decision is due
+        # 30 days after receipt (04-01), the complete notice was due 5 business days after it (03-09), met 03-06
+        case = decisions.mark_application_complete(session, reference, on=date(2026, 3, 6), now=NOW, actor="sam",
+                                                   note="all in", received_on=date(2026, 3, 2)).case  # fmt: skip
+        deadlines = {d.name: (d.due_on, d.met_on) for d in case.deadlines}
+        assert deadlines["decision"] == (date(2026, 4, 1), None)
+        assert deadlines["complete_notice"] == (date(2026, 3, 9), date(2026, 3, 6))
+        # received 60 days before the 2026-05-01 sale: evaluated and no sale meanwhile (> 37), acknowledged (>= 45),
+        # no appeal (< 90), 7 days to accept an offer (37 to 90)
+        assert case.data["protections"] == {
+            "days_before_sale": 60, "evaluated_and_no_sale": True, "acknowledged": True, "appealable": False,
+            "acceptance_days": 7,
+        }  # fmt: skip
+        decisions.approve_application(session, reference, on=date(2026, 3, 20), now=NOW, actor="sue", note="ok")
+        assert case.data["accept_by"] == "2026-03-27"
+        assert "you may accept them until March 27, 2026" in notices(session)[-1]
+        with pytest.raises(InvalidInput, match="a day still to come"):
+            decisions.mark_application_complete(session, lm_case(session, number, date(2026, 3, 6)),
+                                                on=date(2026, 3, 6), now=NOW, actor="sam", note="x",
+                                                received_on=date(2026, 3, 7))  # fmt: skip
