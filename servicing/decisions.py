@@ -277,6 +277,8 @@ def deny_application(
 def record_appeal(session: Session, reference: str, *, on: date, actor: str, note: str) -> Decision:
     """Record the borrower's appeal of a denial, made within its 14 days, starting the 30-day decision clock."""
     case = _case_of(session, reference, note, CaseKind.LOSS_MITIGATION)
+    if case.data.get("protections", {}).get("appealable") is False:
+        raise InvalidInput("an application completed fewer than 90 days before the sale has no appeal (1024.41(h)(1))")
     window = open_deadline(case, "appeal_window")
     if window is not None and on > window.due_on:
         raise InvalidInput(f"the appeal window closed on {window.due_on.isoformat()} (Reg X 1024.41(h)(2))")

@@ -156,3 +156,17 @@ def test_completion_dates_the_decision_and_the_notice_and_sets_the_protections_a
             decisions.mark_application_complete(session, lm_case(session, number, date(2026, 3, 6)),
                                                 on=date(2026, 3, 6), now=NOW, actor="sam", note="x",
                                                 received_on=date(2026, 3, 7))  # fmt: skip
+
+
+def test_an_application_completed_fewer_than_90_days_before_the_sale_has_no_appeal(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        number = board(session)
+        session.execute(update(Loan).where(Loan.loan_number == number).values(foreclosure_sale_on=date(2026, 5, 1)))
+        # complete 2026-03-02, 60 days before the sale: no appeal is owed (Reg X 1024.41(h)(1): 90 days or more)
+        reference = application(session, number, date(2026, 3, 2))
+        decisions.deny_application(session, reference, "income", on=date(2026, 3, 10), now=NOW, actor="ana",
+                                   note="DTI")  # fmt: skip
+        with pytest.raises(InvalidInput, match="no appeal"):
+            decisions.record_appeal(session, reference, on=date(2026, 3, 12), actor="sam", note="letter")
