@@ -23,14 +23,13 @@ from servicing.boarding import (
     MAX_AMOUNT,
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
-    BoardingReport,
     LoanRecord,
     board_loans,
     parse_date,
 )
 from servicing.boarding import parse_loan_row as _parse_loan_row
 from servicing.errors import InvalidInput, ServicingError
-from servicing.payments import PaymentInstruction, PostingReport, Refusal, post_payments, repeated_in_file
+from servicing.payments import PaymentInstruction, Refusal, post_payments, repeated_in_file
 from servicing.queries import current_date
 from servicing.rules.money import parse_amount
 from servicing.store.db import yield_to_other_writers
@@ -244,19 +243,52 @@ def import_loans(
         else:
             result.refused.append(Refusal(line, row.get("loan_number", "").strip(), str(parsed)))
     records = _first_of_each_loan(records, result)
-    parts, done = _parts(records, CHUNK_ROWS), 0
+
+    def board(session: Session, part: Sequence[tuple[int | None, LoanRecord]]) -> Committed:
+        report = board_loans(session, part, secret=secret, boarded_on=today, actor=actor)
+        return Committed(report.boarded, report.unchanged, report.refused, ("boarded", "unchanged"))
+
+    parts = _parts(records, CHUNK_ROWS)
+    audit = (actor, "loans.imported", path)
+    return _commit_in_parts(sessions, parts, board, result, audit=audit, step="boarding loans", progress=progress)
+
+
+@dataclass(frozen=True)
+class Committed:
+    """What one committed part of a file did: keys done, keys unchanged, rows refused, and their audit names."""
+
+    done: list[str]
+    unchanged: list[str]
+    refused: list[Refusal]
+    names: tuple[str, str]
+
+
+def _commit_in_parts(
+    sessions: sessionmaker[Session],
+    parts: Sequence[Sequence[T]],
+    apply: Callable[[Session, Sequence[T]], Committed],
+    result: ImportResult,
+    *,
+    audit: tuple[str, str, Path],
+    step: str,
+    progress: Progress | None,
+) -> ImportResult:
+    """Apply each part of a checked file in a transaction of its own, audited, letting other writers go between."""
+    actor, action, path = audit
+    total, done = sum(len(part) for part in parts), 0
     for number, part in enumerate(parts, start=1):
         with sessions() as session, session.begin():
-            report: BoardingReport = board_loans(session, part, secret=secret, boarded_on=today, actor=actor)
-            _audit_part(session, actor, "loans.imported", path, (number, len(parts)),
-                        {"boarded": len(report.boarded), "unchanged": len(report.unchanged),
-                         "refused": len(report.refused) + (len(result.refused) if number == 1 else 0)})  # fmt: skip
-        result.imported += report.boarded
-        result.unchanged += report.unchanged
-        result.refused += report.refused
+            committed = apply(session, part)
+            done_name, unchanged_name = committed.names
+            _audit_part(session, actor, action, path, (number, len(parts)),
+                        {done_name: len(committed.done), unchanged_name: len(committed.unchanged),
+                         "refused": len(committed.refused) + (len(result.refused) if number == 1 else 0)})  # fmt: skip
+        result.imported += committed.done
+        result.unchanged += committed.unchanged
+        result.refused += committed.refused
         done += len(part)
         if progress:
-            progress("boarding loans", done, len(records))
+            progress(step, done, total)
         yield_to_other_writers(sessions)
     result.refused.sort(key=lambda r: r.line or 0)
     return result
@@ -370,24 +402,14 @@ def import_payments(
     repeated = repeated_in_file(instructions)
     result.refused += [Refusal(i.line, i.reference, reason) for i, reason in repeated.items()]
     instructions = [i for i in instructions if i not in repeated]
-    parts, done = _parts_by_loan(instructions, CHUNK_ROWS), 0
-    for number, part in enumerate(parts, start=1):
-        with sessions() as session, session.begin():
-            report: PostingReport = post_payments(
-                session, part, today=today, business_date=current_date(session, today), actor=actor
-            )
-            _audit_part(session, actor, "payments.imported", path, (number, len(parts)),
-                        {"posted": len(report.posted), "already_posted": len(report.already_posted),
-                         "refused": len(report.refused) + (len(result.refused) if number == 1 else 0)})  # fmt: skip
-        result.imported += report.posted
-        result.unchanged += report.already_posted
-        result.refused += report.refused
-        done += len(part)
-        if progress:
-            progress("posting payments", done, len(instructions))
-        yield_to_other_writers(sessions)
-    result.refused.sort(key=lambda r: r.line or 0)
-    return result
+
+    def post(session: Session, part: Sequence[PaymentInstruction]) -> Committed:
+        report = post_payments(session, part, today=today, business_date=current_date(session, today), actor=actor)
+        return Committed(report.posted, report.already_posted, report.refused, ("posted", "already_posted"))
+
+    parts = _parts_by_loan(instructions, CHUNK_ROWS)
+    audit = (actor, "payments.imported", path)
+    return _commit_in_parts(sessions, parts, post, result, audit=audit, step="posting payments", progress=progress)
 
 
 def _parts_by_loan(instructions: list[PaymentInstruction], size: int) -> list[list[PaymentInstruction]]:
