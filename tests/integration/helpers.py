@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -28,3 +28,13 @@ def board(session: Session, boarded_on: date = date(2026, 1, 1), **fields: Any) 
     report = board_loans(session, [(n, parse_loan_row(row))], secret=SECRET, boarded_on=boarded_on, actor="test")
     assert report.boarded == [row["loan_number"]], report
     return str(row["loan_number"])
+
+
+class Clock:
+    """A clock the test moves."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now

@@ -17,20 +17,10 @@ from servicing.config import Settings
 from servicing.eod import disburse_escrow
 from servicing.payments import PaymentInstruction, post_payments
 from servicing.store.models import Conversation, EscrowItem, Loan, ScheduledPayment
-from tests.integration.helpers import board
+from tests.integration.helpers import Clock, board
 
 PHONE, LOAN = "+15557770009", "4400077777"
 NOW = datetime(2026, 3, 20, 15, 0, tzinfo=UTC)  # Friday 11:00 in New York
-
-
-class Clock:
-    """A clock the test moves."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

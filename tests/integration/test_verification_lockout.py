@@ -17,7 +17,7 @@ from bot.engine import Engine, InboundMessage
 from servicing.config import Settings
 from servicing.store.models import ClaimedIdentity, Conversation, FraudAlert
 from tests.integration.console_helpers import sessions_of, signed_in, staffed_console
-from tests.integration.helpers import board
+from tests.integration.helpers import Clock, board
 
 PHONE, LOAN = "+15557770077", "4400077700"
 DOB, TAX = "05/04/1980", "1234"
@@ -26,16 +26,6 @@ PAUSED = "self-service for this account is paused"
 LOCKED = "paused for 30 minutes"
 ids = itertools.count(1)
 Chat = Callable[[str], str]
-
-
-class Clock:
-    """A clock the test moves."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
