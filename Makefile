@@ -9,9 +9,10 @@ POSTGRES_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 LOCALES := es fr pt_BR de it hi id
 
 .PHONY: install run test test-postgres lint format bench clean catalogs-extract catalogs-update catalogs-compile \
+	documents-catalogs-extract documents-catalogs-update \
 	console-catalogs-extract console-catalogs-update
 
-.PHONY: browser-deps bench-deps
+.PHONY: browser-deps bench-deps pdf-deps
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +38,21 @@ catalogs-update: catalogs-extract
 
 catalogs-compile: $(BIN)/.installed
 	if ls locales/*/LC_MESSAGES/bot.po >/dev/null 2>&1; then $(BIN)/pybabel compile -d locales -D bot >/dev/null; fi
+	if ls locales/*/LC_MESSAGES/documents.po >/dev/null 2>&1; then $(BIN)/pybabel compile -d locales -D documents >/dev/null; fi
+
+# gettext catalogs of the statements, notices and letters (domain `documents`, servicing/documents/templates)
+documents-catalogs-extract: $(BIN)/.installed
+	$(BIN)/pybabel extract -F servicing/documents/babel.cfg -k wording --no-wrap --sort-by-file --project=loanline \
+		--copyright-holder=Loanline -o locales/documents.pot .
+
+documents-catalogs-update: documents-catalogs-extract
+	for locale in $(LOCALES); do \
+		if [ -f locales/$$locale/LC_MESSAGES/documents.po ]; then \
+			$(BIN)/pybabel update --no-wrap -i locales/documents.pot -d locales -D documents -l $$locale; \
+		else \
+			$(BIN)/pybabel init --no-wrap -i locales/documents.pot -d locales -D documents -l $$locale; \
+		fi; \
+	done
 
 # gettext catalogs of the console's interface (domain `console`); the app compiles them when it starts
 CONSOLE_LOCALES := es fr
@@ -51,7 +67,7 @@ console-catalogs-update: console-catalogs-extract
 	done
 
 # the demo portfolio and its logins first (`loanline demo` is idempotent and prints the logins), then everything
-run: install
+run: install pdf-deps
 	$(BIN)/loanline demo
 	$(BIN)/loanline run --host $(HOST) --port $(PORT)
 
@@ -71,6 +87,25 @@ browser-deps:
 		fi; \
 	fi
 
+# Debian's Pango (WeasyPrint lays out the statements, notices and letters with it), the Noto fonts of every
+# script the borrowers write (Latin, Devanagari, Arabic, CJK) and poppler's pdftoppm (the tests' page images),
+# installed like chromium: when missing and when this user may; docs/documents.md.
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-core fonts-noto-cjk poppler-utils
+
+pdf-deps:
+	@if ! dpkg -s $(PDF_PACKAGES) >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then sudo=; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; else sudo=none; fi; \
+		if [ "$$sudo" = none ]; then \
+			echo "pdf-deps: $(PDF_PACKAGES) are missing and apt-get needs root: documents cannot be rendered"; \
+		else \
+			echo "pdf-deps: installing $(PDF_PACKAGES)"; \
+			$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_PACKAGES) >/dev/null 2>&1 || \
+			{ $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+			  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_PACKAGES) >/dev/null; } || \
+			echo "pdf-deps: could not install $(PDF_PACKAGES)"; \
+		fi; \
+	fi
+
 # `wrk` drives the SMS webhook benchmark (bench/webhook.py), installed like chromium: when missing and when this
 # user may; otherwise bench/run_all.py skips that benchmark and says how to install it.
 bench-deps:
@@ -87,10 +122,10 @@ bench-deps:
 		fi; \
 	fi
 
-test: install browser-deps
+test: install browser-deps pdf-deps
 	$(BIN)/pytest -q
 
-test-postgres: install
+test-postgres: install pdf-deps
 	LOANLINE_TEST_DATABASE_URL=$(POSTGRES_TEST_URL) $(BIN)/pytest -q -m postgres
 
 lint: install

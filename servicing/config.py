@@ -41,6 +41,14 @@ def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...], def
     return value
 
 
+def _days(environ: Mapping[str, str], name: str, default: int) -> int:
+    """Return a setting that counts days (0 to 60); refuse anything else by name."""
+    raw = (environ.get(name) or str(default)).strip()
+    if not raw.isdigit() or not 0 <= int(raw) <= 60:
+        raise InvalidInput(f"{name}={raw!r}: expected a number of days from 0 to 60")
+    return int(raw)
+
+
 def _flag(value: str | None) -> bool:
     """Return whether an environment switch is on: 1, true, yes or on (any case); off when unset."""
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
@@ -74,6 +82,11 @@ class Settings:
     # current borrower, and of a shortage or deficiency under one month's deposit.
     escrow_small_surplus: str = SmallSurplus.CREDIT.value
     escrow_small_shortage: str = "spread"
+    # Documents (docs/documents.md): where their files are kept, and the day of the cycle end of day makes
+    # each loan's periodic statement (this many days before its due date).
+    documents_dir: Path = Path("instance/documents")
+    servicer_address: str = "PO Box 1000, Springfield, IL 62701"  # the return address on paper, lines split by ", "
+    statement_days_before_due: int = 15
 
     def escrow_policy(self) -> AnalysisPolicy:
         """Return the escrow analysis options this servicer's portfolio uses."""
@@ -126,4 +139,7 @@ class Settings:
             flood_limit=env.get("LOANLINE_FLOOD_LIMIT") or "20/minute",
             escrow_small_surplus=_choice(env, "LOANLINE_ESCROW_SMALL_SURPLUS", SMALL_SURPLUS_CHOICES, "credit"),
             escrow_small_shortage=_choice(env, "LOANLINE_ESCROW_SMALL_SHORTAGE", SMALL_SHORTAGE_CHOICES, "spread"),
+            servicer_address=env.get("LOANLINE_SERVICER_ADDRESS") or "PO Box 1000, Springfield, IL 62701",
+            documents_dir=Path(env.get("LOANLINE_DOCUMENTS_DIR") or instance / "documents").resolve(),
+            statement_days_before_due=_days(env, "LOANLINE_STATEMENT_DAYS_BEFORE_DUE", 15),
         )

@@ -45,3 +45,11 @@ class WorkoutRefused(ServicingError):
 
 class CaseNotFound(ServicingError):
     """No case with that reference."""
+
+
+class DocumentNotFound(ServicingError):
+    """No such document, or not one the asker may see."""
+
+
+class DocumentTampered(ServicingError):
+    """A kept document's file no longer matches the SHA-256 recorded when it was made."""

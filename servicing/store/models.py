@@ -58,6 +58,13 @@ class Borrower(Base):
     tax_id_last4_hash: Mapped[str] = mapped_column(String(64))
     postal_code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Where paper goes (docs/documents.md): all optional; a borrower without line1 gets no paper.
+    mailing_line1: Mapped[str | None] = mapped_column(String(100))
+    mailing_line2: Mapped[str | None] = mapped_column(String(100))
+    mailing_city: Mapped[str | None] = mapped_column(String(64))
+    mailing_region: Mapped[str | None] = mapped_column(String(64))
+    mailing_postal_code: Mapped[str | None] = mapped_column(String(20))
+    mailing_country: Mapped[str | None] = mapped_column(String(2))
 
     phones: Mapped[list[BorrowerPhone]] = relationship(back_populates="borrower")
     loans: Mapped[list[Loan]] = relationship(back_populates="borrower")
@@ -135,6 +142,13 @@ class Loan(Base):
     escrow_shortage_due: Mapped[Decimal] = mapped_column(Money(), default=ZERO, server_default="0")
     escrow_shortage_due_on: Mapped[date | None] = mapped_column(Date)
     escrow_analysis_on: Mapped[date | None] = mapped_column(Date, index=True)
+    # The property the loan is secured by (mortgages): printed on statements, optional.
+    property_line1: Mapped[str | None] = mapped_column(String(100))
+    property_line2: Mapped[str | None] = mapped_column(String(100))
+    property_city: Mapped[str | None] = mapped_column(String(64))
+    property_region: Mapped[str | None] = mapped_column(String(64))
+    property_postal_code: Mapped[str | None] = mapped_column(String(20))
+    property_country: Mapped[str | None] = mapped_column(String(2))
 
     borrower: Mapped[Borrower] = relationship(back_populates="loans")
 
@@ -499,3 +513,100 @@ class Specialist(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Raised by a logout: a console session remembers the generation it began in and is refused once it moved.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class DeliveryPreference(Base):
+    """How a borrower receives one kind of document: paper (the default, no row) or electronic.
+
+    Electronic needs an E-SIGN consent in force; revoking the consent returns every kind to paper.
+    """
+
+    __tablename__ = "delivery_preferences"
+
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)  # a document kind
+    channel: Mapped[str] = mapped_column(String(12))  # paper | electronic
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    changed_by: Mapped[str] = mapped_column(String(64))
+
+
+class EsignConsent(Base):
+    """A borrower's consent to electronic documents (E-SIGN Act, 15 U.S.C. 7001(c)): who, when, how; revocable."""
+
+    __tablename__ = "esign_consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"), index=True)
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    recorded_by: Mapped[str] = mapped_column(String(64))  # the specialist, or "bot" when the borrower said so
+    method: Mapped[str] = mapped_column(String(32))  # telegram, sms, console_phone, console_written, web
+    evidence: Mapped[str] = mapped_column(String(300))  # what the borrower was shown and answered
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+    revoke_method: Mapped[str | None] = mapped_column(String(32))
+
+
+class PrintBatch(Base):
+    """One day's paper: a combined PDF in mailing order and the mail house's CSV manifest."""
+
+    __tablename__ = "print_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64))
+    documents: Mapped[int] = mapped_column(Integer)
+    sheets: Mapped[int] = mapped_column(Integer)
+    pdf_path: Mapped[str] = mapped_column(String(300))
+    pdf_sha256: Mapped[str] = mapped_column(String(64))
+    manifest_path: Mapped[str] = mapped_column(String(300))
+
+
+class Document(Base):
+    """A statement, notice or letter as sent: immutable once made; a correction is a new one naming it."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"))
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"), index=True)
+    # What the document is for: a statement's cycle (its due date, ISO), or the event's reference (a case).
+    period: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer, default=1)  # 2, 3 ... for corrections
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    language: Mapped[str] = mapped_column(String(10))  # the catalog it was written in (en when it fell back)
+    locale: Mapped[str] = mapped_column(String(10))  # the locale its money and dates were formatted in
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64))
+    business_date: Mapped[date] = mapped_column(Date, index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    pages: Mapped[int] = mapped_column(Integer)
+    storage_path: Mapped[str] = mapped_column(String(300))  # relative to LOANLINE_DOCUMENTS_DIR
+    delivery: Mapped[str] = mapped_column(String(12))  # paper | electronic
+    # paper: pending, held (not printable, see flags), printed; electronic: pending, notified, sent, downloaded
+    delivery_status: Mapped[str] = mapped_column(String(12), default="pending")
+    print_batch_id: Mapped[int | None] = mapped_column(ForeignKey("print_batches.id"))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # why it is held or how it was made: no_mailing_address, language_fallback ...
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the figures a manifest lists
+
+    __table_args__ = (
+        UniqueConstraint("kind", "loan_id", "period", "version", name="uq_documents_kind_loan_period_version"),
+        Index("ix_documents_loan", "loan_id", "created_at"),
+        Index("ix_documents_delivery", "delivery", "delivery_status"),
+    )
+
+
+class DocumentLink(Base):
+    """A single-use download link sent by SMS: only the token's hash is kept; valid 24 hours."""
+
+    __tablename__ = "document_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,180 @@
+"""Rendering a document: a Jinja template per kind, worded from the `documents` catalogs, laid out by WeasyPrint.
+
+A template says every sentence in English inside `{{ _("...") }}` (gettext, newstyle: `%(name)s` placeholders),
+and shows money and dates through the `money` and `day` filters (Babel, in the borrower's locale). A language
+whose catalog does not yet translate every sentence of a template is not mixed with English: the whole
+document is written in English and says so (`Rendered.fell_back`), and the manifest flags it.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+from babel import localedata
+from babel.messages.extract import extract_from_file
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, meta, select_autoescape
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+
+from servicing.rules.formatting import date_text, money_text
+from servicing.speaking import CATALOGS, catalog_locale
+
+DOMAIN = "documents"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+RIGHT_TO_LEFT = frozenset({"ar", "he", "fa", "ur"})
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered document: its PDF, its page count, and the language it is written in."""
+
+    pdf: bytes
+    pages: int
+    language: str  # the catalog it was worded from: the borrower's, or "en" when that one fell short
+    locale: str  # the locale money and dates were formatted in
+    fell_back: bool  # True when the borrower's language lacked this template and English was used
+
+
+@lru_cache(maxsize=32)
+def document_translations(catalog: str) -> NullTranslations:
+    """Return the `documents` catalog of a language; a .po not yet compiled is compiled in memory."""
+    folder = CATALOGS / catalog / "LC_MESSAGES"
+    compiled, source = folder / f"{DOMAIN}.mo", folder / f"{DOMAIN}.po"
+    if compiled.exists() and (not source.exists() or compiled.stat().st_mtime >= source.stat().st_mtime):
+        with compiled.open("rb") as handle:
+            return Translations(handle, domain=DOMAIN)
+    if source.exists():
+        with source.open("rb") as handle:
+            catalog_data = read_po(handle, locale=catalog)
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog_data)
+        buffer.seek(0)
+        return Translations(buffer, domain=DOMAIN)
+    return NullTranslations()
+
+
+@cache
+def template_messages(name: str) -> frozenset[str]:
+    """Return the sentences a template (and the templates it includes or extends) says, as extracted for gettext."""
+    found: set[str] = set()
+    for path in _template_family(name):
+        for _line, message, _comments, _context in extract_from_file(
+            "jinja2", str(path), options={"extensions": "jinja2.ext.i18n"}
+        ):
+            for text in message if isinstance(message, tuple) else (message,):
+                if text:
+                    found.add(text)
+    return frozenset(found)
+
+
+def _template_family(name: str) -> list[Path]:
+    """Return a template and every template it extends or includes (by name, recursively)."""
+    seen: list[Path] = []
+    pending = [name]
+    environment = _environment_for(None)
+    while pending:
+        current = pending.pop()
+        path = TEMPLATES / current
+        if path in seen:
+            continue
+        seen.append(path)
+        parsed = environment.parse(path.read_text(encoding="utf-8"))
+        pending.extend(ref for ref in meta.find_referenced_templates(parsed) if ref)
+    return seen
+
+
+def writes_in(name: str, catalog: str) -> bool:
+    """Tell whether a language's catalog translates every sentence of a template (English always does)."""
+    if catalog == "en":
+        return True
+    translations = document_translations(catalog)
+    if isinstance(translations, Translations):
+        known = translations._catalog  # type: ignore[attr-defined]  # msgid -> text of the compiled catalog
+        return all(known.get(message) for message in template_messages(name))
+    return False
+
+
+@lru_cache(maxsize=32)
+def _environment_for(catalog: str | None) -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    translations = document_translations(catalog) if catalog else NullTranslations()
+    environment.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    return environment
+
+
+def _format_locale(locale: str, catalog: str) -> str:
+    return locale if "_" in locale else catalog
+
+
+class Renderer:
+    """Renders documents to PDF. Make one per process and reuse it: fonts and stylesheets are loaded once."""
+
+    def __init__(self) -> None:
+        self._fonts = FontConfiguration()
+        self._stylesheet = CSS(filename=str(TEMPLATES / "documents.css"), font_config=self._fonts)
+
+    def html(self, template: str, context: Mapping[str, Any], locale: str) -> tuple[str, str, bool]:
+        """Return a template's HTML in a borrower's language, the catalog used, and whether it fell back."""
+        catalog = catalog_locale(locale)
+        asked = locale.replace("-", "_").split("_")[0]
+        fell_back = not writes_in(template, catalog) or (catalog == "en" and asked != "en")
+        language = "en" if fell_back else catalog
+        format_locale = _format_locale(locale, catalog) if not fell_back else _english_locale(locale)
+        environment = _environment_for(language)
+
+        def money(amount: Decimal, currency: str) -> str:
+            return money_text(amount, currency, format_locale)
+
+        def day(value: date, form: str = "long") -> str:
+            return date_text(value, format_locale, form)
+
+        page = environment.get_template(template).render(
+            **context,
+            money=money,
+            day=day,
+            lang=language.replace("_", "-"),
+            direction="rtl" if language.split("_")[0] in RIGHT_TO_LEFT else "ltr",
+        )
+        return page, language, fell_back
+
+    def render(self, template: str, context: Mapping[str, Any], locale: str) -> Rendered:
+        """Render a template to PDF in a borrower's language."""
+        page, language, fell_back = self.html(template, context, locale)
+        document = HTML(string=page, base_url=str(TEMPLATES)).render(
+            stylesheets=[self._stylesheet], font_config=self._fonts
+        )
+        pdf = document.write_pdf()
+        assert pdf is not None
+        format_locale = _format_locale(locale, language) if not fell_back else _english_locale(locale)
+        return Rendered(
+            pdf=pdf, pages=len(document.pages), language=language, locale=format_locale, fell_back=fell_back
+        )
+
+
+def _english_locale(locale: str) -> str:
+    """Return the English locale of a borrower's region (en_IN for hi_IN), or plain en."""
+    parts = locale.replace("-", "_").split("_")
+    regional = f"en_{parts[1]}" if len(parts) > 1 else "en"
+    return regional if localedata.exists(regional) else "en"
+
+
+def wording(message: str) -> str:
+    """Mark a sentence of a document's Python code for the `documents` catalogs without translating it."""
+    return message
