@@ -7,6 +7,7 @@
 5. run the annual escrow analysis of the loans whose analysis date has come (Reg X 1024.17)
 6. open early-intervention tasks (US loans) and arrears-information tasks (UK loans)
 7. mark overdue cases
+8. make the periodic statements due that day, when given where to keep them (servicing/documents/statements.py)
 
 Late fees are assessed before the accrual/delinquency update because neither changes the other;
 that lets interest and days past due share one statement. The escrow analysis runs after the
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import Date, Table, and_, bindparam, exists, func, literal, or_, select, text, update
@@ -56,6 +57,9 @@ from servicing.store.models import (
     utcnow,
 )
 
+if TYPE_CHECKING:
+    from servicing.documents.statement_figures import StatementOptions
+
 EARLY_INTERVENTION_AT_DAYS = 30
 SHORTEST_MONTH_DAYS = 28  # consecutive monthly due dates are never closer than this
 loans = cast(Table, Loan.__table__)
@@ -77,6 +81,7 @@ class DayResult:
     early_intervention: int = 0
     arrears_information: int = 0
     cases_overdue: int = 0
+    statements: int = 0
 
 
 @dataclass
@@ -105,10 +110,12 @@ def run_eod(
     actor: str = "eod",
     on_day: Callable[[DayResult], None] | None = None,
     escrow_policy: AnalysisPolicy = DEFAULT_POLICY,
+    statements: StatementOptions | None = None,
 ) -> EodReport:
     """Run end of day for every business date not yet run up to `through`, one transaction per date.
 
-    `escrow_policy` holds the portfolio's escrow analysis options (the servicer's settings).
+    `escrow_policy` holds the portfolio's escrow analysis options (the servicer's settings); `statements`, where
+    and how the day's periodic statements are kept (none are made without it).
     """
     report = EodReport()
     with sessions() as session:
@@ -117,7 +124,7 @@ def run_eod(
         with sessions() as session, session.begin():
             if session.get(BusinessDay, day) is not None:
                 continue
-            result = run_business_day(session, day, actor, escrow_policy)
+            result = run_business_day(session, day, actor, escrow_policy, statements)
             report.days.append(result)
         if on_day is not None:
             on_day(result)
@@ -125,9 +132,14 @@ def run_eod(
 
 
 def run_business_day(
-    session: Session, day: date, actor: str, escrow_policy: AnalysisPolicy = DEFAULT_POLICY
+    session: Session,
+    day: date,
+    actor: str,
+    escrow_policy: AnalysisPolicy = DEFAULT_POLICY,
+    statements: StatementOptions | None = None,
 ) -> DayResult:
     """Run every end-of-day step for one business date, in the caller's transaction."""
+    previous_day = business_date(session)
     marker = BusinessDay(business_date=day, started_at=utcnow())
     session.add(marker)
     session.flush()
@@ -140,9 +152,19 @@ def run_business_day(
     result.early_intervention = open_early_intervention_tasks(session, day)
     result.arrears_information = open_arrears_information_tasks(session, day)
     result.cases_overdue = mark_overdue_cases(session, day)
+    if statements is not None:
+        result.statements = make_day_statements(session, day, statements, previous_day)
     marker.finished_at = utcnow()
     marker.loans_processed = result.loans_accrued
     return result
+
+
+def make_day_statements(session: Session, day: date, options: StatementOptions, previous_day: date | None) -> int:
+    """Make the periodic statements whose day of the cycle is `day`; the renderer loads only if one is due."""
+    # imported here: WeasyPrint loads only in a process that makes statements, not in every importer of end of day
+    from servicing.documents.statements import make_due_statements  # noqa: PLC0415
+
+    return make_due_statements(session, day, options, previous_day)
 
 
 def post_scheduled_payments(session: Session, day: date, actor: str, result: DayResult) -> None:

@@ -21,6 +21,7 @@ from babel import localedata
 from babel.messages.extract import extract_from_file
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_percent
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, meta, select_autoescape
 from weasyprint import CSS, HTML
@@ -145,10 +146,14 @@ class Renderer:
         def day(value: date, form: str = "long") -> str:
             return date_text(value, format_locale, form)
 
+        def percent(value: Decimal) -> str:
+            return format_percent(value, "#,##0.###%", locale=format_locale)
+
         page = environment.get_template(template).render(
             **context,
             money=money,
             day=day,
+            percent=percent,
             lang=language.replace("_", "-"),
             direction="rtl" if language.split("_")[0] in RIGHT_TO_LEFT else "ltr",
         )
