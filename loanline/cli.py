@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -236,10 +237,13 @@ def eod(through: date | None) -> None:
 @click.option("--loan", "loan_number", help="Make only this loan's statement.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Also write <loan_number>.pdf per loan and manifest.csv into this folder.")  # fmt: skip
-def statements(as_of: date | None, loan_number: str | None, out: Path | None) -> None:
+@click.option("--workers", type=click.IntRange(min=0), default=0,
+              help="Processes rendering statements (default: one per core for more than 200 loans).")  # fmt: skip
+def statements(as_of: date | None, loan_number: str | None, out: Path | None, workers: int) -> None:
     """Make each active loan's periodic statement of its next due date; a cycle already made is reported, not redone."""
+    from loanline.statement_workers import make_statements_in_workers
     from servicing.documents.statement_figures import StatementOptions
-    from servicing.documents.statements import loans_to_bill, make_statements, write_statement_files
+    from servicing.documents.statements import loans_to_bill, make_statements_apart, write_statement_files
     from servicing.queries import current_date
     from servicing.store.bulk import chunked
 
@@ -252,14 +256,26 @@ def statements(as_of: date | None, loan_number: str | None, out: Path | None) ->
         if day < business:
             raise Refused(f"--as-of {day.isoformat()} is before the business date {business.isoformat()}: statements "
                           "are made from today's balances")  # fmt: skip
+        processes = workers or ((os.cpu_count() or 1) if len(loan_ids) > 200 else 1)
         lines = []
         with Progress(TextColumn("statements"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err, transient=True, disable=not err.is_terminal) as bar:  # fmt: skip
             task = bar.add_task("statements", total=len(loan_ids))
-            for part in chunked(loan_ids, 50):
-                with rt.sessions.begin() as session:
-                    lines.extend(make_statements(session, options, part, day))
-                bar.update(task, advance=len(part))
+            if processes > 1:
+                url = rt.engine.url.render_as_string(hide_password=False)
+                lines = make_statements_in_workers(
+                    url,
+                    options,
+                    loan_ids,
+                    day,
+                    workers=processes,
+                    on_chunk=lambda done: bar.update(task, advance=len(done.lines)),
+                )
+                lines.sort(key=lambda line: line.loan_number)
+            else:
+                for part in chunked(loan_ids, 50):
+                    lines.extend(make_statements_apart(rt.sessions, options, part, day))
+                    bar.update(task, advance=len(part))
         if out is not None:
             with rt.sessions() as session:
                 manifest = write_statement_files(session, options.root, lines, out)

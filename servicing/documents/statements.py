@@ -11,6 +11,7 @@ End of day makes each loan's statement a set number of days before its due date 
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, exists, extract, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.cases import REG_X_COUNTRIES
 from servicing.documents.context import loan_block, recipient_block
@@ -113,6 +114,16 @@ def make_statement(
     return made[0]
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """The statements a batch of loans needs: each loan's cycle, those on file, the figures of those to make."""
+
+    cycles: list[tuple[Loan, Borrower, date]]
+    on_file: dict[tuple[int, date], Document]
+    figures: dict[int, StatementFigures]
+    as_of: date
+
+
 def make_statements(
     session: Session,
     options: StatementOptions,
@@ -125,8 +136,34 @@ def make_statements(
     """Make each active loan's statement of its next cycle as of `as_of` (or of the cycle due `due_on`).
 
     Returns one line per loan with a cycle to bill, statements already on file included (made=False);
-    the renderer is asked for only when a statement has to be made.
+    the renderer is asked for only when a statement has to be made. All in the caller's transaction.
     """
+    batch = _read_batch(session, loan_ids, as_of, due_on)
+    return _keep_batch(session, options, batch, _render_batch(options, batch, renderer))
+
+
+def make_statements_apart(
+    sessions: sessionmaker[Session],
+    options: StatementOptions,
+    loan_ids: Sequence[int],
+    as_of: date,
+    *,
+    renderer: Callable[[], Renderer] = shared_renderer,
+) -> list[StatementMade]:
+    """Make the loans' statements like `make_statements`, reading in one transaction and keeping in another.
+
+    Rendering, the slow part, happens between them, in no transaction: a SQLite writer holds the database's
+    lock only while it reads and while it writes, so processes making statements side by side take turns.
+    A statement another process kept meanwhile is found at keeping time and returned instead.
+    """
+    with sessions.begin() as session:
+        batch = _read_batch(session, loan_ids, as_of, None)
+    rendered = _render_batch(options, batch, renderer)
+    with sessions.begin() as session:
+        return _keep_batch(session, options, batch, rendered)
+
+
+def _read_batch(session: Session, loan_ids: Sequence[int], as_of: date, due_on: date | None) -> _Batch:
     loans = _loans_with_accounts(session, loan_ids)
     cycles = [
         (loan, borrower, account, due)
@@ -134,24 +171,35 @@ def make_statements(
         if (due := due_on or statement_due_date(account, as_of)) is not None
     ]
     on_file = _statements_on_file(session, [(loan.id, due) for loan, _, _, due in cycles])
-    to_make = [cycle for cycle in cycles if (cycle[0].id, cycle[3]) not in on_file]
-    figures = gather_figures(session, [(loan, account, due) for loan, _, account, due in to_make], as_of)
-    rendered = [
-        (loan, borrower, figures[loan.id], *render_statement(renderer(), options, loan, borrower, figures[loan.id]))
-        for loan, borrower, _, _ in to_make
-    ]  # every statement is rendered before the first row is written: the write lock is held briefly
-    made: dict[int, StatementMade] = {}
-    for loan, borrower, figure, pdf, flags in rendered:
-        document = keep_document(
-            session, options.root,
-            NewDocument(STATEMENT, loan, figure.due_date.isoformat(), pdf, as_of, options.actor, flags,
-                        figure.summary()),
-        )  # fmt: skip
-        made[loan.id] = _made(loan, borrower, figure.due_date, document, made=True)
-    for loan, borrower, _, due in cycles:
-        if loan.id not in made:
-            made[loan.id] = _made(loan, borrower, due, on_file[(loan.id, due)], made=False)
-    return [made[loan.id] for loan, _, _, _ in cycles]
+    to_make = [(loan, account, due) for loan, _, account, due in cycles if (loan.id, due) not in on_file]
+    return _Batch([(loan, borrower, due) for loan, borrower, _, due in cycles], on_file,
+                  gather_figures(session, to_make, as_of), as_of)  # fmt: skip
+
+
+def _render_batch(
+    options: StatementOptions, batch: _Batch, renderer: Callable[[], Renderer]
+) -> dict[int, tuple[Rendered, list[str]]]:
+    return {
+        loan.id: render_statement(renderer(), options, loan, borrower, batch.figures[loan.id])
+        for loan, borrower, _ in batch.cycles
+        if loan.id in batch.figures
+    }
+
+
+def _keep_batch(
+    session: Session, options: StatementOptions, batch: _Batch, rendered: dict[int, tuple[Rendered, list[str]]]
+) -> list[StatementMade]:
+    lines = []
+    for loan, borrower, due in batch.cycles:
+        if loan.id not in rendered:
+            lines.append(_made(loan, borrower, due, batch.on_file[(loan.id, due)], made=False))
+            continue
+        pdf, flags = rendered[loan.id]
+        figures = batch.figures[loan.id]
+        new = NewDocument(STATEMENT, loan, due.isoformat(), pdf, batch.as_of, options.actor, flags, figures.summary())
+        document = keep_document(session, options.root, new)
+        lines.append(_made(loan, borrower, due, document, made=document.sha256 == _sha256(pdf.pdf)))
+    return lines
 
 
 def _made(loan: Loan, borrower: Borrower, due: date, document: Document, *, made: bool) -> StatementMade:
@@ -171,6 +219,10 @@ def _made(loan: Loan, borrower: Borrower, due: date, document: Document, *, made
         sha256=document.sha256,
         flags=tuple(document.flags or ()),
     )
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _loans_with_accounts(session: Session, loan_ids: Sequence[int]) -> list[tuple[Loan, Borrower, Account]]:
