@@ -254,3 +254,25 @@ def test_a_loan_due_on_the_31st_is_billed_on_the_last_day_of_shorter_months(
         due = statements_due(session, date(2026, 2, 13), 15, date(2026, 2, 12))  # February 28 - 15
         assert due == {date(2026, 2, 28): [loan_id]}
         assert statements_due(session, date(2026, 2, 12), 15, date(2026, 2, 11)) == {}
+
+
+def test_the_command_shares_the_statements_among_worker_processes(
+    cli_env: dict[str, str], database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOANLINE_TODAY", "2026-01-20")
+    monkeypatch.setenv("LOANLINE_DOCUMENTS_DIR", str(tmp_path / "documents"))
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    with sessions.begin() as session:
+        numbers = [a_loan(session), a_loan(session, locale="es_US"), a_loan(session, **PERSONAL)]
+    code, output = run_cli("statements", "--workers", "2")
+    assert code == 0, output
+    assert "3 statements as of 2026-01-20: 3 made, 0 already on file" in output
+    with sessions() as session:
+        kept = session.execute(select(Loan.loan_number, Document.period, Document.language)
+                               .join(Loan, Loan.id == Document.loan_id)).all()  # fmt: skip
+    assert sorted(kept) == sorted([(numbers[0], "2026-02-01", "en"), (numbers[1], "2026-02-01", "es"),
+                                   (numbers[2], "2026-02-01", "en")])  # fmt: skip
+    code, again = run_cli("statements", "--workers", "2")
+    assert code == 0 and "3 statements as of 2026-01-20: 0 made, 3 already on file" in again
+    engine.dispose()
