@@ -211,7 +211,8 @@ def eod(through: date | None) -> None:
             report = run_eod(rt.sessions, last, country=rt.settings.country,
                              on_day=lambda r: bar.update(task, advance=1, day=r.business_date.isoformat()),
                              escrow_policy=rt.settings.escrow_policy(),
-                             statements=StatementOptions.from_settings(rt.settings, actor="eod"))  # fmt: skip
+                             statements=StatementOptions.from_settings(rt.settings, actor="eod"),
+                             statement_workers=os.cpu_count() or 1)  # fmt: skip
     if not report.days:
         click.echo(f"nothing to run: end of day is already through {last.isoformat()}")
         return
@@ -241,8 +242,8 @@ def eod(through: date | None) -> None:
               help="Processes rendering statements (default: one per core for more than 200 loans).")  # fmt: skip
 def statements(as_of: date | None, loan_number: str | None, out: Path | None, workers: int) -> None:
     """Make each active loan's periodic statement of its next due date; a cycle already made is reported, not redone."""
-    from loanline.statement_workers import make_statements_in_workers
     from servicing.documents.statement_figures import StatementOptions
+    from servicing.documents.statement_workers import make_statements_in_workers
     from servicing.documents.statements import loans_to_bill, make_statements_apart, write_statement_files
     from servicing.queries import current_date
     from servicing.store.bulk import chunked
