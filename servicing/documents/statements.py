@@ -4,8 +4,9 @@ A mortgage gets the periodic statement of Reg Z 12 CFR 1026.41(d) (`statement_mo
 auto or business loan gets an account statement with the same figures (`statement_account.html`). A
 statement's period is the due date it bills (ISO), so making the statement of a cycle again returns the one
 on file. Many loans are made together: their figures are read in a few queries, all of them are rendered,
-and only then are the files and rows written, so a transaction holds the database's write lock briefly.
-End of day makes each loan's statement a set number of days before its due date (`statements_due`).
+and only then are the files and rows written (`make_statements_apart` reads and writes in two short
+transactions, rendering in none). End of day makes each loan's statement a set number of days before its due
+date (`statements_due`); `statement_workers` shares many among processes.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ from servicing.store.models import Borrower, Document, Loan
 MORTGAGE_TEMPLATE = "statement_mortgage.html"
 ACCOUNT_TEMPLATE = "statement_account.html"
 NO_MAILING_ADDRESS = "no_mailing_address"
-# 1026.41(d)(7)(v): the Bureau's list of housing counselors and HUD's toll-free number
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")  # a loan number as a file name
+# 1026.41(d)(7)(v): the Bureau's list of housing counselors and HUD's toll-free number
 HOUSING_COUNSELORS = {"website": "www.consumerfinance.gov/find-a-housing-counselor", "phone": "1-800-569-4287"}
 
 
