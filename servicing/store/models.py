@@ -610,3 +610,26 @@ class DocumentLink(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Promise(Base):
+    """A borrower's promise to pay an amount by a date; end of day marks it kept or broken from the ledger."""
+
+    __tablename__ = "promises"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    promised_for: Mapped[date] = mapped_column(Date)
+    made_on: Mapped[date] = mapped_column(Date)  # the business date it was made: payments count from this day
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    made_by: Mapped[str] = mapped_column(String(64))  # the specialist, or "bot"
+    channel: Mapped[str] = mapped_column(String(12))  # sms, telegram, phone, console ...
+    status: Mapped[str] = mapped_column(String(8), default="open")  # open | kept | broken | cancelled
+    resolved_on: Mapped[date | None] = mapped_column(Date)
+    paid: Mapped[Decimal] = mapped_column(Money(), default=ZERO, server_default="0")  # counted when resolved
+
+    __table_args__ = (
+        Index("ix_promises_loan", "loan_id", "status"),
+        Index("ix_promises_open", "status", "promised_for"),
+    )
