@@ -311,7 +311,7 @@ def _payoff_statement_pdf(rt: Runtime, loan_number: str, good_through: date, pdf
         document_id, data = made.document.id, read_document(letters.root, made.document)
     pdf.write_bytes(data)
     kept = "made" if made.quote is not None else "already on file"
-    err.print(f"payoff statement written to {pdf} (document {document_id}, {kept})", highlight=False)
+    click.echo(f"payoff statement written to {pdf} (document {document_id}, {kept})", err=True)
 
 
 @main.command()

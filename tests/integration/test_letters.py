@@ -8,6 +8,7 @@ each test renders only the letters it reads.
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -15,9 +16,11 @@ from typing import Any
 
 import pypdf
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from loanline.cli import main
 from servicing import decisions
 from servicing.cases import CaseKind, get_case, open_case, request_payoff_statement
 from servicing.documents.context import servicer_block
@@ -35,7 +38,9 @@ from servicing.rules.workouts import WorkoutKind, modification_waterfall
 from servicing.store.accounts import load_account
 from servicing.store.models import Borrower, Case, Document, EscrowAnalysis, Fee, Loan, Workout
 from servicing.workouts import approve_workout, deny_workout
+from tests.integration.console_helpers import sessions_of, signed_in, staffed_console
 from tests.integration.helpers import board
+from tests.integration.test_console_auth import csrf_token
 
 NOW = datetime(2026, 5, 4, 15, tzinfo=UTC)
 SERVICER = servicer_block("Loanline Demo Servicing", "+1 800 555 0100", "PO Box 1000, Springfield, IL 62701")
@@ -121,7 +126,7 @@ def test_a_payoff_statement_prints_the_cores_payoff_quote_itemised_with_its_per_
     assert f"Interest through May 20, 2026 {en(quote.interest)}" in text
     assert f"Total amount to pay off the loan {en(quote.total)}" in text
     assert f"after May 20, 2026, add {en(quote.per_diem)} of interest for each additional day" in text
-    assert f"refund the balance of your escrow account to you. On the date of this statement it is {en(quote.escrow_refund)}" in text
+    assert f"On the date of this statement it is {en(quote.escrow_refund)}" in text  # the escrow refund
     assert f"on May 4, 2026 (reference {request.reference})" in text
     assert "12 ELM ST SPRINGFIELD IL 62704" in text.upper()
 
@@ -262,7 +267,10 @@ def test_the_annual_escrow_analysis_at_end_of_day_sends_the_statement_with_the_c
     assert "Acme Mutual" in text and "Kings County Treasurer" in text  # the coming year's bills
     assert figures["shortage"] > 0 and figures["recovery_deposit"] > 0
     assert f"Your account has a shortage of {en(figures['shortage'])}" in text
-    assert f"To make it up, {en(figures['recovery_deposit'])} is added to each monthly escrow payment for 12 months" in text
+    assert (
+        f"To make it up, {en(figures['recovery_deposit'])} is added to each monthly escrow payment for 12 months"
+        in text
+    )
 
 
 def test_an_escrow_account_set_up_and_analyzed_on_demand_gets_the_initial_statement(
@@ -351,7 +359,7 @@ def test_a_denial_gives_the_reason_for_each_option_reviewed_with_the_modificatio
     assert f"the decision on application {case.reference}" in text
 
 
-def test_a_denial_of_an_application_complete_under_90_days_before_the_sale_offers_no_appeal_and_after_an_appeal_is_final(
+def test_a_denial_under_90_days_before_the_sale_offers_no_appeal_and_one_after_an_appeal_is_final(
     sessions: sessionmaker[Session], letters: Correspondence
 ) -> None:
     with sessions.begin() as session:
@@ -523,3 +531,65 @@ def test_a_borrower_without_a_mailing_address_still_gets_the_letter_flagged_for_
                                    letters=letters)  # fmt: skip
         document = the_document(session, "error_acknowledgement", loan)
     assert document.flags == ["no_mailing_address"]
+
+
+# -- the paths that make them: the command line, the console, the bot ------------------------------------------
+
+
+def test_loanline_payoff_writes_the_statement_pdf_with_the_figures_of_its_json_and_keeps_it_once(
+    sessions: sessionmaker[Session], cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("LOANLINE_TODAY", "2026-05-04")
+    with sessions.begin() as session:
+        number = a_loan(session).loan_number
+    pdf = tmp_path / "payoff.pdf"
+    asked = ["payoff", number, "--good-through", "2026-05-20"]
+    first = CliRunner().invoke(main, [*asked, "--json", "--pdf", str(pdf)], catch_exceptions=False)
+    again = CliRunner().invoke(main, [*asked, "--pdf", str(tmp_path / "b.pdf")], catch_exceptions=False)
+    assert (first.exit_code, again.exit_code) == (0, 0), first.output + again.output
+    quote = json.loads(first.stdout)
+    text = " ".join(" ".join(page.extract_text().split()) for page in pypdf.PdfReader(pdf).pages)
+    assert f"Amount to pay off your loan {en(Decimal(quote['total']))} Good through May 20, 2026" in text
+    assert f"add {en(Decimal(quote['per_diem']))} of interest for each additional day" in text
+    assert f"Interest through May 20, 2026 {en(Decimal(quote['interest']))}" in text
+    with sessions() as session:
+        [document] = session.scalars(select(Document)).all()
+    assert (document.kind, document.period, document.created_by) == (
+        "payoff_statement",
+        "payoff:2026-05-04:2026-05-20",
+        "cli",
+    )
+    assert (
+        f"(document {document.id}, made)" in first.stderr
+        and f"(document {document.id}, already on file)" in again.stderr
+    )
+    assert (tmp_path / "b.pdf").read_bytes() == pdf.read_bytes()  # the same statement, written again
+
+
+def test_loanline_payoff_refuses_a_pdf_for_an_unknown_loan_and_writes_nothing(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(main, ["payoff", "NOPE", "--pdf", str(tmp_path / "x.pdf")], catch_exceptions=False)
+    assert result.exit_code == 1 and "unknown loan NOPE" in result.output
+    assert not (tmp_path / "x.pdf").exists()
+
+
+def test_deciding_an_application_in_the_console_makes_its_letter(
+    database_url: str, cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with staffed_console(database_url, "2026-06-02", monkeypatch) as app:
+        with sessions_of(app).begin() as session:
+            loan = a_loan(session)
+            reference = open_on(session, loan, CaseKind.LOSS_MITIGATION, date(2026, 5, 29)).reference
+        client = signed_in(app, "sam")
+        token = csrf_token(client, "/console/")
+        response = client.post(f"/console/worklists/cases/{reference}/incomplete",
+                               data={"incomplete-note": "no stubs", "incomplete-missing": ["income"],
+                                     "incomplete-csrf_token": token})  # fmt: skip
+        assert response.status_code == 302
+        with sessions_of(app)() as session:
+            document = the_document(session, "lm_acknowledgement", loan)
+            root = app.extensions["loanline.settings"].documents_dir
+            text = " ".join(pypdf.PdfReader(io.BytesIO(read_document(root, document))).pages[0].extract_text().split())
+    assert (document.period, document.created_by, document.business_date) == (reference, "sam", date(2026, 6, 2))
+    assert "proof of income" in text and "Please send them by July 2, 2026." in text  # 30 days: day 120 has passed
