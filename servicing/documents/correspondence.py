@@ -3,12 +3,14 @@
 A use case that makes a letter when its event happens (a late fee, a payoff request, a case decision) takes a
 `Correspondence`: where documents are kept, the letterhead, the servicer's country (whose addresses need no
 country line), and the renderer. It is cheap to build from the settings; the renderer (WeasyPrint, its fonts)
-is made only when a first document is rendered, once per process unless a caller hands its own.
+is made only when a first document is rendered, once per process unless a caller hands its own, and renders
+one document at a time (the console and the bot call it from several threads).
 Importing this module imports no layout engine: the core's use cases can name it at import time.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -19,6 +21,9 @@ from servicing.documents.context import servicer_block
 
 if TYPE_CHECKING:
     from servicing.documents.render import Rendered, Renderer
+
+
+_ONE_AT_A_TIME = threading.Lock()  # the shared renderer's fonts and stylesheet are not shared between threads
 
 
 @cache
@@ -46,4 +51,7 @@ class Correspondence:
 
     def render(self, template: str, context: dict[str, Any], locale: str) -> Rendered:
         """Render a template to PDF in a borrower's locale."""
-        return (self.renderer or shared_renderer()).render(template, context, locale)
+        if self.renderer is not None:
+            return self.renderer.render(template, context, locale)
+        with _ONE_AT_A_TIME:
+            return shared_renderer().render(template, context, locale)
