@@ -123,7 +123,7 @@ def run_eod(
         with sessions() as session, session.begin():
             if session.get(BusinessDay, day) is not None:
                 continue
-            result = run_business_day(session, day, actor, escrow_policy, letters)
+            result = run_business_day(session, day, actor, escrow_policy, letters=letters)
             report.days.append(result)
         if on_day is not None:
             on_day(result)
@@ -135,6 +135,7 @@ def run_business_day(
     day: date,
     actor: str,
     escrow_policy: AnalysisPolicy = DEFAULT_POLICY,
+    *,
     letters: Correspondence | None = None,
 ) -> DayResult:
     """Run every end-of-day step for one business date, in the caller's transaction."""

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from servicing.cases import CaseKind, Topic, open_deadline
+from servicing.cases import CaseKind, open_deadline
 from servicing.documents.correspondence import Correspondence
 from servicing.documents.letters import APPLICATION_DOCUMENTS, keep_letter, money_summary
 from servicing.documents.records import existing_document
@@ -118,12 +118,7 @@ def information_response(
 
 
 def _request(case: Case) -> dict[str, Any]:
-    return {
-        "reference": case.reference,
-        "received_on": case.opened_on,
-        "summary": case.summary,
-        "owner": case.data.get("topic") == Topic.OWNER.value,
-    }
+    return {"reference": case.reference, "received_on": case.opened_on, "summary": case.summary}
 
 
 # -- loss-mitigation applications ----------------------------------------------------------------------------
