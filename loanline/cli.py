@@ -197,6 +197,7 @@ def import_payments_command(file: Path) -> None:
 @click.option("--through", callback=iso_date, help="Last business date to run (default today).")
 def eod(through: date | None) -> None:
     """Run end of day for each business date not yet run."""
+    from servicing.documents.correspondence import Correspondence
     from servicing.eod import dates_to_run, run_eod
 
     with runtime() as rt:
@@ -208,7 +209,8 @@ def eod(through: date | None) -> None:
             task = bar.add_task("eod", total=len(days), day="")
             report = run_eod(rt.sessions, last, country=rt.settings.country,
                              on_day=lambda r: bar.update(task, advance=1, day=r.business_date.isoformat()),
-                             escrow_policy=rt.settings.escrow_policy())  # fmt: skip
+                             escrow_policy=rt.settings.escrow_policy(),
+                             letters=Correspondence.from_settings(rt.settings))  # fmt: skip
     if not report.days:
         click.echo(f"nothing to run: end of day is already through {last.isoformat()}")
         return
@@ -220,6 +222,7 @@ def eod(through: date | None) -> None:
         "escrow_analyzed",
         "early_intervention",
         "cases_overdue",
+        "letters",
     )
     totals = {step: sum(getattr(day, step) for day in report.days) for step in steps}
     click.echo(
@@ -265,10 +268,19 @@ def loan(loan_number: str, as_of: date | None, as_json: bool) -> None:
 @click.argument("loan_number")
 @click.option("--good-through", callback=iso_date, help="Good-through date (default 10 days after the quote date).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def payoff(loan_number: str, good_through: date | None, as_json: bool) -> None:
+@click.option(
+    "--pdf",
+    "pdf",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the payoff statement to this PDF file and keep it as the borrower's document.",
+)
+def payoff(loan_number: str, good_through: date | None, as_json: bool, pdf: Path | None) -> None:
     """Quote the amount that pays a loan off through a date."""
-    with runtime() as rt, rt.sessions() as session:
-        quote = payoff_for(session, loan_number, good_through, today=rt.today())
+    with runtime() as rt:
+        with rt.sessions() as session:
+            quote = payoff_for(session, loan_number, good_through, today=rt.today())
+        if pdf is not None:
+            _payoff_statement_pdf(rt, loan_number, quote.good_through, pdf)
     if as_json:
         click.echo(json.dumps(jsonable(quote)))
         return
@@ -285,6 +297,21 @@ def payoff(loan_number: str, good_through: date | None, as_json: bool) -> None:
     click.echo(f"Per diem after {quote.good_through}: {m(quote.per_diem)}")
     if quote.escrow_refund:
         click.echo(f"Escrow balance refunded separately after payoff: {m(quote.escrow_refund)}")
+
+
+def _payoff_statement_pdf(rt: Runtime, loan_number: str, good_through: date, pdf: Path) -> None:
+    """Make (or find) the loan's payoff statement for this quote, write its PDF to a file and say so on stderr."""
+    from servicing.documents.correspondence import Correspondence
+    from servicing.documents.letters import make_payoff_statement
+    from servicing.documents.records import read_document
+
+    letters = Correspondence.from_settings(rt.settings)
+    with rt.sessions.begin() as session:
+        made = make_payoff_statement(session, letters, loan_number, good_through, today=rt.today(), actor="cli")
+        document_id, data = made.document.id, read_document(letters.root, made.document)
+    pdf.write_bytes(data)
+    kept = "made" if made.quote is not None else "already on file"
+    click.echo(f"payoff statement written to {pdf} (document {document_id}, {kept})", err=True)
 
 
 @main.command()

@@ -6,6 +6,7 @@
 4. disburse escrow items due (advancing when the account is short)
 5. run the annual escrow analysis of the loans whose analysis date has come (Reg X 1024.17)
 6. open early-intervention tasks (US loans) and arrears-information tasks (UK loans)
+   (given a Correspondence: make the day's late notices, escrow statements, early-intervention notices)
 7. mark overdue cases
 
 Late fees are assessed before the accrual/delinquency update because neither changes the other;
@@ -32,6 +33,8 @@ from servicing.cases import (
     open_arrears_information,
     open_early_intervention,
 )
+from servicing.documents.correspondence import Correspondence
+from servicing.documents.end_of_day import make_end_of_day_letters
 from servicing.escrow import analyze_escrow_due
 from servicing.payments import PaymentInstruction, post_payments
 from servicing.rules.account import FeeKind
@@ -77,6 +80,7 @@ class DayResult:
     early_intervention: int = 0
     arrears_information: int = 0
     cases_overdue: int = 0
+    letters: int = 0
 
 
 @dataclass
@@ -105,10 +109,12 @@ def run_eod(
     actor: str = "eod",
     on_day: Callable[[DayResult], None] | None = None,
     escrow_policy: AnalysisPolicy = DEFAULT_POLICY,
+    letters: Correspondence | None = None,
 ) -> EodReport:
     """Run end of day for every business date not yet run up to `through`, one transaction per date.
 
-    `escrow_policy` holds the portfolio's escrow analysis options (the servicer's settings).
+    `escrow_policy` holds the portfolio's escrow analysis options (the servicer's settings); with `letters`,
+    each day also makes its notices and statements (late notices, escrow statements, early intervention).
     """
     report = EodReport()
     with sessions() as session:
@@ -117,7 +123,7 @@ def run_eod(
         with sessions() as session, session.begin():
             if session.get(BusinessDay, day) is not None:
                 continue
-            result = run_business_day(session, day, actor, escrow_policy)
+            result = run_business_day(session, day, actor, escrow_policy, letters=letters)
             report.days.append(result)
         if on_day is not None:
             on_day(result)
@@ -125,7 +131,12 @@ def run_eod(
 
 
 def run_business_day(
-    session: Session, day: date, actor: str, escrow_policy: AnalysisPolicy = DEFAULT_POLICY
+    session: Session,
+    day: date,
+    actor: str,
+    escrow_policy: AnalysisPolicy = DEFAULT_POLICY,
+    *,
+    letters: Correspondence | None = None,
 ) -> DayResult:
     """Run every end-of-day step for one business date, in the caller's transaction."""
     marker = BusinessDay(business_date=day, started_at=utcnow())
@@ -139,6 +150,9 @@ def run_business_day(
     result.escrow_analyzed = analyze_escrow_due(session, day, actor, escrow_policy)
     result.early_intervention = open_early_intervention_tasks(session, day)
     result.arrears_information = open_arrears_information_tasks(session, day)
+    if letters is not None:  # the day's notices and statements: servicing/documents/end_of_day.py
+        result.letters = make_end_of_day_letters(session, letters, day, actor, late_fees=result.late_fees,
+                                                 escrow_analyzed=result.escrow_analyzed)  # fmt: skip
     result.cases_overdue = mark_overdue_cases(session, day)
     marker.finished_at = utcnow()
     marker.loans_processed = result.loans_accrued
