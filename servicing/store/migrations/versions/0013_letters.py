@@ -1,7 +1,7 @@
 """Letters end of day makes: today's late fees and today's escrow analyses, read by day
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-06 10:00:00
 
 End of day makes a late notice for each fee it charged and an escrow account statement for each analysis it
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = '0012'
-down_revision = '0011'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
