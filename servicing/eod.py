@@ -7,6 +7,8 @@
 5. run the annual escrow analysis of the loans whose analysis date has come (Reg X 1024.17)
 6. open early-intervention tasks (US loans) and arrears-information tasks (UK loans)
 7. mark overdue cases
+8. deliver the day's documents: "ready" notices for electronic ones, the print batch of paper ones
+   (servicing/documents/delivery.py; only when given where documents are kept)
 
 Late fees are assessed before the accrual/delinquency update because neither changes the other;
 that lets interest and days past due share one statement. The escrow analysis runs after the
@@ -32,6 +34,7 @@ from servicing.cases import (
     open_arrears_information,
     open_early_intervention,
 )
+from servicing.documents.delivery import DayDelivery, DeliveryPlace, deliver_day
 from servicing.escrow import analyze_escrow_due
 from servicing.payments import PaymentInstruction, post_payments
 from servicing.rules.account import FeeKind
@@ -77,6 +80,7 @@ class DayResult:
     early_intervention: int = 0
     arrears_information: int = 0
     cases_overdue: int = 0
+    delivered: DayDelivery | None = None  # the day's documents: notices of electronic ones, the print batch
 
 
 @dataclass
@@ -105,10 +109,12 @@ def run_eod(
     actor: str = "eod",
     on_day: Callable[[DayResult], None] | None = None,
     escrow_policy: AnalysisPolicy = DEFAULT_POLICY,
+    delivery: DeliveryPlace | None = None,
 ) -> EodReport:
     """Run end of day for every business date not yet run up to `through`, one transaction per date.
 
-    `escrow_policy` holds the portfolio's escrow analysis options (the servicer's settings).
+    `escrow_policy` holds the portfolio's escrow analysis options (the servicer's settings); `delivery` where
+    documents are kept (without it, the day's documents are not delivered).
     """
     report = EodReport()
     with sessions() as session:
@@ -117,7 +123,7 @@ def run_eod(
         with sessions() as session, session.begin():
             if session.get(BusinessDay, day) is not None:
                 continue
-            result = run_business_day(session, day, actor, escrow_policy)
+            result = run_business_day(session, day, actor, escrow_policy, delivery)
             report.days.append(result)
         if on_day is not None:
             on_day(result)
@@ -125,7 +131,11 @@ def run_eod(
 
 
 def run_business_day(
-    session: Session, day: date, actor: str, escrow_policy: AnalysisPolicy = DEFAULT_POLICY
+    session: Session,
+    day: date,
+    actor: str,
+    escrow_policy: AnalysisPolicy = DEFAULT_POLICY,
+    delivery: DeliveryPlace | None = None,
 ) -> DayResult:
     """Run every end-of-day step for one business date, in the caller's transaction."""
     marker = BusinessDay(business_date=day, started_at=utcnow())
@@ -140,6 +150,8 @@ def run_business_day(
     result.early_intervention = open_early_intervention_tasks(session, day)
     result.arrears_information = open_arrears_information_tasks(session, day)
     result.cases_overdue = mark_overdue_cases(session, day)
+    if delivery is not None:  # last: after the day's documents are made
+        result.delivered = deliver_day(session, day, delivery, actor)
     marker.finished_at = utcnow()
     marker.loans_processed = result.loans_accrued
     return result
