@@ -148,38 +148,33 @@ class AddressChange:
     address: Address | None
 
 
-def change_mailing_address(
-    session: Session, loan_number: str, address: Address | None, *, actor: str, reason: str
+def change_address(
+    session: Session, loan_number: str, kind: str, values: Mapping[str, str | None], *, actor: str, reason: str
 ) -> AddressChange:
-    """Set (or, with None, clear) the mailing address of a loan's borrower; audit it masked, with the reason.
+    """Set a loan's `mailing` address (its borrower's, for all their loans) or its `property` address from the
+    `<kind>_line1` ... values (all blank: remove it); audit the change masked, with the reason.
 
-    The borrower's address serves all their loans. Paper already printed is not affected; paper not yet printed
-    is printed with the address on file when its day's batch is made (docs/documents.md).
+    Refused, changing nothing, for an address `parse_address` refuses or an empty reason. Paper already printed
+    keeps the address it was printed with.
     """
+    if kind not in (MAILING, PROPERTY):
+        raise InvalidInput(f"kind: {kind!r} is not {MAILING} or {PROPERTY}")
     _check_reason(reason)
     loan = _loan(session, loan_number)
-    borrower = session.get_one(Borrower, loan.borrower_id, with_for_update=True)
-    before = mailing_address(borrower)
-    change = _change(MAILING, before, address)
+    address = parse_address(values, prefix=kind, default_country=loan.country)
+    owner: Borrower | Loan = loan
+    if kind == MAILING:
+        owner = session.get_one(Borrower, loan.borrower_id, with_for_update=True)
+        before = mailing_address(owner)
+    else:
+        owner = session.get_one(Loan, loan.id, with_for_update=True)
+        before = property_address(owner)
+    change = _change(kind, before, address)
     if change.changed:
-        for column, value in address_columns(address, MAILING).items():
-            setattr(borrower, column, value)
-        _audit(session, loan, change, before, actor, reason, borrower=borrower.id)
-    return change
-
-
-def change_property_address(
-    session: Session, loan_number: str, address: Address | None, *, actor: str, reason: str
-) -> AddressChange:
-    """Set (or, with None, clear) the address of the property a loan is secured by; audit it masked."""
-    _check_reason(reason)
-    loan = _loan(session, loan_number, for_update=True)
-    before = property_address(loan)
-    change = _change(PROPERTY, before, address)
-    if change.changed:
-        for column, value in address_columns(address, PROPERTY).items():
-            setattr(loan, column, value)
-        _audit(session, loan, change, before, actor, reason)
+        for column, value in address_columns(address, kind).items():
+            setattr(owner, column, value)
+        extra = {"borrower": loan.borrower_id} if kind == MAILING else {}
+        _audit(session, loan, change, before, actor, reason, **extra)
     return change
 
 
@@ -188,9 +183,8 @@ def _check_reason(reason: str) -> None:
         raise InvalidInput("reason: missing")
 
 
-def _loan(session: Session, loan_number: str, *, for_update: bool = False) -> Loan:
-    query = select(Loan).where(Loan.loan_number == loan_number)
-    loan = session.scalar(query.with_for_update() if for_update else query)
+def _loan(session: Session, loan_number: str) -> Loan:
+    loan = session.scalar(select(Loan).where(Loan.loan_number == loan_number))
     if loan is None:
         raise LoanNotFound(loan_number)
     return loan

@@ -20,6 +20,7 @@ import csv
 import hashlib
 import io
 import os
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pypdf
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -62,6 +62,7 @@ EVIDENCE_LENGTH = 300
 LINK_LIFETIME = timedelta(hours=24)
 LINK_PATH = "/d/"  # served by bot/channels/links.py
 DEVELOPMENT_URL = "http://127.0.0.1:8080"  # `loanline run`'s address, when LOANLINE_PUBLIC_URL is not set
+_LINK_TOKEN = re.compile(re.escape(LINK_PATH) + r"[A-Za-z0-9_-]{16,64}")
 PRINT_FOLDER = "print"
 MANIFEST_COLUMNS = (
     "sequence", "document_id", "loan_number", "kind", "period", "recipient_name", "address_line1", "address_line2",
@@ -139,7 +140,9 @@ def record_consent(
     return consent
 
 
-def revoke_consent(session: Session, borrower_id: int, *, actor: str, method: str, now: datetime) -> EsignConsent:
+def revoke_consent(
+    session: Session, borrower_id: int, *, actor: str, method: str, now: datetime, reason: str = ""
+) -> EsignConsent:
     """Revoke a borrower's E-SIGN consent: every kind returns to paper, and so do documents not yet announced."""
     if method not in REVOKE_METHODS:
         raise InvalidInput(f"method: {method!r} is not one of {', '.join(REVOKE_METHODS)}")
@@ -157,12 +160,13 @@ def revoke_consent(session: Session, borrower_id: int, *, actor: str, method: st
         document.delivery = PAPER
     moved = len(not_announced)
     record_audit(session, actor, "esign.consent_revoked", "borrower", str(borrower_id),
-                 {"consent": consent.id, "method": method, "documents_to_paper": moved})  # fmt: skip
+                 {"consent": consent.id, "method": method, "documents_to_paper": moved,
+                  **({"reason": reason.strip()} if reason.strip() else {})})  # fmt: skip
     return consent
 
 
 def set_preference(
-    session: Session, borrower_id: int, kind: str, channel: str, *, actor: str, now: datetime
+    session: Session, borrower_id: int, kind: str, channel: str, *, actor: str, now: datetime, reason: str = ""
 ) -> DeliveryPreference:
     """Choose how a borrower receives a kind of document (or `*`, every kind); electronic needs a consent in force."""
     kind = kind.strip()
@@ -183,7 +187,8 @@ def set_preference(
         preference.channel, preference.changed_by, preference.changed_at = channel, actor, now
     session.flush()
     record_audit(session, actor, "delivery.preference_set", "borrower", str(borrower_id),
-                 {"kind": kind, "before": before, "after": channel})  # fmt: skip
+                 {"kind": kind, "before": before, "after": channel,
+                  **({"reason": reason.strip()} if reason.strip() else {})})  # fmt: skip
     return preference
 
 
@@ -212,6 +217,14 @@ def delivery_state(session: Session, borrower_id: int) -> DeliveryState:
         )
     )
     return DeliveryState(consent_in_force(session, borrower_id), latest, preferences)
+
+
+def borrower_of_loan(session: Session, loan_number: str) -> int:
+    """Return the id of a loan's borrower; LoanNotFound for an unknown number."""
+    borrower_id = session.scalar(select(Loan.borrower_id).where(Loan.loan_number == loan_number))
+    if borrower_id is None:
+        raise LoanNotFound(loan_number)
+    return borrower_id
 
 
 def _lock_borrower(session: Session, borrower_id: int) -> Borrower:
@@ -378,6 +391,8 @@ def _combine(
     report: PrintBatchReport,
 ) -> None:
     """Write the combined PDF and the manifest, record the batch and mark its documents printed."""
+    import pypdf  # noqa: PLC0415 (only a print batch reads PDFs: the web app and the bot never load it)
+
     writer = pypdf.PdfWriter()
     included: list[Document] = []
     for document, loan_number, borrower, address in printable:
@@ -490,10 +505,12 @@ def latest_documents(session: Session, loan_id: int, limit: int = 5) -> list[Doc
     return [document for document in documents if document.id not in replaced][:limit]
 
 
-def file_name(document: Document, loan_number: str) -> str:
-    """Return the name a borrower's copy of a document is saved under."""
+def file_name(document: Document, loan_label: str) -> str:
+    """Return the name a copy of a document is saved under: kind, loan (a borrower's copy: its last 4), period."""
     period = "".join(c if c.isalnum() or c in "-_" else "_" for c in document.period)
-    return f"{document.kind}-{loan_number[-4:]}-{period}.pdf"
+    label = "".join(c if c.isalnum() or c == "-" else "_" for c in loan_label)
+    version = f"-v{document.version}" if document.version > 1 else ""
+    return f"{document.kind}-{label}-{period}{version}.pdf"
 
 
 def mark_sent(session: Session, document_id: int, *, channel: str, actor: str, now: datetime) -> Document:
@@ -542,6 +559,11 @@ def redeem_link(session: Session, token: str, *, now: datetime) -> Document:
     record_audit(session, "borrower", "document.downloaded", "loan", _loan_number(session, document),
                  {"document": document.id, "kind": document.kind, "via": "link"})  # fmt: skip
     return document
+
+
+def without_link_tokens(text: str) -> str:
+    """Return a text with the tokens of download links blanked (a transcript keeps no usable link)."""
+    return _LINK_TOKEN.sub(f"{LINK_PATH}…", text)
 
 
 def _token_hash(token: str) -> str:
