@@ -102,10 +102,10 @@ def download(token: str) -> Response:
 def _refused(session: Session, refused: LinkRefused) -> Response:
     """Answer a link that cannot be used: 410 in the borrower's language when it was issued, else 404."""
     settings = _settings()
-    if refused.document is None:
+    if refused.borrower_id is None:
         speaker = Speaker("en")
         return _page(speaker, settings.servicer_name, speaker.say(LINK_UNKNOWN), status=404)
-    speaker = _speaker(session, refused.document)
+    speaker = Speaker(session.get_one(Borrower, refused.borrower_id).locale)
     text = speaker.say(GONE[refused.why], phone=settings.servicer_phone)
     return _page(speaker, speaker.say(PAGE_TITLE, servicer=settings.servicer_name), text, status=410)
 

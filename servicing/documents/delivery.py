@@ -101,12 +101,13 @@ class ConsentRequired(InvalidInput):
 
 
 class LinkRefused(ServicingError):
-    """A download link that cannot be used: unknown, expired or used; `document` when it is known."""
+    """A download link that cannot be used: unknown, expired or used; its document and borrower when it is known."""
 
     def __init__(self, why: str, document: Document | None = None) -> None:
         super().__init__(f"link {why}")
         self.why = why
-        self.document = document
+        self.document_id = document.id if document else None
+        self.borrower_id = document.borrower_id if document else None
 
 
 def kind_title(kind: str) -> str:
