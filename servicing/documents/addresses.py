@@ -52,6 +52,8 @@ US_REGIONS = frozenset({
 })  # fmt: skip
 CA_REGIONS = frozenset({"AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT"})
 TWO_LETTER_REGIONS = {"US": US_REGIONS, "CA": CA_REGIONS}
+# The parts that make an address (a country alone does not): by prefix, as a file or a form names them
+_LINES = {prefix: tuple(f"{prefix}_{part}" for part in PARTS[:-1]) for prefix in (MAILING, PROPERTY)}
 
 
 def check_country(code: str, field: str) -> str:
@@ -70,6 +72,8 @@ def parse_address(values: Mapping[str, str | None], *, prefix: str, default_coun
     without a street line or without both city and postal code, an unknown country, a postal code or a US or
     Canadian region that cannot be right.
     """
+    if not any(values.get(field) for field in _LINES[prefix]):  # most rows of a file: no address at all
+        return None
     parts = {part: _part(values, prefix, part) for part in PARTS}
     if not any(parts[part] for part in PARTS if part != "country"):
         return None
