@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot import nlu
 from bot.dates import DateMention, find_day, names_a_full_date, names_part_of_a_date, parse_birth_date, read_day
 from bot.i18n import LANGUAGE_IN_TEXT, LANGUAGE_NAMES, LOCALES, Speaker, catalog_locale, regional_locale, say
-from bot.turn import Reply, Turn
+from bot.turn import OutgoingDocument, Reply, Turn
 from bot.words import is_no, is_yes, wants_out
 from servicing.cases import CaseIdentity, CaseKind, open_case, request_payoff_statement
 from servicing.conversations import (
@@ -35,7 +35,17 @@ from servicing.conversations import (
     record_failed_verification,
 )
 from servicing.documents.correspondence import Correspondence
+from servicing.documents.delivery import (
+    EVERY_KIND,
+    file_name,
+    issue_link,
+    kind_title,
+    latest_documents,
+    record_consent,
+    set_preference,
+)
 from servicing.documents.letters import payoff_statement_for_request
+from servicing.documents.records import ELECTRONIC, consent_in_force, read_document
 from servicing.errors import PaymentRefused
 from servicing.escrow import escrow_summary
 from servicing.queries import summarize
@@ -51,15 +61,19 @@ from servicing.scheduled import (
     schedule_payment,
 )
 from servicing.store.accounts import load_account_by_id
-from servicing.store.models import Borrower, Case, Loan, Payment
+from servicing.store.models import Borrower, Case, Document, Loan, Payment
 
 Step = Callable[[Turn], None]
-ACCOUNT_INTENTS = frozenset({"balance", "next_payment", "make_payment", "payment_history", "payoff", "escrow"})
+ACCOUNT_INTENTS = frozenset(
+    {"balance", "next_payment", "make_payment", "payment_history", "payoff", "escrow", "documents"}
+)
 BY_PHONE = (Factor.DATE_OF_BIRTH,)  # the phone on file (or a shared contact) is the first factor
 BY_LOAN_NUMBER = (Factor.DATE_OF_BIRTH, Factor.TAX_ID_LAST4)  # a loan number is no secret: two factors
 # Of several questions in one message, those answered outright come first, then the payoff (whose offer of
 # another date waits for nothing else), then one that starts a dialogue: its questions wait for answers.
-ANSWER_ORDER = {"payoff": 1, "make_payment": 2, "hardship": 2, "dispute": 2, "agent": 2, "language": 2}
+ANSWER_ORDER = {
+    "payoff": 1, "make_payment": 2, "hardship": 2, "dispute": 2, "agent": 2, "language": 2, "documents": 2,
+}  # fmt: skip
 FACTOR_QUESTIONS = {
     Factor.DATE_OF_BIRTH.value: say("To protect your account, please reply with your date of birth."),
     Factor.TAX_ID_LAST4.value: say("To protect your account, please reply with the last 4 digits of your tax ID."),
@@ -720,6 +734,144 @@ def keep_scheduled_answer(turn: Turn) -> None:
     understand(turn)
 
 
+# -- documents: copies on request, electronic delivery with an E-SIGN consent -------------------------------------
+
+DOCUMENTS_LISTED = 5
+NO_DOCUMENTS = say("There are no documents for your loan ending in {ending} yet.")
+WHICH_DOCUMENT = say("Which document would you like? Reply with its number.")
+PICK_AGAIN = say("Please reply with the number of one of the documents listed.")
+HERE_IS = say("Here is your document: {title}, {date}.")
+HERE_IS_LINK = say(
+    "Here is your document: {title}, {date}. Open this link within 24 hours to download it (it works once): {link}"
+)
+PAPERLESS_OFFER = say(
+    "Would you like to receive your documents electronically from now on, instead of on paper? Reply YES to read "
+    "how it works, or NO."
+)
+ESIGN_DISCLOSURE = say(
+    "Before you choose: 1) Your statements, notices and letters about your loans will come to you here, as PDF files "
+    "(on SMS, as a link to download them), instead of on paper. 2) You can withdraw this consent at any time, free of "
+    "charge, by calling {phone} or replying AGENT; paper starts again with the next document. 3) You can ask for a "
+    "paper copy of any document at any time, free of charge, by calling {phone}. 4) You need a phone or computer "
+    "that can open PDF files (a PDF reader) and can keep or print them. 5) If your phone number changes, tell us at "
+    "{phone}."
+)
+ESIGN_QUESTION = say(
+    "Reply YES if you could open the document we just sent and you agree to receive your documents electronically, "
+    "or NO to keep paper."
+)
+ESIGN_DONE = say(
+    "Done: from now on your documents come to you here, electronically. To go back to paper, call {phone} or reply "
+    "AGENT."
+)
+PAPER_KEPT = say("OK, your documents keep coming on paper.")
+# What the consent's record says the borrower was shown and answered (the disclosure's text is ESIGN_DISCLOSURE).
+ESIGN_EVIDENCE = "E-SIGN disclosure v1 ({locale}) shown on {channel}; answered {answer!r} after document {document}"
+
+
+def documents(turn: Turn) -> None:
+    """List the loan's latest documents to choose from, or send the only one there is."""
+    loan, _ = _account(turn)
+    found = latest_documents(turn.session, loan.id, DOCUMENTS_LISTED)
+    if not found:
+        turn.say(NO_DOCUMENTS, ending=loan.loan_number[-4:])
+        return
+    if len(found) == 1:
+        send_document(turn, loan, found[0])
+        return
+    s = turn.speaker
+    options = tuple(
+        (f"{s.say(kind_title(document.kind))}, {s.day(document.business_date)}", f"doc:{document.id}")
+        for document in found
+    )
+    turn.replies.append(Reply(s.say(WHICH_DOCUMENT), options))
+    turn.expect("document_pick", documents=[document.id for document in found])
+
+
+def document_pick_answer(turn: Turn) -> None:
+    """Send the document chosen by its number (SMS) or its button (Telegram); anything else is a new question."""
+    listed = [int(number) for number in turn.flow.get("documents", [])]
+    text = turn.text.strip()
+    chosen: int | None = None
+    if text.isdigit() and 1 <= int(text) <= len(listed):
+        chosen = listed[int(text) - 1]
+    elif text.startswith("doc:") and text[4:].isdigit() and int(text[4:]) in listed:
+        chosen = int(text[4:])
+    if chosen is None:
+        turn.forget()
+        understand(turn)
+        return
+    turn.forget()
+    loan, _ = _account(turn)
+    document = turn.session.get(Document, chosen)
+    if document is None or document.loan_id != loan.id:  # listed for another loan than the one now chosen
+        turn.say(PICK_AGAIN)
+        return
+    send_document(turn, loan, document)
+
+
+def send_document(turn: Turn, loan: Loan, document: Document) -> None:
+    """Hand a document over: a file on Telegram, a single-use link elsewhere; then offer electronic delivery."""
+    s = turn.speaker
+    title, day = s.say(kind_title(document.kind)), s.day(document.business_date)
+    channel = turn.conversation.channel
+    if channel == "telegram":
+        data = read_document(turn.settings.documents_dir, document)
+        outgoing = OutgoingDocument(document.id, file_name(document, loan.loan_number[-4:]), data)
+        turn.replies.append(Reply(s.say(HERE_IS, title=title, date=day), document=outgoing))
+    else:
+        link = issue_link(turn.session, document, channel=channel, now=turn.now, base_url=turn.settings.public_url)
+        turn.say(HERE_IS_LINK, title=title, date=day, link=link)
+    offer_paperless(turn, document)
+
+
+def offer_paperless(turn: Turn, document: Document) -> None:
+    """Once per conversation, offer electronic delivery to a borrower who has no E-SIGN consent in force."""
+    borrower_id = turn.conversation.borrower_id
+    if borrower_id is None or turn.remembered("paperless_offered") or turn.remembered("then"):
+        return
+    if consent_in_force(turn.session, borrower_id) is not None or document.delivery == ELECTRONIC:
+        return
+    turn.remember(paperless_offered=True)
+    turn.say(PAPERLESS_OFFER)
+    turn.expect("paperless_offer", document=document.id)
+
+
+def paperless_offer_answer(turn: Turn) -> None:
+    """On yes, show the E-SIGN disclosure and ask for the consent; on no, keep paper."""
+    document = turn.flow.get("document")
+    if is_yes(turn.text):
+        turn.say(ESIGN_DISCLOSURE, phone=turn.settings.servicer_phone)
+        turn.say(ESIGN_QUESTION)
+        turn.expect("esign_consent", document=document)
+        return
+    turn.forget()
+    if is_no(turn.text):
+        turn.say(PAPER_KEPT)
+        return
+    understand(turn)
+
+
+def esign_consent_answer(turn: Turn) -> None:
+    """Record the E-SIGN consent and choose electronic delivery for every kind, only on an explicit yes."""
+    flow = turn.flow
+    turn.forget()
+    borrower_id = turn.conversation.borrower_id
+    if not is_yes(turn.text) or borrower_id is None or not is_verified(turn.conversation, turn.now):
+        if is_no(turn.text):
+            turn.say(PAPER_KEPT)
+        else:
+            understand(turn)
+        return
+    channel = turn.conversation.channel
+    evidence = ESIGN_EVIDENCE.format(locale=turn.conversation.locale, channel=channel, answer=turn.text.strip()[:20],
+                                     document=flow.get("document"))  # fmt: skip
+    if consent_in_force(turn.session, borrower_id) is None:
+        record_consent(turn.session, borrower_id, actor="bot", method=channel, evidence=evidence, now=turn.now)
+    set_preference(turn.session, borrower_id, EVERY_KIND, ELECTRONIC, actor="bot", now=turn.now)
+    turn.say(ESIGN_DONE, phone=turn.settings.servicer_phone)
+
+
 # -- intake: hardship and disputes -------------------------------------------------------------------------
 
 
@@ -878,6 +1030,7 @@ INTENTS: dict[str, Step] = {
     "payment_history": payment_history,
     "payoff": payoff,
     "escrow": escrow,
+    "documents": documents,
     "hardship": hardship,
     "dispute": dispute,
     "agent": agent,
@@ -898,4 +1051,7 @@ WAITING: dict[str, Step] = {
     "hardship": hardship_answer,
     "dispute": dispute_answer,
     "language_pick": language_pick_answer,
+    "document_pick": document_pick_answer,
+    "paperless_offer": paperless_offer_answer,
+    "esign_consent": esign_consent_answer,
 }

@@ -199,10 +199,12 @@ def import_payments_command(file: Path) -> None:
 def eod(through: date | None) -> None:
     """Run end of day for each business date not yet run."""
     from servicing.documents.correspondence import Correspondence
+    from servicing.documents.delivery import DeliveryPlace
     from servicing.documents.statement_figures import StatementOptions
     from servicing.eod import dates_to_run, run_eod
 
     with runtime() as rt:
+        place = DeliveryPlace(rt.settings.documents_dir, rt.settings.country)
         last = through or rt.today()
         with rt.sessions() as session:
             days = dates_to_run(session, last, rt.settings.country)
@@ -213,7 +215,8 @@ def eod(through: date | None) -> None:
                              on_day=lambda r: bar.update(task, advance=1, day=r.business_date.isoformat()),
                              escrow_policy=rt.settings.escrow_policy(),
                              letters=Correspondence.from_settings(rt.settings),
-                             statements=StatementOptions.from_settings(rt.settings, actor="eod"))  # fmt: skip
+                             statements=StatementOptions.from_settings(rt.settings, actor="eod"),
+                             delivery=place)  # fmt: skip
     if not report.days:
         click.echo(f"nothing to run: end of day is already through {last.isoformat()}")
         return
@@ -229,6 +232,9 @@ def eod(through: date | None) -> None:
         "statements",
     )
     totals = {step: sum(getattr(day, step) for day in report.days) for step in steps}
+    delivered = [day.delivered for day in report.days if day.delivered is not None]
+    totals["documents notified"] = sum(d.notified for d in delivered)
+    totals["documents printed"] = sum(len(d.batch.rows) for d in delivered if d.batch and d.batch.made)
     click.echo(
         f"ran {len(report.days)} business days, {report.days[0].business_date} to {report.days[-1].business_date}: "
         + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in totals.items())
@@ -390,6 +396,37 @@ def _payoff_statement_pdf(rt: Runtime, loan_number: str, good_through: date, pdf
     pdf.write_bytes(data)
     kept = "made" if made.quote is not None else "already on file"
     click.echo(f"payoff statement written to {pdf} (document {document_id}, {kept})", err=True)
+
+
+@main.command("print-batch")
+@click.option("--date", "day", callback=iso_date, help="Business date of the batch (default the business date).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Also copy the PDF and manifest here.")
+def print_batch(day: date | None, out: Path | None) -> None:
+    """Make the day's print batch (once: a rerun reports it): combined PDF and mail-house manifest, held documents."""
+    import shutil
+
+    from servicing.documents.delivery import make_print_batch
+    from servicing.queries import current_date
+    from servicing.store.models import utcnow
+
+    with runtime() as rt, rt.sessions.begin() as session:
+        batch_day = day or current_date(session, rt.today())
+        report = make_print_batch(session, batch_day, root=rt.settings.documents_dir,
+                                  home_country=rt.settings.country, actor="cli", now=utcnow())  # fmt: skip
+    for held in report.held:
+        click.echo(f"held: document {held.document_id} ({held.kind}, loan {held.loan_number}): {held.reason}")
+    if report.batch_id is None:
+        click.echo(f"nothing to print for {batch_day.isoformat()}")
+        return
+    how = "made" if report.made else "already made"
+    click.echo(f"print batch {report.batch_id} for {batch_day.isoformat()} {how}: {len(report.rows)} documents, "
+               f"{report.pages} pages on {report.sheets} sheets (duplex)")  # fmt: skip
+    for kept in (report.pdf_path, report.manifest_path):
+        assert kept is not None
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            kept = Path(shutil.copy2(kept, out / kept.name))  # noqa: PLW2901 (say where the copy is)
+        click.echo(f"  {kept}")
 
 
 @main.command()

@@ -18,6 +18,9 @@ from babel.core import get_global
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from servicing.documents.addresses import MAILING, PROPERTY, address_columns, parse_address
+from servicing.documents.addresses import PARTS as ADDRESS_PARTS
+from servicing.documents.context import Address
 from servicing.errors import InvalidInput
 from servicing.payments import Refusal
 from servicing.rules.account import Product
@@ -40,6 +43,7 @@ OPTIONAL_COLUMNS = (
     "email", "timezone", "principal_balance", "next_due_date", "escrow_monthly", "escrow_balance",
     "late_fee_grace_days", "late_fee_rate", "late_fee_amount", "compounding", "bank_account_last4",
     "interest_paid_through",
+    *(f"{prefix}_{part}" for prefix in (MAILING, PROPERTY) for part in ADDRESS_PARTS),
 )  # fmt: skip
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -86,6 +90,8 @@ class LoanRecord:
     bank_account_last4: str | None
     interest_paid_through: date | None
     fingerprint: str
+    mailing_address: Address | None = None  # where the borrower's paper goes (docs/documents.md)
+    property_address: Address | None = None  # the property securing the loan
 
     @property
     def boarded_mid_life(self) -> bool:
@@ -298,6 +304,8 @@ def parse_loan_row(row: Mapping[str, str]) -> LoanRecord:
         bank_account_last4=bank,
         interest_paid_through=parse_date(paid_through_text, "interest_paid_through") if paid_through_text else None,
         fingerprint=hashlib.sha256(repr(sorted(row.items())).encode()).hexdigest()[:32],
+        mailing_address=parse_address(row, prefix=MAILING, default_country=country),
+        property_address=parse_address(row, prefix=PROPERTY, default_country=country),
     )
 
 
@@ -517,6 +525,7 @@ def _borrower_row(record: LoanRecord, secret: str) -> dict[str, Any]:
         "tax_id_last4_hash": factor_hash(secret, salt, Factor.TAX_ID_LAST4, record.tax_id_last4),
         "postal_code_hash": factor_hash(secret, salt, Factor.POSTAL_CODE, record.postal_code),
         "created_at": utcnow(),
+        **address_columns(record.mailing_address, MAILING),
     }
 
 
@@ -582,6 +591,7 @@ def _loan_row(record: LoanRecord, borrower_id: int, boarded_on: date) -> dict[st
         "days_past_due": 0,
         "accrued_interest": ZERO,
         "escrow_analysis_on": first_escrow_analysis(record, boarded_on),
+        **address_columns(record.property_address, PROPERTY),
     }
 
 

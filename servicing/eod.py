@@ -9,6 +9,8 @@
    (given a Correspondence: make the day's late notices, escrow statements, early-intervention notices)
 7. mark overdue cases
 8. make the periodic statements due that day, when given where to keep them (servicing/documents/statements.py)
+9. deliver the day's documents: "ready" notices for electronic ones, the print batch of paper ones
+   (servicing/documents/delivery.py; only when given where documents are kept)
 
 Late fees are assessed before the accrual/delinquency update because neither changes the other;
 that lets interest and days past due share one statement. The escrow analysis runs after the
@@ -35,6 +37,7 @@ from servicing.cases import (
     open_early_intervention,
 )
 from servicing.documents.correspondence import Correspondence
+from servicing.documents.delivery import DayDelivery, DeliveryPlace, deliver_day
 from servicing.documents.end_of_day import make_end_of_day_letters
 from servicing.escrow import analyze_escrow_due
 from servicing.payments import PaymentInstruction, post_payments
@@ -86,6 +89,7 @@ class DayResult:
     cases_overdue: int = 0
     letters: int = 0
     statements: int = 0
+    delivered: DayDelivery | None = None  # the day's documents: notices of electronic ones, the print batch
 
 
 @dataclass
@@ -116,12 +120,14 @@ def run_eod(
     escrow_policy: AnalysisPolicy = DEFAULT_POLICY,
     letters: Correspondence | None = None,
     statements: StatementOptions | None = None,
+    delivery: DeliveryPlace | None = None,
 ) -> EodReport:
     """Run end of day for every business date not yet run up to `through`, one transaction per date.
 
     `escrow_policy` holds the portfolio's escrow analysis options (the servicer's settings); with `letters`,
     each day also makes its notices (late notices, escrow statements, early intervention); `statements`, where
-    and how the day's periodic statements are kept (none are made without it).
+    and how the day's periodic statements are kept (none are made without it);
+    `delivery`, where documents are kept (without it, the day's documents are not delivered).
     """
     report = EodReport()
     with sessions() as session:
@@ -130,7 +136,9 @@ def run_eod(
         with sessions() as session, session.begin():
             if session.get(BusinessDay, day) is not None:
                 continue
-            result = run_business_day(session, day, actor, escrow_policy, statements, letters=letters)
+            result = run_business_day(
+                session, day, actor, escrow_policy, statements, letters=letters, delivery=delivery
+            )
             report.days.append(result)
         if on_day is not None:
             on_day(result)
@@ -145,6 +153,7 @@ def run_business_day(
     statements: StatementOptions | None = None,
     *,
     letters: Correspondence | None = None,
+    delivery: DeliveryPlace | None = None,
 ) -> DayResult:
     """Run every end-of-day step for one business date, in the caller's transaction."""
     previous_day = business_date(session)
@@ -165,6 +174,8 @@ def run_business_day(
     result.cases_overdue = mark_overdue_cases(session, day)
     if statements is not None:
         result.statements = make_day_statements(session, day, statements, previous_day)
+    if delivery is not None:  # last: after the day's documents are made
+        result.delivered = deliver_day(session, day, delivery, actor)
     marker.finished_at = utcnow()
     marker.loans_processed = result.loans_accrued
     return result

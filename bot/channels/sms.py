@@ -22,6 +22,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.wrappers.response import Response
 
 from bot import nlu
+from bot.channels import links
 from bot.channels.segments import MAX_SEGMENTS, fits, pages
 from bot.engine import Engine
 from bot.flood import flood_limit
@@ -101,6 +102,7 @@ def register(app: Flask) -> None:
     if not settings.twilio_auth_token:
         log.warning("TWILIO_AUTH_TOKEN is not set: the SMS webhooks refuse every request")
     app.register_blueprint(bp)
+    links.register(app)  # documents reach SMS borrowers as single-use links
 
 
 def _channel() -> SmsChannel:

@@ -95,6 +95,7 @@ def show(loan_number: str) -> str:
         except LoanNotFound:
             abort(404)
         notice_unverified = notice_needs_confirmation(session, loan_number, datetime.now(UTC))
+        mail_forms = mail.mail_context(session, loan_number)  # addresses, consent, preferences, documents
     payment_form = PaymentForm(formdata=None, received_on=view.as_of, reference=f"console-{uuid.uuid4().hex[:16]}")
     return render_template(
         "loans/show.html",
@@ -111,6 +112,7 @@ def show(loan_number: str) -> str:
         escrow_analysis_form=EscrowAnalysisForm(formdata=None),
         may_decide=user().role.includes(DECISION_ROLE),
         notice_unverified=notice_unverified,
+        **mail_forms,
     )
 
 
@@ -364,3 +366,6 @@ def workout_decision(loan_number: str) -> Response:
         return str(_("Approved and booked; the borrower is notified."))
 
     return run_action(loan_number, form, decide)
+
+
+from console.loans import mail  # noqa: E402  (its views join this blueprint; it imports `bp` from here)
