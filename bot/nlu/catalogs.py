@@ -13,7 +13,7 @@ from bot.nlu.text import normalise
 CATALOG_FOLDER = Path(__file__).resolve().parents[2] / "locales" / "intents"
 INTENTS = (
     "balance", "next_payment", "make_payment", "payment_history", "payoff", "escrow", "hardship", "dispute",
-    "agent", "language", "help", "greeting", "thanks",
+    "agent", "language", "help", "greeting", "thanks", "promise_to_pay",
 )  # fmt: skip
 OUT_OF_SCOPE = "out_of_scope"
 TOPICS = ("bankruptcy", "attorney", "death", "fraud", "complaint", "cease_and_desist")
