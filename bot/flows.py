@@ -732,6 +732,7 @@ def keep_scheduled_answer(turn: Turn) -> None:
 
 # -- promises to pay --------------------------------------------------------------------------------------
 
+PAYING = frozenset({"promise_to_pay", "make_payment"})  # a promise's amount and date said with paying words
 PROMISE_ASK = say("How much can you pay, and by what date? For example: 500 on Friday.")
 PROMISE_ASK_AMOUNT = say("How much can you pay by {date}?")
 PROMISE_ASK_DATE = say("By what date can you pay {amount}? (for example: Friday, tomorrow, the 15th)")
@@ -827,14 +828,20 @@ def promise_answer(turn: Turn) -> None:
         alone = read_day(turn.text, locale, turn.today)
         if alone is not None:
             mention, said = alone, None
-    if (said is None and mention is None) or (
-        mention is not None and _asks_something_else(turn, mention, "promise_to_pay")
-    ):
+    if (said is None and mention is None) or _asks_other_than_paying(turn, mention):
         turn.forget()
         understand(turn)
         return
     _, account = _account(turn)
     ask_promise(turn, account, said if said is not None else amount, mention.day if mention else day)
+
+
+def _asks_other_than_paying(turn: Turn, mention: DateMention | None) -> bool:
+    """Tell whether the words around a date ask something other than paying ("balance as of friday")."""
+    if mention is None or not mention.rest:
+        return False
+    other = nlu.classify(mention.rest, locale=turn.conversation.locale).intent
+    return other is not None and other not in PAYING
 
 
 def promise_confirm_answer(turn: Turn) -> None:
