@@ -19,7 +19,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Date, and_, bindparam, exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from servicing.audit import record_audit
@@ -265,10 +265,9 @@ def resolve_promises(session: Session, day: date) -> PromiseOutcome:
     was made through its last day (its date plus the loan's grace days) reach its amount. Broken: its last day
     has passed (it is before `day`) and they do not. Until its last day has passed, a kept promise is watched
     too: when a payment it counted is reversed (a returned ACH debit comes days later), it is open again.
-    Three queries (the longest grace, the promises watched, their payments) and one update.
+    Two queries (the promises watched, their payments) and one update.
     """
-    longest_grace = session.scalar(select(func.max(Loan.late_fee_grace_days))) or 0
-    watched = _watched(day, longest_grace)
+    watched = _watched(session, day)
     rows = session.execute(
         select(Promise.id, Promise.loan_id, Promise.amount, Promise.promised_for, Promise.status,
                Loan.late_fee_grace_days, Loan.currency, Loan.borrower_id, Loan.country,
@@ -276,8 +275,8 @@ def resolve_promises(session: Session, day: date) -> PromiseOutcome:
         .join(Loan, Loan.id == Promise.loan_id)
         .where(watched)
     ).all()  # fmt: skip
-    last_days = {p.id: p.promised_for + timedelta(days=p.late_fee_grace_days) for p in rows}
-    promises = [p for p in rows if p.status == PromiseStatus.OPEN.value or last_days[p.id] >= day]
+    promises = list(rows)
+    last_days = {p.id: p.promised_for + timedelta(days=p.late_fee_grace_days) for p in promises}
     if not promises:
         return PromiseOutcome(0, 0, 0, [])
     paid = _paid_towards(session, day, watched, last_days)
@@ -315,12 +314,20 @@ def _resolution(promise_id: int, status: PromiseStatus, on: date | None, paid: D
     return {"b_id": promise_id, "status": status.value, "resolved_on": on, "paid": paid}
 
 
-def _watched(day: date, longest_grace: int) -> ColumnElement[bool]:
-    """Return the SQL test of the promises end of day looks at: open ones, and kept ones maybe still in their window."""
+def _watched(session: Session, day: date) -> ColumnElement[bool]:
+    """Return the SQL test of the promises end of day looks at: open ones, and kept ones still in their window."""
+    in_window = _days_after_promised(session, day) <= Loan.late_fee_grace_days
     return or_(
         and_(Promise.status == PromiseStatus.OPEN.value, Promise.made_on <= day),
-        and_(Promise.status == PromiseStatus.KEPT.value, Promise.promised_for >= day - timedelta(days=longest_grace)),
+        and_(Promise.status == PromiseStatus.KEPT.value, in_window),
     )
+
+
+def _days_after_promised(session: Session, day: date) -> ColumnElement[Any]:
+    """Return the SQL count of days from each promise's date to `day`, in the database's own date arithmetic."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.julianday(day.isoformat()) - func.julianday(Promise.promised_for)
+    return literal(day, Date()) - Promise.promised_for
 
 
 def _paid_towards(
@@ -329,6 +336,7 @@ def _paid_towards(
     """Sum, per promise watched, the posted payments received from its made_on through its last day (and `day`)."""
     rows = session.execute(
         select(Promise.id, Payment.received_on, Payment.amount)
+        .join(Loan, Loan.id == Promise.loan_id)
         .join(Payment, and_(Payment.loan_id == Promise.loan_id, Payment.received_on >= Promise.made_on))
         .where(watched, Payment.status == "posted", Payment.received_on <= day)
     )
