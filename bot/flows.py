@@ -13,6 +13,7 @@ from babel.dates import format_date, format_time, get_timezone_name
 from sqlalchemy import select
 
 from bot import nlu
+from bot.amounts import find_amount
 from bot.dates import DateMention, find_day, names_a_full_date, names_part_of_a_date, parse_birth_date, read_day
 from bot.i18n import LANGUAGE_IN_TEXT, LANGUAGE_NAMES, LOCALES, Speaker, catalog_locale, regional_locale, say
 from bot.turn import OutgoingDocument, Reply, Turn
@@ -46,8 +47,18 @@ from servicing.documents.delivery import (
 )
 from servicing.documents.letters import payoff_statement_for_request
 from servicing.documents.records import ELECTRONIC, consent_in_force, read_document
-from servicing.errors import PaymentRefused
+from servicing.errors import PaymentRefused, PromiseRefused
 from servicing.escrow import escrow_summary
+from servicing.outreach.promises import (
+    PromiseRule,
+    check_promise,
+    check_promised_amount,
+    check_promised_date,
+    latest_promise_date,
+    make_promise,
+    most_promised,
+    open_promise,
+)
 from servicing.queries import summarize
 from servicing.rules.account import Account, LoanStatus
 from servicing.rules.calendar import next_opening
@@ -65,14 +76,15 @@ from servicing.store.models import Borrower, Case, Document, Loan, Payment
 
 Step = Callable[[Turn], None]
 ACCOUNT_INTENTS = frozenset(
-    {"balance", "next_payment", "make_payment", "payment_history", "payoff", "escrow", "documents"}
+    {"balance", "next_payment", "make_payment", "payment_history", "payoff", "escrow", "documents", "promise_to_pay"}
 )
 BY_PHONE = (Factor.DATE_OF_BIRTH,)  # the phone on file (or a shared contact) is the first factor
 BY_LOAN_NUMBER = (Factor.DATE_OF_BIRTH, Factor.TAX_ID_LAST4)  # a loan number is no secret: two factors
 # Of several questions in one message, those answered outright come first, then the payoff (whose offer of
 # another date waits for nothing else), then one that starts a dialogue: its questions wait for answers.
 ANSWER_ORDER = {
-    "payoff": 1, "make_payment": 2, "hardship": 2, "dispute": 2, "agent": 2, "language": 2, "documents": 2,
+    "payoff": 1, "make_payment": 2, "promise_to_pay": 2, "hardship": 2, "dispute": 2, "agent": 2, "language": 2,
+    "documents": 2,
 }  # fmt: skip
 FACTOR_QUESTIONS = {
     Factor.DATE_OF_BIRTH.value: say("To protect your account, please reply with your date of birth."),
@@ -159,7 +171,8 @@ def understand(turn: Turn) -> None:
         return
     turn.conversation.misses = 0
     intents = sorted((q.intent for q in message.questions if q.intent), key=lambda intent: ANSWER_ORDER.get(intent, 0))
-    turn.remember(day_asked=message.day.isoformat() if message.day else None, then=intents[1:] or None)
+    turn.remember(day_asked=message.day.isoformat() if message.day else None, then=intents[1:] or None,
+                  amount_asked=promised_amount(turn) if "promise_to_pay" in intents else None)  # fmt: skip
     start_intent(turn, intents[0])
     language = catalog_locale(first.locale)
     if language != catalog_locale(turn.conversation.locale) and not turn.remembered("language_offered"):
@@ -872,6 +885,150 @@ def esign_consent_answer(turn: Turn) -> None:
     turn.say(ESIGN_DONE, phone=turn.settings.servicer_phone)
 
 
+# -- promises to pay --------------------------------------------------------------------------------------
+
+PAYING = frozenset({"promise_to_pay", "make_payment"})  # a promise's amount and date said with paying words
+PROMISE_ASK = say("How much can you pay, and by what date? For example: 500 on Friday.")
+PROMISE_ASK_AMOUNT = say("How much can you pay by {date}?")
+PROMISE_ASK_DATE = say("By what date can you pay {amount}? (for example: Friday, tomorrow, the 15th)")
+PROMISE_CONFIRM = say("Please confirm: you promise to pay {amount} by {date}. Reply YES to confirm or NO.")
+PROMISE_REFUSALS = {  # what the borrower is told when a rule refuses the promise, and which part they must say again
+    PromiseRule.AMOUNT_NOT_POSITIVE: ("amount", say("Please tell me an amount more than zero.")),
+    PromiseRule.AMOUNT_NOT_MONEY: ("amount", say("Please write the amount as digits, for example {example}.")),
+    PromiseRule.AMOUNT_OVER_PAYOFF: ("amount", say(
+        "That is more than the {payoff} it takes to pay off your loan by {date}. Please tell me a smaller amount."
+    )),
+    PromiseRule.DATE_PASSED: ("date", say("That date has passed. Please tell me a date from today to {last}.")),
+    PromiseRule.DATE_TOO_FAR: ("date", say(
+        "A promise can be for a date up to {last}. Please tell me a date from today to {last}."
+    )),
+}  # fmt: skip
+
+
+def promised_amount(turn: Turn) -> str | None:
+    """Return the amount a message offers to pay ("I can pay 500 on Friday"), kept as a note until it is verified."""
+    amount = find_amount(turn.text, _format_locale(turn.conversation.locale), turn.today)
+    return None if amount is None else str(amount)
+
+
+def promise_to_pay(turn: Turn) -> None:
+    """Take a promise to pay: the amount and date the borrower named, or ask for them; one open promise a loan."""
+    loan, account = _account(turn)
+    asked = turn.remembered("amount_asked")
+    turn.remember(amount_asked=None)
+    day = day_asked(turn)
+    current = open_promise(turn.session, loan.id)
+    if current is not None:
+        s = turn.speaker
+        turn.say("You already promised to pay {amount} by {date}. To change it, reply AGENT to talk to a specialist.",
+                 amount=s.money(current.amount, account.currency), date=s.day(current.promised_for))  # fmt: skip
+        return
+    ask_promise(turn, account, Decimal(asked) if asked is not None else None, day)
+
+
+def ask_promise(turn: Turn, account: Account, amount: Decimal | None, day: date | None) -> None:
+    """Ask for what the promise still lacks, say why a part cannot be, or ask the borrower to confirm it."""
+    s, currency = turn.speaker, account.currency
+    try:
+        if amount is not None:
+            check_promised_amount(account, amount)
+        if day is not None:
+            check_promised_date(day, turn.today)
+        if amount is not None and day is not None:
+            check_promise(account, amount, day, turn.today)
+    except PromiseRefused as refused:
+        refuse_promise(turn, account, refused, amount, day)
+        return
+    slots = {"amount": None if amount is None else str(amount), "date": None if day is None else day.isoformat()}
+    if amount is not None and day is not None:
+        turn.say(PROMISE_CONFIRM, amount=s.money(amount, currency), date=s.day(day))
+        turn.expect("promise_confirm", **slots)
+        return
+    if day is not None:
+        turn.say(PROMISE_ASK_AMOUNT, date=s.day(day))
+    elif amount is not None:
+        turn.say(PROMISE_ASK_DATE, amount=s.money(amount, currency))
+    else:
+        turn.say(PROMISE_ASK)
+    turn.expect("promise", **slots)
+
+
+def refuse_promise(
+    turn: Turn, account: Account, refused: PromiseRefused, amount: Decimal | None, day: date | None
+) -> None:
+    """Say which rule a promise breaks and wait for that part again, keeping the other."""
+    if refused.rule not in PROMISE_REFUSALS:
+        turn.forget()
+        turn.say("Sorry, your promise could not be recorded. Reply AGENT to reach a person.")
+        return
+    part, message = PROMISE_REFUSALS[PromiseRule(refused.rule)]
+    s, today = turn.speaker, turn.today
+    reachable = today if day is None else min(max(day, today), latest_promise_date(today))
+    turn.say(message, example=s.money(Decimal(500), account.currency), date=s.day(reachable),
+             payoff=s.money(most_promised(account, reachable, today), account.currency),
+             last=s.day(latest_promise_date(today)))  # fmt: skip
+    kept_amount = None if part == "amount" or amount is None else str(amount)
+    kept_day = None if part == "date" or day is None else day.isoformat()
+    turn.expect("promise", amount=kept_amount, date=kept_day)
+
+
+def promise_answer(turn: Turn) -> None:
+    """Read the amount and date of a promise from a reply; a reply that names neither asks something else."""
+    flow, locale = turn.flow, _format_locale(turn.conversation.locale)
+    amount = Decimal(flow["amount"]) if flow.get("amount") else None
+    day = date.fromisoformat(flow["date"]) if flow.get("date") else None
+    said = find_amount(turn.text, locale, turn.today)
+    mention = find_day(turn.text, locale, turn.today)
+    if amount is not None and day is None and mention is None:  # the date was asked: "15", "fri" name it alone
+        alone = read_day(turn.text, locale, turn.today)
+        if alone is not None:
+            mention, said = alone, None
+    if (said is None and mention is None) or _asks_other_than_paying(turn, mention):
+        turn.forget()
+        understand(turn)
+        return
+    _, account = _account(turn)
+    ask_promise(turn, account, said if said is not None else amount, mention.day if mention else day)
+
+
+def _asks_other_than_paying(turn: Turn, mention: DateMention | None) -> bool:
+    """Tell whether the words around a date ask something other than paying ("balance as of friday")."""
+    if mention is None or not mention.rest:
+        return False
+    other = nlu.classify(mention.rest, locale=turn.conversation.locale).intent
+    return other is not None and other not in PAYING
+
+
+def promise_confirm_answer(turn: Turn) -> None:
+    """Record the promise only on an explicit yes, and say what happens next."""
+    flow = turn.flow
+    if is_no(turn.text):
+        turn.forget()
+        turn.say("OK, no promise was recorded.")
+        return
+    if not is_yes(turn.text):
+        turn.say("Please reply YES to record your promise or NO to drop it.")
+        return
+    loan, account = _account(turn)
+    amount, day = Decimal(flow["amount"]), date.fromisoformat(flow["date"])
+    turn.forget()
+    try:
+        make_promise(turn.session, loan.loan_number, amount=amount, promised_for=day, today=turn.today,
+                     channel=turn.conversation.channel, actor="bot")  # fmt: skip
+    except PromiseRefused as refused:
+        if refused.rule == PromiseRule.ALREADY_OPEN:
+            promise_to_pay(turn)  # recorded meanwhile on another channel: say which
+        else:
+            refuse_promise(turn, account, refused, amount, day)
+        return
+    s = turn.speaker
+    turn.say("Thank you. Your promise to pay {amount} by {date} is recorded.", amount=s.money(amount, account.currency),
+             date=s.day(day))  # fmt: skip
+    turn.say("Payments we receive by {last_day} count toward it, and we will hold past-due reminders until then. If "
+             "the amount has not arrived by then, a specialist will contact you. Reply 3 to make a payment now.",
+             last_day=s.day(day + timedelta(days=loan.late_fee_grace_days)))  # fmt: skip
+
+
 # -- intake: hardship and disputes -------------------------------------------------------------------------
 
 
@@ -1038,6 +1195,7 @@ INTENTS: dict[str, Step] = {
     "help": help_menu,
     "greeting": greeting,
     "thanks": thanks,
+    "promise_to_pay": promise_to_pay,
 }
 WAITING: dict[str, Step] = {
     "factor": factor_answer,
@@ -1054,4 +1212,6 @@ WAITING: dict[str, Step] = {
     "document_pick": document_pick_answer,
     "paperless_offer": paperless_offer_answer,
     "esign_consent": esign_consent_answer,
+    "promise": promise_answer,
+    "promise_confirm": promise_confirm_answer,
 }

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import select
 
 from loanline.runtime import Runtime
 from servicing.errors import ServicingError
@@ -29,6 +30,8 @@ from servicing.queries import loan_summary, payoff_for
 from servicing.rules.formatting import money_text
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from bot.nlu.evaluation import Report
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -230,6 +233,8 @@ def eod(through: date | None) -> None:
         "cases_overdue",
         "letters",
         "statements",
+        "promises_kept",
+        "promises_broken",
     )
     totals = {step: sum(getattr(day, step) for day in report.days) for step in steps}
     delivered = [day.delivered for day in report.days if day.delivered is not None]
@@ -320,12 +325,12 @@ def _print_statements(lines: list[Any], day: date, *, show_each: bool) -> None:
 @click.option("--as-of", callback=iso_date, help="Date of the figures (default the business date).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def loan(loan_number: str, as_of: date | None, as_json: bool) -> None:
-    """Show a loan's balances, next due date, days past due, escrow and suspense."""
+    """Show a loan's balances, next due date, days past due, escrow and suspense (JSON: promises, contact flags)."""
     with runtime() as rt, rt.sessions() as session:
         summary = loan_summary(session, loan_number, as_of, today=rt.today())
-    if as_json:
-        click.echo(json.dumps(jsonable(summary)))
-        return
+        if as_json:
+            click.echo(json.dumps({**jsonable(summary), **jsonable(outreach_of(session, loan_number))}))
+            return
     c = summary.currency
 
     def m(amount: Decimal) -> str:
@@ -430,12 +435,12 @@ def print_batch(day: date | None, out: Path | None) -> None:
 
 
 @main.command()
-@click.argument("name", type=click.Choice(["delinquency", "payments", "cases", "audit", "queue"]))
+@click.argument("name", type=click.Choice(["delinquency", "payments", "cases", "audit", "queue", "promises"]))
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
 @click.option("--from", "since", callback=iso_date, help="First day of the period (YYYY-MM-DD).")
 @click.option("--to", "until", callback=iso_date, help="Last day of the period (YYYY-MM-DD).")
 def report(name: str, fmt: str, since: date | None, until: date | None) -> None:
-    """Print a report: delinquency buckets, payments posted, case pipeline, audit log, queue by day."""
+    """Print a report: delinquency buckets, payments posted, case pipeline, audit log, queue by day, promises."""
     from servicing.reports import REPORTS, csv_text
 
     with runtime() as rt, rt.sessions() as session:
@@ -600,6 +605,17 @@ def classify_command(text: str | None, lang: str | None, labelled: Path | None, 
             click.echo(json.dumps({"text": o.example.text, "intent": o.intent, "score": o.score, "locale": o.locale,
                                    "expected": o.example.intent}, ensure_ascii=False))  # fmt: skip
     _print_evaluation(report)
+
+
+def outreach_of(session: Session, loan_number: str) -> dict[str, Any]:
+    """Return a loan's promises to pay and its contact flags, as `loanline loan --json` lists them."""
+    from servicing.outreach.flags import contact_flags_of
+    from servicing.outreach.promises import promise_rows
+    from servicing.store.models import Loan
+
+    loan = session.scalar(select(Loan).where(Loan.loan_number == loan_number))
+    assert loan is not None  # loan_summary refused an unknown number
+    return {"promises": promise_rows(session, loan_number), "contact_flags": contact_flags_of(session, loan)}
 
 
 def _print_evaluation(report: Report) -> None:

@@ -424,6 +424,14 @@ def record_arrears_information_sent(session: Session, reference: str, *, on: dat
     return _decided(session, case, "arrears_information_sent", actor, note, None)
 
 
+def record_promise_follow_up(session: Session, reference: str, *, on: date, actor: str, note: str) -> Decision:
+    """Record that a specialist followed up a broken promise to pay (reached or tried the borrower); the task closes."""
+    case = _case_of(session, reference, note, CaseKind.BROKEN_PROMISE)
+    meet_deadline(session, reference, "follow_up", on, actor)
+    close_case(session, reference, on, actor, "followed_up")
+    return _decided(session, case, "promise_follow_up", actor, note, None)
+
+
 def _early_intervention_step(session: Session, reference: str, step: str, on: date, actor: str, note: str) -> Decision:
     case = _case_of(session, reference, note, CaseKind.EARLY_INTERVENTION)
     meet_deadline(session, reference, step, on, actor)

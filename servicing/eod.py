@@ -1,6 +1,7 @@
 """End of day: for each business date not yet run, in a fixed order, set-based.
 
-1. post scheduled borrower payments due that day
+1. post scheduled borrower payments due that day, then mark promises to pay kept or broken from the
+   payments received, a broken one opening a follow-up task (servicing/outreach/promises.py)
 2. assess late fees (one per installment past grace, none during a forbearance or repayment plan)
 3. accrue interest and update days past due (one UPDATE over every active loan)
 4. disburse escrow items due (advancing when the account is short)
@@ -40,6 +41,7 @@ from servicing.documents.correspondence import Correspondence
 from servicing.documents.delivery import DayDelivery, DeliveryPlace, deliver_day
 from servicing.documents.end_of_day import make_end_of_day_letters
 from servicing.escrow import analyze_escrow_due
+from servicing.outreach.promises import resolve_promises
 from servicing.payments import PaymentInstruction, post_payments
 from servicing.rules.account import FeeKind
 from servicing.rules.calendar import business_days_between
@@ -90,6 +92,8 @@ class DayResult:
     letters: int = 0
     statements: int = 0
     delivered: DayDelivery | None = None  # the day's documents: notices of electronic ones, the print batch
+    promises_kept: int = 0
+    promises_broken: int = 0
 
 
 @dataclass
@@ -162,6 +166,8 @@ def run_business_day(
     session.flush()
     result = DayResult(day)
     post_scheduled_payments(session, day, actor, result)
+    promises = resolve_promises(session, day)
+    result.promises_kept, result.promises_broken = promises.kept, promises.broken
     result.late_fees = assess_late_fees(session, day, actor)
     result.loans_accrued = accrue_and_age(session, day)
     result.escrow_disbursed = disburse_escrow(session, day, actor)

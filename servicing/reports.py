@@ -1,4 +1,5 @@
-"""Reports: delinquency buckets, payments posted, the specialists' queue, the case pipeline, the audit log.
+"""Reports: delinquency buckets, payments posted, the specialists' queue, the case pipeline, the audit log,
+and promises to pay (made, kept, broken: servicing/outreach/promises.py).
 
 Every report takes the session, today and an optional period (`since`/`until`, both inclusive) and returns
 rows of plain values (money as Decimal in the row's currency), which `csv_text` writes for the CLI and the
@@ -21,6 +22,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from servicing.conversations import sla_target
+from servicing.outreach.promises import promises_report
 from servicing.rules.delinquency import BUCKETS
 from servicing.rules.money import to_money
 from servicing.store.models import AuditEntry, Case, Loan, Payment, utcnow
@@ -343,4 +345,5 @@ REPORTS: dict[str, Report] = {
     "cases": cases_report,
     "audit": audit_report,
     "queue": queue_report,
+    "promises": promises_report,
 }

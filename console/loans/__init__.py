@@ -30,10 +30,13 @@ from console.loans.forms import (
     ForeclosureSaleForm,
     ModificationForm,
     PaymentForm,
+    PromiseCancelForm,
+    PromiseForm,
     ReversalForm,
     WorkoutDecisionForm,
     WrittenRequestForm,
 )
+from console.loans.promises import promise_day, promises_section
 from console.security import audits_view, requires_role, sessions, user
 from servicing.conversations import UnverifiedDisclosure
 from servicing.decisions import record_written_request
@@ -45,10 +48,12 @@ from servicing.foreclosure import refer_to_foreclosure, schedule_foreclosure_sal
 from servicing.loan_view import find_loans, loan_page
 from servicing.manual_payments import post_manual_payment, reverse_loan_payment
 from servicing.notices import notice_needs_confirmation
+from servicing.outreach.promises import cancel_promise, make_promise
 from servicing.queries import current_date, modification_preview, payoff_for, require_account
 from servicing.rules.money import parse_rate
 from servicing.rules.workouts import ModificationStepName, WorkoutKind
 from servicing.specialists import Role
+from servicing.store.models import Loan
 from servicing.workouts import approve_forbearance, approve_workout, deny_workout, end_forbearance_for_reason
 
 bp = Blueprint("loans", __name__, url_prefix="/console/loans")
@@ -57,6 +62,7 @@ bp = Blueprint("loans", __name__, url_prefix="/console/loans")
 # specialist's daily work; taking money back, forgiving a fee and loss-mitigation decisions are a supervisor's.
 READ_ROLE = Role.SPECIALIST
 POST_PAYMENT_ROLE = Role.SPECIALIST
+PROMISE_ROLE = Role.SPECIALIST  # recording and cancelling a borrower's promise to pay is collection work
 DECISION_ROLE = Role.SUPERVISOR
 STEP_NAMES = {
     ModificationStepName.CAPITALIZE_ARREARS.value: _l("Capitalize arrears"),
@@ -96,6 +102,7 @@ def show(loan_number: str) -> str:
             abort(404)
         notice_unverified = notice_needs_confirmation(session, loan_number, datetime.now(UTC))
         mail_forms = mail.mail_context(session, loan_number)  # addresses, consent, preferences, documents
+        promises = promises_section(session, loan_number, today)
     payment_form = PaymentForm(formdata=None, received_on=view.as_of, reference=f"console-{uuid.uuid4().hex[:16]}")
     return render_template(
         "loans/show.html",
@@ -113,6 +120,7 @@ def show(loan_number: str) -> str:
         may_decide=user().role.includes(DECISION_ROLE),
         notice_unverified=notice_unverified,
         **mail_forms,
+        **promises,
     )
 
 
@@ -366,6 +374,41 @@ def workout_decision(loan_number: str) -> Response:
         return str(_("Approved and booked; the borrower is notified."))
 
     return run_action(loan_number, form, decide)
+
+
+# -- promises to pay ------------------------------------------------------------------------------------
+
+
+@bp.post("/<loan_number>/promises")
+@requires_role(PROMISE_ROLE)
+def record_promise(loan_number: str) -> Response:
+    """Record the promise to pay the borrower made to the specialist (by phone, letter, in person...)."""
+    form = PromiseForm()
+
+    def record(session: Session) -> str:
+        promise = make_promise(
+            session, loan_number, amount=form.amount_promised(), promised_for=form.promised_for.data or date.min,
+            today=promise_day(session, servicer_today()), channel=form.channel.data or "", actor=user().username,
+        )  # fmt: skip
+        currency = session.get_one(Loan, promise.loan_id).currency
+        return str(_("Promise to pay %(amount)s by %(day)s recorded.", amount=money(promise.amount, currency),
+                     day=format_date(promise.promised_for)))  # fmt: skip
+
+    return run_action(loan_number, form, record)
+
+
+@bp.post("/<loan_number>/promises/cancel")
+@requires_role(PROMISE_ROLE)
+def cancel_loan_promise(loan_number: str) -> Response:
+    """Cancel one of the loan's open promises, with the reason."""
+    form = PromiseCancelForm()
+
+    def cancel(session: Session) -> str:
+        cancel_promise(session, loan_number, form.promise_id.data or 0, on=promise_day(session, servicer_today()),
+                       actor=user().username, reason=form.reason.data or "")  # fmt: skip
+        return str(_("Promise cancelled."))
+
+    return run_action(loan_number, form, cancel)
 
 
 from console.loans import mail  # noqa: E402  (its views join this blueprint; it imports `bp` from here)

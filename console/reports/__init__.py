@@ -1,4 +1,5 @@
-"""Reports with charts and CSV export: delinquency, payments, the queue, the case pipeline, the audit log.
+"""Reports with charts and CSV export: delinquency, payments, the queue, the case pipeline, the audit log,
+promises to pay.
 
 The figures come from `servicing.reports` (the same rows `loanline report` prints); this blueprint only
 draws them (inline SVG measured by `console.reports.charts`) or hands them over as CSV.
@@ -31,6 +32,7 @@ TITLES: dict[str, Any] = {
     "queue": _l("Queue by day"),
     "cases": _l("Case pipeline"),
     "audit": _l("Audit log"),
+    "promises": _l("Promises to pay"),
 }
 LEAST_ROLE = {"audit": Role.SUPERVISOR}
 COLUMNS: dict[str, Any] = {
@@ -43,6 +45,8 @@ COLUMNS: dict[str, Any] = {
     "kind": _l("Kind"), "stage": _l("Stage"), "open": _l("Open"), "closed": _l("Closed"), "overdue": _l("Overdue"),
     "at": _l("When (UTC)"), "actor": _l("Who"), "action": _l("Action"), "subject_type": _l("Subject type"),
     "subject_id": _l("Subject"), "detail": _l("Detail"),
+    "group": _l("By"), "name": _l("Who or how"), "made": _l("Made"), "kept": _l("Kept"), "broken": _l("Broken"),
+    "cancelled": _l("Cancelled"), "kept_rate": _l("Kept rate"),
 }  # fmt: skip
 MONEY_COLUMNS = frozenset({"principal", "amount"})
 AUDIT_ROWS_SHOWN = 200
@@ -114,12 +118,27 @@ def audit_charts(rows: Rows) -> list[tuple[str, Chart]]:
     return [(_("Entries per day"), bar_chart(sorted(per_day.items())))]
 
 
+def promises_charts(rows: Rows) -> list[tuple[str, Chart]]:
+    """Promises made, kept, broken and still open; and made per channel, kept per specialist."""
+    [everything] = [row for row in rows if row["group"] == "all"]
+    outcomes = [(str(label), everything[key]) for key, label in PROMISE_OUTCOMES.items()]
+    by = {group: [(row["name"], row[column]) for row in rows if row["group"] == group]
+          for group, column in (("channel", "made"), ("specialist", "kept"))}  # fmt: skip
+    return [
+        (_("Promises made, kept and broken"), bar_chart(outcomes)),
+        (_("Promises made per channel"), bar_chart(by["channel"])),
+        (_("Promises kept per specialist"), bar_chart(by["specialist"])),
+    ]
+
+
+PROMISE_OUTCOMES = {"made": _l("Made"), "kept": _l("Kept"), "broken": _l("Broken"), "open": _l("Open")}
 CHARTS: dict[str, Callable[[Rows], list[tuple[str, Chart]]]] = {
     "delinquency": delinquency_charts,
     "payments": payments_charts,
     "queue": queue_charts,
     "cases": cases_charts,
     "audit": audit_charts,
+    "promises": promises_charts,
 }
 
 

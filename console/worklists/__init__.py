@@ -55,6 +55,7 @@ WORKLISTS: dict[str, tuple[CaseKind, object]] = {
     "payoff_request": (CaseKind.PAYOFF_REQUEST, _l("Payoff requests")),
     "early_intervention": (CaseKind.EARLY_INTERVENTION, _l("Early-intervention tasks")),
     "arrears_information": (CaseKind.ARREARS_INFORMATION, _l("Arrears information (UK)")),
+    "broken_promise": (CaseKind.BROKEN_PROMISE, _l("Broken promises to pay")),
 }
 WORKLIST_OF_KIND = {kind.value: name for name, (kind, _) in WORKLISTS.items()}
 DEADLINE_NAMES = {
@@ -70,6 +71,7 @@ DEADLINE_NAMES = {
     "written_notice": _l("Written notice"),
     "send_information": _l("Send arrears information"),
     "complete_notice": _l("Complete-application notice"),
+    "follow_up": _l("Follow up"),
 }
 STAGE_NAMES = {
     "open": _l("open"),
@@ -211,6 +213,10 @@ DECISIONS: dict[str, DecisionRule] = {
         _has("send_information"),
         lambda s, ref, f, c: decisions.record_arrears_information_sent(s, ref, on=c.on, actor=c.actor,
                                                                        note=f.note.data),
+    ),
+    "promise_follow_up": DecisionRule(
+        _l("Borrower followed up"), NoteForm, frozenset({CaseKind.BROKEN_PROMISE}), _has("follow_up"),
+        lambda s, ref, f, c: decisions.record_promise_follow_up(s, ref, on=c.on, actor=c.actor, note=f.note.data),
     ),
 }  # fmt: skip
 

@@ -629,7 +629,7 @@ class Promise(Base):
     made_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     made_by: Mapped[str] = mapped_column(String(64))  # the specialist, or "bot"
     channel: Mapped[str] = mapped_column(String(12))  # sms, telegram, phone, console ...
-    status: Mapped[str] = mapped_column(String(8), default="open")  # open | kept | broken | cancelled
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | kept | broken | cancelled (0013)
     resolved_on: Mapped[date | None] = mapped_column(Date)
     paid: Mapped[Decimal] = mapped_column(Money(), default=ZERO, server_default="0")  # counted when resolved
 
