@@ -47,8 +47,10 @@ def notice_context(borrower: Borrower | None, loan: Loan | None, day: date) -> d
                                                      "property": None},
         "notice": {
             "amount_to_bring_current": Decimal("1534.20"), "due_date": date(2026, 2, 1),
-            "past_due": Decimal("1500.00"), "fee_on": date(2026, 2, 17), "fee": Decimal("34.20"),
-            "other_fees": Decimal("0.00"), "days_past_due": 33,
+            "past_due": Decimal("1500.00"), "fee_on": date(2026, 2, 17),
+            "fees": [{"installment_due": date(2026, 2, 1), "amount": Decimal("34.20")}],
+            "other_fees": Decimal("0.00"), "escrow_billed": Decimal("0.00"), "suspense": Decimal("0.00"),
+            "days_past_due": 33,
         },
     }  # fmt: skip
 
