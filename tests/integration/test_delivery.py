@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -127,6 +128,23 @@ def test_a_consent_needs_a_known_method_and_its_evidence(
 
 def pages_of(path: Path) -> list[str]:
     return [page.extract_text() for page in pypdf.PdfReader(path).pages]
+
+
+def test_the_recipients_address_prints_where_a_number_10_window_envelope_shows_it(notices: Notices) -> None:
+    page = pypdf.PdfReader(io.BytesIO(notices.one_page.pdf)).pages[0]
+    height = float(page.mediabox.height)
+    found: dict[str, tuple[float, float]] = {}
+
+    def inches(text: str, matrix: list[float], transform: list[float], *_: object) -> None:
+        if text.strip() in ("ANA SILVA", "12 MAIN ST"):
+            x = matrix[4] * transform[0] + transform[4]
+            y = matrix[5] * transform[3] + transform[5]
+            found[text.strip()] = (x / 72, (height - y) / 72)
+
+    page.extract_text(visitor_text=lambda text, cm, tm, *rest: inches(text, tm, cm))
+    left, first_baseline = found["ANA SILVA"]
+    assert round(left, 3) == 0.875  # the window: 0.875 in from the left edge ...
+    assert 2.125 < first_baseline < found["12 MAIN ST"][1] < 2.125 + 1  # ... 2.125 in from the top, 1 in high
 
 
 def test_the_print_batch_puts_the_days_paper_in_mailing_order_each_document_on_a_new_sheet(
