@@ -34,10 +34,10 @@ from measure import SECRET, Database, Figures, fresh_sqlite, header, stopwatch, 
 from portfolio import TODAY, write_loan_file, write_payment_file
 from sqlalchemy import select, text
 
-from loanline.statement_workers import ChunkDone, statement_chunks
 from servicing.documents.context import servicer_block
 from servicing.documents.render import Renderer
 from servicing.documents.statement_figures import StatementOptions
+from servicing.documents.statement_workers import ChunkDone, statement_chunks
 from servicing.documents.statements import make_statements, statements_due
 from servicing.importing import import_loans, import_payments
 from servicing.store.models import Loan
@@ -129,7 +129,7 @@ def selection_seconds(db: Database) -> tuple[float, int]:
     due = (TODAY.replace(day=1) + timedelta(days=32)).replace(day=1)
     day = due - timedelta(days=15)
     with db.sessions() as session, stopwatch() as elapsed:
-        found = statements_due(session, day, 15, day - timedelta(days=1))
+        found = statements_due(session, day, 15)
     return elapsed(), sum(len(ids) for ids in found.values())
 
 

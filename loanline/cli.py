@@ -219,7 +219,7 @@ def eod(through: date | None) -> None:
                              escrow_policy=rt.settings.escrow_policy(),
                              letters=Correspondence.from_settings(rt.settings),
                              statements=StatementOptions.from_settings(rt.settings, actor="eod"),
-                             delivery=place)  # fmt: skip
+                             delivery=place, statement_workers=os.cpu_count() or 1)  # fmt: skip
     if not report.days:
         click.echo(f"nothing to run: end of day is already through {last.isoformat()}")
         return
@@ -255,8 +255,8 @@ def eod(through: date | None) -> None:
               help="Processes rendering statements (default: one per core for more than 200 loans).")  # fmt: skip
 def statements(as_of: date | None, loan_number: str | None, out: Path | None, workers: int) -> None:
     """Make each active loan's periodic statement of its next due date; a cycle already made is reported, not redone."""
-    from loanline.statement_workers import make_statements_in_workers
     from servicing.documents.statement_figures import StatementOptions
+    from servicing.documents.statement_workers import make_statements_in_workers
     from servicing.documents.statements import loans_to_bill, make_statements_apart, write_statement_files
     from servicing.queries import current_date
     from servicing.store.bulk import chunked

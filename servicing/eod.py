@@ -9,9 +9,12 @@
 6. open early-intervention tasks (US loans) and arrears-information tasks (UK loans)
    (given a Correspondence: make the day's late notices, escrow statements, early-intervention notices)
 7. mark overdue cases
-8. make the periodic statements due that day, when given where to keep them (servicing/documents/statements.py)
-9. deliver the day's documents: "ready" notices for electronic ones, the print batch of paper ones
+8. deliver the day's documents: "ready" notices for electronic ones, the print batch of paper ones
    (servicing/documents/delivery.py; only when given where documents are kept)
+9. once the day is committed, make the periodic statements due that day, when given where to keep them
+   (servicing/documents/statements.py): in transactions of their own, a chunk of loans at a time, so the
+   rendering (the slow part) holds no lock; on more than one core when given workers
+   (statements made after the day's commit are delivered by the next business day's step 8)
 
 Late fees are assessed before the accrual/delinquency update because neither changes the other;
 that lets interest and days past due share one statement. The escrow analysis runs after the
@@ -69,6 +72,7 @@ if TYPE_CHECKING:
     from servicing.documents.statement_figures import StatementOptions
 
 EARLY_INTERVENTION_AT_DAYS = 30
+STATEMENTS_FOR_WORKERS = 200  # fewer statements than this are made in this process: starting workers costs more
 SHORTEST_MONTH_DAYS = 28  # consecutive monthly due dates are never closer than this
 loans = cast(Table, Loan.__table__)
 scheduled = cast(Table, ScheduledPayment.__table__)
@@ -125,13 +129,16 @@ def run_eod(
     letters: Correspondence | None = None,
     statements: StatementOptions | None = None,
     delivery: DeliveryPlace | None = None,
+    statement_workers: int = 1,
 ) -> EodReport:
     """Run end of day for every business date not yet run up to `through`, one transaction per date.
 
     `escrow_policy` holds the portfolio's escrow analysis options (the servicer's settings); with `letters`,
-    each day also makes its notices (late notices, escrow statements, early intervention); `statements`, where
-    and how the day's periodic statements are kept (none are made without it);
-    `delivery`, where documents are kept (without it, the day's documents are not delivered).
+    each day also makes its notices (late notices, escrow statements, early intervention); `delivery`, where
+    documents are kept (without it, the day's documents are not delivered); `statements`, where and how the
+    day's periodic statements are kept (none are made without it), on `statement_workers` processes. A
+    statement day whose run stopped before its statements were made is made up by the next run
+    (see `statements_due`).
     """
     report = EodReport()
     with sessions() as session:
@@ -140,10 +147,10 @@ def run_eod(
         with sessions() as session, session.begin():
             if session.get(BusinessDay, day) is not None:
                 continue
-            result = run_business_day(
-                session, day, actor, escrow_policy, statements, letters=letters, delivery=delivery
-            )
+            result = run_business_day(session, day, actor, escrow_policy, letters=letters, delivery=delivery)
             report.days.append(result)
+        if statements is not None:
+            result.statements = make_day_statements(sessions, day, statements, statement_workers)
         if on_day is not None:
             on_day(result)
     return report
@@ -154,13 +161,11 @@ def run_business_day(
     day: date,
     actor: str,
     escrow_policy: AnalysisPolicy = DEFAULT_POLICY,
-    statements: StatementOptions | None = None,
     *,
     letters: Correspondence | None = None,
     delivery: DeliveryPlace | None = None,
 ) -> DayResult:
-    """Run every end-of-day step for one business date, in the caller's transaction."""
-    previous_day = business_date(session)
+    """Run every end-of-day step for one business date, in the caller's transaction (statements: `run_eod`)."""
     marker = BusinessDay(business_date=day, started_at=utcnow())
     session.add(marker)
     session.flush()
@@ -178,21 +183,35 @@ def run_business_day(
         result.letters = make_end_of_day_letters(session, letters, day, actor, late_fees=result.late_fees,
                                                  escrow_analyzed=result.escrow_analyzed)  # fmt: skip
     result.cases_overdue = mark_overdue_cases(session, day)
-    if statements is not None:
-        result.statements = make_day_statements(session, day, statements, previous_day)
-    if delivery is not None:  # last: after the day's documents are made
+    if delivery is not None:  # after the day's letters are made
         result.delivered = deliver_day(session, day, delivery, actor)
     marker.finished_at = utcnow()
     marker.loans_processed = result.loans_accrued
     return result
 
 
-def make_day_statements(session: Session, day: date, options: StatementOptions, previous_day: date | None) -> int:
-    """Make the periodic statements whose day of the cycle is `day`; the renderer loads only if one is due."""
-    # imported here: WeasyPrint loads only in a process that makes statements, not in every importer of end of day
-    from servicing.documents.statements import make_due_statements  # noqa: PLC0415
+def make_day_statements(sessions: sessionmaker[Session], day: date, options: StatementOptions, workers: int = 1) -> int:
+    """Make the periodic statements due on `day`, a chunk of loans per transaction; return how many were made.
 
-    return make_due_statements(session, day, options, previous_day)
+    The renderer loads only in a run that has statements to make; more than 200 of them go to `workers` processes.
+    """
+    # imported here: WeasyPrint loads only in a process that makes statements, not in every importer of end of day
+    from servicing.documents.statement_workers import make_statements_in_workers  # noqa: PLC0415
+    from servicing.documents.statements import make_statements_apart, statements_due  # noqa: PLC0415
+
+    with sessions() as session:
+        due = statements_due(session, day, options.days_before_due)
+    made = 0
+    for due_on, loan_ids in due.items():
+        if workers > 1 and len(loan_ids) > STATEMENTS_FOR_WORKERS:
+            url = sessions.kw["bind"].url.render_as_string(hide_password=False)
+            lines = make_statements_in_workers(url, options, loan_ids, day, workers=workers, due_on=due_on)
+        else:
+            lines = [line for start in range(0, len(loan_ids), 50)
+                     for line in make_statements_apart(sessions, options, loan_ids[start : start + 50], day,
+                                                       due_on=due_on)]  # fmt: skip
+        made += sum(1 for line in lines if line.made)
+    return made
 
 
 def post_scheduled_payments(session: Session, day: date, actor: str, result: DayResult) -> None:

@@ -1,9 +1,9 @@
 """Rendering a document: a Jinja template per kind, worded from the `documents` catalogs, laid out by WeasyPrint.
 
 A template says every sentence in English inside `{{ _("...") }}` (gettext, newstyle: `%(name)s` placeholders),
-and shows money and dates through the `money` and `day` filters (Babel, in the borrower's locale). A language
-whose catalog does not yet translate every sentence of a template is not mixed with English: the whole
-document is written in English and says so (`Rendered.fell_back`), and the manifest flags it.
+and shows money, dates and rates through the `money`, `day` and `percent` functions (Babel, in the borrower's
+locale). A language whose catalog does not yet translate every sentence of a template is not mixed with English:
+the whole document is written in English and says so (`Rendered.fell_back`), and the manifest flags it.
 """
 
 from __future__ import annotations

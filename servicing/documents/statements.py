@@ -4,8 +4,9 @@ A mortgage gets the periodic statement of Reg Z 12 CFR 1026.41(d) (`statement_mo
 auto or business loan gets an account statement with the same figures (`statement_account.html`). A
 statement's period is the due date it bills (ISO), so making the statement of a cycle again returns the one
 on file. Many loans are made together: their figures are read in a few queries, all of them are rendered,
-and only then are the files and rows written, so a transaction holds the database's write lock briefly.
-End of day makes each loan's statement a set number of days before its due date (`statements_due`).
+and only then are the files and rows written (`make_statements_apart` reads and writes in two short
+transactions, rendering in none). End of day makes each loan's statement a set number of days before its due
+date (`statements_due`); `statement_workers` shares many among processes.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ from servicing.store.models import Borrower, Document, Loan
 MORTGAGE_TEMPLATE = "statement_mortgage.html"
 ACCOUNT_TEMPLATE = "statement_account.html"
 NO_MAILING_ADDRESS = "no_mailing_address"
-# 1026.41(d)(7)(v): the Bureau's list of housing counselors and HUD's toll-free number
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")  # a loan number as a file name
+# 1026.41(d)(7)(v): the Bureau's list of housing counselors and HUD's toll-free number
 HOUSING_COUNSELORS = {"website": "www.consumerfinance.gov/find-a-housing-counselor", "phone": "1-800-569-4287"}
 
 
@@ -148,6 +149,7 @@ def make_statements_apart(
     loan_ids: Sequence[int],
     as_of: date,
     *,
+    due_on: date | None = None,
     renderer: Callable[[], Renderer] = shared_renderer,
 ) -> list[StatementMade]:
     """Make the loans' statements like `make_statements`, reading in one transaction and keeping in another.
@@ -157,7 +159,7 @@ def make_statements_apart(
     A statement another process kept meanwhile is found at keeping time and returned instead.
     """
     with sessions.begin() as session:
-        batch = _read_batch(session, loan_ids, as_of, None)
+        batch = _read_batch(session, loan_ids, as_of, due_on)
     rendered = _render_batch(options, batch, renderer)
     with sessions.begin() as session:
         return _keep_batch(session, options, batch, rendered)
@@ -256,20 +258,19 @@ def _statements_on_file(session: Session, cycles: Sequence[tuple[int, date]]) ->
 
 # -- end of day ----------------------------------------------------------------------------------------------
 
+CATCH_UP_DAYS = 7  # a statement day missed (a weekend, a holiday, a run that stopped) is made up within a week
 
-def statements_due(
-    session: Session, day: date, days_before_due: int, previous_business_day: date | None
-) -> dict[date, list[int]]:
+
+def statements_due(session: Session, day: date, days_before_due: int) -> dict[date, list[int]]:
     """Return, by due date, the active loans whose statement end of day makes on `day`, none already made.
 
-    A statement is made `days_before_due` days before its due date; when that day was not a business day
-    (a weekend, a holiday) it is made on the next business day, so the due dates covered run from the day
-    after the previous business day's to this day's. Selected in SQL by the day of the month the loans fall
-    due on, then checked against each loan's schedule.
+    A statement is made `days_before_due` days before its due date, or on the first run after that day when it
+    was not a business day or its run stopped early (up to CATCH_UP_DAYS later): the due dates covered run from
+    `day` + `days_before_due` - CATCH_UP_DAYS to `day` + `days_before_due`, and a statement already kept is not
+    made again. Chosen in SQL by the day of the month the loans fall due, then checked against their schedule.
     """
     last = day + timedelta(days=days_before_due)
-    first = last if previous_business_day is None else previous_business_day + timedelta(days=days_before_due + 1)
-    due_dates = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+    due_dates = [last - timedelta(days=back) for back in range(min(CATCH_UP_DAYS, days_before_due), -1, -1)]
     found: dict[date, list[int]] = {}
     for due in due_dates:
         rows = session.execute(
@@ -301,23 +302,6 @@ def _is_cycle_of(due: date, anchor: date, installments_paid: int, term_months: i
     """Tell whether `due` is the due date of an installment of this schedule not yet paid."""
     number = (due.year - anchor.year) * 12 + due.month - anchor.month + 1
     return installments_paid < number <= term_months and due_date_of(anchor, number) == due
-
-
-def make_due_statements(
-    session: Session,
-    day: date,
-    options: StatementOptions,
-    previous_business_day: date | None,
-    *,
-    renderer: Callable[[], Renderer] = shared_renderer,
-) -> int:
-    """Make the statements end of day makes on `day` (see `statements_due`); return how many were made."""
-    made = 0
-    for due, loan_ids in statements_due(session, day, options.days_before_due, previous_business_day).items():
-        for part in chunked(loan_ids, 200):
-            made += sum(1 for line in make_statements(session, options, part, day, due_on=due, renderer=renderer)
-                        if line.made)  # fmt: skip
-    return made
 
 
 # -- the command line's run ------------------------------------------------------------------------------------

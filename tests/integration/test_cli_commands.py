@@ -14,7 +14,7 @@ from servicing.store.models import Base
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 TODAY = "2026-03-20"
-COMMANDS = ["init", "import-loans", "import-payments", "eod", "loan", "payoff", "report"]
+COMMANDS = ["init", "import-loans", "import-payments", "eod", "loan", "payoff", "report", "statements"]
 
 
 def run(*args: str) -> tuple[int, str]:

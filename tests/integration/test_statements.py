@@ -251,9 +251,9 @@ def test_a_loan_due_on_the_31st_is_billed_on_the_last_day_of_shorter_months(
     with sessions.begin() as session:
         a_loan(session, first_payment_date="2026-01-31", origination_date="2025-12-15")
         loan_id = session.scalar(select(Loan.id))
-        due = statements_due(session, date(2026, 2, 13), 15, date(2026, 2, 12))  # February 28 - 15
+        due = statements_due(session, date(2026, 2, 13), 15)  # February 28 - 15
         assert due == {date(2026, 2, 28): [loan_id]}
-        assert statements_due(session, date(2026, 2, 12), 15, date(2026, 2, 11)) == {}
+        assert statements_due(session, date(2026, 2, 12), 15) == {}
 
 
 def test_the_command_shares_the_statements_among_worker_processes(
@@ -276,3 +276,15 @@ def test_the_command_shares_the_statements_among_worker_processes(
     code, again = run_cli("statements", "--workers", "2")
     assert code == 0 and "3 statements as of 2026-01-20: 0 made, 3 already on file" in again
     engine.dispose()
+
+
+def test_a_statement_day_whose_run_stopped_before_its_statements_is_made_up_by_the_next_run(
+    sessions: sessionmaker[Session], options: StatementOptions
+) -> None:
+    with sessions.begin() as session:
+        a_loan(session)
+    run_eod(sessions, date(2026, 1, 20), country="US")  # the day committed, its statements never made
+    report = run_eod(sessions, date(2026, 1, 21), country="US", statements=options)
+    assert [(day.business_date, day.statements) for day in report.days] == [(date(2026, 1, 21), 1)]
+    with sessions() as session:
+        assert session.scalars(select(Document.period)).all() == ["2026-02-01"]

@@ -2,9 +2,10 @@
 
 Rendering is the slow part of a statement and WeasyPrint holds the GIL, so more statements per second come only
 from more processes. The workers start from a fork server that has already imported the renderer (a fresh worker
-costs a fork, not an import), take the loans a chunk at a time (read in one transaction, rendered, kept in a second: see
-`make_statements_apart`), and are replaced after `tasks_per_worker` chunks so that whatever a long run leaves behind in
-a process (font caches, WeasyPrint's memos) cannot grow without bound.
+costs a fork, not an import, and holds no connection of its parent's), take the loans a chunk at a time (read in
+one transaction, rendered in none, kept in a second: `make_statements_apart`), and are replaced after
+`tasks_per_worker` chunks so that whatever a long run leaves behind in a process (font caches, WeasyPrint's memos)
+cannot grow without bound.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from servicing.documents.statement_figures import StatementOptions
 from servicing.documents.statements import StatementMade, make_statements_apart
 from servicing.store.db import make_engine, make_session_factory
 
-CHUNK = 25  # loans per task: one transaction, one short write at its end
+CHUNK = 25  # loans per task: one short read, the renderings, one short write
 TASKS_PER_WORKER = 40  # a worker is replaced after this many chunks (1,000 statements)
 _worker: dict[str, Any] = {}
 
@@ -36,14 +37,14 @@ class ChunkDone:
 
 
 def _start(database_url: str, options: StatementOptions) -> None:
-    """Open this worker's own engine (never a connection inherited from the parent)."""
+    """Open this worker's own engine."""
     engine = make_engine(database_url)
     _worker.update(engine=engine, sessions=make_session_factory(engine), options=options)
 
 
-def _make_chunk(task: tuple[Sequence[int], date]) -> ChunkDone:
-    loan_ids, as_of = task
-    lines = make_statements_apart(_worker["sessions"], _worker["options"], loan_ids, as_of)
+def _make_chunk(task: tuple[Sequence[int], date, date | None]) -> ChunkDone:
+    loan_ids, as_of, due_on = task
+    lines = make_statements_apart(_worker["sessions"], _worker["options"], loan_ids, as_of, due_on=due_on)
     return ChunkDone(tuple(lines), os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
@@ -54,14 +55,12 @@ def make_statements_in_workers(
     as_of: date,
     *,
     workers: int,
-    chunk: int = CHUNK,
-    tasks_per_worker: int = TASKS_PER_WORKER,
+    due_on: date | None = None,
     on_chunk: Callable[[ChunkDone], None] | None = None,
 ) -> list[StatementMade]:
     """Make the loans' statements as of a date in `workers` processes; return every line, in no set order."""
     lines: list[StatementMade] = []
-    for done in statement_chunks(database_url, options, loan_ids, as_of, workers=workers, chunk=chunk,
-                                 tasks_per_worker=tasks_per_worker):  # fmt: skip
+    for done in statement_chunks(database_url, options, loan_ids, as_of, workers=workers, due_on=due_on):
         lines.extend(done.lines)
         if on_chunk is not None:
             on_chunk(done)
@@ -75,13 +74,14 @@ def statement_chunks(
     as_of: date,
     *,
     workers: int,
+    due_on: date | None = None,
     chunk: int = CHUNK,
     tasks_per_worker: int = TASKS_PER_WORKER,
 ) -> Iterator[ChunkDone]:
     """Yield each chunk of statements as a worker finishes it."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["servicing.documents.statements", "loanline.statement_workers"])
-    tasks = [(loan_ids[start : start + chunk], as_of) for start in range(0, len(loan_ids), chunk)]
+    context.set_forkserver_preload(["servicing.documents.statement_workers"])
+    tasks = [(loan_ids[start : start + chunk], as_of, due_on) for start in range(0, len(loan_ids), chunk)]
     with context.Pool(workers, initializer=_start, initargs=(database_url, options),
                       maxtasksperchild=tasks_per_worker) as pool:  # fmt: skip
         yield from pool.imap_unordered(_make_chunk, tasks)
