@@ -86,6 +86,7 @@ class LoanRecord:
     bank_account_last4: str | None
     interest_paid_through: date | None
     fingerprint: str
+    timezone_given: bool = True  # False: the file had none and the country's main zone was taken
 
     @property
     def boarded_mid_life(self) -> bool:
@@ -298,6 +299,7 @@ def parse_loan_row(row: Mapping[str, str]) -> LoanRecord:
         bank_account_last4=bank,
         interest_paid_through=parse_date(paid_through_text, "interest_paid_through") if paid_through_text else None,
         fingerprint=hashlib.sha256(repr(sorted(row.items())).encode()).hexdigest()[:32],
+        timezone_given=zone is not None,
     )
 
 
@@ -512,6 +514,7 @@ def _borrower_row(record: LoanRecord, secret: str) -> dict[str, Any]:
         "country": record.country,
         "locale": record.locale,
         "timezone": record.timezone,
+        "timezone_given": record.timezone_given,
         "factor_salt": salt,
         "date_of_birth_hash": factor_hash(secret, salt, Factor.DATE_OF_BIRTH, record.date_of_birth.isoformat()),
         "tax_id_last4_hash": factor_hash(secret, salt, Factor.TAX_ID_LAST4, record.tax_id_last4),

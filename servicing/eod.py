@@ -7,10 +7,14 @@
 5. run the annual escrow analysis of the loans whose analysis date has come (Reg X 1024.17)
 6. open early-intervention tasks (US loans) and arrears-information tasks (UK loans)
 7. mark overdue cases
+8. reach out: reminders, past-due notices, early-intervention outreach, payment confirmations and
+   broken-promise follow-ups, through the contact policy (servicing/outreach, docs/contact-policy.md)
 
 Late fees are assessed before the accrual/delinquency update because neither changes the other;
 that lets interest and days past due share one statement. The escrow analysis runs after the
 day's bills are paid and days past due are updated, so it sees the balance and status of the day.
+Outreach comes last: it reads what the steps before decided (days past due, the tasks opened, promises
+marked kept or broken).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from servicing.cases import (
     open_early_intervention,
 )
 from servicing.escrow import analyze_escrow_due
+from servicing.outreach.reminders import Outreach, queue_outreach
 from servicing.payments import PaymentInstruction, post_payments
 from servicing.rules.account import FeeKind
 from servicing.rules.calendar import business_days_between
@@ -77,6 +82,8 @@ class DayResult:
     early_intervention: int = 0
     arrears_information: int = 0
     cases_overdue: int = 0
+    outreach_queued: int = 0  # messages queued (now or for the borrower's morning)
+    outreach_suppressed: int = 0
 
 
 @dataclass
@@ -105,10 +112,13 @@ def run_eod(
     actor: str = "eod",
     on_day: Callable[[DayResult], None] | None = None,
     escrow_policy: AnalysisPolicy = DEFAULT_POLICY,
+    outreach: Outreach | None = None,
 ) -> EodReport:
     """Run end of day for every business date not yet run up to `through`, one transaction per date.
 
-    `escrow_policy` holds the portfolio's escrow analysis options (the servicer's settings).
+    `escrow_policy` holds the portfolio's escrow analysis options (the servicer's settings). With `outreach`
+    (the contact rules and the moment end of day runs) the last date's reminders and outreach are queued: a
+    run catching up missed dates sends nothing for the dates behind it (its windows take what is still due).
     """
     report = EodReport()
     with sessions() as session:
@@ -117,7 +127,8 @@ def run_eod(
         with sessions() as session, session.begin():
             if session.get(BusinessDay, day) is not None:
                 continue
-            result = run_business_day(session, day, actor, escrow_policy)
+            reach_out = outreach if day == days[-1] else None
+            result = run_business_day(session, day, actor, escrow_policy, reach_out)
             report.days.append(result)
         if on_day is not None:
             on_day(result)
@@ -125,9 +136,13 @@ def run_eod(
 
 
 def run_business_day(
-    session: Session, day: date, actor: str, escrow_policy: AnalysisPolicy = DEFAULT_POLICY
+    session: Session,
+    day: date,
+    actor: str,
+    escrow_policy: AnalysisPolicy = DEFAULT_POLICY,
+    outreach: Outreach | None = None,
 ) -> DayResult:
-    """Run every end-of-day step for one business date, in the caller's transaction."""
+    """Run every end-of-day step for one business date, in the caller's transaction (outreach when given)."""
     marker = BusinessDay(business_date=day, started_at=utcnow())
     session.add(marker)
     session.flush()
@@ -140,6 +155,9 @@ def run_business_day(
     result.early_intervention = open_early_intervention_tasks(session, day)
     result.arrears_information = open_arrears_information_tasks(session, day)
     result.cases_overdue = mark_overdue_cases(session, day)
+    if outreach is not None:
+        reached = queue_outreach(session, day, outreach)
+        result.outreach_queued, result.outreach_suppressed = reached.queued, reached.statuses["suppressed"]
     marker.finished_at = utcnow()
     marker.loans_processed = result.loans_accrued
     return result
