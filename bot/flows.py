@@ -13,6 +13,7 @@ from babel.dates import format_date, format_time, get_timezone_name
 from sqlalchemy import select
 
 from bot import nlu
+from bot.consent import answer_consent
 from bot.dates import DateMention, find_day, names_a_full_date, names_part_of_a_date, parse_birth_date, read_day
 from bot.i18n import LANGUAGE_IN_TEXT, LANGUAGE_NAMES, LOCALES, Speaker, catalog_locale, regional_locale, say
 from bot.turn import Reply, Turn
@@ -98,7 +99,10 @@ ANSWER_LIMIT = 500  # characters kept from each intake answer
 
 
 def respond(turn: Turn) -> None:
-    """Answer one message: quiet while a person owns it, refuse when locked, continue a flow, or understand it."""
+    """Answer one message: a revocation of consent first (even while a person owns it), then quiet while a person
+    owns it, refuse when locked, continue a flow, or understand it."""
+    if answer_consent(turn):
+        return
     if not bot_answers(turn):
         return
     awaiting = turn.flow.get("await")
