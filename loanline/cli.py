@@ -11,7 +11,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -102,13 +102,15 @@ def init() -> None:
 @click.option("--as-of", callback=iso_date, help="Anchor date of the demo portfolio (default today).")
 def demo(reset: bool, as_of: date | None) -> None:
     """Load the deterministic demo portfolio, its conversations and one console login per role."""
-    from servicing.demo.portfolio import load_demo
+    from servicing.demo.portfolio import DemoServicer, load_demo
 
     if reset:
         _reset_database()
     with runtime() as rt:
-        summary = load_demo(rt.sessions, secret=rt.settings.secret_key, as_of=as_of or rt.today(),
-                            country=rt.settings.country)  # fmt: skip
+        settings = rt.settings
+        servicer = DemoServicer(settings.servicer_name, settings.servicer_phone, settings.contact_rules())
+        summary = load_demo(rt.sessions, secret=settings.secret_key, as_of=as_of or rt.today(),
+                            country=settings.country, servicer=servicer)  # fmt: skip
         click.echo(summary)
         add_demo_logins(rt)
 
@@ -198,6 +200,7 @@ def import_payments_command(file: Path) -> None:
 def eod(through: date | None) -> None:
     """Run end of day for each business date not yet run."""
     from servicing.eod import dates_to_run, run_eod
+    from servicing.outreach.reminders import Outreach
 
     with runtime() as rt:
         last = through or rt.today()
@@ -206,9 +209,11 @@ def eod(through: date | None) -> None:
         with Progress(TextColumn("end of day {task.fields[day]}"), BarColumn(), MofNCompleteColumn(),
                       console=err, transient=True, disable=not err.is_terminal) as bar:  # fmt: skip
             task = bar.add_task("eod", total=len(days), day="")
+            outreach = Outreach(rt.settings.contact_rules(), datetime.now(UTC), rt.settings.servicer_name,
+                                rt.settings.servicer_phone)  # fmt: skip
             report = run_eod(rt.sessions, last, country=rt.settings.country,
                              on_day=lambda r: bar.update(task, advance=1, day=r.business_date.isoformat()),
-                             escrow_policy=rt.settings.escrow_policy())  # fmt: skip
+                             escrow_policy=rt.settings.escrow_policy(), outreach=outreach)  # fmt: skip
     if not report.days:
         click.echo(f"nothing to run: end of day is already through {last.isoformat()}")
         return
@@ -220,6 +225,8 @@ def eod(through: date | None) -> None:
         "escrow_analyzed",
         "early_intervention",
         "cases_overdue",
+        "outreach_queued",
+        "outreach_suppressed",
     )
     totals = {step: sum(getattr(day, step) for day in report.days) for step in steps}
     click.echo(
@@ -288,12 +295,13 @@ def payoff(loan_number: str, good_through: date | None, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("name", type=click.Choice(["delinquency", "payments", "cases", "audit", "queue"]))
+@click.argument("name", type=click.Choice(["delinquency", "payments", "cases", "audit", "queue", "outreach"]))
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
 @click.option("--from", "since", callback=iso_date, help="First day of the period (YYYY-MM-DD).")
 @click.option("--to", "until", callback=iso_date, help="Last day of the period (YYYY-MM-DD).")
 def report(name: str, fmt: str, since: date | None, until: date | None) -> None:
-    """Print a report: delinquency buckets, payments posted, case pipeline, audit log, queue by day."""
+    """Print a report: delinquency buckets, payments posted, case pipeline, audit log, queue by day, outreach
+    (one row per contact decision: loan, borrower's initials, kind, channel, status, reason, send after)."""
     from servicing.reports import REPORTS, csv_text
 
     with runtime() as rt, rt.sessions() as session:

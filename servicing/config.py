@@ -110,10 +110,11 @@ class Settings:
     statement_days_before_due: int = 15
     # The contact policy (docs/contact-policy.md): the hours messages the servicer starts may reach a borrower
     # (their local time, every zone they may be in), the collection messages allowed per borrower in a rolling
-    # window of days, and how many days before a due date the payment reminder goes.
+    # window of days and in one day, and how many days before a due date the payment reminder goes.
     contact_hours: tuple[time, time] = (time(8, 0), time(21, 0))
     collection_cap: int = 3
     collection_cap_days: int = 7
+    collection_per_day: int = 1
     reminder_days_before_due: int = 5
 
     def contact_rules(self) -> ContactRules:
@@ -121,7 +122,8 @@ class Settings:
         start, end = self.contact_hours
         return ContactRules(
             contact_from=start, contact_until=end, collection_cap=self.collection_cap,
-            cap_days=self.collection_cap_days, reminder_days_before_due=self.reminder_days_before_due,
+            cap_days=self.collection_cap_days, collection_per_day=self.collection_per_day,
+            reminder_days_before_due=self.reminder_days_before_due,
             servicer_timezone=self.timezone,
         )  # fmt: skip
 
@@ -182,5 +184,6 @@ class Settings:
             contact_hours=_hours(env, "LOANLINE_CONTACT_HOURS", "08:00-21:00"),
             collection_cap=_count(env, "LOANLINE_COLLECTION_CAP", 3, 50),
             collection_cap_days=_count(env, "LOANLINE_COLLECTION_CAP_DAYS", 7, 60, least=1),
+            collection_per_day=_count(env, "LOANLINE_COLLECTION_PER_DAY", 1, 50),
             reminder_days_before_due=_days(env, "LOANLINE_REMINDER_DAYS_BEFORE_DUE", 5),
         )

@@ -1,4 +1,4 @@
-"""Reports with charts and CSV export: delinquency, payments, the queue, the case pipeline, the audit log.
+"""Reports with charts and CSV export: delinquency, payments, the queue, the case pipeline, the audit log, outreach.
 
 The figures come from `servicing.reports` (the same rows `loanline report` prints); this blueprint only
 draws them (inline SVG measured by `console.reports.charts`) or hands them over as CSV.
@@ -18,6 +18,10 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers.response import Response
 
 from console.arguments import date_argument, servicer_today
+from console.contact import KINDS as CONTACT_KINDS
+from console.contact import REASONS as CONTACT_REASONS
+from console.contact import STATUSES as CONTACT_STATUSES
+from console.contact import label
 from console.reports.charts import Chart, Figure, bar_chart, line_chart
 from console.security import audits_view, requires_role, sessions, user
 from servicing.reports import REPORTS, csv_text
@@ -31,6 +35,7 @@ TITLES: dict[str, Any] = {
     "queue": _l("Queue by day"),
     "cases": _l("Case pipeline"),
     "audit": _l("Audit log"),
+    "outreach": _l("Outreach: contact decisions"),
 }
 LEAST_ROLE = {"audit": Role.SUPERVISOR}
 COLUMNS: dict[str, Any] = {
@@ -43,6 +48,8 @@ COLUMNS: dict[str, Any] = {
     "kind": _l("Kind"), "stage": _l("Stage"), "open": _l("Open"), "closed": _l("Closed"), "overdue": _l("Overdue"),
     "at": _l("When (UTC)"), "actor": _l("Who"), "action": _l("Action"), "subject_type": _l("Subject type"),
     "subject_id": _l("Subject"), "detail": _l("Detail"),
+    "decided_at": _l("Decided (UTC)"), "loan_number": _l("Loan"), "borrower": _l("Borrower"), "purpose": _l("Purpose"),
+    "channel": _l("Channel"), "reason": _l("Reason"), "send_after": _l("Send after (UTC)"),
 }  # fmt: skip
 MONEY_COLUMNS = frozenset({"principal", "amount"})
 AUDIT_ROWS_SHOWN = 200
@@ -114,12 +121,25 @@ def audit_charts(rows: Rows) -> list[tuple[str, Chart]]:
     return [(_("Entries per day"), bar_chart(sorted(per_day.items())))]
 
 
+def outreach_charts(rows: Rows) -> list[tuple[str, Chart]]:
+    """Decisions by status, and the deferred or suppressed ones by reason, and by kind of message."""
+    statuses = Counter(label(CONTACT_STATUSES, row["status"]) for row in rows)
+    reasons = Counter(label(CONTACT_REASONS, row["reason"]) for row in rows if row["reason"])
+    kinds = Counter(label(CONTACT_KINDS, row["kind"]) for row in rows)
+    return [
+        (_("Decisions by status"), bar_chart(sorted(statuses.items()))),
+        (_("Deferred or suppressed, by reason"), bar_chart(reasons.most_common())),
+        (_("Decisions by kind of message"), bar_chart(kinds.most_common())),
+    ]
+
+
 CHARTS: dict[str, Callable[[Rows], list[tuple[str, Chart]]]] = {
     "delinquency": delinquency_charts,
     "payments": payments_charts,
     "queue": queue_charts,
     "cases": cases_charts,
     "audit": audit_charts,
+    "outreach": outreach_charts,
 }
 
 

@@ -189,3 +189,11 @@ def recent_decisions(session: Session, borrower_id: int, loan_id: int | None = N
         .limit(DECISIONS_SHOWN)
     )  # fmt: skip
     return [DecisionView(*row) for row in rows]
+
+
+def loan_contact(session: Session, loan_number: str) -> ContactOverview:
+    """Return the loan page's contact section: the borrower's flags and revocations, the loan's decisions."""
+    loan = session.execute(select(Loan.id, Loan.borrower_id).where(Loan.loan_number == loan_number)).one_or_none()
+    if loan is None:
+        raise LoanNotFound(loan_number)
+    return contact_overview(session, loan.borrower_id, loan.id)

@@ -41,6 +41,7 @@ from servicing.rules.contact import (
     decide,
     next_allowed_moment,
     servicer_day,
+    start_of_servicer_day,
 )
 from servicing.store.bulk import chunked, execute_many, insert_rows_returning_ids
 from servicing.store.models import (
@@ -176,7 +177,7 @@ class Situation:
             flags.add(Flag.SPECIALIST_CONVERSATION)
         revoked = self.revoked.get((recipient.channel or "", recipient.address or ""), frozenset())
         return Facts(recipient.zones, revoked, frozenset(flags), self.cap.recent(wanted.borrower_id),
-                     wanted.borrower_id in self.paid_today)  # fmt: skip
+                     self.cap.of_today(wanted.borrower_id), wanted.borrower_id in self.paid_today)  # fmt: skip
 
 
 def situation(
@@ -190,7 +191,8 @@ def situation(
     loan_flags: dict[int, set[Flag]] = defaultdict(set)
     paid_today: set[int] = set()
     counts: dict[int, int] = {}
-    since = now - timedelta(days=rules.cap_days)
+    today: dict[int, int] = {}
+    since, day_began = now - timedelta(days=rules.cap_days), start_of_servicer_day(now, rules)
     for part in chunked(borrower_ids):
         flags = select(ContactFlag.borrower_id, ContactFlag.loan_id, ContactFlag.flag).where(
             ContactFlag.borrower_id.in_(part), ContactFlag.cleared_at.is_(None)
@@ -204,12 +206,15 @@ def situation(
         )
         paid_today.update(session.scalars(paid))
         recent = (
-            select(ContactDecision.borrower_id, ContactDecision.id)
+            select(ContactDecision.borrower_id, ContactDecision.decided_at)
             .where(ContactDecision.borrower_id.in_(part), ContactDecision.purpose == Purpose.COLLECTION.value,
-                   ContactDecision.decided_at >= since, ContactDecision.status.in_(COUNTED))
+                   ContactDecision.decided_at >= min(since, day_began), ContactDecision.status.in_(COUNTED))
         )  # fmt: skip
-        for borrower_id, _ in session.execute(recent):
-            counts[borrower_id] = counts.get(borrower_id, 0) + 1
+        for borrower_id, decided_at in session.execute(recent):
+            if decided_at >= since:
+                counts[borrower_id] = counts.get(borrower_id, 0) + 1
+            if decided_at >= day_began:
+                today[borrower_id] = today.get(borrower_id, 0) + 1
     for part in chunked(loan_ids):
         workouts = select(Workout.loan_id, Workout.kind).where(
             Workout.loan_id.in_(part), Workout.status == "active", Workout.kind.in_(sorted(WORKOUT_FLAGS)),
@@ -220,7 +225,8 @@ def situation(
         promised = select(Promise.loan_id).where(Promise.loan_id.in_(part), Promise.status == "open")
         for loan_id in session.scalars(promised):
             loan_flags[loan_id].add(Flag.PROMISE_OPEN)
-    return Situation(_revocations(session, found.values()), borrower_flags, loan_flags, paid_today, CapCounter(counts))
+    cap = CapCounter(counts, today)
+    return Situation(_revocations(session, found.values()), borrower_flags, loan_flags, paid_today, cap)
 
 
 def _revocations(session: Session, found: Iterable[Recipient]) -> dict[tuple[str, str], frozenset[str]]:

@@ -111,6 +111,7 @@ class ContactRules:
     contact_until: time = time(21, 0)
     collection_cap: int = 3
     cap_days: int = 7
+    collection_per_day: int = 1  # and no more than this in one of the servicer's days
     reminder_days_before_due: int = 5
     servicer_timezone: str = "America/New_York"
 
@@ -118,7 +119,7 @@ class ContactRules:
         """Refuse hours that leave no window and caps that mean nothing."""
         if not self.contact_from < self.contact_until:
             raise InvalidInput("contact hours: the window must start before it ends, within one day")
-        if self.collection_cap < 0 or self.cap_days < 1 or self.reminder_days_before_due < 0:
+        if min(self.collection_cap, self.collection_per_day, self.reminder_days_before_due) < 0 or self.cap_days < 1:
             raise InvalidInput("contact rules: the cap, its days and the reminder lead time must be positive")
 
 
@@ -133,6 +134,7 @@ class Facts:
     revoked: frozenset[str] = frozenset()  # purposes revoked on the channel's address ("all" for everything)
     flags: frozenset[Flag] = frozenset()
     collection_recent: int = 0  # collection messages queued, deferred or sent in the rolling window
+    collection_today: int = 0  # ... of which in the servicer's day
     payment_today: bool = False
 
 
@@ -177,7 +179,9 @@ def decide(kind: Kind, facts: Facts, now: datetime, rules: ContactRules = DEFAUL
     if purpose is Purpose.COLLECTION:
         if facts.payment_today:
             return Verdict(Status.SUPPRESSED, Reason.PAYMENT_TODAY.value)
-        if count_cap and facts.collection_recent >= rules.collection_cap:
+        if count_cap and (
+            facts.collection_recent >= rules.collection_cap or facts.collection_today >= rules.collection_per_day
+        ):
             return Verdict(Status.SUPPRESSED, Reason.FREQUENCY_CAP.value)
     allowed = next_allowed_moment(facts.zones, now, rules.contact_from, rules.contact_until)
     if allowed > now:
@@ -278,16 +282,28 @@ def servicer_day(now: datetime, rules: ContactRules) -> date:
     return now.astimezone(ZoneInfo(rules.servicer_timezone)).date()
 
 
+def start_of_servicer_day(now: datetime, rules: ContactRules) -> datetime:
+    """Return when the servicer's day of a moment began (the daily collection limit counts from it)."""
+    zone = ZoneInfo(rules.servicer_timezone)
+    return datetime.combine(now.astimezone(zone).date(), time(0, 0), tzinfo=zone)
+
+
 @dataclass
 class CapCounter:
-    """Collection messages per borrower in the rolling window, counting the ones decided in this run too."""
+    """Collection messages per borrower in the rolling window and in the day, counting this run's too."""
 
     counts: dict[int, int] = field(default_factory=dict)
+    today: dict[int, int] = field(default_factory=dict)
 
     def recent(self, borrower_id: int) -> int:
         """Return how many collection messages the borrower got in the window so far."""
         return self.counts.get(borrower_id, 0)
 
+    def of_today(self, borrower_id: int) -> int:
+        """Return how many collection messages the borrower got in the servicer's day so far."""
+        return self.today.get(borrower_id, 0)
+
     def add(self, borrower_id: int) -> None:
         """Count one more collection message queued for the borrower."""
         self.counts[borrower_id] = self.counts.get(borrower_id, 0) + 1
+        self.today[borrower_id] = self.today.get(borrower_id, 0) + 1
