@@ -7,9 +7,10 @@ occasions, the contact policy (`policy.decide_and_queue`) decides and queues the
   scheduled payment by the due date covers the installment (recorded as suppressed, `autopay`); a loan paid
   ahead has its next due date further out and gets none;
 - a past-due reminder once an installment is past its grace period, one per installment;
-- early-intervention outreach for each live-contact deadline of an open early-intervention task (Reg X
-  1024.39(a): by day 36 of the delinquency), inviting the borrower to talk about options; each one queued is
-  recorded on the task as a good-faith attempt at live contact (the task stays open until live contact);
+- early-intervention outreach for the live-contact deadlines of open early-intervention tasks, from day 30 of
+  the delinquency (or of each later missed installment) to day 36 (Reg X 1024.39(a)), inviting the borrower to
+  talk about options; each one queued is recorded on its tasks as a good-faith attempt at live contact (the
+  tasks stay open until live contact);
 - a confirmation of each payment received in the last 3 days (a weekend's too), once per payment;
 - a follow-up of each promise to pay end of day found broken in the last 7 days, once per promise.
 
@@ -45,6 +46,8 @@ loans = cast(Table, Loan.__table__)
 CONFIRM_DAYS = 3  # payments received on the day and the two before (a weekend's) are confirmed
 FOLLOW_UP_DAYS = 7  # promises broken in the last week are followed up
 SHORTEST_MONTH_DAYS = 28
+INVITE_DAYS_BEFORE_DEADLINE = 6  # live contact is due on day 36 of a delinquency; the task opens on day 30
+INVITE_DAYS_AFTER_DEADLINE = 30  # a deadline missed (end of day did not run) is still worth an attempt
 # No figures in these texts: a reminder reaches the phone on file, which may not be the borrower's hands.
 TEXTS = {
     Kind.PAYMENT_REMINDER: say(
@@ -190,29 +193,41 @@ def past_due_reminders(session: Session, day: date) -> list[Wanted]:
 
 
 def early_intervention_outreach(session: Session, day: date) -> list[Wanted]:
-    """Return an invitation to talk for each live-contact deadline of an open early-intervention task still ahead."""
+    """Return one invitation to talk per loan with an open early-intervention task whose live contact is due.
+
+    A live-contact deadline is due from day 30 of its delinquency (6 days before it, when the task opens) and
+    stays due, unmet, up to 30 days after it. One invitation covers every deadline of the loan up to the
+    latest (its occasion); it is recorded on each of their tasks as a good-faith attempt.
+    """
+    covered = exists().where(
+        ContactDecision.loan_id == Case.loan_id, ContactDecision.kind == Kind.EARLY_INTERVENTION.value,
+        ContactDecision.occasion >= CaseDeadline.due_on,
+    )  # fmt: skip
     rows = session.execute(
         select(Case.loan_id, Case.reference, CaseDeadline.due_on, Loan.borrower_id, Loan.loan_number)
         .join(CaseDeadline, CaseDeadline.case_id == Case.id)
         .join(Loan, Loan.id == Case.loan_id)
         .where(
             Case.kind == CaseKind.EARLY_INTERVENTION.value, Case.closed_on.is_(None),
-            CaseDeadline.name == "live_contact", CaseDeadline.met_on.is_(None), CaseDeadline.due_on >= day,
-            Loan.status == "active", Loan.days_past_due > 0,
-            ~exists().where(ContactDecision.loan_id == Case.loan_id,
-                            ContactDecision.kind == Kind.EARLY_INTERVENTION.value,
-                            ContactDecision.occasion == CaseDeadline.due_on),
+            CaseDeadline.name == "live_contact", CaseDeadline.met_on.is_(None),
+            CaseDeadline.due_on >= day - timedelta(days=INVITE_DAYS_AFTER_DEADLINE),
+            CaseDeadline.due_on <= day + timedelta(days=INVITE_DAYS_BEFORE_DEADLINE),
+            Loan.status == "active", Loan.days_past_due > 0, ~covered,
         )
         .order_by(Case.loan_id, CaseDeadline.due_on)
     )  # fmt: skip
-    wanted: dict[tuple[int, date], Wanted] = {}
+    deadlines: dict[int, list[Any]] = {}
     for row in rows:
-        key = f"{Kind.EARLY_INTERVENTION.value}:{row.loan_id}:{row.due_on}"
-        wanted.setdefault((row.loan_id, row.due_on), Wanted(
-            Kind.EARLY_INTERVENTION, row.loan_id, row.borrower_id, row.due_on, key,
-            {"loan_last4": row.loan_number[-4:], "case": row.reference},
+        deadlines.setdefault(row.loan_id, []).append(row)
+    wanted = []
+    for loan_id, due in deadlines.items():
+        latest = due[-1]
+        wanted.append(Wanted(
+            Kind.EARLY_INTERVENTION, loan_id, latest.borrower_id, latest.due_on,
+            f"{Kind.EARLY_INTERVENTION.value}:{loan_id}:{latest.due_on}",
+            {"loan_last4": latest.loan_number[-4:], "tasks": tuple((row.reference, row.due_on) for row in due)},
         ))  # fmt: skip
-    return list(wanted.values())
+    return wanted
 
 
 def broken_promise_follow_ups(session: Session, day: date) -> list[Wanted]:
@@ -294,12 +309,10 @@ def record_live_contact_attempts(session: Session, recorded: list[Recorded]) -> 
         wanted, verdict = r.decided.wanted, r.decided.verdict
         if wanted.kind is not Kind.EARLY_INTERVENTION or not verdict.goes_out:
             continue
-        detail = {
-            "decision": r.decision_id,
-            "channel": r.decided.recipient.channel if r.decided.recipient else None,
-            "status": verdict.status.value,
-            "deadline": wanted.occasion.isoformat() if wanted.occasion else None,
-        }
-        record_audit(session, "eod", "case.live_contact_attempted", "case", str(wanted.values["case"]), detail)
-        attempts += 1
+        channel = r.decided.recipient.channel if r.decided.recipient else None
+        for reference, deadline in wanted.values["tasks"]:
+            detail = {"decision": r.decision_id, "channel": channel, "status": verdict.status.value,
+                      "deadline": deadline.isoformat()}  # fmt: skip
+            record_audit(session, "eod", "case.live_contact_attempted", "case", reference, detail)
+            attempts += 1
     return attempts
