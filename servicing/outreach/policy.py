@@ -6,8 +6,9 @@ A message the servicer wants to send (`Wanted`: a kind, a loan, its occasion) is
 the borrower's channel and candidate time zones, what the address revoked, the flags of the borrower and the
 loan, the collection messages of the last days and the payments of the day. Every decision is recorded in
 `contact_decisions`; what may go out is queued in the outbox (deferred ones from their `send_after`).
-A decision's `dedupe_key` is unique: the same occasion decided twice (end of day run again, two runs at once)
-inserts nothing the second time and so queues nothing.
+A decision's `dedupe_key` is unique, and end of day looks for undecided occasions in its outreach turn (one run
+at a time): the same occasion decided twice (end of day run again, two runs at once) is found decided the
+second time and queues nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -65,6 +66,7 @@ COUNTED = (Status.QUEUED.value, Status.DEFERRED.value, Status.SENT.value)  # wha
 WORKOUT_FLAGS = {"forbearance": Flag.FORBEARANCE, "repayment_plan": Flag.REPAYMENT_PLAN}
 PERSON_STATES = (ConversationState.QUEUED.value, ConversationState.ASSIGNED.value)
 decisions_table = table_of(ContactDecision)
+OUTREACH_LOCK = 1_300_013  # the key of outreach's PostgreSQL advisory lock (any number no other lock uses)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class Recipient:
     locale: str
     zones: tuple[str, ...]
     specialist_open: bool = False  # a conversation of theirs is queued for or held by a specialist
+    names_a_loan: bool = False  # the conversation already knows which loan the borrower means
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,7 @@ def recipients(session: Session, borrower_ids: Iterable[int]) -> dict[int, Recip
             .where(Borrower.id.in_(part)))})  # fmt: skip
         conversations = session.execute(
             select(Conversation.borrower_id, Conversation.id, Conversation.channel, Conversation.address,
-                   Conversation.locale, Conversation.state)
+                   Conversation.locale, Conversation.state, Conversation.loan_id)
             .where(Conversation.borrower_id.in_(part))
             .order_by(Conversation.borrower_id, Conversation.last_message_at.desc(), Conversation.id.desc())
         )  # fmt: skip
@@ -150,8 +153,8 @@ def recipients(session: Session, borrower_ids: Iterable[int]) -> dict[int, Recip
         zones = candidate_zones(person.timezone, person.timezone_given, numbers, person.country)
         if conversation is not None:
             found[borrower_id] = Recipient(borrower_id, conversation.channel, conversation.address, conversation.id,
-                                           conversation.locale or person.locale, zones,
-                                           borrower_id in with_a_person)  # fmt: skip
+                                           conversation.locale or person.locale, zones, borrower_id in with_a_person,
+                                           conversation.loan_id is not None)  # fmt: skip
         else:
             found[borrower_id] = Recipient(borrower_id, "sms" if phone else None, phone, None, person.locale, zones)
     return found
@@ -266,38 +269,39 @@ def decide_all(
 # -- recording and queueing ------------------------------------------------------------------------------------
 
 
-def record_decisions(session: Session, decided: Sequence[Decided], now: datetime) -> list[Recorded]:
-    """Record the decisions; return those recorded now (an occasion already on file is skipped, never doubled).
+def take_outreach_turn(session: Session) -> None:
+    """Wait for any other outreach run to commit, then hold the turn until this transaction ends.
 
-    Rows go in dedupe-key order, so two runs at once take their keys' locks in the same order (PostgreSQL waits
-    for the first to commit, then inserts nothing): no deadlock and no second reminder.
+    Runs at once (end of day twice, a catch-up beside a scheduled one) then look for undecided occasions one
+    after the other, so the second finds what the first decided and queues nothing twice. PostgreSQL: a
+    transaction-scoped advisory lock; SQLite: every transaction already holds the one write lock from BEGIN.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": OUTREACH_LOCK})
+
+
+def record_decisions(
+    session: Session, decided: Sequence[Decided], now: datetime, outbox_ids: Sequence[int | None] | None = None
+) -> list[Recorded]:
+    """Record the decisions, with the outbox rows they queued if any, in one bulk insert; return them with ids.
+
+    Callers decide only occasions with no decision on file, during their outreach turn; the unique dedupe key
+    is the last guard: a second decision for an occasion fails the transaction rather than queue it twice.
     """
     if not decided:
         return []
-    ordered = sorted(decided, key=lambda d: d.wanted.dedupe_key or "")
-    rows = [_decision_row(d, now) for d in ordered]
-    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(decisions_table)
-    statement = insert.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(
-        decisions_table.c.id, decisions_table.c.dedupe_key
-    )
-    recorded: list[Recorded] = []
-    keyed = {d.wanted.dedupe_key: d for d in ordered if d.wanted.dedupe_key is not None}
-    unkeyed = [(row, d) for row, d in zip(rows, ordered, strict=True) if d.wanted.dedupe_key is None]
-    keyed_rows = [row for row in rows if row["dedupe_key"] is not None]
-    for part in chunked(keyed_rows, 1000):
-        for decision_id, key in session.execute(statement, list(part)):
-            recorded.append(Recorded(decision_id, keyed[key]))
-    for row, d in unkeyed:
-        recorded.append(Recorded(session.execute(statement, [row]).one()[0], d))
-    return recorded
+    links = outbox_ids if outbox_ids is not None else [None] * len(decided)
+    rows = [_decision_row(d, now, outbox_id) for d, outbox_id in zip(decided, links, strict=True)]
+    ids = insert_rows_returning_ids(session, decisions_table, rows)
+    return [Recorded(decision_id, d) for decision_id, d in zip(ids, decided, strict=True)]
 
 
-def _decision_row(d: Decided, now: datetime) -> dict[str, Any]:
+def _decision_row(d: Decided, now: datetime, outbox_id: int | None) -> dict[str, Any]:
     return {
         "loan_id": d.wanted.loan_id, "borrower_id": d.wanted.borrower_id, "kind": d.wanted.kind.value,
         "purpose": PURPOSE_OF[d.wanted.kind].value, "channel": d.recipient.channel if d.recipient else None,
         "occasion": d.wanted.occasion, "decided_at": now, "status": d.verdict.status.value,
-        "reason": d.verdict.reason, "send_after": d.verdict.send_after, "outbox_id": None,
+        "reason": d.verdict.reason, "send_after": d.verdict.send_after, "outbox_id": outbox_id,
         "dedupe_key": d.wanted.dedupe_key,
     }  # fmt: skip
 
@@ -305,20 +309,21 @@ def _decision_row(d: Decided, now: datetime) -> dict[str, Any]:
 Render = Callable[[Wanted, Recipient], str]
 
 
-def queue_messages(session: Session, recorded: Sequence[Recorded], render: Render, now: datetime) -> int:
-    """Queue in the outbox each recorded message that may go out, in bulk; return how many were queued.
+def queue_messages(session: Session, decided: Sequence[Decided], render: Render, now: datetime) -> list[int | None]:
+    """Queue in the outbox, in bulk, each decided message that may go out; return each one's outbox id (None for
+    those that do not go out).
 
     A borrower with no conversation gets one (SMS to their phone), as `notices.borrower_channel` opens it.
     """
-    going = [r for r in recorded if r.decided.verdict.goes_out and r.decided.recipient is not None]
+    going = [d for d in decided if d.verdict.goes_out and d.recipient is not None]
     if not going:
-        return 0
-    conversations = _conversations_for(session, [r.decided.recipient for r in going if r.decided.recipient], now)
+        return [None] * len(decided)
+    conversations = _conversations_for(session, going, now)
     message_rows, outbox_rows = [], []
-    for r in going:
-        recipient = r.decided.recipient
+    for d in going:
+        recipient = d.recipient
         assert recipient is not None and recipient.channel is not None and recipient.address is not None
-        body = render(r.decided.wanted, recipient)
+        body = render(d.wanted, recipient)
         message_rows.append({
             "conversation_id": conversations[(recipient.channel, recipient.address)], "channel": recipient.channel,
             "direction": "out", "author": AUTHOR, "body": body, "provider_id": None, "status": "queued",
@@ -327,35 +332,62 @@ def queue_messages(session: Session, recorded: Sequence[Recorded], render: Rende
         })  # fmt: skip
         outbox_rows.append({
             "channel": recipient.channel, "address": recipient.address, "body": body, "proactive": True,
-            "status": "pending", "attempts": 0, "next_attempt_at": r.decided.verdict.send_after or now,
+            "status": "pending", "attempts": 0, "next_attempt_at": d.verdict.send_after or now,
             "claimed_by": None, "last_error": None, "provider_id": None, "created_at": now, "sent_at": None,
         })  # fmt: skip
     message_ids = insert_rows_returning_ids(session, table_of(Message), message_rows)
     for row, message_id in zip(outbox_rows, message_ids, strict=True):
         row["message_id"] = message_id
-    outbox_ids = insert_rows_returning_ids(session, table_of(OutboxItem), outbox_rows)
-    links = [{"b_id": r.decision_id, "outbox_id": o} for r, o in zip(going, outbox_ids, strict=True)]
-    linked = update(decisions_table).where(decisions_table.c.id == bindparam("b_id"))
-    execute_many(session, ("contact_decision_outbox",), linked.values(outbox_id=bindparam("outbox_id")), links)
-    _link_loans(session, going, conversations)
-    return len(going)
+    queued = dict(zip(map(id, going), insert_rows_returning_ids(session, table_of(OutboxItem), outbox_rows),
+                      strict=True))  # fmt: skip
+    return [queued.get(id(d)) for d in decided]
 
 
-def _conversations_for(session: Session, found: Sequence[Recipient], now: datetime) -> dict[tuple[str, str], int]:
-    """Return the conversation id of each recipient's channel address, opening the SMS ones that are new."""
-    ids = {(r.channel, r.address): r.conversation_id for r in found if r.channel and r.address and r.conversation_id}
-    new = {(r.channel, r.address): r for r in found if r.channel and r.address and not r.conversation_id}
-    if not new:
-        return ids  # type: ignore[return-value]
+def _conversations_for(session: Session, going: Sequence[Decided], now: datetime) -> dict[tuple[str, str], int]:
+    """Return the conversation id of each recipient's channel address, opening the SMS ones that are new (naming
+    the loan of their first message), and name the loan on known conversations that named none."""
+    ids: dict[tuple[str, str], int] = {}
+    new: dict[tuple[str, str], tuple[Recipient, int]] = {}
+    unnamed: dict[int, int] = {}
+    for d in going:
+        recipient, loan_id = d.recipient, d.wanted.loan_id
+        assert recipient is not None and recipient.channel is not None and recipient.address is not None
+        key = (recipient.channel, recipient.address)
+        if recipient.conversation_id is None:
+            new.setdefault(key, (recipient, loan_id))
+            continue
+        ids[key] = recipient.conversation_id
+        if not recipient.names_a_loan:
+            unnamed.setdefault(recipient.conversation_id, loan_id)
+    if new:
+        ids.update(_open_conversations(session, new, now))
+    if unnamed:
+        table = table_of(Conversation)
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"), table.c.loan_id.is_(None))
+            .values(loan_id=bindparam("loan_id"))
+        )
+        named = [{"b_id": conversation, "loan_id": loan} for conversation, loan in unnamed.items()]
+        execute_many(session, ("conversation_loan",), statement, named)
+    return ids
+
+
+def _open_conversations(
+    session: Session, new: Mapping[tuple[str, str], tuple[Recipient, int]], now: datetime
+) -> dict[tuple[str, str], int]:
+    """Open SMS conversations to borrowers who never wrote, as `find_or_open_conversation` would; one that an
+    inbound message opened meanwhile is kept (ON CONFLICT DO NOTHING) and found by its address."""
     table = table_of(Conversation)
     insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
     rows = [
-        {"channel": channel, "address": address, "borrower_id": r.borrower_id, "locale": r.locale,
+        {"channel": channel, "address": address, "borrower_id": r.borrower_id, "loan_id": loan_id, "locale": r.locale,
          "state": ConversationState.BOT.value, "created_at": now, "last_message_at": now, "flow": {}}
-        for (channel, address), r in sorted(new.items())
+        for (channel, address), (r, loan_id) in sorted(new.items())
     ]  # fmt: skip
     for part in chunked(rows, 1000):
         session.execute(insert.on_conflict_do_nothing(index_elements=["channel", "address"]), list(part))
+    ids = {}
     for part in chunked(sorted(address for _, address in new)):
         opened = select(Conversation.channel, Conversation.address, Conversation.id).where(
             Conversation.address.in_(part)
@@ -363,34 +395,17 @@ def _conversations_for(session: Session, found: Sequence[Recipient], now: dateti
         for channel, address, conversation_id in session.execute(opened):
             if (channel, address) in new:
                 ids[(channel, address)] = conversation_id
-    return ids  # type: ignore[return-value]
-
-
-def _link_loans(session: Session, going: Sequence[Recorded], conversations: Mapping[tuple[str, str], int]) -> None:
-    """Name the loan on conversations that had none (the bot then knows which loan the borrower means)."""
-    rows: dict[int, int] = {}
-    for r in going:
-        recipient = r.decided.recipient
-        assert recipient is not None
-        rows.setdefault(conversations[(recipient.channel or "", recipient.address or "")], r.decided.wanted.loan_id)
-    table = table_of(Conversation)
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("b_id"), table.c.loan_id.is_(None))
-        .values(loan_id=bindparam("loan_id"))
-    )
-    execute_many(session, ("conversation_loan",), statement, [{"b_id": c, "loan_id": loan} for c, loan in rows.items()])
+    return ids
 
 
 def decide_and_queue(
     session: Session, wanted: Sequence[Wanted], render: Render, *, day: date, now: datetime, rules: ContactRules
 ) -> list[Recorded]:
-    """Decide, record and queue these messages (end of day's bulk path); return the decisions recorded now."""
+    """Decide, record and queue these messages (end of day's bulk path, in its outreach turn); return the
+    decisions recorded."""
     found = recipients(session, [w.borrower_id for w in wanted])
     decided = decide_all(wanted, found, situation(session, wanted, found, day, now, rules), now, rules)
-    recorded = record_decisions(session, decided, now)
-    queue_messages(session, recorded, render, now)
-    return recorded
+    return record_decisions(session, decided, now, queue_messages(session, decided, render, now))
 
 
 # -- one notice at a time ----------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ occasions, the contact policy (`policy.decide_and_queue`) decides and queues the
 - a confirmation of each payment received in the last 3 days (a weekend's too), once per payment;
 - a follow-up of each promise to pay end of day found broken in the last 7 days, once per promise.
 
-Each occasion has a unique key: end of day run twice, or two runs at once, queue nothing twice. The windows
+Each occasion has a unique key, and one outreach run looks for undecided occasions at a time
+(`policy.take_outreach_turn`): end of day run twice, or two runs at once, queue nothing twice. The windows
 let a day end of day skipped still be caught up by the next; a reminder whose installment was paid in between
 is stopped before sending (`policy.still_due`). Texts name the loan by its last 4 digits and tell no figures:
 the borrower asks the bot for them after verifying.
@@ -35,7 +36,7 @@ from sqlalchemy.orm import Session
 from servicing.audit import record_audit
 from servicing.cases import CaseKind
 from servicing.notices import OPT_OUT_LINE
-from servicing.outreach.policy import Recipient, Recorded, Wanted, decide_and_queue
+from servicing.outreach.policy import Recipient, Recorded, Wanted, decide_and_queue, take_outreach_turn
 from servicing.rules.contact import PURPOSE_OF, ContactRules, Kind, Purpose, Status
 from servicing.rules.schedule import due_dates_between
 from servicing.speaking import Speaker, say
@@ -105,6 +106,7 @@ def queue_outreach(session: Session, day: date, outreach: Outreach) -> OutreachR
     frequency cap leaves room for only some, the one the rules require is the one sent.
     """
     rules = outreach.rules
+    take_outreach_turn(session)
     wanted = [
         *early_intervention_outreach(session, day),
         *broken_promise_follow_ups(session, day),

@@ -4,14 +4,18 @@ broken-promise follow-ups; every suppression reason; the worker's check before s
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.cases import CaseKind
@@ -23,7 +27,7 @@ from servicing.outreach import policy
 from servicing.outreach.flags import clear_contact_flag, set_contact_flag
 from servicing.outreach.reminders import Outreach, OutreachResult, queue_outreach
 from servicing.payments import PaymentInstruction, post_payments
-from servicing.rules.contact import DEFAULT_RULES, ContactRules
+from servicing.rules.contact import DEFAULT_RULES, ContactRules, Kind, Status, Verdict
 from servicing.speaking import say
 from servicing.store.models import (
     AuditEntry,
@@ -54,6 +58,8 @@ BORROWERS = {  # zone: country, currency, locale, a phone libphonenumber places 
     "Asia/Jakarta": ("ID", "IDR", "id_ID", "+6281234567803"),
 }
 NEW_YORK = "America/New_York"
+# Bulk inserts go straight to the driver (COPY on PostgreSQL): its own error, or SQLAlchemy's wrapping it.
+UNIQUE_VIOLATIONS = (IntegrityError, psycopg.IntegrityError, sqlite3.IntegrityError)
 
 
 def board_in(session: Session, zone: str = NEW_YORK, **fields: Any) -> str:
@@ -200,19 +206,20 @@ def test_two_outreach_runs_at_once_never_queue_a_reminder_twice(
         pytest.skip("two writers at once is a PostgreSQL matter; SQLite has one writer at a time")
     with sessions.begin() as session:
         loans = [board_in(session, zone) for zone in BORROWERS]
-    both_decided = threading.Barrier(2, timeout=30)
-    record = policy.record_decisions
+    recipients = policy.recipients
 
-    def record_together(*args: Any, **kwargs: Any) -> list[policy.Recorded]:
-        both_decided.wait()  # both runs found the same occasions undecided before either records
-        return record(*args, **kwargs)
+    def slow_recipients(*args: Any, **kwargs: Any) -> dict[int, policy.Recipient]:
+        time.sleep(0.5)  # between finding the undecided occasions and recording them: the runs overlap
+        return recipients(*args, **kwargs)
 
-    monkeypatch.setattr(policy, "record_decisions", record_together)
+    monkeypatch.setattr(policy, "recipients", slow_recipients)
+    start_together = threading.Barrier(2, timeout=30)
     results: list[OutreachResult] = []
     errors: list[BaseException] = []
 
     def run() -> None:
         try:
+            start_together.wait()
             results.append(reach_out(sessions, REMINDER_DAY, EVENING))
         except BaseException as error:  # a worker thread's failure must fail the test
             errors.append(error)
@@ -228,6 +235,18 @@ def test_two_outreach_runs_at_once_never_queue_a_reminder_twice(
         assert session.scalar(select(func.count()).select_from(OutboxItem)) == 6
         assert session.scalar(select(func.count()).select_from(Message).where(Message.direction == "out")) == 6
     assert all(len(decisions(sessions)[loan]) == 1 for loan in loans)
+
+
+def test_the_same_occasion_decided_twice_fails_rather_than_queue_twice(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        loan_id = session.scalar(select(Loan.id).where(Loan.loan_number == board_in(session))) or 0
+        borrower_id = session.scalar(select(Loan.borrower_id).where(Loan.id == loan_id)) or 0
+    wanted = policy.Wanted(Kind.PAYMENT_REMINDER, loan_id, borrower_id, DUE, f"payment_reminder:{loan_id}:{DUE}")
+    decided = policy.Decided(wanted, None, Verdict(Status.SUPPRESSED, "no_channel"))
+    with sessions.begin() as session:
+        policy.record_decisions(session, [decided], EVENING)
+    with pytest.raises(UNIQUE_VIOLATIONS), sessions.begin() as session:
+        policy.record_decisions(session, [decided], EVENING)
 
 
 # -- past due, early intervention, confirmations, broken promises -------------------------------------------
