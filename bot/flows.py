@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from bot import nlu
 from bot.amounts import find_amount
+from bot.consent import answer_consent
 from bot.dates import DateMention, find_day, names_a_full_date, names_part_of_a_date, parse_birth_date, read_day
 from bot.i18n import LANGUAGE_IN_TEXT, LANGUAGE_NAMES, LOCALES, Speaker, catalog_locale, regional_locale, say
 from bot.turn import OutgoingDocument, Reply, Turn
@@ -126,7 +127,10 @@ ANSWER_LIMIT = 500  # characters kept from each intake answer
 
 
 def respond(turn: Turn) -> None:
-    """Answer one message: quiet while a person owns it, refuse when locked, continue a flow, or understand it."""
+    """Answer one message: a revocation of consent first (even while a person owns it), then quiet while a person
+    owns it, refuse when locked, continue a flow, or understand it."""
+    if answer_consent(turn):
+        return
     if not bot_answers(turn):
         return
     awaiting = turn.flow.get("await")

@@ -12,7 +12,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -106,13 +106,15 @@ def init() -> None:
 @click.option("--as-of", callback=iso_date, help="Anchor date of the demo portfolio (default today).")
 def demo(reset: bool, as_of: date | None) -> None:
     """Load the deterministic demo portfolio, its conversations and one console login per role."""
-    from servicing.demo.portfolio import load_demo
+    from servicing.demo.portfolio import DemoServicer, load_demo
 
     if reset:
         _reset_database()
     with runtime() as rt:
-        summary = load_demo(rt.sessions, secret=rt.settings.secret_key, as_of=as_of or rt.today(),
-                            country=rt.settings.country)  # fmt: skip
+        settings = rt.settings
+        servicer = DemoServicer(settings.servicer_name, settings.servicer_phone, settings.contact_rules())
+        summary = load_demo(rt.sessions, secret=settings.secret_key, as_of=as_of or rt.today(),
+                            country=settings.country, servicer=servicer)  # fmt: skip
         click.echo(summary)
         add_demo_logins(rt)
 
@@ -205,6 +207,7 @@ def eod(through: date | None) -> None:
     from servicing.documents.delivery import DeliveryPlace
     from servicing.documents.statement_figures import StatementOptions
     from servicing.eod import dates_to_run, run_eod
+    from servicing.outreach.reminders import Outreach
 
     with runtime() as rt:
         place = DeliveryPlace(rt.settings.documents_dir, rt.settings.country)
@@ -214,12 +217,15 @@ def eod(through: date | None) -> None:
         with Progress(TextColumn("end of day {task.fields[day]}"), BarColumn(), MofNCompleteColumn(),
                       console=err, transient=True, disable=not err.is_terminal) as bar:  # fmt: skip
             task = bar.add_task("eod", total=len(days), day="")
+            outreach = Outreach(rt.settings.contact_rules(), datetime.now(UTC), rt.settings.servicer_name,
+                                rt.settings.servicer_phone)  # fmt: skip
             report = run_eod(rt.sessions, last, country=rt.settings.country,
                              on_day=lambda r: bar.update(task, advance=1, day=r.business_date.isoformat()),
                              escrow_policy=rt.settings.escrow_policy(),
                              letters=Correspondence.from_settings(rt.settings),
                              statements=StatementOptions.from_settings(rt.settings, actor="eod"),
-                             delivery=place, statement_workers=os.cpu_count() or 1)  # fmt: skip
+                             delivery=place, statement_workers=os.cpu_count() or 1,
+                             outreach=outreach)  # fmt: skip
     if not report.days:
         click.echo(f"nothing to run: end of day is already through {last.isoformat()}")
         return
@@ -235,6 +241,8 @@ def eod(through: date | None) -> None:
         "statements",
         "promises_kept",
         "promises_broken",
+        "outreach_queued",
+        "outreach_suppressed",
     )
     totals = {step: sum(getattr(day, step) for day in report.days) for step in steps}
     delivered = [day.delivered for day in report.days if day.delivered is not None]
@@ -435,12 +443,15 @@ def print_batch(day: date | None, out: Path | None) -> None:
 
 
 @main.command()
-@click.argument("name", type=click.Choice(["delinquency", "payments", "cases", "audit", "queue", "promises"]))
+@click.argument(
+    "name", type=click.Choice(["delinquency", "payments", "cases", "audit", "queue", "promises", "outreach"])
+)
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
 @click.option("--from", "since", callback=iso_date, help="First day of the period (YYYY-MM-DD).")
 @click.option("--to", "until", callback=iso_date, help="Last day of the period (YYYY-MM-DD).")
 def report(name: str, fmt: str, since: date | None, until: date | None) -> None:
-    """Print a report: delinquency buckets, payments posted, case pipeline, audit log, queue by day, promises."""
+    """Print a report: delinquency buckets, payments posted, case pipeline, audit log, queue by day, promises,
+    outreach (one row per contact decision: loan, borrower's initials, kind, channel, status, reason, send after)."""
     from servicing.reports import REPORTS, csv_text
 
     with runtime() as rt, rt.sessions() as session:

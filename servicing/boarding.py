@@ -92,6 +92,7 @@ class LoanRecord:
     fingerprint: str
     mailing_address: Address | None = None  # where the borrower's paper goes (docs/documents.md)
     property_address: Address | None = None  # the property securing the loan
+    timezone_given: bool = True  # False: the file had none and the country's main zone was taken
 
     @property
     def boarded_mid_life(self) -> bool:
@@ -306,6 +307,7 @@ def parse_loan_row(row: Mapping[str, str]) -> LoanRecord:
         fingerprint=hashlib.sha256(repr(sorted(row.items())).encode()).hexdigest()[:32],
         mailing_address=parse_address(row, prefix=MAILING, default_country=country),
         property_address=parse_address(row, prefix=PROPERTY, default_country=country),
+        timezone_given=zone is not None,
     )
 
 
@@ -520,6 +522,7 @@ def _borrower_row(record: LoanRecord, secret: str) -> dict[str, Any]:
         "country": record.country,
         "locale": record.locale,
         "timezone": record.timezone,
+        "timezone_given": record.timezone_given,
         "factor_salt": salt,
         "date_of_birth_hash": factor_hash(secret, salt, Factor.DATE_OF_BIRTH, record.date_of_birth.isoformat()),
         "tax_id_last4_hash": factor_hash(secret, salt, Factor.TAX_ID_LAST4, record.tax_id_last4),

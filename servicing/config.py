@@ -6,11 +6,12 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from servicing.errors import InvalidInput
+from servicing.rules.contact import ContactRules
 from servicing.rules.escrow import AnalysisPolicy, SmallSurplus
 
 SMALL_SURPLUS_CHOICES = tuple(choice.value for choice in SmallSurplus)  # refund, or credit next year's deposits
@@ -47,6 +48,26 @@ def _days(environ: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or not 0 <= int(raw) <= 60:
         raise InvalidInput(f"{name}={raw!r}: expected a number of days from 0 to 60")
     return int(raw)
+
+
+def _count(environ: Mapping[str, str], name: str, default: int, most: int, least: int = 0) -> int:
+    """Return a setting that counts something (`least` to `most`); refuse anything else by name."""
+    raw = (environ.get(name) or str(default)).strip()
+    if not raw.isdigit() or not least <= int(raw) <= most:
+        raise InvalidInput(f"{name}={raw!r}: expected a whole number from {least} to {most}")
+    return int(raw)
+
+
+def _hours(environ: Mapping[str, str], name: str, default: str) -> tuple[time, time]:
+    """Return a window of hours written HH:MM-HH:MM that starts before it ends; refuse anything else by name."""
+    raw = (environ.get(name) or default).strip()
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in raw.split("-"))
+    except ValueError as error:
+        raise InvalidInput(f"{name}={raw!r}: expected hours like 08:00-21:00") from error
+    if not start < end:
+        raise InvalidInput(f"{name}={raw!r}: the window must start before it ends")
+    return start, end
 
 
 def _flag(value: str | None) -> bool:
@@ -87,6 +108,24 @@ class Settings:
     documents_dir: Path = Path("instance/documents")
     servicer_address: str = "PO Box 1000, Springfield, IL 62701"  # the return address on paper, lines split by ", "
     statement_days_before_due: int = 15
+    # The contact policy (docs/contact-policy.md): the hours messages the servicer starts may reach a borrower
+    # (their local time, every zone they may be in), the collection messages allowed per borrower in a rolling
+    # window of days and in one day, and how many days before a due date the payment reminder goes.
+    contact_hours: tuple[time, time] = (time(8, 0), time(21, 0))
+    collection_cap: int = 3
+    collection_cap_days: int = 7
+    collection_per_day: int = 1
+    reminder_days_before_due: int = 5
+
+    def contact_rules(self) -> ContactRules:
+        """Return this portfolio's contact rules."""
+        start, end = self.contact_hours
+        return ContactRules(
+            contact_from=start, contact_until=end, collection_cap=self.collection_cap,
+            cap_days=self.collection_cap_days, collection_per_day=self.collection_per_day,
+            reminder_days_before_due=self.reminder_days_before_due,
+            servicer_timezone=self.timezone,
+        )  # fmt: skip
 
     def escrow_policy(self) -> AnalysisPolicy:
         """Return the escrow analysis options this servicer's portfolio uses."""
@@ -142,4 +181,9 @@ class Settings:
             servicer_address=env.get("LOANLINE_SERVICER_ADDRESS") or "PO Box 1000, Springfield, IL 62701",
             documents_dir=Path(env.get("LOANLINE_DOCUMENTS_DIR") or instance / "documents").resolve(),
             statement_days_before_due=_days(env, "LOANLINE_STATEMENT_DAYS_BEFORE_DUE", 15),
+            contact_hours=_hours(env, "LOANLINE_CONTACT_HOURS", "08:00-21:00"),
+            collection_cap=_count(env, "LOANLINE_COLLECTION_CAP", 3, 50),
+            collection_cap_days=_count(env, "LOANLINE_COLLECTION_CAP_DAYS", 7, 60, least=1),
+            collection_per_day=_count(env, "LOANLINE_COLLECTION_PER_DAY", 1, 50),
+            reminder_days_before_due=_days(env, "LOANLINE_REMINDER_DAYS_BEFORE_DUE", 5),
         )

@@ -15,10 +15,14 @@
    (servicing/documents/statements.py): in transactions of their own, a chunk of loans at a time, so the
    rendering (the slow part) holds no lock; on more than one core when given workers
    (statements made after the day's commit are delivered by the next business day's step 8)
+10. reach out: reminders, past-due notices, early-intervention outreach, payment confirmations and
+    broken-promise follow-ups, through the contact policy (servicing/outreach, docs/contact-policy.md)
 
 Late fees are assessed before the accrual/delinquency update because neither changes the other;
 that lets interest and days past due share one statement. The escrow analysis runs after the
 day's bills are paid and days past due are updated, so it sees the balance and status of the day.
+Outreach comes last: it reads what the steps before decided (days past due, the tasks opened, promises
+marked kept or broken).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from servicing.documents.delivery import DayDelivery, DeliveryPlace, deliver_day
 from servicing.documents.end_of_day import make_end_of_day_letters
 from servicing.escrow import analyze_escrow_due
 from servicing.outreach.promises import resolve_promises
+from servicing.outreach.reminders import Outreach, queue_outreach
 from servicing.payments import PaymentInstruction, post_payments
 from servicing.rules.account import FeeKind
 from servicing.rules.calendar import business_days_between
@@ -98,6 +103,8 @@ class DayResult:
     delivered: DayDelivery | None = None  # the day's documents: notices of electronic ones, the print batch
     promises_kept: int = 0
     promises_broken: int = 0
+    outreach_queued: int = 0  # messages queued (now or for the borrower's morning)
+    outreach_suppressed: int = 0
 
 
 @dataclass
@@ -130,6 +137,7 @@ def run_eod(
     statements: StatementOptions | None = None,
     delivery: DeliveryPlace | None = None,
     statement_workers: int = 1,
+    outreach: Outreach | None = None,
 ) -> EodReport:
     """Run end of day for every business date not yet run up to `through`, one transaction per date.
 
@@ -139,6 +147,8 @@ def run_eod(
     day's periodic statements are kept (none are made without it), on `statement_workers` processes. A
     statement day whose run stopped before its statements were made is made up by the next run
     (see `statements_due`).
+    With `outreach` (the contact rules and the moment end of day runs) the last date's reminders and outreach
+    are queued: a run catching up missed dates sends nothing for the dates behind it.
     """
     report = EodReport()
     with sessions() as session:
@@ -147,7 +157,10 @@ def run_eod(
         with sessions() as session, session.begin():
             if session.get(BusinessDay, day) is not None:
                 continue
-            result = run_business_day(session, day, actor, escrow_policy, letters=letters, delivery=delivery)
+            reach_out = outreach if day == days[-1] else None
+            result = run_business_day(
+                session, day, actor, escrow_policy, letters=letters, delivery=delivery, outreach=reach_out
+            )
             report.days.append(result)
         if statements is not None:
             result.statements = make_day_statements(sessions, day, statements, statement_workers)
@@ -164,6 +177,7 @@ def run_business_day(
     *,
     letters: Correspondence | None = None,
     delivery: DeliveryPlace | None = None,
+    outreach: Outreach | None = None,
 ) -> DayResult:
     """Run every end-of-day step for one business date, in the caller's transaction (statements: `run_eod`)."""
     marker = BusinessDay(business_date=day, started_at=utcnow())
@@ -185,6 +199,9 @@ def run_business_day(
     result.cases_overdue = mark_overdue_cases(session, day)
     if delivery is not None:  # after the day's letters are made
         result.delivered = deliver_day(session, day, delivery, actor)
+    if outreach is not None:
+        reached = queue_outreach(session, day, outreach)
+        result.outreach_queued, result.outreach_suppressed = reached.queued, reached.statuses["suppressed"]
     marker.finished_at = utcnow()
     marker.loans_processed = result.loans_accrued
     return result

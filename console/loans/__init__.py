@@ -20,8 +20,11 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from console.arguments import date_argument, page_argument, servicer_today, settings
+from console.contact import FLAGS, contact_helpers, label
 from console.i18n import money
 from console.loans.forms import (
+    ClearContactFlagForm,
+    ContactFlagForm,
     EndForbearanceForm,
     EscrowAnalysisForm,
     FeeWaiverForm,
@@ -48,6 +51,9 @@ from servicing.foreclosure import refer_to_foreclosure, schedule_foreclosure_sal
 from servicing.loan_view import find_loans, loan_page
 from servicing.manual_payments import post_manual_payment, reverse_loan_payment
 from servicing.notices import notice_needs_confirmation
+from servicing.outreach.flags import clear_contact_flag as clear_flag_on
+from servicing.outreach.flags import loan_contact
+from servicing.outreach.flags import set_contact_flag as set_flag_on
 from servicing.outreach.promises import cancel_promise, make_promise
 from servicing.queries import current_date, modification_preview, payoff_for, require_account
 from servicing.rules.money import parse_rate
@@ -57,6 +63,7 @@ from servicing.store.models import Loan
 from servicing.workouts import approve_forbearance, approve_workout, deny_workout, end_forbearance_for_reason
 
 bp = Blueprint("loans", __name__, url_prefix="/console/loans")
+bp.context_processor(contact_helpers)
 
 # Who may do what (docs/console-loans.md): reading, payoff quotes and posting money received are a
 # specialist's daily work; taking money back, forgiving a fee and loss-mitigation decisions are a supervisor's.
@@ -64,6 +71,7 @@ READ_ROLE = Role.SPECIALIST
 POST_PAYMENT_ROLE = Role.SPECIALIST
 PROMISE_ROLE = Role.SPECIALIST  # recording and cancelling a borrower's promise to pay is collection work
 DECISION_ROLE = Role.SUPERVISOR
+FLAG_ROLE = Role.SPECIALIST  # a specialist records what the borrower or the record says; a supervisor clears it
 STEP_NAMES = {
     ModificationStepName.CAPITALIZE_ARREARS.value: _l("Capitalize arrears"),
     ModificationStepName.REDUCE_RATE.value: _l("Lower the rate"),
@@ -103,6 +111,7 @@ def show(loan_number: str) -> str:
         notice_unverified = notice_needs_confirmation(session, loan_number, datetime.now(UTC))
         mail_forms = mail.mail_context(session, loan_number)  # addresses, consent, preferences, documents
         promises = promises_section(session, loan_number, today)
+        contact = loan_contact(session, loan_number)
     payment_form = PaymentForm(formdata=None, received_on=view.as_of, reference=f"console-{uuid.uuid4().hex[:16]}")
     return render_template(
         "loans/show.html",
@@ -121,6 +130,8 @@ def show(loan_number: str) -> str:
         notice_unverified=notice_unverified,
         **mail_forms,
         **promises,
+        contact=contact,
+        flag_form=ContactFlagForm(formdata=None),
     )
 
 
@@ -374,6 +385,37 @@ def workout_decision(loan_number: str) -> Response:
         return str(_("Approved and booked; the borrower is notified."))
 
     return run_action(loan_number, form, decide)
+
+
+@bp.post("/<loan_number>/contact-flags")
+@requires_role(FLAG_ROLE)
+def set_contact_flag(loan_number: str) -> Response:
+    """Set a contact flag (cease communication, bankruptcy, deceased) on the borrower or the loan."""
+    form = ContactFlagForm()
+
+    def set_flag(session: Session) -> str:
+        flag = set_flag_on(
+            session, loan_number, form.flag.data or "", note=form.reason.data or "",
+            every_loan=bool(form.every_loan.data), actor=user().username, now=datetime.now(UTC),
+        )  # fmt: skip
+        return str(_("Flag set: %(flag)s. Reminders and collection messages stop; required notices still go out.",
+                     flag=label(FLAGS, flag.flag)))  # fmt: skip
+
+    return run_action(loan_number, form, set_flag)
+
+
+@bp.post("/<loan_number>/contact-flags/clear")
+@requires_role(DECISION_ROLE)
+def clear_contact_flag(loan_number: str) -> Response:
+    """Clear a contact flag in force, with the reason."""
+    form = ClearContactFlagForm()
+
+    def clear(session: Session) -> str:
+        flag = clear_flag_on(session, loan_number, form.flag_id.data or 0, note=form.reason.data or "",
+                             actor=user().username, now=datetime.now(UTC))  # fmt: skip
+        return str(_("Flag cleared: %(flag)s.", flag=label(FLAGS, flag.flag)))
+
+    return run_action(loan_number, form, clear)
 
 
 # -- promises to pay ------------------------------------------------------------------------------------

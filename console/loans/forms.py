@@ -205,3 +205,25 @@ class PromiseCancelForm(ActionForm):
 
     promise_id = IntegerField(_l("Promise"), validators=[InputRequired(), NumberRange(min=1)])
     submit = SubmitField(_l("Cancel the promise"))
+
+
+FLAG_CHOICES: list[Any] = [
+    SelectChoice("cease_communication", _l("Cease communication (the borrower asked us to stop)")),
+    SelectChoice("bankruptcy", _l("Bankruptcy")),
+    SelectChoice("deceased", _l("Deceased")),
+]
+
+
+class ContactFlagForm(ActionForm):
+    """A flag that stops reminders and collection messages, with the note why (kept with the flag)."""
+
+    flag = SelectField(_l("Flag"), choices=FLAG_CHOICES, validators=[InputRequired()])
+    every_loan = BooleanField(_l("On every loan of this borrower"), default=True)
+    submit = SubmitField(_l("Set flag"))
+
+
+class ClearContactFlagForm(ActionForm):
+    """Clearing a flag in force, with the note why."""
+
+    flag_id = IntegerField(_l("Flag"), validators=[InputRequired(), NumberRange(min=1)])
+    submit = SubmitField(_l("Clear flag"))

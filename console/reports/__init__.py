@@ -1,5 +1,5 @@
 """Reports with charts and CSV export: delinquency, payments, the queue, the case pipeline, the audit log,
-promises to pay.
+promises to pay, outreach.
 
 The figures come from `servicing.reports` (the same rows `loanline report` prints); this blueprint only
 draws them (inline SVG measured by `console.reports.charts`) or hands them over as CSV.
@@ -19,6 +19,10 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers.response import Response
 
 from console.arguments import date_argument, servicer_today
+from console.contact import KINDS as CONTACT_KINDS
+from console.contact import REASONS as CONTACT_REASONS
+from console.contact import STATUSES as CONTACT_STATUSES
+from console.contact import label
 from console.reports.charts import Chart, Figure, bar_chart, line_chart
 from console.security import audits_view, requires_role, sessions, user
 from servicing.reports import REPORTS, csv_text
@@ -33,6 +37,7 @@ TITLES: dict[str, Any] = {
     "cases": _l("Case pipeline"),
     "audit": _l("Audit log"),
     "promises": _l("Promises to pay"),
+    "outreach": _l("Outreach: contact decisions"),
 }
 LEAST_ROLE = {"audit": Role.SUPERVISOR}
 COLUMNS: dict[str, Any] = {
@@ -47,6 +52,8 @@ COLUMNS: dict[str, Any] = {
     "subject_id": _l("Subject"), "detail": _l("Detail"),
     "group": _l("By"), "name": _l("Who or how"), "made": _l("Made"), "kept": _l("Kept"), "broken": _l("Broken"),
     "cancelled": _l("Cancelled"), "kept_rate": _l("Kept rate"),
+    "decided_at": _l("Decided (UTC)"), "loan_number": _l("Loan"), "borrower": _l("Borrower"), "purpose": _l("Purpose"),
+    "channel": _l("Channel"), "reason": _l("Reason"), "send_after": _l("Send after (UTC)"),
 }  # fmt: skip
 MONEY_COLUMNS = frozenset({"principal", "amount"})
 AUDIT_ROWS_SHOWN = 200
@@ -132,6 +139,20 @@ def promises_charts(rows: Rows) -> list[tuple[str, Chart]]:
 
 
 PROMISE_OUTCOMES = {"made": _l("Made"), "kept": _l("Kept"), "broken": _l("Broken"), "open": _l("Open")}
+
+
+def outreach_charts(rows: Rows) -> list[tuple[str, Chart]]:
+    """Decisions by status, and the deferred or suppressed ones by reason, and by kind of message."""
+    statuses = Counter(label(CONTACT_STATUSES, row["status"]) for row in rows)
+    reasons = Counter(label(CONTACT_REASONS, row["reason"]) for row in rows if row["reason"])
+    kinds = Counter(label(CONTACT_KINDS, row["kind"]) for row in rows)
+    return [
+        (_("Decisions by status"), bar_chart(sorted(statuses.items()))),
+        (_("Deferred or suppressed, by reason"), bar_chart(reasons.most_common())),
+        (_("Decisions by kind of message"), bar_chart(kinds.most_common())),
+    ]
+
+
 CHARTS: dict[str, Callable[[Rows], list[tuple[str, Chart]]]] = {
     "delinquency": delinquency_charts,
     "payments": payments_charts,
@@ -139,6 +160,7 @@ CHARTS: dict[str, Callable[[Rows], list[tuple[str, Chart]]]] = {
     "cases": cases_charts,
     "audit": audit_charts,
     "promises": promises_charts,
+    "outreach": outreach_charts,
 }
 
 

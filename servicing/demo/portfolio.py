@@ -25,12 +25,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from servicing.audit import record_audit
 from servicing.boarding import LoanRecord, board_loans, parse_loan_row
 from servicing.cases import CaseKind, move_loss_mitigation, open_case
-from servicing.demo.conversations import load_demo_conversations
+from servicing.demo.conversations import load_demo_conversations, load_moment
 from servicing.eod import run_eod
 from servicing.errors import ServicingError
 from servicing.escrow import add_escrow_item
+from servicing.outreach.reminders import Outreach, queue_outreach
 from servicing.payments import PaymentInstruction, post_payments
 from servicing.rules.account import Account, Product
+from servicing.rules.contact import DEFAULT_RULES, ContactRules
 from servicing.rules.countries import LateCharge, late_charge
 from servicing.rules.delinquency import BUCKETS, bucket
 from servicing.rules.escrow import EscrowKind
@@ -700,8 +702,24 @@ class LoadCounts:
         return any((self.boarded, self.payments, self.workouts, self.cases, self.eod_days))
 
 
-def load_demo(sessions: sessionmaker[Session], *, secret: str, as_of: date, country: str = "US") -> str:
-    """Load the demo portfolio as of `as_of` (idempotent); return a short summary of what is there."""
+@dataclass(frozen=True)
+class DemoServicer:
+    """Who the demo's reminders come from, and the contact rules they pass (the deployment's settings)."""
+
+    name: str = "Loanline Demo Servicing"
+    phone: str = "+1 800 555 0100"
+    rules: ContactRules = DEFAULT_RULES
+
+
+def load_demo(
+    sessions: sessionmaker[Session], *, secret: str, as_of: date, country: str = "US",
+    servicer: DemoServicer = DemoServicer(),
+) -> str:  # fmt: skip
+    """Load the demo portfolio as of `as_of` (idempotent); return a short summary of what is there.
+
+    Last, the anchor day's reminders and outreach are queued through the contact policy at the moment the demo
+    conversations happen (after them: a borrower talking to a specialist gets no collection message).
+    """
     plan = demo_plan(as_of)
     records = [parse_loan_row(row) for row in plan.rows]
     with sessions() as session:
@@ -718,11 +736,22 @@ def load_demo(sessions: sessionmaker[Session], *, secret: str, as_of: date, coun
     _replay(sessions, plan, country, counts)
     counts.eod_days += len(run_eod(sessions, as_of, country=country).days)
     load_demo_conversations(sessions, as_of)
+    queue_demo_outreach(sessions, as_of, servicer)
     with sessions() as session:
         summary = portfolio_summary(session, plan.loan_numbers)
     if not counts.changed:
         return "The demo portfolio is already loaded; nothing changed.\n" + summary
     return f"Demo portfolio loaded as of {as_of.isoformat()}.\n{summary}"
+
+
+def queue_demo_outreach(sessions: sessionmaker[Session], as_of: date, servicer: DemoServicer) -> int:
+    """Queue the reminders and outreach of the demo's last business day; return how many were queued now."""
+    with sessions.begin() as session:
+        day = business_date(session)
+        if day is None:
+            return 0
+        outreach = Outreach(servicer.rules, load_moment(as_of), servicer.name, servicer.phone)
+        return queue_outreach(session, day, outreach).queued
 
 
 def demo_is_loaded(session: Session) -> bool:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -53,6 +54,8 @@ class Borrower(Base):
     country: Mapped[str] = mapped_column(String(2))
     locale: Mapped[str] = mapped_column(String(10))
     timezone: Mapped[str] = mapped_column(String(64))
+    # False when boarding had no zone and took the country's main one: the contact policy then does not trust it
+    timezone_given: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     factor_salt: Mapped[str] = mapped_column(String(32))
     date_of_birth_hash: Mapped[str] = mapped_column(String(64))
     tax_id_last4_hash: Mapped[str] = mapped_column(String(64))
@@ -457,12 +460,14 @@ class OutboxItem(Base):
 
 
 class OptOut(Base):
-    """The opt-out mirror: a number that said STOP receives nothing until it says START."""
+    """What an address revoked: `all` (the SMS STOP: nothing at all until START), or one purpose of the servicer's
+    own messages (servicing, reminder, collection: docs/contact-policy.md)."""
 
     __tablename__ = "opt_outs"
 
     channel: Mapped[str] = mapped_column(String(12), primary_key=True)
     address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(12), primary_key=True, default="all", server_default="all")
     opted_out: Mapped[bool] = mapped_column(Boolean, default=True)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -636,4 +641,54 @@ class Promise(Base):
     __table_args__ = (
         Index("ix_promises_loan", "loan_id", "status"),
         Index("ix_promises_open", "status", "promised_for"),
+    )
+
+
+class ContactFlag(Base):
+    """A specialist's flag that silences reminders and collection messages (cease communication, bankruptcy,
+    deceased): on the borrower's every loan, or on one loan; cleared, never deleted."""
+
+    __tablename__ = "contact_flags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"))
+    loan_id: Mapped[int | None] = mapped_column(ForeignKey("loans.id"))  # None: every loan of the borrower
+    flag: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str] = mapped_column(String(200))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    set_by: Mapped[str] = mapped_column(String(64))
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cleared_by: Mapped[str | None] = mapped_column(String(64))
+    clear_note: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_contact_flags_borrower", "borrower_id", "cleared_at"),)
+
+
+class ContactDecision(Base):
+    """What the contact policy decided for one message the servicer starts, and what became of it.
+
+    `dedupe_key` names the occasion (a loan's reminder for one due date, one payment's confirmation): unique, so
+    end of day run twice, or two runs at once, never queue the same reminder twice. None for one-off notices.
+    """
+
+    __tablename__ = "contact_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int | None] = mapped_column(ForeignKey("loans.id"))
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"))
+    kind: Mapped[str] = mapped_column(String(24))
+    purpose: Mapped[str] = mapped_column(String(12))
+    channel: Mapped[str | None] = mapped_column(String(12))
+    occasion: Mapped[date | None] = mapped_column(Date)  # the due date, payment date or deadline it is about
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(12))  # queued | deferred | sent | suppressed | failed
+    reason: Mapped[str | None] = mapped_column(String(32))
+    send_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), unique=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+
+    __table_args__ = (
+        Index("ix_contact_decisions_loan", "loan_id", "kind", "occasion"),
+        Index("ix_contact_decisions_borrower", "borrower_id", "purpose", "decided_at"),
+        Index("ix_contact_decisions_decided", "decided_at"),
     )

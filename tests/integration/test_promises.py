@@ -10,13 +10,13 @@ through Saturday 2026-03-21 and is broken at the end of Monday 2026-03-23.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal as D
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from loanline.cli import main
@@ -24,7 +24,7 @@ from servicing.cases import CaseKind, open_cases_of_kind
 from servicing.decisions import record_promise_follow_up
 from servicing.eod import run_eod
 from servicing.errors import PromiseRefused
-from servicing.outreach.flags import contact_flags_of
+from servicing.outreach.flags import clear_contact_flag, contact_flags_of, set_contact_flag
 from servicing.outreach.promises import (
     PromiseRule,
     cancel_promise,
@@ -406,19 +406,20 @@ def test_loanline_loan_json_lists_the_promises_and_the_contact_flags(
     assert shown["contact_flags"] == []
 
 
-def test_contact_flags_are_read_from_the_contact_flags_table_once_it_exists(
+def test_loan_json_lists_the_contact_flags_in_force_on_the_loan_or_its_borrower(
     sessions: sessionmaker[Session], loan: str
 ) -> None:
+    now = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
     with sessions.begin() as session:
-        session.execute(text("CREATE TABLE contact_flags (id INTEGER PRIMARY KEY, loan_id INTEGER, "
-                             "borrower_id INTEGER, flag VARCHAR(24), since DATE)"))  # fmt: skip
-        record = session.scalar(select(Loan).where(Loan.loan_number == loan))
-        assert record is not None
-        session.execute(text("INSERT INTO contact_flags VALUES (1, NULL, :b, 'cease_communication', '2026-03-02'), "
-                             "(2, :other, NULL, 'bankruptcy', '2026-03-02')"),
-                        {"b": record.borrower_id, "other": record.id + 1000})  # fmt: skip
+        set_contact_flag(session, loan, "cease_communication", note="asked by letter", every_loan=True, actor="sam",
+                         now=now)  # fmt: skip
+        bankruptcy = set_contact_flag(session, loan, "bankruptcy", note="chapter 13", every_loan=False, actor="sam",
+                                      now=now)  # fmt: skip
+        clear_contact_flag(session, loan, bankruptcy.id, note="dismissed", actor="sam", now=now)
     with sessions() as session:
         record = session.scalar(select(Loan).where(Loan.loan_number == loan))
         assert record is not None
         flags = contact_flags_of(session, record)
-    assert [(flag["flag"], flag["borrower_id"]) for flag in flags] == [("cease_communication", record.borrower_id)]
+    assert [(flag["flag"], flag["every_loan"], flag["set_by"]) for flag in flags] == [
+        ("cease_communication", True, "sam")
+    ]
