@@ -174,7 +174,7 @@ def import_loans_command(file: Path) -> None:
     """Board the loans in a CSV file; bad rows are refused with line and reason."""
     with runtime() as rt, progress_bar() as progress, resumable("loans"):
         try:
-            result = import_loans(rt.sessions, file, secret=rt.settings.secret_key, today=rt.today(),
+            result = import_loans(rt.sessions, file, secret=rt.settings.secret_key, today=rt.today(), vault=rt.vault(),
                                   actor="cli", progress=progress)  # fmt: skip
         except FileRefused as error:
             raise Refused(str(error)) from error
@@ -476,3 +476,30 @@ def _print_evaluation(report: Report) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# -- ACH: data keys, the origination file, returns (docs/ach.md) ----------------------------------------------
+
+
+@main.group()
+def keys() -> None:
+    """The data keys that encrypt bank account numbers (LOANLINE_DATA_KEY, newest first)."""
+
+
+@keys.command("new")
+def keys_new() -> None:
+    """Print a new data key to put in front of LOANLINE_DATA_KEY before `loanline keys rotate`."""
+    from servicing.ach.vault import new_key
+
+    click.echo(new_key())
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every bank account number with the newest key; the older keys may then be dropped."""
+    from servicing.ach.accounts import rotate_bank_account_keys
+
+    with runtime() as rt, rt.sessions.begin() as session:
+        rotation = rotate_bank_account_keys(session, rt.vault(), actor="cli")
+    click.echo(f"{rotation.rotated} bank accounts re-encrypted with the newest key, "
+               f"{rotation.already_current} already on it")  # fmt: skip
