@@ -215,6 +215,7 @@ def eod(through: date | None) -> None:
     steps = (
         "scheduled_posted",
         "scheduled_failed",
+        "ach_settled",
         "late_fees",
         "escrow_disbursed",
         "escrow_analyzed",
@@ -288,12 +289,12 @@ def payoff(loan_number: str, good_through: date | None, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("name", type=click.Choice(["delinquency", "payments", "cases", "audit", "queue"]))
+@click.argument("name", type=click.Choice(["delinquency", "payments", "cases", "audit", "queue", "ach"]))
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
 @click.option("--from", "since", callback=iso_date, help="First day of the period (YYYY-MM-DD).")
 @click.option("--to", "until", callback=iso_date, help="Last day of the period (YYYY-MM-DD).")
 def report(name: str, fmt: str, since: date | None, until: date | None) -> None:
-    """Print a report: delinquency buckets, payments posted, case pipeline, audit log, queue by day."""
+    """Print a report: delinquency buckets, payments posted, case pipeline, audit log, queue by day, ACH."""
     from servicing.reports import REPORTS, csv_text
 
     with runtime() as rt, rt.sessions() as session:
@@ -503,3 +504,55 @@ def keys_rotate() -> None:
         rotation = rotate_bank_account_keys(session, rt.vault(), actor="cli")
     click.echo(f"{rotation.rotated} bank accounts re-encrypted with the newest key, "
                f"{rotation.already_current} already on it")  # fmt: skip
+
+
+@main.group()
+def ach() -> None:
+    """ACH: the origination file of the day's debits, and the bank's returns and notifications of change."""
+
+
+@ach.command("export")
+@click.option("--date", "effective", callback=iso_date, help="Effective entry date (default the next business day).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Where to write the file.")
+def ach_export(effective: date | None, out: Path) -> None:
+    """Write the NACHA PPD file of the debits effective on a date; the same date again gives the same file."""
+    from datetime import UTC, datetime
+
+    from servicing.ach.origination import default_effective_date, export_drafts
+    from servicing.queries import current_date
+
+    with runtime() as rt, rt.sessions.begin() as session:
+        business = current_date(session, rt.today())
+        day = effective or default_effective_date(business, rt.settings.country)
+        export = export_drafts(session, day, settings=rt.settings.ach, vault=rt.vault(), business_date=business,
+                               country=rt.settings.country, actor="cli", now=datetime.now(UTC))  # fmt: skip
+    out.touch(mode=0o600)
+    out.write_bytes(export.content)
+    for reason in export.skipped:
+        click.echo(f"skipped {reason}")
+    again = "" if export.new else " (exported before: the same file again, nothing new drafted)"
+    click.echo(f"{out}: {export.entries} debits effective {day.isoformat()}, "
+               f"{money_text(export.debit_total, 'USD', OPERATOR_LOCALE)}, sha256 {export.sha256}{again}")  # fmt: skip
+
+
+@ach.command("returns")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def ach_returns(file: Path) -> None:
+    """Apply a bank's NACHA returns file: reverse returned payments, stop autopay, correct accounts; all or nothing."""
+    from datetime import UTC, datetime
+
+    from servicing.ach.returns import ReturnsContext, apply_returns_file
+    from servicing.queries import current_date
+
+    data = file.read_bytes()
+    with runtime() as rt, rt.sessions.begin() as session:
+        business = current_date(session, rt.today())
+        fee = rt.settings.ach.returned_payment_fee
+        context = ReturnsContext(business, max(business, rt.today()), datetime.now(UTC), "cli", fee,
+                                 rt.settings.servicer_phone, rt.vault())  # fmt: skip
+        report = apply_returns_file(session, data, context, name=file.name)
+    for loan_number, code, outcome in report.returns + report.changes:
+        click.echo(f"{loan_number} {code}: {outcome}")
+    click.echo(f"{len(report.returns)} returns, {len(report.changes)} notifications of change: "
+               f"{report.reversed_payments} payments reversed, {report.fees_charged} fees charged, "
+               f"{report.autopay_stopped} autopay stopped, {report.borrowers_told} borrowers told")  # fmt: skip

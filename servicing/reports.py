@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
+from servicing.ach.report import ach_report
 from servicing.conversations import sla_target
 from servicing.rules.delinquency import BUCKETS
 from servicing.rules.money import to_money
@@ -343,4 +344,5 @@ REPORTS: dict[str, Report] = {
     "cases": cases_report,
     "audit": audit_report,
     "queue": queue_report,
+    "ach": ach_report,
 }

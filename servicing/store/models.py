@@ -697,6 +697,7 @@ class AchFile(Base):
     entries: Mapped[int] = mapped_column(Integer)
     debit_total: Mapped[Decimal] = mapped_column(Money())
     name: Mapped[str] = mapped_column(String(200), default="")
+    content_encrypted: Mapped[str | None] = mapped_column(Text)  # out: the file itself, Fernet (it holds accounts)
 
     __table_args__ = (
         UniqueConstraint("direction", "effective_date", name="uq_ach_files_direction_effective_date"),

@@ -74,6 +74,7 @@ def upgrade() -> None:
         sa.Column('entries', sa.Integer(), nullable=False),
         sa.Column('debit_total', sa.BigInteger(), nullable=False),
         sa.Column('name', sa.String(length=200), nullable=False),
+        sa.Column('content_encrypted', sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('direction', 'effective_date', name='uq_ach_files_direction_effective_date'),
         sa.UniqueConstraint('direction', 'sha256', name='uq_ach_files_direction_sha256'),
