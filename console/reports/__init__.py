@@ -31,6 +31,7 @@ TITLES: dict[str, Any] = {
     "queue": _l("Queue by day"),
     "cases": _l("Case pipeline"),
     "audit": _l("Audit log"),
+    "ach": _l("ACH drafts and returns"),
 }
 LEAST_ROLE = {"audit": Role.SUPERVISOR}
 COLUMNS: dict[str, Any] = {
@@ -43,8 +44,11 @@ COLUMNS: dict[str, Any] = {
     "kind": _l("Kind"), "stage": _l("Stage"), "open": _l("Open"), "closed": _l("Closed"), "overdue": _l("Overdue"),
     "at": _l("When (UTC)"), "actor": _l("Who"), "action": _l("Action"), "subject_type": _l("Subject type"),
     "subject_id": _l("Subject"), "detail": _l("Detail"),
+    "effective_date": _l("Effective date"), "exported": _l("Exported"), "exported_amount": _l("Amount exported"),
+    "returned": _l("Returned"), "returned_amount": _l("Amount returned"), "return_rate_percent": _l("Return rate (%)"),
+    "returns_by_code": _l("Returns by code"), "changes": _l("Notifications of change"),
 }  # fmt: skip
-MONEY_COLUMNS = frozenset({"principal", "amount"})
+MONEY_COLUMNS = frozenset({"principal", "amount", "exported_amount", "returned_amount"})
 AUDIT_ROWS_SHOWN = 200
 MAX_CHART_DAYS = 400
 
@@ -114,12 +118,21 @@ def audit_charts(rows: Rows) -> list[tuple[str, Chart]]:
     return [(_("Entries per day"), bar_chart(sorted(per_day.items())))]
 
 
+def ach_charts(rows: Rows) -> list[tuple[str, Chart]]:
+    """Drafts exported and returned per effective date."""
+    exported = {row["effective_date"]: row["exported"] for row in rows}
+    returned = {row["effective_date"]: row["returned"] for row in rows}
+    return [(_("Drafts exported"), bar_chart(day_by_day(exported, 0))),
+            (_("Drafts returned"), bar_chart(day_by_day(returned, 0)))]  # fmt: skip
+
+
 CHARTS: dict[str, Callable[[Rows], list[tuple[str, Chart]]]] = {
     "delinquency": delinquency_charts,
     "payments": payments_charts,
     "queue": queue_charts,
     "cases": cases_charts,
     "audit": audit_charts,
+    "ach": ach_charts,
 }
 
 
