@@ -102,7 +102,8 @@ def init() -> None:
 @click.option("--as-of", callback=iso_date, help="Anchor date of the demo portfolio (default today).")
 def demo(reset: bool, as_of: date | None) -> None:
     """Load the deterministic demo portfolio, its conversations and one console login per role."""
-    from servicing.demo.portfolio import load_demo
+    from servicing.demo.ach import load_demo_ach
+    from servicing.demo.portfolio import demo_plan, load_demo
 
     if reset:
         _reset_database()
@@ -110,6 +111,11 @@ def demo(reset: bool, as_of: date | None) -> None:
         summary = load_demo(rt.sessions, secret=rt.settings.secret_key, as_of=as_of or rt.today(),
                             country=rt.settings.country)  # fmt: skip
         click.echo(summary)
+        enrolled = load_demo_ach(rt.sessions, demo_plan(as_of or rt.today()).loan_numbers, vault=rt.vault(),
+                                 country=rt.settings.country, servicer=rt.settings.servicer_name,
+                                 phone=rt.settings.servicer_phone)  # fmt: skip
+        if enrolled:
+            click.echo(f"Autopay loans drafting on the next business day: {enrolled} (loanline ach export --out FILE).")
         add_demo_logins(rt)
 
 
@@ -475,10 +481,6 @@ def _print_evaluation(report: Report) -> None:
     click.echo(f"accuracy: {report.accuracy:.3f}")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 # -- ACH: data keys, the origination file, returns (docs/ach.md) ----------------------------------------------
 
 
@@ -556,3 +558,7 @@ def ach_returns(file: Path) -> None:
     click.echo(f"{len(report.returns)} returns, {len(report.changes)} notifications of change: "
                f"{report.reversed_payments} payments reversed, {report.fees_charged} fees charged, "
                f"{report.autopay_stopped} autopay stopped, {report.borrowers_told} borrowers told")  # fmt: skip
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

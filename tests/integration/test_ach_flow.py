@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from achkit import validate
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -72,6 +73,7 @@ def test_autopay_drafts_the_amount_due_into_a_balanced_ppd_file_once(sessions: s
         again = export(session)
         assert len(drafts(session)) == 2
     assert made.new and not again.new and again.content == made.content
+    assert validate(made.content.decode("ascii")) == {"ok": True, "errors": []}  # an independent validator
     nacha = read_file(made.content)
     entries = list(nacha.entries())
     assert [e.individual_id for e in entries] == [first, second]
