@@ -250,20 +250,18 @@ def installment_drafted_on(anchor: date, days_before: int, effective: date, coun
 
 
 def in_forbearance(session: Session, loan_ids: Iterable[int], day: date) -> set[int]:
-    """Return the loans among `loan_ids` with a forbearance active on `day` (autopay pauses)."""
-    ids = list(loan_ids)
-    if not ids:
-        return set()
+    """Return the loans among `loan_ids` with a forbearance active on `day` (autopay pauses).
+
+    Reads every forbearance active that day (few) rather than naming the loans: an export asks for 100,000.
+    """
     query = select(Workout.loan_id).where(
-        Workout.loan_id.in_(ids), Workout.kind == "forbearance", Workout.status == "active",
-        Workout.starts_on <= day, or_(Workout.ends_on.is_(None), Workout.ends_on >= day),
+        Workout.kind == "forbearance", Workout.status == "active", Workout.starts_on <= day,
+        or_(Workout.ends_on.is_(None), Workout.ends_on >= day),
     )  # fmt: skip
-    return set(session.scalars(query))
+    return set(session.scalars(query)) & set(loan_ids)
 
 
-def draft_amount(
-    enrolment: AutopayEnrolment, account: Account, due: date, effective: date, pending: Decimal
-) -> Decimal:
+def draft_amount(terms: AutopayTerms, account: Account, due: date, effective: date, pending: Decimal) -> Decimal:
     """Return what one draft takes (0: skip it): the terms' amount, less one-time payments pending, at most the payoff.
 
     Paid ahead (the installment of `due` already paid) takes nothing.
@@ -271,12 +269,12 @@ def draft_amount(
     if account.status is not LoanStatus.ACTIVE or account.next_due_date > due:
         return ZERO
     currency = account.currency
-    if enrolment.amount_kind == AmountKind.FIXED.value:
-        amount = to_money(enrolment.fixed_amount or ZERO, currency)
+    if terms.amount_kind is AmountKind.FIXED:
+        amount = to_money(terms.fixed_amount or ZERO, currency)
     else:
         amount = account.amount_due(due) - pending
-        if amount > 0 and enrolment.amount_kind == AmountKind.DUE_PLUS.value:
-            amount += to_money(enrolment.extra_principal, currency)
+        if amount > 0 and terms.amount_kind is AmountKind.DUE_PLUS:
+            amount += to_money(terms.extra_principal, currency)
     if amount <= 0:
         return ZERO
     return min(amount, payoff_quote(account, effective, effective).total)
@@ -298,13 +296,10 @@ def next_draft(
 
 def pending_one_time(session: Session, loan_ids: Iterable[int], through: date) -> dict[int, Decimal]:
     """Return, per loan, one-time payments scheduled or in transit up to `through`: autopay takes that much less."""
-    ids = list(loan_ids)
-    if not ids:
-        return {}
+    wanted = set(loan_ids)
     query = (
         select(ScheduledPayment.loan_id, func.sum(ScheduledPayment.amount))
-        .where(ScheduledPayment.loan_id.in_(ids), ScheduledPayment.status.in_(("scheduled", "in_transit")),
-               ScheduledPayment.scheduled_for <= through)
+        .where(ScheduledPayment.status.in_(("scheduled", "in_transit")), ScheduledPayment.scheduled_for <= through)
         .group_by(ScheduledPayment.loan_id)
-    )  # fmt: skip
-    return {loan_id: Decimal(total) for loan_id, total in session.execute(query)}
+    )
+    return {loan_id: Decimal(total) for loan_id, total in session.execute(query) if loan_id in wanted}

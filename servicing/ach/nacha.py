@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from servicing.errors import InvalidInput
@@ -110,25 +111,32 @@ FILE_CONTROL = (
 ADDENDA_LAYOUTS = {"05": ADDENDA_05, "98": ADDENDA_98, "99": ADDENDA_99}
 
 
-def format_record(layout: Sequence[Field], values: dict[str, Any]) -> str:
+@lru_cache(maxsize=32)
+def _plan(layout: tuple[Field, ...]) -> tuple[tuple[str, int, bool, str | None], ...]:
+    """Return a layout as (name, width, numeric, constant) tuples: what writing a record needs, looked up once."""
+    return tuple((f.name, f.width, f.kind == "numeric", f.constant) for f in layout)
+
+
+def format_record(layout: tuple[Field, ...], values: dict[str, Any]) -> str:
     """Return one 94-character record: each field from `values` (or its constant), justified and filled."""
     parts = []
-    for f in layout:
-        value = f.constant if f.constant is not None else values.get(f.name, "")
+    for name, width, numeric, constant in _plan(layout):
+        if constant is not None:
+            parts.append(constant)
+            continue
+        value = values.get(name, "")
         text = "" if value is None else str(value)
-        if f.kind == "numeric":
-            if not text.isdigit() and text != "":
-                raise InvalidInput(f"{f.name}: {text!r} is not a number")
-            if len(text) > f.width:
-                raise InvalidInput(f"{f.name}: {text} does not fit in {f.width} digits")
-            parts.append(text.rjust(f.width, "0"))
+        if numeric:
+            if text and not text.isdigit():
+                raise InvalidInput(f"{name}: {text!r} is not a number")
+            if len(text) > width:
+                raise InvalidInput(f"{name}: {text} does not fit in {width} digits")
+            parts.append(text.rjust(width, "0"))
         else:
             if not text.isascii():
-                raise InvalidInput(f"{f.name}: {text!r} is not plain ASCII")
-            parts.append(text[: f.width].ljust(f.width))
-    record = "".join(parts)
-    assert len(record) == RECORD_LENGTH, (layout[0].constant, len(record))
-    return record
+                raise InvalidInput(f"{name}: {text!r} is not plain ASCII")
+            parts.append(text[:width].ljust(width))
+    return "".join(parts)
 
 
 def parse_record(layout: Sequence[Field], line: str, number: int) -> dict[str, str]:

@@ -24,7 +24,14 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from servicing.ach.accounts import AccountType
-from servicing.ach.autopay import draft_amount, in_forbearance, installment_drafted_on, pending_one_time
+from servicing.ach.autopay import (
+    AmountKind,
+    AutopayTerms,
+    draft_amount,
+    in_forbearance,
+    installment_drafted_on,
+    pending_one_time,
+)
 from servicing.ach.nacha import CHECKING_CREDIT, Batch, Entry, FileHeader, NachaFile, write_file
 from servicing.ach.vault import Vault
 from servicing.audit import record_audit
@@ -34,7 +41,7 @@ from servicing.payments import PaymentInstruction, post_payments
 from servicing.rules.calendar import add_business_days, is_business_day
 from servicing.rules.money import to_money
 from servicing.store.accounts import load_accounts
-from servicing.store.bulk import execute_many, insert_rows_returning_ids
+from servicing.store.bulk import chunked, execute_many, insert_rows_returning_ids
 from servicing.store.models import (
     AchDraft,
     AchFile,
@@ -58,6 +65,16 @@ class ExportRefused(ServicingError):
 
 
 @dataclass(frozen=True)
+class BankRef:
+    """The account a draft debits, as the file needs it (the number still sealed)."""
+
+    id: int
+    routing: str
+    account_encrypted: str
+    account_type: str
+
+
+@dataclass(frozen=True)
 class PlannedDraft:
     """A debit the file will carry, before it is recorded."""
 
@@ -66,7 +83,7 @@ class PlannedDraft:
     kind: str  # autopay | scheduled
     source_reference: str
     amount: Decimal
-    bank: BankAccount
+    bank: BankRef
 
 
 @dataclass
@@ -133,44 +150,56 @@ def _stored(existing: AchFile, vault: Vault) -> Export:
 def plan_autopay(session: Session, effective: date, country: str, skipped: list[str]) -> list[PlannedDraft]:
     """Return the autopay drafts falling on `effective`; say in `skipped` which were left out and why."""
     rows = session.execute(
-        select(AutopayEnrolment, Loan.loan_number, Loan.schedule_anchor, BankAccount)
+        select(AutopayEnrolment.id, AutopayEnrolment.loan_id, AutopayEnrolment.amount_kind,
+               AutopayEnrolment.fixed_amount, AutopayEnrolment.extra_principal, AutopayEnrolment.days_before,
+               Loan.loan_number, Loan.schedule_anchor, *BANK_COLUMNS)
         .join(Loan, Loan.id == AutopayEnrolment.loan_id)
         .join(BankAccount, BankAccount.id == AutopayEnrolment.bank_account_id)
         .where(AutopayEnrolment.status == "active", Loan.status == "active", BankAccount.status == "active")
         .order_by(AutopayEnrolment.loan_id)
-    ).all()
+    ).all()  # fmt: skip
     due = {
-        row[0].loan_id: d
+        row.loan_id: d
         for row in rows
-        if (d := installment_drafted_on(row.schedule_anchor, row[0].days_before, effective, country)) is not None
+        if (d := installment_drafted_on(row.schedule_anchor, row.days_before, effective, country)) is not None
     }
     if not due:
         return []
-    accounts = {a.loan_id: a for a in load_accounts(session, [r.loan_number for r in rows if r[0].loan_id in due])
-                .values()}  # fmt: skip
+    accounts = {
+        a.loan_id: a for a in load_accounts(session, [r.loan_number for r in rows if r.loan_id in due]).values()
+    }
     paused = in_forbearance(session, due, effective)
     pending = pending_one_time(session, due, effective)
     planned = []
-    for enrolment, loan_number, _, bank in rows:
-        if enrolment.loan_id not in due:
+    for row in rows:
+        if row.loan_id not in due:
             continue
-        if enrolment.loan_id in paused:
-            skipped.append(f"{loan_number}: paused during forbearance")
+        if row.loan_id in paused:
+            skipped.append(f"{row.loan_number}: paused during forbearance")
             continue
-        account = accounts[enrolment.loan_id]
-        amount = draft_amount(enrolment, account, due[enrolment.loan_id], effective,
-                              pending.get(enrolment.loan_id, Decimal(0)))  # fmt: skip
+        terms = AutopayTerms(AmountKind(row.amount_kind), row.fixed_amount, row.extra_principal, row.days_before)
+        amount = draft_amount(terms, accounts[row.loan_id], due[row.loan_id], effective,
+                              pending.get(row.loan_id, Decimal(0)))  # fmt: skip
         if amount <= 0:
-            skipped.append(f"{loan_number}: paid ahead or nothing due")
+            skipped.append(f"{row.loan_number}: paid ahead or nothing due")
             continue
-        planned.append(PlannedDraft(enrolment.loan_id, loan_number, "autopay", f"AP-{enrolment.id}", amount, bank))
+        planned.append(PlannedDraft(row.loan_id, row.loan_number, "autopay", f"AP-{row.id}", amount, _bank(row)))
     return planned
+
+
+BANK_COLUMNS = (BankAccount.id.label("bank_id"), BankAccount.routing, BankAccount.account_encrypted,
+                BankAccount.account_type)  # fmt: skip
+
+
+def _bank(row: Any) -> BankRef:
+    return BankRef(row.bank_id, row.routing, row.account_encrypted, row.account_type)
 
 
 def plan_one_time(session: Session, effective: date, business_date: date) -> list[PlannedDraft]:
     """Return the one-time scheduled payments dated after the business date up to `effective`, with an account."""
     rows = session.execute(
-        select(ScheduledPayment, Loan.loan_number, Loan.currency, BankAccount)
+        select(ScheduledPayment.loan_id, ScheduledPayment.reference, ScheduledPayment.amount, Loan.loan_number,
+               Loan.currency, *BANK_COLUMNS)
         .join(Loan, Loan.id == ScheduledPayment.loan_id)
         .join(BankAccount, (BankAccount.loan_id == Loan.id) & (BankAccount.status == "active"))
         .where(ScheduledPayment.status == "scheduled", ScheduledPayment.scheduled_for > business_date,
@@ -178,8 +207,10 @@ def plan_one_time(session: Session, effective: date, business_date: date) -> lis
         .order_by(ScheduledPayment.id)
     ).all()  # fmt: skip
     return [
-        PlannedDraft(s.loan_id, number, "scheduled", s.reference, to_money(s.amount, currency), bank)
-        for s, number, currency, bank in rows
+        PlannedDraft(
+            row.loan_id, row.loan_number, "scheduled", row.reference, to_money(row.amount, row.currency), _bank(row)
+        )
+        for row in rows
     ]
 
 
@@ -277,8 +308,10 @@ def settle_drafts(session: Session, day: date, actor: str) -> int:
 def _record_settlement(session: Session, settled: Sequence[Any], day: date) -> int:
     if not settled:
         return 0
-    ids = dict(session.execute(select(Payment.reference, Payment.id).where(
-        Payment.reference.in_([row.reference for row in settled]))).tuples().all())  # fmt: skip
+    ids: dict[str, int] = {}
+    for part in chunked([row.reference for row in settled]):
+        query = select(Payment.reference, Payment.id).where(Payment.reference.in_(part))
+        ids.update(session.execute(query).tuples().all())
     drafts = table_of(AchDraft)
     statement = update(drafts).where(drafts.c.id == bindparam("b_id")).values(
         status="posted", settled_on=day, payment_id=bindparam("payment_id"))  # fmt: skip

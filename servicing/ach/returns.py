@@ -34,6 +34,7 @@ from servicing.notices import Phrases, notify_borrower
 from servicing.payments import PaymentInstruction, post_payments, reverse_payment
 from servicing.rules.money import to_money
 from servicing.speaking import say
+from servicing.store.bulk import chunked
 from servicing.store.models import AchDraft, AchFile, AchReturn, BankAccount, Loan, Payment, ScheduledPayment, Workout
 
 INSUFFICIENT_FUNDS = frozenset({"R01", "R09"})
@@ -158,8 +159,10 @@ def _addenda_of(entry: Entry) -> tuple[str, str, str]:
 def _drafts_by_trace(session: Session, items: Sequence[tuple[Entry, tuple[str, str, str]]]) -> dict[str, AchDraft]:
     """Return our drafts by trace number; refuse the file at the first unknown, repeated or already returned one."""
     traces = [trace for _, (_, _, trace) in items]
-    found = {d.trace_number: d for d in session.scalars(
-        select(AchDraft).where(AchDraft.trace_number.in_(traces)).with_for_update())}  # fmt: skip
+    found: dict[str, AchDraft] = {}
+    for part in chunked(traces):
+        query = select(AchDraft).where(AchDraft.trace_number.in_(part)).with_for_update()
+        found.update((d.trace_number, d) for d in session.scalars(query))
     seen: dict[str, int] = {}
     for entry, (kind, _, trace) in items:
         line = entry.line + 1  # the addenda record names the trace
