@@ -499,12 +499,12 @@ def keys_new() -> None:
 
 @keys.command("rotate")
 def keys_rotate() -> None:
-    """Re-encrypt every bank account number with the newest key; the older keys may then be dropped."""
+    """Re-encrypt every bank account number and kept ACH file with the newest key; then drop the older keys."""
     from servicing.ach.accounts import rotate_bank_account_keys
 
     with runtime() as rt, rt.sessions.begin() as session:
         rotation = rotate_bank_account_keys(session, rt.vault(), actor="cli")
-    click.echo(f"{rotation.rotated} bank accounts re-encrypted with the newest key, "
+    click.echo(f"{rotation.rotated} bank account numbers and kept ACH files re-encrypted with the newest key, "
                f"{rotation.already_current} already on it")  # fmt: skip
 
 

@@ -24,7 +24,7 @@ from servicing.ach.vault import Vault
 from servicing.audit import record_audit
 from servicing.errors import InvalidInput, LoanNotFound, ServicingError
 from servicing.store.bulk import insert_rows_returning_ids
-from servicing.store.models import AutopayEnrolment, BankAccount, Loan, table_of, utcnow
+from servicing.store.models import AchFile, AutopayEnrolment, BankAccount, Loan, table_of, utcnow
 
 ACCOUNT_NUMBER = re.compile(r"[0-9A-Za-z-]{4,17}")  # the entry detail's DFI account number holds 17 characters
 
@@ -205,20 +205,31 @@ def board_bank_accounts(
 
 @dataclass(frozen=True)
 class Rotation:
-    """What a key rotation did: accounts re-encrypted with the newest key, and those already on it."""
+    """What a key rotation did: secrets (accounts, kept files) re-encrypted with the newest key, and those on it."""
 
     rotated: int
     already_current: int
 
 
 def rotate_bank_account_keys(session: Session, vault: Vault, *, actor: str) -> Rotation:
-    """Re-encrypt every stored account number with the newest key; the old keys open them until this is done."""
+    """Re-encrypt every stored account number (and kept origination file) with the newest key.
+
+    The old keys open whatever is not rotated yet, so the command may run while the console works; run again,
+    it finds everything current.
+    """
     rotated = current = 0
     for account in session.scalars(select(BankAccount).order_by(BankAccount.id).with_for_update()):
         if vault.is_current(account.account_encrypted):
             current += 1
             continue
         account.account_encrypted = vault.rotate(account.account_encrypted)
+        rotated += 1
+    for kept in session.scalars(select(AchFile).where(AchFile.content_encrypted.is_not(None)).with_for_update()):
+        token = kept.content_encrypted or ""
+        if vault.is_current(token):
+            current += 1
+            continue
+        kept.content_encrypted = vault.rotate(token)
         rotated += 1
     record_audit(session, actor, "data_key.rotated", "bank_accounts", "all",
                  {"rotated": rotated, "already_current": current})  # fmt: skip

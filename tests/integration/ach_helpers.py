@@ -16,7 +16,8 @@ from servicing.ach.vault import Vault, new_key
 from servicing.config import AchSettings
 from tests.integration.helpers import board
 
-VAULT = Vault([new_key()])
+KEY = new_key()
+VAULT = Vault([KEY])
 SETTINGS = AchSettings()
 NOW = datetime(2026, 1, 30, 21, 0, tzinfo=UTC)
 BUSINESS_DATE = date(2026, 1, 30)  # a Friday

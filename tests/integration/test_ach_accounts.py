@@ -20,8 +20,9 @@ from servicing.ach.accounts import (
 from servicing.ach.vault import UnreadableSecret, Vault, new_key
 from servicing.boarding import board_loans, parse_loan_row
 from servicing.errors import InvalidInput
-from servicing.store.models import AuditEntry, BankAccount, Loan
+from servicing.store.models import AchFile, AuditEntry, BankAccount, Loan
 from tests.conftest import SECRET
+from tests.integration.ach_helpers import KEY, export, loan_on_autopay
 from tests.integration.helpers import MORTGAGE_ROW, board
 
 ACCOUNT = "000123456789"
@@ -122,3 +123,16 @@ def test_rotation_re_encrypts_with_the_new_key_while_the_old_one_still_opens_wha
     assert Vault([new]).open(token) == ACCOUNT
     with pytest.raises(UnreadableSecret):
         Vault([old]).open(token)
+
+
+def test_rotation_re_encrypts_the_kept_origination_files_too(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        loan_on_autopay(session)
+        export(session)
+    both = Vault([new_key(), KEY])
+    with sessions.begin() as session:
+        rotation = rotate_bank_account_keys(session, both, actor="ops")
+    assert rotation.rotated == 2  # the account number and the kept file
+    with sessions() as session:
+        kept = session.scalars(select(AchFile.content_encrypted)).one()
+        assert kept is not None and both.is_current(kept) and "LOANPAYMNT" in both.open(kept)
