@@ -294,6 +294,16 @@ def next_draft(
     return None
 
 
+def next_autopay_draft(session: Session, loan_number: str, *, today: date, country: str) -> date | None:
+    """Return the day autopay next drafts the loan on or after `today`, or None (no autopay, or nothing to draft).
+
+    For reminders and statements ("autopay will draft on ..."): the same rule the export follows.
+    """
+    account = require_account(session, loan_number)
+    enrolment = active_autopay(session, account.loan_id)
+    return None if enrolment is None else next_draft(session, enrolment, account, today, country)
+
+
 def pending_one_time(session: Session, loan_ids: Iterable[int], through: date) -> dict[int, Decimal]:
     """Return, per loan, one-time payments scheduled or in transit up to `through`: autopay takes that much less."""
     wanted = set(loan_ids)

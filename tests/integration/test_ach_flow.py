@@ -11,7 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.ach.accounts import bank_accounts
-from servicing.ach.autopay import AmountKind, AutopayRefused, AutopayTerms, active_autopay, stop_autopay
+from servicing.ach.autopay import (
+    AmountKind,
+    AutopayRefused,
+    AutopayTerms,
+    active_autopay,
+    next_autopay_draft,
+    stop_autopay,
+)
 from servicing.ach.nacha import NachaError, read_file
 from servicing.ach.origination import ExportRefused, settle_drafts
 from servicing.ach.report import ach_report
@@ -144,6 +151,7 @@ def test_stopping_autopay_is_refused_within_three_business_days_of_a_draft(sessi
         number = loan_on_autopay(session)
         with pytest.raises(AutopayRefused, match="autopay drafts next on 2026-02-02: it can be stopped up to 3"):
             stop_autopay(session, number, today=date(2026, 1, 29), country="US", actor="ana", reason="asked by phone")
+        assert next_autopay_draft(session, number, today=date(2026, 1, 28), country="US") == EFFECTIVE
         stop_autopay(session, number, today=date(2026, 1, 28), country="US", actor="ana", reason="asked by phone")
         loan_id = session.scalar(select(Loan.id).where(Loan.loan_number == number))
         assert loan_id is not None and active_autopay(session, loan_id) is None
