@@ -277,6 +277,9 @@ def draft_amount(terms: AutopayTerms, account: Account, due: date, effective: da
             amount += to_money(terms.extra_principal, currency)
     if amount <= 0:
         return ZERO
+    balances = account.balances
+    if amount <= balances.principal - balances.suspense:  # the payoff is never less: no need to quote it
+        return amount
     return min(amount, payoff_quote(account, effective, effective).total)
 
 

@@ -169,7 +169,10 @@ class Installment(Base):
     paid_on: Mapped[date] = mapped_column(Date)
     reversed: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    __table_args__ = (Index("ix_installments_loan", "loan_id", "due_date"),)
+    __table_args__ = (
+        Index("ix_installments_loan", "loan_id", "due_date"),
+        Index("ix_installments_payment", "payment_id"),  # a reversal marks a payment's installments
+    )
 
 
 class Fee(Base):
@@ -232,7 +235,10 @@ class LedgerEntry(Base):
     memo: Mapped[str] = mapped_column(String(200), default="")
     posted_by: Mapped[str] = mapped_column(String(64))
 
-    __table_args__ = (Index("ix_ledger_loan", "loan_id", "id"),)
+    __table_args__ = (
+        Index("ix_ledger_loan", "loan_id", "id"),
+        Index("ix_ledger_payment", "payment_id"),  # a reversal reads a payment's lines (ACH returns at volume)
+    )
 
 
 class ScheduledPayment(Base):

@@ -17,6 +17,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # A reversal (every ACH return) reads a payment's ledger lines and marks its installments: by payment id.
+    op.create_index('ix_ledger_payment', 'ledger_entries', ['payment_id'], unique=False)
+    op.create_index('ix_installments_payment', 'installments', ['payment_id'], unique=False)
     op.create_table(
         'bank_accounts',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -136,3 +139,5 @@ def downgrade() -> None:
     op.drop_table('ach_files')
     op.drop_table('autopay_enrolments')
     op.drop_table('bank_accounts')
+    op.drop_index('ix_installments_payment', 'installments')
+    op.drop_index('ix_ledger_payment', 'ledger_entries')
