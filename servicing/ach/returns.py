@@ -127,10 +127,15 @@ def apply_returns_file(session: Session, data: bytes, context: ReturnsContext, *
     report = ReturnsReport()
     for entry, (kind, code, trace) in items:
         draft = drafts[trace]
-        if kind == "return":
-            outcome = _apply_return(session, draft, code, context, report)
-        else:
-            outcome = _apply_change(session, draft, code, entry, context, report)
+        try:
+            if kind == "return":
+                outcome = _apply_return(session, draft, code, context, report)
+            else:
+                outcome = _apply_change(session, draft, code, entry, context, report)
+        except NachaError:
+            raise
+        except ServicingError as refused:  # the core refuses it (a payment a specialist already reversed ...)
+            raise ReturnsRefused(f"line {entry.line + 1}: {code} for trace number {trace}: {refused}") from refused
         session.add(AchReturn(file_id=record.id, draft_id=draft.id, kind=kind, code=code, line=entry.line,
                               business_date=context.business_date, outcome=outcome[:200]))  # fmt: skip
     record_audit(session, context.actor, "ach.returns_applied", "ach_file", str(record.id), {

@@ -24,6 +24,7 @@ from servicing.ach.origination import ExportRefused, settle_drafts
 from servicing.ach.report import ach_report
 from servicing.ach.returns import ReturnsRefused, apply_returns_file
 from servicing.eod import run_business_day
+from servicing.payments import reverse_payment
 from servicing.queries import require_account
 from servicing.scheduled import schedule_payment
 from servicing.store.models import (
@@ -247,3 +248,19 @@ def test_an_account_number_never_reaches_the_audit_log_or_the_stored_file_in_the
         assert stored.content_encrypted and ACCOUNT not in stored.content_encrypted
         assert ACCOUNT in VAULT.open(stored.content_encrypted)
         assert ACCOUNT not in str([e.detail for e in session.scalars(select(AuditEntry))])
+
+
+def test_a_return_the_core_refuses_refuses_the_file_with_its_line(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        loan_on_autopay(session)
+        made = export(session)
+    with sessions.begin() as session:
+        run_business_day(session, EFFECTIVE, "eod")
+        (draft,) = drafts(session)
+        reverse_payment(session, draft.reference, reason="reversed by hand", today=EFFECTIVE, business_date=EFFECTIVE,
+                        actor="sue")  # fmt: skip
+    data = returns_file(made.content, {draft.trace_number: "R01"})
+    with sessions.begin() as session, pytest.raises(ReturnsRefused, match=r"line 4: R01 for trace number \d{15}: .*"):
+        apply_returns_file(session, data, context(EFFECTIVE + timedelta(days=1)))
+    with sessions() as session:
+        assert drafts(session)[0].status == "posted"
