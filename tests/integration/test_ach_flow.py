@@ -264,3 +264,37 @@ def test_a_return_the_core_refuses_refuses_the_file_with_its_line(sessions: sess
         apply_returns_file(session, data, context(EFFECTIVE + timedelta(days=1)))
     with sessions() as session:
         assert drafts(session)[0].status == "posted"
+
+
+@pytest.mark.parametrize(
+    ("code", "corrected", "expected"),
+    [
+        ("C02", "231380104", ("231380104", "****6789", "checking")),
+        ("C03", "231380104   55667788", ("231380104", "****7788", "checking")),
+        ("C05", "37", ("121042882", "****6789", "savings")),
+        ("C06", "55667788".ljust(20) + "32", ("121042882", "****7788", "savings")),
+        ("C07", "231380104" + "55667788".ljust(17) + "37", ("231380104", "****7788", "savings")),
+    ],
+)
+def test_each_notification_of_change_corrects_what_it_names(
+    sessions: sessionmaker[Session], code: str, corrected: str, expected: tuple[str, str, str]
+) -> None:
+    with sessions.begin() as session:
+        number = loan_on_autopay(session)
+        made = export(session)
+        trace = drafts(session)[0].trace_number
+    with sessions.begin() as session:
+        apply_returns_file(session, returns_file(made.content, {trace: code}, {trace: corrected}), context(EFFECTIVE))
+    with sessions() as session:
+        active = bank_accounts(session, number)[0]
+        assert (active.routing, active.masked, active.account_type) == expected
+
+
+def test_a_change_with_an_unusable_routing_number_refuses_the_file(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        loan_on_autopay(session)
+        made = export(session)
+        trace = drafts(session)[0].trace_number
+    data = returns_file(made.content, {trace: "C02"}, {trace: "231380105"})
+    with sessions.begin() as session, pytest.raises(NachaError, match="line 4: C02 corrected data is not usable"):
+        apply_returns_file(session, data, context(EFFECTIVE))
