@@ -30,7 +30,7 @@ from pathlib import Path
 from measure import SECRET, Database, Figures, fresh_sqlite, header, postgres_schema, stopwatch
 from sqlalchemy import select
 
-from servicing.ach.nacha import RECORD_LENGTH, read_file
+from servicing.ach.nacha import RECORD_LENGTH, read_file, returns_for
 from servicing.ach.origination import export_drafts, settle_drafts
 from servicing.ach.returns import ReturnsContext, apply_returns_file
 from servicing.ach.vault import Vault, new_key
@@ -38,11 +38,11 @@ from servicing.config import AchSettings
 from servicing.importing import import_loans
 from servicing.store.bulk import insert_rows
 from servicing.store.models import AchDraft, AutopayEnrolment, BankAccount, Loan, table_of
-from tests.integration.ach_helpers import returns_file
 
 EFFECTIVE = date(2026, 3, 23)  # a Monday
 BUSINESS_DATE = date(2026, 3, 20)
 BOARDED = date(2026, 3, 1)
+NOW = datetime(2026, 3, 25, 6, 0)
 COLUMNS = (
     "loan_number", "product", "borrower_first_name", "borrower_last_name", "date_of_birth", "tax_id_last4",
     "phone", "postal_code", "country", "locale", "currency", "original_principal", "annual_rate", "term_months",
@@ -117,7 +117,7 @@ def run(db: Database, name: str, folder: Path, drafts: int, returns: int, applie
     print(f"  end of day on the effective date posted {settled:,} drafts in {took():.1f} s (not a figure)")
     with db.sessions() as session:
         traces = session.scalars(select(AchDraft.trace_number).order_by(AchDraft.id).limit(returns)).all()
-    data = returns_file(made.content, {t: ("R01" if n % 4 else "R03") for n, t in enumerate(traces)})
+    data = returns_for(made.content, {t: ("R01" if n % 4 else "R03") for n, t in enumerate(traces)}, created=NOW)
     floor = write_floor(folder, returns)
     with stopwatch() as took:
         read = read_file(data)
@@ -127,7 +127,8 @@ def run(db: Database, name: str, folder: Path, drafts: int, returns: int, applie
                 f"read {returns:,} returns ({name}): {read_s:.3f} s; floor {floor:.4f} s; "
                 f"ratio {read_s / floor:.1f}x")  # fmt: skip
     figures.add(f"{name}_read_ratio", round(read_s / floor, 1), f"read / floor: {read_s / floor:.1f}")
-    data = returns_file(made.content, {t: ("R01" if n % 4 else "R03") for n, t in enumerate(traces[:applied])})
+    codes = {t: ("R01" if n % 4 else "R03") for n, t in enumerate(traces[:applied])}
+    data = returns_for(made.content, codes, created=NOW)
     floor = write_floor(folder, applied)
     context = ReturnsContext(EFFECTIVE + timedelta(days=2), EFFECTIVE + timedelta(days=2), datetime.now(UTC), "bench",
                              Decimal("25.00"), "+1 800 555 0100", vault)  # fmt: skip

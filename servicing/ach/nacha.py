@@ -521,3 +521,41 @@ def _check_file_totals(state: _Reading, lines: int) -> None:
     blocks = int(control["block_count"])
     if blocks != -(-lines // BLOCKING_FACTOR) and blocks != -(-number // BLOCKING_FACTOR):
         raise NachaError(number, f"file control block count is {blocks}, the file has {-(-lines // BLOCKING_FACTOR)}")
+
+
+# -- what a receiving bank sends back (tests, the benchmark, demos) ----------------------------------------------
+
+
+def returns_for(
+    origination: bytes, codes: dict[str, str], corrected: dict[str, str] | None = None, *, created: datetime
+) -> bytes:
+    """Return the file a bank would send back returning (R..) or correcting (C..) entries of `origination`.
+
+    `codes` maps an original trace number to its return reason or change code; `corrected` a change's
+    corrected data. Returns carry transaction code 26 and the amount; notifications of change 21 and zero.
+    """
+    corrected = corrected or {}
+    source = read_file(origination)
+    entries = []
+    for n, entry in enumerate(source.entries(), start=1):
+        code = codes.get(entry.trace_number)
+        if code is None:
+            continue
+        trace = f"02100002{n:07d}"  # the returning bank's own trace numbers
+        common = {"original_entry_trace_number": entry.trace_number, "original_receiving_dfi": entry.routing[:8],
+                  "trace_number": trace}  # fmt: skip
+        if code.startswith("R"):
+            addenda = Addenda("99", {"return_reason_code": code, **common})
+            transaction, amount = "26", entry.amount_cents
+        else:
+            addenda = Addenda("98", {"change_code": code, "corrected_data": corrected.get(entry.trace_number, ""),
+                                     **common})  # fmt: skip
+            transaction, amount = "21", 0
+        entries.append(Entry(transaction, entry.routing, entry.account_number, amount, entry.individual_id,
+                             entry.individual_name, trace, addenda=(addenda,)))  # fmt: skip
+    first = source.batches[0] if source.batches else None
+    batch = Batch(first.company_name if first else "", first.company_id if first else "", "PPD",
+                  first.entry_description if first else "", None, first.originating_dfi if first else "", 1,
+                  tuple(entries))  # fmt: skip
+    header = FileHeader(source.header.immediate_origin, source.header.immediate_destination, created, "A")
+    return write_file(NachaFile(header, (batch,)))

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from servicing.ach.accounts import add_bank_account, check_bank_details
 from servicing.ach.autopay import AmountKind, AutopayTerms, autopay_offer, enrol_autopay
-from servicing.ach.nacha import Addenda, Batch, Entry, FileHeader, NachaFile, read_file, write_file
+from servicing.ach.nacha import returns_for
 from servicing.ach.origination import Export, export_drafts
 from servicing.ach.returns import ReturnsContext
 from servicing.ach.vault import Vault, new_key
@@ -48,26 +48,4 @@ def context(business_date: date, fee: str = "25.00") -> ReturnsContext:
 
 def returns_file(origination: bytes, codes: dict[str, str], corrected: dict[str, str] | None = None) -> bytes:
     """Return a bank's file returning (R..) or correcting (C..) the entries of our file, by trace number."""
-    corrected = corrected or {}
-    entries = []
-    for n, entry in enumerate(read_file(origination).entries(), start=1):
-        code = codes.get(entry.trace_number)
-        if code is None:
-            continue
-        trace = f"02100002{n:07d}"  # the returning bank's own trace numbers
-        if code.startswith("R"):
-            addenda = Addenda("99", {"return_reason_code": code, "original_entry_trace_number": entry.trace_number,
-                                     "original_receiving_dfi": entry.routing[:8], "trace_number": trace})  # fmt: skip
-            transaction = "26"
-        else:
-            addenda = Addenda("98", {"change_code": code, "original_entry_trace_number": entry.trace_number,
-                                     "original_receiving_dfi": entry.routing[:8],
-                                     "corrected_data": corrected.get(entry.trace_number, ""),
-                                     "trace_number": trace})  # fmt: skip
-            transaction = "21"
-        amount = entry.amount_cents if code.startswith("R") else 0
-        entries.append(Entry(transaction, entry.routing, entry.account_number, amount, entry.individual_id,
-                             entry.individual_name, trace, addenda=(addenda,)))  # fmt: skip
-    batch = Batch("LOANLINE DEMO", "1234567890", "PPD", "LOANPAYMNT", None, "09100001", 1, tuple(entries))
-    header = FileHeader("1234567890", "091000019", datetime(2026, 2, 4, 6, 0), "A", "LOANLINE", "RDFI")
-    return write_file(NachaFile(header, (batch,)))
+    return returns_for(origination, codes, corrected, created=datetime(2026, 2, 4, 6, 0))

@@ -27,6 +27,7 @@ from servicing.ach.nacha import (
     format_record,
     is_routing_number,
     read_file,
+    returns_for,
     routing_check_digit,
     write_file,
 )
@@ -192,3 +193,11 @@ def test_a_malformed_file_is_refused_with_its_line_and_reason(change: object, li
 def test_a_non_ascii_file_is_refused_with_its_line() -> None:
     with pytest.raises(NachaError, match=r"line 2: .*ASCII"):
         read_file("1\né".encode())
+
+
+def test_a_returns_file_built_from_ours_names_each_original_trace_and_reads_back() -> None:
+    sample = (SAMPLES / "ppd-debit.ach").read_bytes()
+    back = read_file(returns_for(sample, {"121042880000001": "R01"}, created=datetime(2019, 6, 27, 6, 0)))
+    (entry,) = list(back.entries())
+    assert (entry.transaction_code, entry.amount_cents, entry.addenda[0].code) == ("26", 100000000, "R01")
+    assert entry.addenda[0].original_trace == "121042880000001"
