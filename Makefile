@@ -9,7 +9,7 @@ POSTGRES_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 LOCALES := es fr pt_BR de it hi id
 
 .PHONY: install run test test-postgres lint format bench clean catalogs-extract catalogs-update catalogs-compile \
-	documents-catalogs-extract documents-catalogs-update \
+	documents-catalogs-extract documents-catalogs-update statement-pictures \
 	console-catalogs-extract console-catalogs-update
 
 .PHONY: browser-deps bench-deps pdf-deps
@@ -44,6 +44,10 @@ catalogs-compile: $(BIN)/.installed
 documents-catalogs-extract: $(BIN)/.installed
 	$(BIN)/pybabel extract -F servicing/documents/babel.cfg -k wording --no-wrap --sort-by-file --project=loanline \
 		--copyright-holder=Loanline -o locales/documents.pot .
+
+# one statement page per language as PNG: test-artifacts/statements/, and the small ones docs/documents.md shows
+statement-pictures: $(BIN)/.installed pdf-deps
+	LOANLINE_DOCS_IMAGES=1 $(BIN)/python -m pytest -q tests/integration/test_statement_pictures.py
 
 documents-catalogs-update: documents-catalogs-extract
 	for locale in $(LOCALES); do \

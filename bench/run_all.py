@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/run_all.py [--loans N] [--postgres URL]
 
-`--loans` scales the boarding and end-of-day benchmarks (default 100,000 each); the payoff
-benchmark keeps its own default. `--postgres` also runs end of day and the SMS webhook on that database.
+`--loans` scales the boarding and end-of-day benchmarks (default 100,000 each) and the statements benchmark
+(at most 10,000, its default); the payoff benchmark keeps its own default. `--postgres` also runs end of day
+and the SMS webhook on that database.
 A benchmark whose tool is missing (the webhook's `wrk`: `make bench` installs it when it may) is skipped
 with a message saying how to install it; the others still run.
 """
@@ -37,6 +38,7 @@ GOALS = (
     ("console_pages", "sqlite_conversation_long_p99_ms", "conversation p99, SQLite (ms)", lambda v: v < 100.0, "< 100"),
     ("console_pages", "postgresql_queue_p99_ms", "console queue p99, PG (ms)", lambda v: v < 100.0, "< 100"),
     ("console_pages", "postgresql_conversation_long_p99_ms", "conversation p99, PG (ms)", lambda v: v < 100.0, "< 100"),
+    ("statements", "statements_per_s", "statements/s (all cores)", lambda v: v >= 56, ">= 56"),
 )
 
 
@@ -92,6 +94,7 @@ def main() -> None:
         "engine": run("engine.py", []),
         "webhook": run("webhook.py", ["--postgres", args.postgres] if args.postgres else []),
         "console_pages": run("console_pages.py", ["--postgres", args.postgres] if args.postgres else []),
+        "statements": run("statements.py", ["--loans", str(min(args.loans, 10_000))] if args.loans else []),
     }
     summary(results)
 

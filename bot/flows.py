@@ -36,6 +36,8 @@ from servicing.conversations import (
     phone_claim,
     record_failed_verification,
 )
+from servicing.documents.correspondence import Correspondence
+from servicing.documents.letters import payoff_statement_for_request
 from servicing.errors import InvalidInput, PaymentRefused
 from servicing.escrow import escrow_summary
 from servicing.queries import summarize
@@ -557,6 +559,9 @@ def payoff(turn: Turn, good_through: date | None = None) -> None:
                                        good_through=through, opened_on=turn.today, country=turn.settings.country,
                                        source=turn.conversation.channel, actor="bot")  # fmt: skip
     case = request.case
+    if request.opened:  # the written statement is made now, meeting its clock (Reg Z 1026.36(c)(3))
+        payoff_statement_for_request(turn.session, Correspondence.from_settings(turn.settings), case, on=turn.today,
+                                     actor="bot")  # fmt: skip
     assert case.due_on is not None
     if request.opened:
         turn.say("Your written payoff statement (reference {reference}) will be sent by {due}.",

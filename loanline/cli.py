@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -203,6 +204,8 @@ def import_payments_command(file: Path) -> None:
 @click.option("--through", callback=iso_date, help="Last business date to run (default today).")
 def eod(through: date | None) -> None:
     """Run end of day for each business date not yet run."""
+    from servicing.documents.correspondence import Correspondence
+    from servicing.documents.statement_figures import StatementOptions
     from servicing.eod import dates_to_run, run_eod
 
     with runtime() as rt:
@@ -214,7 +217,9 @@ def eod(through: date | None) -> None:
             task = bar.add_task("eod", total=len(days), day="")
             report = run_eod(rt.sessions, last, country=rt.settings.country,
                              on_day=lambda r: bar.update(task, advance=1, day=r.business_date.isoformat()),
-                             escrow_policy=rt.settings.escrow_policy())  # fmt: skip
+                             escrow_policy=rt.settings.escrow_policy(),
+                             letters=Correspondence.from_settings(rt.settings),
+                             statements=StatementOptions.from_settings(rt.settings, actor="eod"))  # fmt: skip
     if not report.days:
         click.echo(f"nothing to run: end of day is already through {last.isoformat()}")
         return
@@ -227,12 +232,88 @@ def eod(through: date | None) -> None:
         "escrow_analyzed",
         "early_intervention",
         "cases_overdue",
+        "letters",
+        "statements",
     )
     totals = {step: sum(getattr(day, step) for day in report.days) for step in steps}
     click.echo(
         f"ran {len(report.days)} business days, {report.days[0].business_date} to {report.days[-1].business_date}: "
         + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in totals.items())
     )
+
+
+@main.command()
+@click.option("--as-of", callback=iso_date, help="Date of the statements (default the business date).")
+@click.option("--loan", "loan_number", help="Make only this loan's statement.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write <loan_number>.pdf per loan and manifest.csv into this folder.")  # fmt: skip
+@click.option("--workers", type=click.IntRange(min=0), default=0,
+              help="Processes rendering statements (default: one per core for more than 200 loans).")  # fmt: skip
+def statements(as_of: date | None, loan_number: str | None, out: Path | None, workers: int) -> None:
+    """Make each active loan's periodic statement of its next due date; a cycle already made is reported, not redone."""
+    from loanline.statement_workers import make_statements_in_workers
+    from servicing.documents.statement_figures import StatementOptions
+    from servicing.documents.statements import loans_to_bill, make_statements_apart, write_statement_files
+    from servicing.queries import current_date
+    from servicing.store.bulk import chunked
+
+    with runtime() as rt:
+        options = StatementOptions.from_settings(rt.settings, actor="cli")
+        with rt.sessions() as session:
+            business = current_date(session, rt.today())
+            loan_ids = loans_to_bill(session, loan_number)
+        day = as_of or business
+        if day < business:
+            raise Refused(f"--as-of {day.isoformat()} is before the business date {business.isoformat()}: statements "
+                          "are made from today's balances")  # fmt: skip
+        processes = workers or ((os.cpu_count() or 1) if len(loan_ids) > 200 else 1)
+        lines = []
+        with Progress(TextColumn("statements"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err, transient=True, disable=not err.is_terminal) as bar:  # fmt: skip
+            task = bar.add_task("statements", total=len(loan_ids))
+            if processes > 1:
+                url = rt.engine.url.render_as_string(hide_password=False)
+                lines = make_statements_in_workers(
+                    url,
+                    options,
+                    loan_ids,
+                    day,
+                    workers=processes,
+                    on_chunk=lambda done: bar.update(task, advance=len(done.lines)),
+                )
+                lines.sort(key=lambda line: line.loan_number)
+            else:
+                for part in chunked(loan_ids, 50):
+                    lines.extend(make_statements_apart(rt.sessions, options, part, day))
+                    bar.update(task, advance=len(part))
+        if out is not None:
+            with rt.sessions() as session:
+                manifest = write_statement_files(session, options.root, lines, out)
+    _print_statements(lines, day, show_each=loan_number is not None or len(lines) <= 20)
+    if out is not None:
+        click.echo(f"wrote {len(lines)} PDF files and {manifest}")
+
+
+def _print_statements(lines: list[Any], day: date, *, show_each: bool) -> None:
+    """Print what the statements run made and found on file, and the flags that hold some back."""
+    if show_each:
+        for line in lines:
+            what = "made" if line.made else "already on file (nothing new made)"
+            flags = f" [{', '.join(line.flags)}]" if line.flags else ""
+            click.echo(f"{line.loan_number}: statement due {line.due_date.isoformat()} {what}: {line.pages} pages, "
+                       f"{line.language}, {line.delivery}, amount due {line.amount_due} {line.currency}"
+                       f"{flags}")  # fmt: skip
+    made = sum(1 for line in lines if line.made)
+    on_file = len(lines) - made
+    click.echo(f"{len(lines)} statements as of {day.isoformat()}: {made} made, {on_file} already on file")
+    if on_file and not made:
+        click.echo("every statement of these cycles was already made: nothing new was made")
+    meanings = {"no_mailing_address": "without a mailing address (held from the print batch)",
+                "language_fallback": "in English: the borrower's language is not translated yet"}  # fmt: skip
+    for flag, meaning in meanings.items():
+        count = sum(1 for line in lines if flag in line.flags)
+        if count:
+            click.echo(f"  {count} {meaning}")
 
 
 @main.command()
@@ -272,10 +353,19 @@ def loan(loan_number: str, as_of: date | None, as_json: bool) -> None:
 @click.argument("loan_number")
 @click.option("--good-through", callback=iso_date, help="Good-through date (default 10 days after the quote date).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def payoff(loan_number: str, good_through: date | None, as_json: bool) -> None:
+@click.option(
+    "--pdf",
+    "pdf",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the payoff statement to this PDF file and keep it as the borrower's document.",
+)
+def payoff(loan_number: str, good_through: date | None, as_json: bool, pdf: Path | None) -> None:
     """Quote the amount that pays a loan off through a date."""
-    with runtime() as rt, rt.sessions() as session:
-        quote = payoff_for(session, loan_number, good_through, today=rt.today())
+    with runtime() as rt:
+        with rt.sessions() as session:
+            quote = payoff_for(session, loan_number, good_through, today=rt.today())
+        if pdf is not None:
+            _payoff_statement_pdf(rt, loan_number, quote.good_through, pdf)
     if as_json:
         click.echo(json.dumps(jsonable(quote)))
         return
@@ -292,6 +382,21 @@ def payoff(loan_number: str, good_through: date | None, as_json: bool) -> None:
     click.echo(f"Per diem after {quote.good_through}: {m(quote.per_diem)}")
     if quote.escrow_refund:
         click.echo(f"Escrow balance refunded separately after payoff: {m(quote.escrow_refund)}")
+
+
+def _payoff_statement_pdf(rt: Runtime, loan_number: str, good_through: date, pdf: Path) -> None:
+    """Make (or find) the loan's payoff statement for this quote, write its PDF to a file and say so on stderr."""
+    from servicing.documents.correspondence import Correspondence
+    from servicing.documents.letters import make_payoff_statement
+    from servicing.documents.records import read_document
+
+    letters = Correspondence.from_settings(rt.settings)
+    with rt.sessions.begin() as session:
+        made = make_payoff_statement(session, letters, loan_number, good_through, today=rt.today(), actor="cli")
+        document_id, data = made.document.id, read_document(letters.root, made.document)
+    pdf.write_bytes(data)
+    kept = "made" if made.quote is not None else "already on file"
+    click.echo(f"payoff statement written to {pdf} (document {document_id}, {kept})", err=True)
 
 
 @main.command()

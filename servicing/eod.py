@@ -7,7 +7,9 @@
 4. disburse escrow items due (advancing when the account is short)
 5. run the annual escrow analysis of the loans whose analysis date has come (Reg X 1024.17)
 6. open early-intervention tasks (US loans) and arrears-information tasks (UK loans)
+   (given a Correspondence: make the day's late notices, escrow statements, early-intervention notices)
 7. mark overdue cases
+8. make the periodic statements due that day, when given where to keep them (servicing/documents/statements.py)
 
 Late fees are assessed before the accrual/delinquency update because neither changes the other;
 that lets interest and days past due share one statement. The escrow analysis runs after the
@@ -19,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import Date, Table, and_, bindparam, exists, func, literal, or_, select, text, update
@@ -34,6 +36,8 @@ from servicing.cases import (
     open_arrears_information,
     open_early_intervention,
 )
+from servicing.documents.correspondence import Correspondence
+from servicing.documents.end_of_day import make_end_of_day_letters
 from servicing.escrow import analyze_escrow_due
 from servicing.payments import PaymentInstruction, post_payments
 from servicing.rules.account import FeeKind
@@ -58,6 +62,9 @@ from servicing.store.models import (
     utcnow,
 )
 
+if TYPE_CHECKING:
+    from servicing.documents.statement_figures import StatementOptions
+
 EARLY_INTERVENTION_AT_DAYS = 30
 SHORTEST_MONTH_DAYS = 28  # consecutive monthly due dates are never closer than this
 loans = cast(Table, Loan.__table__)
@@ -80,6 +87,8 @@ class DayResult:
     early_intervention: int = 0
     arrears_information: int = 0
     cases_overdue: int = 0
+    letters: int = 0
+    statements: int = 0
 
 
 @dataclass
@@ -108,10 +117,14 @@ def run_eod(
     actor: str = "eod",
     on_day: Callable[[DayResult], None] | None = None,
     escrow_policy: AnalysisPolicy = DEFAULT_POLICY,
+    letters: Correspondence | None = None,
+    statements: StatementOptions | None = None,
 ) -> EodReport:
     """Run end of day for every business date not yet run up to `through`, one transaction per date.
 
-    `escrow_policy` holds the portfolio's escrow analysis options (the servicer's settings).
+    `escrow_policy` holds the portfolio's escrow analysis options (the servicer's settings); with `letters`,
+    each day also makes its notices (late notices, escrow statements, early intervention); `statements`, where
+    and how the day's periodic statements are kept (none are made without it).
     """
     report = EodReport()
     with sessions() as session:
@@ -120,7 +133,7 @@ def run_eod(
         with sessions() as session, session.begin():
             if session.get(BusinessDay, day) is not None:
                 continue
-            result = run_business_day(session, day, actor, escrow_policy)
+            result = run_business_day(session, day, actor, escrow_policy, statements, letters=letters)
             report.days.append(result)
         if on_day is not None:
             on_day(result)
@@ -128,9 +141,16 @@ def run_eod(
 
 
 def run_business_day(
-    session: Session, day: date, actor: str, escrow_policy: AnalysisPolicy = DEFAULT_POLICY
+    session: Session,
+    day: date,
+    actor: str,
+    escrow_policy: AnalysisPolicy = DEFAULT_POLICY,
+    statements: StatementOptions | None = None,
+    *,
+    letters: Correspondence | None = None,
 ) -> DayResult:
     """Run every end-of-day step for one business date, in the caller's transaction."""
+    previous_day = business_date(session)
     marker = BusinessDay(business_date=day, started_at=utcnow())
     session.add(marker)
     session.flush()
@@ -143,10 +163,23 @@ def run_business_day(
     result.escrow_analyzed = analyze_escrow_due(session, day, actor, escrow_policy)
     result.early_intervention = open_early_intervention_tasks(session, day)
     result.arrears_information = open_arrears_information_tasks(session, day)
+    if letters is not None:  # the day's notices and statements: servicing/documents/end_of_day.py
+        result.letters = make_end_of_day_letters(session, letters, day, actor, late_fees=result.late_fees,
+                                                 escrow_analyzed=result.escrow_analyzed)  # fmt: skip
     result.cases_overdue = mark_overdue_cases(session, day)
+    if statements is not None:
+        result.statements = make_day_statements(session, day, statements, previous_day)
     marker.finished_at = utcnow()
     marker.loans_processed = result.loans_accrued
     return result
+
+
+def make_day_statements(session: Session, day: date, options: StatementOptions, previous_day: date | None) -> int:
+    """Make the periodic statements whose day of the cycle is `day`; the renderer loads only if one is due."""
+    # imported here: WeasyPrint loads only in a process that makes statements, not in every importer of end of day
+    from servicing.documents.statements import make_due_statements  # noqa: PLC0415
+
+    return make_due_statements(session, day, options, previous_day)
 
 
 def post_scheduled_payments(session: Session, day: date, actor: str, result: DayResult) -> None:

@@ -37,6 +37,7 @@ from console.loans.forms import (
 from console.security import audits_view, requires_role, sessions, user
 from servicing.conversations import UnverifiedDisclosure
 from servicing.decisions import record_written_request
+from servicing.documents.correspondence import Correspondence
 from servicing.errors import LoanNotFound, ServicingError
 from servicing.escrow import run_escrow_analysis
 from servicing.fees import waive_fee as waive_loan_fee
@@ -299,6 +300,7 @@ def analyze_escrow(loan_number: str) -> Response:
         statement = run_escrow_analysis(
             session, loan_number, on=current_date(session, servicer_today()), actor=user().username,
             policy=settings().escrow_policy(), reason=form.reason.data or "",
+            letters=Correspondence.from_settings(settings()),
         )  # fmt: skip
         deposit = money(statement.new_deposit, statement.currency)
         day = format_date(statement.computation_year_starts)
@@ -319,7 +321,7 @@ def place_forbearance(loan_number: str) -> Response:
             reduced_payment=form.amount_of(form.reduced_payment), starts_on=form.starts_on.data or date.min,
             reason=form.reason.data or "", actor=user().username, now=datetime.now(UTC),
             case_reference=(form.case_reference.data or "").strip() or None,
-            disclosure_confirmed=bool(form.confirm_disclosure.data),
+            disclosure_confirmed=bool(form.confirm_disclosure.data), letters=Correspondence.from_settings(settings()),
         )  # fmt: skip
         return str(_("Forbearance placed; the borrower is notified."))
 
@@ -360,7 +362,7 @@ def workout_decision(loan_number: str) -> Response:
         approve_workout(
             session, loan_number, kind, on=on, reason=reason, actor=user().username, now=datetime.now(UTC),
             months=form.months.data, modification_rate=rate, case_reference=case_reference,
-            disclosure_confirmed=bool(form.confirm_disclosure.data),
+            disclosure_confirmed=bool(form.confirm_disclosure.data), letters=Correspondence.from_settings(settings()),
         )  # fmt: skip
         return str(_("Approved and booked; the borrower is notified."))
 

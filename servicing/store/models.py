@@ -192,6 +192,7 @@ class Fee(Base):
     __table_args__ = (
         UniqueConstraint("loan_id", "seq"),
         Index("ix_fees_open", "loan_id", "outstanding"),
+        Index("ix_fees_assessed_on", "assessed_on", "kind"),  # end of day's late notices: today's fees
     )
 
 
@@ -289,7 +290,10 @@ class EscrowAnalysis(Base):
     statement: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    __table_args__ = (Index("ix_escrow_analyses_loan", "loan_id", "analyzed_on"),)
+    __table_args__ = (
+        Index("ix_escrow_analyses_loan", "loan_id", "analyzed_on"),
+        Index("ix_escrow_analyses_analyzed_on", "analyzed_on"),  # end of day's escrow statements: today's analyses
+    )
 
 
 class Workout(Base):
