@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,8 @@ from bot.consent import answer_consent
 from bot.dates import DateMention, find_day, names_a_full_date, names_part_of_a_date, parse_birth_date, read_day
 from bot.i18n import LANGUAGE_IN_TEXT, LANGUAGE_NAMES, LOCALES, Speaker, catalog_locale, regional_locale, say
 from bot.turn import OutgoingDocument, Reply, Turn
-from bot.words import is_no, is_yes, wants_out
+from bot.words import asks_for_autopay, is_no, is_yes, wants_out
+from servicing.ach.autopay import AmountKind, AutopayRefused, AutopayTerms, autopay_offer, enrol_autopay
 from servicing.cases import CaseIdentity, CaseKind, open_case, request_payoff_statement
 from servicing.conversations import (
     Claim,
@@ -48,7 +50,7 @@ from servicing.documents.delivery import (
 )
 from servicing.documents.letters import payoff_statement_for_request
 from servicing.documents.records import ELECTRONIC, consent_in_force, read_document
-from servicing.errors import PaymentRefused, PromiseRefused
+from servicing.errors import InvalidInput, PaymentRefused, PromiseRefused
 from servicing.escrow import escrow_summary
 from servicing.outreach.promises import (
     PromiseRule,
@@ -77,8 +79,9 @@ from servicing.store.models import Borrower, Case, Document, Loan, Payment
 
 Step = Callable[[Turn], None]
 ACCOUNT_INTENTS = frozenset(
-    {"balance", "next_payment", "make_payment", "payment_history", "payoff", "escrow", "documents", "promise_to_pay"}
-)
+    {"balance", "next_payment", "make_payment", "payment_history", "payoff", "escrow", "documents", "promise_to_pay",
+     "autopay"}
+)  # fmt: skip
 BY_PHONE = (Factor.DATE_OF_BIRTH,)  # the phone on file (or a shared contact) is the first factor
 BY_LOAN_NUMBER = (Factor.DATE_OF_BIRTH, Factor.TAX_ID_LAST4)  # a loan number is no secret: two factors
 # Of several questions in one message, those answered outright come first, then the payoff (whose offer of
@@ -167,6 +170,10 @@ def understand(turn: Turn) -> None:
     """Answer what the text asks (each question, and any date in it); sensitive topics and misses go to a person."""
     if nlu.sensitive_topic(turn.text) is not None:
         hand_off(turn, EscalationReason.SENSITIVE)
+        return
+    if asks_for_autopay(turn.text):  # a keyword, like AGENT: the NLU has no autopay intent
+        turn.conversation.misses = 0
+        start_intent(turn, "autopay")
         return
     message = read_message(turn.text, turn.conversation.locale, turn.today)
     first = message.questions[0]
@@ -1033,6 +1040,57 @@ def promise_confirm_answer(turn: Turn) -> None:
              last_day=s.day(day + timedelta(days=loan.late_fee_grace_days)))  # fmt: skip
 
 
+# -- autopay (docs/ach.md): the authorization shown, recorded on an explicit yes -----------------------------
+
+
+def autopay(turn: Turn) -> None:
+    """Show the autopay authorization for the amount due on each due date and ask for an explicit yes."""
+    loan, _ = _account(turn)
+    settings = turn.settings
+    terms = AutopayTerms(AmountKind.DUE)
+    try:
+        offer = autopay_offer(turn.session, loan.loan_number, terms, servicer=settings.servicer_name,
+                              phone=settings.servicer_phone, language=turn.conversation.locale)  # fmt: skip
+    except AutopayRefused as refused:
+        if "already on" in str(refused):
+            turn.say("Autopay is already on for this loan. Reply AGENT to change or stop it with a specialist.")
+        elif "no bank account" in str(refused):
+            turn.say("There is no bank account on file for this loan. Reply AGENT and a specialist will help you pay.")
+        else:
+            turn.say("Autopay can't be set up for this loan here. Reply AGENT to reach a person.")
+        return
+    turn.replies.append(Reply(offer.text))
+    turn.say("Reply YES to authorize these automatic payments, or NO.")
+    turn.expect("autopay_confirm", shown=hashlib.sha256(offer.text.encode()).hexdigest())
+
+
+def autopay_confirm_answer(turn: Turn) -> None:
+    """Enrol on an explicit yes, recording the authorization exactly as shown; nothing on no."""
+    if is_no(turn.text):
+        turn.forget()
+        turn.say("OK, autopay was not set up.")
+        return
+    if not is_yes(turn.text):
+        turn.say("Please reply YES to authorize autopay or NO to drop it.")
+        return
+    shown = turn.flow["shown"]
+    turn.forget()
+    loan, _ = _account(turn)
+    terms = AutopayTerms(AmountKind.DUE)
+    try:
+        offer = autopay_offer(turn.session, loan.loan_number, terms, servicer=turn.settings.servicer_name,
+                              phone=turn.settings.servicer_phone, language=turn.conversation.locale)  # fmt: skip
+        if hashlib.sha256(offer.text.encode()).hexdigest() != shown:
+            raise AutopayRefused("the authorization changed since it was shown")
+        enrol_autopay(turn.session, offer, terms, channel=turn.conversation.channel, actor="bot", now=turn.now,
+                      send_copy=False)  # fmt: skip
+    except (AutopayRefused, InvalidInput):
+        turn.say("Sorry, autopay could not be set up. Reply AGENT to reach a person.")
+        return
+    turn.say("Done: autopay is on. Please keep this copy of your authorization, recorded {date}: {text}",
+             date=turn.speaker.day(turn.today), text=offer.text)  # fmt: skip
+
+
 # -- intake: hardship and disputes -------------------------------------------------------------------------
 
 
@@ -1200,6 +1258,7 @@ INTENTS: dict[str, Step] = {
     "greeting": greeting,
     "thanks": thanks,
     "promise_to_pay": promise_to_pay,
+    "autopay": autopay,
 }
 WAITING: dict[str, Step] = {
     "factor": factor_answer,
@@ -1218,4 +1277,5 @@ WAITING: dict[str, Step] = {
     "esign_consent": esign_consent_answer,
     "promise": promise_answer,
     "promise_confirm": promise_confirm_answer,
+    "autopay_confirm": autopay_confirm_answer,
 }

@@ -106,7 +106,8 @@ def init() -> None:
 @click.option("--as-of", callback=iso_date, help="Anchor date of the demo portfolio (default today).")
 def demo(reset: bool, as_of: date | None) -> None:
     """Load the deterministic demo portfolio, its conversations and one console login per role."""
-    from servicing.demo.portfolio import DemoServicer, load_demo
+    from servicing.demo.ach import load_demo_ach
+    from servicing.demo.portfolio import DemoServicer, demo_plan, load_demo
 
     if reset:
         _reset_database()
@@ -116,6 +117,11 @@ def demo(reset: bool, as_of: date | None) -> None:
         summary = load_demo(rt.sessions, secret=settings.secret_key, as_of=as_of or rt.today(),
                             country=settings.country, servicer=servicer)  # fmt: skip
         click.echo(summary)
+        enrolled = load_demo_ach(rt.sessions, demo_plan(as_of or rt.today()).loan_numbers, vault=rt.vault(),
+                                 country=rt.settings.country, servicer=rt.settings.servicer_name,
+                                 phone=rt.settings.servicer_phone)  # fmt: skip
+        if enrolled:
+            click.echo(f"Autopay loans drafting on the next business day: {enrolled} (loanline ach export --out FILE).")
         add_demo_logins(rt)
 
 
@@ -180,7 +186,7 @@ def import_loans_command(file: Path) -> None:
     """Board the loans in a CSV file; bad rows are refused with line and reason."""
     with runtime() as rt, progress_bar() as progress, resumable("loans"):
         try:
-            result = import_loans(rt.sessions, file, secret=rt.settings.secret_key, today=rt.today(),
+            result = import_loans(rt.sessions, file, secret=rt.settings.secret_key, today=rt.today(), vault=rt.vault(),
                                   actor="cli", progress=progress)  # fmt: skip
         except FileRefused as error:
             raise Refused(str(error)) from error
@@ -232,6 +238,7 @@ def eod(through: date | None) -> None:
     steps = (
         "scheduled_posted",
         "scheduled_failed",
+        "ach_settled",
         "late_fees",
         "escrow_disbursed",
         "escrow_analyzed",
@@ -444,13 +451,13 @@ def print_batch(day: date | None, out: Path | None) -> None:
 
 @main.command()
 @click.argument(
-    "name", type=click.Choice(["delinquency", "payments", "cases", "audit", "queue", "promises", "outreach"])
+    "name", type=click.Choice(["delinquency", "payments", "cases", "audit", "queue", "promises", "outreach", "ach"])
 )
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
 @click.option("--from", "since", callback=iso_date, help="First day of the period (YYYY-MM-DD).")
 @click.option("--to", "until", callback=iso_date, help="Last day of the period (YYYY-MM-DD).")
 def report(name: str, fmt: str, since: date | None, until: date | None) -> None:
-    """Print a report: delinquency buckets, payments posted, case pipeline, audit log, queue by day, promises,
+    """Print a report: delinquency buckets, payments posted, case pipeline, audit log, queue by day, promises, ACH,
     outreach (one row per contact decision: loan, borrower's initials, kind, channel, status, reason, send after)."""
     from servicing.reports import REPORTS, csv_text
 
@@ -641,6 +648,85 @@ def _print_evaluation(report: Report) -> None:
     out_of_scope = sum(1 for o in report.outcomes if o.example.intent is None)
     click.echo(f"out-of-scope rejection: {report.rejection:.3f}  ({out_of_scope})")
     click.echo(f"accuracy: {report.accuracy:.3f}")
+
+
+# -- ACH: data keys, the origination file, returns (docs/ach.md) ----------------------------------------------
+
+
+@main.group()
+def keys() -> None:
+    """The data keys that encrypt bank account numbers (LOANLINE_DATA_KEY, newest first)."""
+
+
+@keys.command("new")
+def keys_new() -> None:
+    """Print a new data key to put in front of LOANLINE_DATA_KEY before `loanline keys rotate`."""
+    from servicing.ach.vault import new_key
+
+    click.echo(new_key())
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every bank account number and kept ACH file with the newest key; then drop the older keys."""
+    from servicing.ach.accounts import rotate_bank_account_keys
+
+    with runtime() as rt, rt.sessions.begin() as session:
+        rotation = rotate_bank_account_keys(session, rt.vault(), actor="cli")
+    click.echo(f"{rotation.rotated} bank account numbers and kept ACH files re-encrypted with the newest key, "
+               f"{rotation.already_current} already on it")  # fmt: skip
+
+
+@main.group()
+def ach() -> None:
+    """ACH: the origination file of the day's debits, and the bank's returns and notifications of change."""
+
+
+@ach.command("export")
+@click.option("--date", "effective", callback=iso_date, help="Effective entry date (default the next business day).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Where to write the file.")
+def ach_export(effective: date | None, out: Path) -> None:
+    """Write the NACHA PPD file of the debits effective on a date; the same date again gives the same file."""
+    from datetime import UTC, datetime
+
+    from servicing.ach.origination import default_effective_date, export_drafts
+    from servicing.queries import current_date
+
+    with runtime() as rt, rt.sessions.begin() as session:
+        business = current_date(session, rt.today())
+        day = effective or default_effective_date(business, rt.settings.country)
+        export = export_drafts(session, day, settings=rt.settings.ach, vault=rt.vault(), business_date=business,
+                               country=rt.settings.country, actor="cli", now=datetime.now(UTC))  # fmt: skip
+    out.touch(mode=0o600)
+    out.write_bytes(export.content)
+    for reason in export.skipped:
+        click.echo(f"skipped {reason}")
+    again = "" if export.new else " (exported before: the same file again, nothing new drafted)"
+    click.echo(f"{out}: {export.entries} debits effective {day.isoformat()}, "
+               f"{money_text(export.debit_total, 'USD', OPERATOR_LOCALE)}, sha256 {export.sha256}{again}")  # fmt: skip
+
+
+@ach.command("returns")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def ach_returns(file: Path) -> None:
+    """Apply a bank's NACHA returns file: reverse returned payments, stop autopay, correct accounts; all or nothing."""
+    from datetime import UTC, datetime
+
+    from servicing.ach.returns import ReturnsContext, apply_returns_file
+    from servicing.queries import current_date
+
+    data = file.read_bytes()
+    with runtime() as rt, rt.sessions.begin() as session:
+        business = current_date(session, rt.today())
+        fee = rt.settings.ach.returned_payment_fee
+        context = ReturnsContext(business, max(business, rt.today()), datetime.now(UTC), "cli", fee,
+                                 rt.settings.servicer_phone, rt.vault())  # fmt: skip
+        report = apply_returns_file(session, data, context, name=file.name)
+    for loan_number, code, outcome in report.returns + report.changes:
+        click.echo(f"{loan_number} {code}: {outcome}")
+    click.echo(f"{len(report.returns)} returns, {len(report.changes)} notifications of change: "
+               f"{report.reversed_payments} payments reversed, {report.fees_charged} fees charged, "
+               f"{report.autopay_stopped} autopay stopped, {report.borrowers_told} borrowers told")  # fmt: skip
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,7 +1,9 @@
 """End of day: for each business date not yet run, in a fixed order, set-based.
 
-1. post scheduled borrower payments due that day, then mark promises to pay kept or broken from the
-   payments received, a broken one opening a follow-up task (servicing/outreach/promises.py)
+1. post the ACH drafts whose effective date has come (servicing/ach/origination.py), then the scheduled
+   borrower payments due that day that were not drafted;
+   then mark promises to pay kept or broken from the payments received, a broken one opening a follow-up
+   task (servicing/outreach/promises.py)
 2. assess late fees (one per installment past grace, none during a forbearance or repayment plan)
 3. accrue interest and update days past due (one UPDATE over every active loan)
 4. disburse escrow items due (advancing when the account is short)
@@ -36,6 +38,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import Date, Table, and_, bindparam, exists, func, literal, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from servicing.ach.origination import settle_drafts
 from servicing.cases import (
     ARREARS_INFORMATION_COUNTRIES,
     REG_X_COUNTRIES,
@@ -91,6 +94,7 @@ class DayResult:
     business_date: date
     scheduled_posted: int = 0
     scheduled_failed: int = 0
+    ach_settled: int = 0
     late_fees: int = 0
     loans_accrued: int = 0
     escrow_disbursed: int = 0
@@ -184,6 +188,7 @@ def run_business_day(
     session.add(marker)
     session.flush()
     result = DayResult(day)
+    result.ach_settled = settle_drafts(session, day, actor)
     post_scheduled_payments(session, day, actor, result)
     promises = resolve_promises(session, day)
     result.promises_kept, result.promises_broken = promises.kept, promises.broken

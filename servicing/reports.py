@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
+from servicing.ach.report import ach_report
 from servicing.conversations import sla_target
 from servicing.outreach.promises import promises_report
 from servicing.rules.delinquency import BUCKETS
@@ -381,4 +382,5 @@ REPORTS: dict[str, Report] = {
     "queue": queue_report,
     "promises": promises_report,
     "outreach": outreach_report,
+    "ach": ach_report,
 }

@@ -186,12 +186,15 @@ def modification(loan_number: str) -> str:
 # -- actions --------------------------------------------------------------------------------------------
 
 
-def run_action(loan_number: str, form: FlaskForm, action: Callable[[Session], str]) -> Response:
+def run_action(
+    loan_number: str, form: FlaskForm, action: Callable[[Session], str], back_to: str | None = None
+) -> Response:
     """Validate the form, run the use case in one transaction, flash what happened, go back to the loan.
 
-    A form error or a core refusal is flashed and the transaction rolls back: nothing changes.
+    A form error or a core refusal is flashed and the transaction rolls back: nothing changes. `back_to` is
+    the page to return to (the loan page unless given).
     """
-    back = redirect(url_for("loans.show", loan_number=loan_number))
+    back = redirect(back_to or url_for("loans.show", loan_number=loan_number))
     if not form.validate_on_submit():
         for field, errors in form.errors.items():
             label = getattr(form, field).label.text if hasattr(form, field) else field

@@ -38,6 +38,7 @@ TITLES: dict[str, Any] = {
     "audit": _l("Audit log"),
     "promises": _l("Promises to pay"),
     "outreach": _l("Outreach: contact decisions"),
+    "ach": _l("ACH drafts and returns"),
 }
 LEAST_ROLE = {"audit": Role.SUPERVISOR}
 COLUMNS: dict[str, Any] = {
@@ -54,8 +55,11 @@ COLUMNS: dict[str, Any] = {
     "cancelled": _l("Cancelled"), "kept_rate": _l("Kept rate"),
     "decided_at": _l("Decided (UTC)"), "loan_number": _l("Loan"), "borrower": _l("Borrower"), "purpose": _l("Purpose"),
     "channel": _l("Channel"), "reason": _l("Reason"), "send_after": _l("Send after (UTC)"),
+    "effective_date": _l("Effective date"), "exported": _l("Exported"), "exported_amount": _l("Amount exported"),
+    "returned": _l("Returned"), "returned_amount": _l("Amount returned"), "return_rate_percent": _l("Return rate (%)"),
+    "returns_by_code": _l("Returns by code"), "changes": _l("Notifications of change"),
 }  # fmt: skip
-MONEY_COLUMNS = frozenset({"principal", "amount"})
+MONEY_COLUMNS = frozenset({"principal", "amount", "exported_amount", "returned_amount"})
 AUDIT_ROWS_SHOWN = 200
 MAX_CHART_DAYS = 400
 
@@ -153,6 +157,14 @@ def outreach_charts(rows: Rows) -> list[tuple[str, Chart]]:
     ]
 
 
+def ach_charts(rows: Rows) -> list[tuple[str, Chart]]:
+    """Drafts exported and returned per effective date."""
+    exported = {row["effective_date"]: row["exported"] for row in rows}
+    returned = {row["effective_date"]: row["returned"] for row in rows}
+    return [(_("Drafts exported"), bar_chart(day_by_day(exported, 0))),
+            (_("Drafts returned"), bar_chart(day_by_day(returned, 0)))]  # fmt: skip
+
+
 CHARTS: dict[str, Callable[[Rows], list[tuple[str, Chart]]]] = {
     "delinquency": delinquency_charts,
     "payments": payments_charts,
@@ -161,6 +173,7 @@ CHARTS: dict[str, Callable[[Rows], list[tuple[str, Chart]]]] = {
     "audit": audit_charts,
     "promises": promises_charts,
     "outreach": outreach_charts,
+    "ach": ach_charts,
 }
 
 
