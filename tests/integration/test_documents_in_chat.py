@@ -32,7 +32,7 @@ from tests.integration.test_console_auth import dispose, make_console
 from tests.integration.test_telegram_bot import TOKEN, CountingEngine, run_polling_scenario, say
 
 TODAY = date(2026, 3, 20)
-NOW = datetime(2026, 3, 20, 20, 0, tzinfo=UTC)  # Friday 16:00 in New York, 10:00 in Honolulu: inside every US zone's contact hours
+NOW = datetime(2026, 3, 20, 20, 0, tzinfo=UTC)  # Friday 16:00 in New York, 10:00 in Honolulu: every US zone's hours
 PHONE, CHAT = "+15557770042", 5001
 DATE_OF_BIRTH = "05/04/1980"  # the borrower of tests/integration/helpers.MORTGAGE_ROW
 
