@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, Date, and_, bindparam, exists, func, literal, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from servicing.audit import record_audit
 from servicing.cases import BrokenPromiseFollowUp, open_broken_promise_follow_ups
@@ -265,33 +265,41 @@ def resolve_promises(session: Session, day: date) -> PromiseOutcome:
     was made through its last day (its date plus the loan's grace days) reach its amount. Broken: its last day
     has passed (it is before `day`) and they do not. Until its last day has passed, a kept promise is watched
     too: when a payment it counted is reversed (a returned ACH debit comes days later), it is open again.
-    Two queries (the promises watched, their payments) and one update.
+    One query sums, in SQL, the payments of the promises watched and returns only those whose status changes;
+    one update writes them.
     """
-    watched = _watched(session, day)
+    received = func.coalesce(func.sum(Payment.amount), ZERO)
+    counted = and_(
+        Payment.loan_id == Promise.loan_id,
+        Payment.status == "posted",
+        Payment.received_on >= Promise.made_on,
+        Payment.received_on <= day,
+        _days_between(session, Payment.received_on, Promise.promised_for) <= Loan.late_fee_grace_days,
+    )
+    past_last_day = _days_between(session, literal(day, Date()), Promise.promised_for) > Loan.late_fee_grace_days
+    changes = or_(
+        and_(Promise.status == PromiseStatus.KEPT.value, received < Promise.amount),
+        and_(Promise.status == PromiseStatus.OPEN.value, or_(received >= Promise.amount, past_last_day)),
+    )
     rows = session.execute(
         select(Promise.id, Promise.loan_id, Promise.amount, Promise.promised_for, Promise.status,
-               Loan.late_fee_grace_days, Loan.currency, Loan.borrower_id, Loan.country,
+               received.label("received"), Loan.currency, Loan.borrower_id, Loan.country,
                Loan.status.label("loan_status"))
         .join(Loan, Loan.id == Promise.loan_id)
-        .where(watched)
+        .outerjoin(Payment, counted)
+        .where(_watched(session, day))
+        .group_by(Promise.id, Loan.id)
+        .having(changes)
     ).all()  # fmt: skip
-    promises = list(rows)
-    last_days = {p.id: p.promised_for + timedelta(days=p.late_fee_grace_days) for p in promises}
-    if not promises:
-        return PromiseOutcome(0, 0, 0, [])
-    paid = _paid_towards(session, day, watched, last_days)
-    kept: list[dict[str, Any]] = []
-    broken: list[dict[str, Any]] = []
-    reopened: list[dict[str, Any]] = []
-    for p in promises:
-        received = to_money(paid.get(p.id, ZERO), p.currency)
+    kept, broken, reopened = [], [], []
+    for p in rows:
+        paid = to_money(p.received, p.currency)
         if p.status == PromiseStatus.KEPT.value:
-            if received < p.amount:
-                reopened.append(_resolution(p.id, PromiseStatus.OPEN, None, received))
-        elif received >= p.amount:
-            kept.append(_resolution(p.id, PromiseStatus.KEPT, day, received))
-        elif last_days[p.id] < day:
-            broken.append(_resolution(p.id, PromiseStatus.BROKEN, day, received))
+            reopened.append(_resolution(p.id, PromiseStatus.OPEN, None, paid))
+        elif paid >= p.amount:
+            kept.append(_resolution(p.id, PromiseStatus.KEPT, day, paid))
+        else:
+            broken.append(_resolution(p.id, PromiseStatus.BROKEN, day, paid))
     promise_table = table_of(Promise)
     statement = (
         update(promise_table)
@@ -299,7 +307,7 @@ def resolve_promises(session: Session, day: date) -> PromiseOutcome:
         .values(status=bindparam("status"), resolved_on=bindparam("resolved_on"), paid=bindparam("paid"))
     )
     execute_many(session, ("promise_resolved",), statement, kept + broken + reopened)
-    by_id = {p.id: p for p in promises}
+    by_id = {p.id: p for p in rows}
     follow_ups = [
         BrokenPromiseFollowUp(row["b_id"], by_id[row["b_id"]].loan_id, by_id[row["b_id"]].borrower_id,
                               by_id[row["b_id"]].country, _what_was_promised(by_id[row["b_id"]], row["paid"]))
@@ -316,35 +324,21 @@ def _resolution(promise_id: int, status: PromiseStatus, on: date | None, paid: D
 
 def _watched(session: Session, day: date) -> ColumnElement[bool]:
     """Return the SQL test of the promises end of day looks at: open ones, and kept ones still in their window."""
-    in_window = _days_after_promised(session, day) <= Loan.late_fee_grace_days
+    in_window = _days_between(session, literal(day, Date()), Promise.promised_for) <= Loan.late_fee_grace_days
     return or_(
         and_(Promise.status == PromiseStatus.OPEN.value, Promise.made_on <= day),
         and_(Promise.status == PromiseStatus.KEPT.value, in_window),
     )
 
 
-def _days_after_promised(session: Session, day: date) -> ColumnElement[Any]:
-    """Return the SQL count of days from each promise's date to `day`, in the database's own date arithmetic."""
+DateColumn = ColumnElement[date] | InstrumentedAttribute[date]
+
+
+def _days_between(session: Session, later: DateColumn, earlier: DateColumn) -> ColumnElement[Any]:
+    """Return the SQL count of days from one date to another, in the database's own date arithmetic."""
     if session.get_bind().dialect.name == "sqlite":
-        return func.julianday(day.isoformat()) - func.julianday(Promise.promised_for)
-    return literal(day, Date()) - Promise.promised_for
-
-
-def _paid_towards(
-    session: Session, day: date, watched: ColumnElement[bool], last_days: dict[int, date]
-) -> dict[int, Decimal]:
-    """Sum, per promise watched, the posted payments received from its made_on through its last day (and `day`)."""
-    rows = session.execute(
-        select(Promise.id, Payment.received_on, Payment.amount)
-        .join(Loan, Loan.id == Promise.loan_id)
-        .join(Payment, and_(Payment.loan_id == Promise.loan_id, Payment.received_on >= Promise.made_on))
-        .where(watched, Payment.status == "posted", Payment.received_on <= day)
-    )
-    paid: dict[int, Decimal] = {}
-    for promise_id, received_on, amount in rows:
-        if received_on <= last_days.get(promise_id, day):
-            paid[promise_id] = paid.get(promise_id, ZERO) + amount
-    return paid
+        return func.julianday(later) - func.julianday(earlier)
+    return later - earlier
 
 
 def _what_was_promised(promise: Any, paid: Decimal) -> str:
