@@ -8,7 +8,6 @@ the whole document is written in English and says so (`Rendered.fell_back`), and
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -19,8 +18,6 @@ from typing import Any
 
 from babel import localedata
 from babel.messages.extract import extract_from_file
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, meta, select_autoescape
 from weasyprint import CSS, HTML
@@ -28,7 +25,7 @@ from weasyprint.text.fonts import FontConfiguration
 
 from servicing.documents import wording as marking
 from servicing.rules.formatting import date_text, money_text, month_text, rate_text
-from servicing.speaking import CATALOGS, catalog_locale
+from servicing.speaking import catalog_locale, translations
 
 DOMAIN = "documents"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -46,22 +43,9 @@ class Rendered:
     fell_back: bool  # True when the borrower's language lacked this template and English was used
 
 
-@lru_cache(maxsize=32)
 def document_translations(catalog: str) -> NullTranslations:
-    """Return the `documents` catalog of a language; a .po not yet compiled is compiled in memory."""
-    folder = CATALOGS / catalog / "LC_MESSAGES"
-    compiled, source = folder / f"{DOMAIN}.mo", folder / f"{DOMAIN}.po"
-    if compiled.exists() and (not source.exists() or compiled.stat().st_mtime >= source.stat().st_mtime):
-        with compiled.open("rb") as handle:
-            return Translations(handle, domain=DOMAIN)
-    if source.exists():
-        with source.open("rb") as handle:
-            catalog_data = read_po(handle, locale=catalog)
-        buffer = io.BytesIO()
-        write_mo(buffer, catalog_data)
-        buffer.seek(0)
-        return Translations(buffer, domain=DOMAIN)
-    return NullTranslations()
+    """Return the `documents` catalog of a language (servicing.speaking compiles and caches it)."""
+    return translations(catalog, DOMAIN)
 
 
 @cache
