@@ -66,6 +66,13 @@ COUNTED = (Status.QUEUED.value, Status.DEFERRED.value, Status.SENT.value)  # wha
 WORKOUT_FLAGS = {"forbearance": Flag.FORBEARANCE, "repayment_plan": Flag.REPAYMENT_PLAN}
 PERSON_STATES = (ConversationState.QUEUED.value, ConversationState.ASSIGNED.value)
 decisions_table = table_of(ContactDecision)
+# Every column of a conversation the servicer opens (as `find_or_open_conversation` would), so that the rows go
+# straight to the driver with none of the model's Python defaults left to fill in.
+NEW_CONVERSATION: dict[str, Any] = {
+    "state": ConversationState.BOT.value, "escalation_reason": None, "priority": 0, "queued_at": None,
+    "assigned_to": None, "assigned_at": None, "verified_until": None, "failed_attempts": 0, "locked_until": None,
+    "misses": 0, "waiting_acknowledged": False, "flow": {},
+}  # fmt: skip
 OUTREACH_LOCK = 1_300_013  # the key of outreach's PostgreSQL advisory lock (any number no other lock uses)
 
 
@@ -382,11 +389,11 @@ def _open_conversations(
     insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
     rows = [
         {"channel": channel, "address": address, "borrower_id": r.borrower_id, "loan_id": loan_id, "locale": r.locale,
-         "state": ConversationState.BOT.value, "created_at": now, "last_message_at": now, "flow": {}}
+         **NEW_CONVERSATION, "created_at": now, "last_message_at": now}
         for (channel, address), (r, loan_id) in sorted(new.items())
     ]  # fmt: skip
-    for part in chunked(rows, 1000):
-        session.execute(insert.on_conflict_do_nothing(index_elements=["channel", "address"]), list(part))
+    statement = insert.on_conflict_do_nothing(index_elements=["channel", "address"])
+    execute_many(session, ("outreach_conversation", tuple(rows[0])), statement, rows, tuple(rows[0]))
     ids = {}
     for part in chunked(sorted(address for _, address in new)):
         opened = select(Conversation.channel, Conversation.address, Conversation.id).where(
