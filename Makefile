@@ -36,9 +36,14 @@ catalogs-update: catalogs-extract
 		fi; \
 	done
 
-catalogs-compile: $(BIN)/.installed
-	if ls locales/*/LC_MESSAGES/bot.po >/dev/null 2>&1; then $(BIN)/pybabel compile -d locales -D bot >/dev/null; fi
-	if ls locales/*/LC_MESSAGES/documents.po >/dev/null 2>&1; then $(BIN)/pybabel compile -d locales -D documents >/dev/null; fi
+# Each .mo is compiled only when its .po is newer: `make test` and `make test-postgres` run side by side in CI
+# (.ci/run), and neither may rewrite a catalog while the other's tests read it.
+CATALOGS_MO := $(patsubst %.po,%.mo,$(wildcard locales/*/LC_MESSAGES/bot.po locales/*/LC_MESSAGES/documents.po))
+
+catalogs-compile: $(CATALOGS_MO)
+
+locales/%.mo: locales/%.po | $(BIN)/.installed
+	$(BIN)/pybabel compile -i $< -o $@ >/dev/null
 
 # gettext catalogs of the statements, notices and letters (domain `documents`, servicing/documents/templates)
 documents-catalogs-extract: $(BIN)/.installed
@@ -126,11 +131,16 @@ bench-deps:
 		fi; \
 	fi
 
+# pytest-xdist processes for `make test` and `make test-postgres`: `auto` is one per core, 0 runs in this process.
+# Tests marked `xdist_group` (the browser tests: one server, one chromium) stay together on one worker.
+TEST_WORKERS ?= auto
+PYTEST_WORKERS = -n $(TEST_WORKERS) --dist loadgroup
+
 test: install browser-deps pdf-deps
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_WORKERS)
 
 test-postgres: install pdf-deps
-	LOANLINE_TEST_DATABASE_URL=$(POSTGRES_TEST_URL) $(BIN)/pytest -q -m postgres
+	LOANLINE_TEST_DATABASE_URL=$(POSTGRES_TEST_URL) $(BIN)/pytest -q -m postgres $(PYTEST_WORKERS)
 
 lint: install
 	$(BIN)/ruff check servicing bot console loanline tests bench

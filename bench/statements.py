@@ -73,8 +73,10 @@ def _floor_letters(count: int) -> int:
         "document_date": TODAY, "loan": {"number": "L00000001", "product": "mortgage", "currency": "USD",
                                          "property": "12 Elm Street, Springfield IL 62704"},
         "notice": {"amount_to_bring_current": Decimal("1534.20"), "due_date": date(2026, 2, 1),
-                   "past_due": Decimal("1500.00"), "fee_on": date(2026, 2, 17), "fee": Decimal("34.20"),
-                   "other_fees": Decimal("0.00"), "days_past_due": 47},
+                   "past_due": Decimal("1500.00"), "fee_on": date(2026, 2, 17),
+                   "fees": [{"installment_due": date(2026, 2, 1), "amount": Decimal("34.20")}],
+                   "other_fees": Decimal("0.00"), "escrow_billed": Decimal("0.00"), "suspense": Decimal("0.00"),
+                   "days_past_due": 47},
     }  # fmt: skip
     for _ in range(count):
         renderer.render("late_notice.html", context, "en_US")

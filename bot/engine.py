@@ -25,6 +25,7 @@ from servicing.conversations import (
     record_inbound,
     record_outbound,
 )
+from servicing.documents.delivery import mark_sent, without_link_tokens
 from servicing.errors import ServicingError
 from servicing.store.accounts import business_date
 from servicing.store.db import connection_dropped, retried_when_disconnected
@@ -100,7 +101,10 @@ class Engine:
                 log.exception("conversation %s: could not answer", conversation.id)
                 turn.replies = [Reply(turn.speaker.say(SORRY))]
             for reply in turn.replies:
-                record_outbound(session, conversation, reply.text, author="bot", now=now)
+                sent = record_outbound(session, conversation, without_link_tokens(reply.text), author="bot", now=now)
+                if reply.document is not None:
+                    sent.attachments = [{"kind": "document", "document_id": reply.document.document_id,
+                                           "file_name": reply.document.file_name}]  # fmt: skip
             return turn.replies
 
     def _admission(self, inbound: InboundMessage) -> Admission:
@@ -126,6 +130,15 @@ class Engine:
             return date.fromisoformat(self.settings.today_override)
         local = now.astimezone(ZoneInfo(self.settings.timezone)).date()
         return max(local, business_date(session) or local)
+
+    def document_delivered(self, document_id: int, channel: str) -> None:
+        """Record that a channel handed a document to its borrower (Telegram accepted the file)."""
+
+        def record() -> None:
+            with self.sessions.begin() as session:
+                mark_sent(session, document_id, channel=channel, actor="bot", now=self.clock())
+
+        retried_when_disconnected(record)
 
     def conversation_for(self, channel: str, address: str) -> int:
         """Return the id of an address's conversation, opening it if needed (for adapters and the simulator)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,10 +14,13 @@ from babel.dates import format_date, format_time, get_timezone_name
 from sqlalchemy import select
 
 from bot import nlu
+from bot.amounts import find_amount
+from bot.consent import answer_consent
 from bot.dates import DateMention, find_day, names_a_full_date, names_part_of_a_date, parse_birth_date, read_day
 from bot.i18n import LANGUAGE_IN_TEXT, LANGUAGE_NAMES, LOCALES, Speaker, catalog_locale, regional_locale, say
-from bot.turn import Reply, Turn
-from bot.words import is_no, is_yes, wants_out
+from bot.turn import OutgoingDocument, Reply, Turn
+from bot.words import asks_for_autopay, is_no, is_yes, wants_out
+from servicing.ach.autopay import AmountKind, AutopayRefused, AutopayTerms, autopay_offer, enrol_autopay
 from servicing.cases import CaseIdentity, CaseKind, open_case, request_payoff_statement
 from servicing.conversations import (
     Claim,
@@ -34,8 +38,30 @@ from servicing.conversations import (
     phone_claim,
     record_failed_verification,
 )
-from servicing.errors import PaymentRefused
+from servicing.documents.correspondence import Correspondence
+from servicing.documents.delivery import (
+    EVERY_KIND,
+    file_name,
+    issue_link,
+    kind_title,
+    latest_documents,
+    record_consent,
+    set_preference,
+)
+from servicing.documents.letters import payoff_statement_for_request
+from servicing.documents.records import ELECTRONIC, consent_in_force, read_document
+from servicing.errors import InvalidInput, PaymentRefused, PromiseRefused
 from servicing.escrow import escrow_summary
+from servicing.outreach.promises import (
+    PromiseRule,
+    check_promise,
+    check_promised_amount,
+    check_promised_date,
+    latest_promise_date,
+    make_promise,
+    most_promised,
+    open_promise,
+)
 from servicing.queries import summarize
 from servicing.rules.account import Account, LoanStatus
 from servicing.rules.calendar import next_opening
@@ -49,15 +75,21 @@ from servicing.scheduled import (
     schedule_payment,
 )
 from servicing.store.accounts import load_account_by_id
-from servicing.store.models import Borrower, Case, Loan, Payment
+from servicing.store.models import Borrower, Case, Document, Loan, Payment
 
 Step = Callable[[Turn], None]
-ACCOUNT_INTENTS = frozenset({"balance", "next_payment", "make_payment", "payment_history", "payoff", "escrow"})
+ACCOUNT_INTENTS = frozenset(
+    {"balance", "next_payment", "make_payment", "payment_history", "payoff", "escrow", "documents", "promise_to_pay",
+     "autopay"}
+)  # fmt: skip
 BY_PHONE = (Factor.DATE_OF_BIRTH,)  # the phone on file (or a shared contact) is the first factor
 BY_LOAN_NUMBER = (Factor.DATE_OF_BIRTH, Factor.TAX_ID_LAST4)  # a loan number is no secret: two factors
 # Of several questions in one message, those answered outright come first, then the payoff (whose offer of
 # another date waits for nothing else), then one that starts a dialogue: its questions wait for answers.
-ANSWER_ORDER = {"payoff": 1, "make_payment": 2, "hardship": 2, "dispute": 2, "agent": 2, "language": 2}
+ANSWER_ORDER = {
+    "payoff": 1, "make_payment": 2, "promise_to_pay": 2, "hardship": 2, "dispute": 2, "agent": 2, "language": 2,
+    "documents": 2,
+}  # fmt: skip
 FACTOR_QUESTIONS = {
     Factor.DATE_OF_BIRTH.value: say("To protect your account, please reply with your date of birth."),
     Factor.TAX_ID_LAST4.value: say("To protect your account, please reply with the last 4 digits of your tax ID."),
@@ -98,7 +130,10 @@ ANSWER_LIMIT = 500  # characters kept from each intake answer
 
 
 def respond(turn: Turn) -> None:
-    """Answer one message: quiet while a person owns it, refuse when locked, continue a flow, or understand it."""
+    """Answer one message: a revocation of consent first (even while a person owns it), then quiet while a person
+    owns it, refuse when locked, continue a flow, or understand it."""
+    if answer_consent(turn):
+        return
     if not bot_answers(turn):
         return
     awaiting = turn.flow.get("await")
@@ -136,6 +171,10 @@ def understand(turn: Turn) -> None:
     if nlu.sensitive_topic(turn.text) is not None:
         hand_off(turn, EscalationReason.SENSITIVE)
         return
+    if asks_for_autopay(turn.text):  # a keyword, like AGENT: the NLU has no autopay intent
+        turn.conversation.misses = 0
+        start_intent(turn, "autopay")
+        return
     message = read_message(turn.text, turn.conversation.locale, turn.today)
     first = message.questions[0]
     if first.intent is None:
@@ -143,7 +182,8 @@ def understand(turn: Turn) -> None:
         return
     turn.conversation.misses = 0
     intents = sorted((q.intent for q in message.questions if q.intent), key=lambda intent: ANSWER_ORDER.get(intent, 0))
-    turn.remember(day_asked=message.day.isoformat() if message.day else None, then=intents[1:] or None)
+    turn.remember(day_asked=message.day.isoformat() if message.day else None, then=intents[1:] or None,
+                  amount_asked=promised_amount(turn) if "promise_to_pay" in intents else None)  # fmt: skip
     start_intent(turn, intents[0])
     language = catalog_locale(first.locale)
     if language != catalog_locale(turn.conversation.locale) and not turn.remembered("language_offered"):
@@ -550,6 +590,9 @@ def payoff(turn: Turn, good_through: date | None = None) -> None:
                                        good_through=through, opened_on=turn.today, country=turn.settings.country,
                                        source=turn.conversation.channel, actor="bot")  # fmt: skip
     case = request.case
+    if request.opened:  # the written statement is made now, meeting its clock (Reg Z 1026.36(c)(3))
+        payoff_statement_for_request(turn.session, Correspondence.from_settings(turn.settings), case, on=turn.today,
+                                     actor="bot")  # fmt: skip
     assert case.due_on is not None
     if request.opened:
         turn.say("Your written payoff statement (reference {reference}) will be sent by {due}.",
@@ -715,6 +758,339 @@ def keep_scheduled_answer(turn: Turn) -> None:
     understand(turn)
 
 
+# -- documents: copies on request, electronic delivery with an E-SIGN consent -------------------------------------
+
+DOCUMENTS_LISTED = 5
+NO_DOCUMENTS = say("There are no documents for your loan ending in {ending} yet.")
+WHICH_DOCUMENT = say("Which document would you like? Reply with its number.")
+PICK_AGAIN = say("Please reply with the number of one of the documents listed.")
+HERE_IS = say("Here is your document: {title}, {date}.")
+HERE_IS_LINK = say(
+    "Here is your document: {title}, {date}. Open this link within 24 hours to download it (it works once): {link}"
+)
+PAPERLESS_OFFER = say(
+    "Would you like to receive your documents electronically from now on, instead of on paper? Reply YES to read "
+    "how it works, or NO."
+)
+ESIGN_DISCLOSURE = say(
+    "Before you choose: 1) Your statements, notices and letters about your loans will come to you here, as PDF files "
+    "(on SMS, as a link to download them), instead of on paper. 2) You can withdraw this consent at any time, free of "
+    "charge, by calling {phone} or replying AGENT; paper starts again with the next document. 3) You can ask for a "
+    "paper copy of any document at any time, free of charge, by calling {phone}. 4) You need a phone or computer "
+    "that can open PDF files (a PDF reader) and can keep or print them. 5) If your phone number changes, tell us at "
+    "{phone}."
+)
+ESIGN_QUESTION = say(
+    "Reply YES if you could open the document we just sent and you agree to receive your documents electronically, "
+    "or NO to keep paper."
+)
+ESIGN_DONE = say(
+    "Done: from now on your documents come to you here, electronically. To go back to paper, call {phone} or reply "
+    "AGENT."
+)
+PAPER_KEPT = say("OK, your documents keep coming on paper.")
+# What the consent's record says the borrower was shown and answered (the disclosure's text is ESIGN_DISCLOSURE).
+ESIGN_EVIDENCE = "E-SIGN disclosure v1 ({locale}) shown on {channel}; answered {answer!r} after document {document}"
+
+
+def documents(turn: Turn) -> None:
+    """List the loan's latest documents to choose from, or send the only one there is."""
+    loan, _ = _account(turn)
+    found = latest_documents(turn.session, loan.id, DOCUMENTS_LISTED)
+    if not found:
+        turn.say(NO_DOCUMENTS, ending=loan.loan_number[-4:])
+        return
+    if len(found) == 1:
+        send_document(turn, loan, found[0])
+        return
+    s = turn.speaker
+    options = tuple(
+        (f"{s.say(kind_title(document.kind))}, {s.day(document.business_date)}", f"doc:{document.id}")
+        for document in found
+    )
+    turn.replies.append(Reply(s.say(WHICH_DOCUMENT), options))
+    turn.expect("document_pick", documents=[document.id for document in found])
+
+
+def document_pick_answer(turn: Turn) -> None:
+    """Send the document chosen by its number (SMS) or its button (Telegram); anything else is a new question."""
+    listed = [int(number) for number in turn.flow.get("documents", [])]
+    text = turn.text.strip()
+    chosen: int | None = None
+    if text.isdigit() and 1 <= int(text) <= len(listed):
+        chosen = listed[int(text) - 1]
+    elif text.startswith("doc:") and text[4:].isdigit() and int(text[4:]) in listed:
+        chosen = int(text[4:])
+    if chosen is None:
+        turn.forget()
+        understand(turn)
+        return
+    turn.forget()
+    loan, _ = _account(turn)
+    document = turn.session.get(Document, chosen)
+    if document is None or document.loan_id != loan.id:  # listed for another loan than the one now chosen
+        turn.say(PICK_AGAIN)
+        return
+    send_document(turn, loan, document)
+
+
+def send_document(turn: Turn, loan: Loan, document: Document) -> None:
+    """Hand a document over: a file on Telegram, a single-use link elsewhere; then offer electronic delivery."""
+    s = turn.speaker
+    title, day = s.say(kind_title(document.kind)), s.day(document.business_date)
+    channel = turn.conversation.channel
+    if channel == "telegram":
+        data = read_document(turn.settings.documents_dir, document)
+        outgoing = OutgoingDocument(document.id, file_name(document, loan.loan_number[-4:]), data)
+        turn.replies.append(Reply(s.say(HERE_IS, title=title, date=day), document=outgoing))
+    else:
+        link = issue_link(turn.session, document, channel=channel, now=turn.now, base_url=turn.settings.public_url)
+        turn.say(HERE_IS_LINK, title=title, date=day, link=link)
+    offer_paperless(turn, document)
+
+
+def offer_paperless(turn: Turn, document: Document) -> None:
+    """Once per conversation, offer electronic delivery to a borrower who has no E-SIGN consent in force."""
+    borrower_id = turn.conversation.borrower_id
+    if borrower_id is None or turn.remembered("paperless_offered") or turn.remembered("then"):
+        return
+    if consent_in_force(turn.session, borrower_id) is not None or document.delivery == ELECTRONIC:
+        return
+    turn.remember(paperless_offered=True)
+    turn.say(PAPERLESS_OFFER)
+    turn.expect("paperless_offer", document=document.id)
+
+
+def paperless_offer_answer(turn: Turn) -> None:
+    """On yes, show the E-SIGN disclosure and ask for the consent; on no, keep paper."""
+    document = turn.flow.get("document")
+    if is_yes(turn.text):
+        turn.say(ESIGN_DISCLOSURE, phone=turn.settings.servicer_phone)
+        turn.say(ESIGN_QUESTION)
+        turn.expect("esign_consent", document=document)
+        return
+    turn.forget()
+    if is_no(turn.text):
+        turn.say(PAPER_KEPT)
+        return
+    understand(turn)
+
+
+def esign_consent_answer(turn: Turn) -> None:
+    """Record the E-SIGN consent and choose electronic delivery for every kind, only on an explicit yes."""
+    flow = turn.flow
+    turn.forget()
+    borrower_id = turn.conversation.borrower_id
+    if not is_yes(turn.text) or borrower_id is None or not is_verified(turn.conversation, turn.now):
+        if is_no(turn.text):
+            turn.say(PAPER_KEPT)
+        else:
+            understand(turn)
+        return
+    channel = turn.conversation.channel
+    evidence = ESIGN_EVIDENCE.format(locale=turn.conversation.locale, channel=channel, answer=turn.text.strip()[:20],
+                                     document=flow.get("document"))  # fmt: skip
+    if consent_in_force(turn.session, borrower_id) is None:
+        record_consent(turn.session, borrower_id, actor="bot", method=channel, evidence=evidence, now=turn.now)
+    set_preference(turn.session, borrower_id, EVERY_KIND, ELECTRONIC, actor="bot", now=turn.now)
+    turn.say(ESIGN_DONE, phone=turn.settings.servicer_phone)
+
+
+# -- promises to pay --------------------------------------------------------------------------------------
+
+PAYING = frozenset({"promise_to_pay", "make_payment"})  # a promise's amount and date said with paying words
+PROMISE_ASK = say("How much can you pay, and by what date? For example: 500 on Friday.")
+PROMISE_ASK_AMOUNT = say("How much can you pay by {date}?")
+PROMISE_ASK_DATE = say("By what date can you pay {amount}? (for example: Friday, tomorrow, the 15th)")
+PROMISE_CONFIRM = say("Please confirm: you promise to pay {amount} by {date}. Reply YES to confirm or NO.")
+PROMISE_REFUSALS = {  # what the borrower is told when a rule refuses the promise, and which part they must say again
+    PromiseRule.AMOUNT_NOT_POSITIVE: ("amount", say("Please tell me an amount more than zero.")),
+    PromiseRule.AMOUNT_NOT_MONEY: ("amount", say("Please write the amount as digits, for example {example}.")),
+    PromiseRule.AMOUNT_OVER_PAYOFF: ("amount", say(
+        "That is more than the {payoff} it takes to pay off your loan by {date}. Please tell me a smaller amount."
+    )),
+    PromiseRule.DATE_PASSED: ("date", say("That date has passed. Please tell me a date from today to {last}.")),
+    PromiseRule.DATE_TOO_FAR: ("date", say(
+        "A promise can be for a date up to {last}. Please tell me a date from today to {last}."
+    )),
+}  # fmt: skip
+
+
+def promised_amount(turn: Turn) -> str | None:
+    """Return the amount a message offers to pay ("I can pay 500 on Friday"), kept as a note until it is verified."""
+    amount = find_amount(turn.text, _format_locale(turn.conversation.locale), turn.today)
+    return None if amount is None else str(amount)
+
+
+def promise_to_pay(turn: Turn) -> None:
+    """Take a promise to pay: the amount and date the borrower named, or ask for them; one open promise a loan."""
+    loan, account = _account(turn)
+    asked = turn.remembered("amount_asked")
+    turn.remember(amount_asked=None)
+    day = day_asked(turn)
+    current = open_promise(turn.session, loan.id)
+    if current is not None:
+        s = turn.speaker
+        turn.say("You already promised to pay {amount} by {date}. To change it, reply AGENT to talk to a specialist.",
+                 amount=s.money(current.amount, account.currency), date=s.day(current.promised_for))  # fmt: skip
+        return
+    ask_promise(turn, account, Decimal(asked) if asked is not None else None, day)
+
+
+def ask_promise(turn: Turn, account: Account, amount: Decimal | None, day: date | None) -> None:
+    """Ask for what the promise still lacks, say why a part cannot be, or ask the borrower to confirm it."""
+    s, currency = turn.speaker, account.currency
+    try:
+        if amount is not None:
+            check_promised_amount(account, amount)
+        if day is not None:
+            check_promised_date(day, turn.today)
+        if amount is not None and day is not None:
+            check_promise(account, amount, day, turn.today)
+    except PromiseRefused as refused:
+        refuse_promise(turn, account, refused, amount, day)
+        return
+    slots = {"amount": None if amount is None else str(amount), "date": None if day is None else day.isoformat()}
+    if amount is not None and day is not None:
+        turn.say(PROMISE_CONFIRM, amount=s.money(amount, currency), date=s.day(day))
+        turn.expect("promise_confirm", **slots)
+        return
+    if day is not None:
+        turn.say(PROMISE_ASK_AMOUNT, date=s.day(day))
+    elif amount is not None:
+        turn.say(PROMISE_ASK_DATE, amount=s.money(amount, currency))
+    else:
+        turn.say(PROMISE_ASK)
+    turn.expect("promise", **slots)
+
+
+def refuse_promise(
+    turn: Turn, account: Account, refused: PromiseRefused, amount: Decimal | None, day: date | None
+) -> None:
+    """Say which rule a promise breaks and wait for that part again, keeping the other."""
+    if refused.rule not in PROMISE_REFUSALS:
+        turn.forget()
+        turn.say("Sorry, your promise could not be recorded. Reply AGENT to reach a person.")
+        return
+    part, message = PROMISE_REFUSALS[PromiseRule(refused.rule)]
+    s, today = turn.speaker, turn.today
+    reachable = today if day is None else min(max(day, today), latest_promise_date(today))
+    turn.say(message, example=s.money(Decimal(500), account.currency), date=s.day(reachable),
+             payoff=s.money(most_promised(account, reachable, today), account.currency),
+             last=s.day(latest_promise_date(today)))  # fmt: skip
+    kept_amount = None if part == "amount" or amount is None else str(amount)
+    kept_day = None if part == "date" or day is None else day.isoformat()
+    turn.expect("promise", amount=kept_amount, date=kept_day)
+
+
+def promise_answer(turn: Turn) -> None:
+    """Read the amount and date of a promise from a reply; a reply that names neither asks something else."""
+    flow, locale = turn.flow, _format_locale(turn.conversation.locale)
+    amount = Decimal(flow["amount"]) if flow.get("amount") else None
+    day = date.fromisoformat(flow["date"]) if flow.get("date") else None
+    said = find_amount(turn.text, locale, turn.today)
+    mention = find_day(turn.text, locale, turn.today)
+    if amount is not None and day is None and mention is None:  # the date was asked: "15", "fri" name it alone
+        alone = read_day(turn.text, locale, turn.today)
+        if alone is not None:
+            mention, said = alone, None
+    if (said is None and mention is None) or _asks_other_than_paying(turn, mention):
+        turn.forget()
+        understand(turn)
+        return
+    _, account = _account(turn)
+    ask_promise(turn, account, said if said is not None else amount, mention.day if mention else day)
+
+
+def _asks_other_than_paying(turn: Turn, mention: DateMention | None) -> bool:
+    """Tell whether the words around a date ask something other than paying ("balance as of friday")."""
+    if mention is None or not mention.rest:
+        return False
+    other = nlu.classify(mention.rest, locale=turn.conversation.locale).intent
+    return other is not None and other not in PAYING
+
+
+def promise_confirm_answer(turn: Turn) -> None:
+    """Record the promise only on an explicit yes, and say what happens next."""
+    flow = turn.flow
+    if is_no(turn.text):
+        turn.forget()
+        turn.say("OK, no promise was recorded.")
+        return
+    if not is_yes(turn.text):
+        turn.say("Please reply YES to record your promise or NO to drop it.")
+        return
+    loan, account = _account(turn)
+    amount, day = Decimal(flow["amount"]), date.fromisoformat(flow["date"])
+    turn.forget()
+    try:
+        make_promise(turn.session, loan.loan_number, amount=amount, promised_for=day, today=turn.today,
+                     channel=turn.conversation.channel, actor="bot")  # fmt: skip
+    except PromiseRefused as refused:
+        if refused.rule == PromiseRule.ALREADY_OPEN:
+            promise_to_pay(turn)  # recorded meanwhile on another channel: say which
+        else:
+            refuse_promise(turn, account, refused, amount, day)
+        return
+    s = turn.speaker
+    turn.say("Thank you. Your promise to pay {amount} by {date} is recorded.", amount=s.money(amount, account.currency),
+             date=s.day(day))  # fmt: skip
+    turn.say("Payments we receive by {last_day} count toward it, and we will hold past-due reminders until then. If "
+             "the amount has not arrived by then, a specialist will contact you. Reply 3 to make a payment now.",
+             last_day=s.day(day + timedelta(days=loan.late_fee_grace_days)))  # fmt: skip
+
+
+# -- autopay (docs/ach.md): the authorization shown, recorded on an explicit yes -----------------------------
+
+
+def autopay(turn: Turn) -> None:
+    """Show the autopay authorization for the amount due on each due date and ask for an explicit yes."""
+    loan, _ = _account(turn)
+    settings = turn.settings
+    terms = AutopayTerms(AmountKind.DUE)
+    try:
+        offer = autopay_offer(turn.session, loan.loan_number, terms, servicer=settings.servicer_name,
+                              phone=settings.servicer_phone, language=turn.conversation.locale)  # fmt: skip
+    except AutopayRefused as refused:
+        if "already on" in str(refused):
+            turn.say("Autopay is already on for this loan. Reply AGENT to change or stop it with a specialist.")
+        elif "no bank account" in str(refused):
+            turn.say("There is no bank account on file for this loan. Reply AGENT and a specialist will help you pay.")
+        else:
+            turn.say("Autopay can't be set up for this loan here. Reply AGENT to reach a person.")
+        return
+    turn.replies.append(Reply(offer.text))
+    turn.say("Reply YES to authorize these automatic payments, or NO.")
+    turn.expect("autopay_confirm", shown=hashlib.sha256(offer.text.encode()).hexdigest())
+
+
+def autopay_confirm_answer(turn: Turn) -> None:
+    """Enrol on an explicit yes, recording the authorization exactly as shown; nothing on no."""
+    if is_no(turn.text):
+        turn.forget()
+        turn.say("OK, autopay was not set up.")
+        return
+    if not is_yes(turn.text):
+        turn.say("Please reply YES to authorize autopay or NO to drop it.")
+        return
+    shown = turn.flow["shown"]
+    turn.forget()
+    loan, _ = _account(turn)
+    terms = AutopayTerms(AmountKind.DUE)
+    try:
+        offer = autopay_offer(turn.session, loan.loan_number, terms, servicer=turn.settings.servicer_name,
+                              phone=turn.settings.servicer_phone, language=turn.conversation.locale)  # fmt: skip
+        if hashlib.sha256(offer.text.encode()).hexdigest() != shown:
+            raise AutopayRefused("the authorization changed since it was shown")
+        enrol_autopay(turn.session, offer, terms, channel=turn.conversation.channel, actor="bot", now=turn.now,
+                      send_copy=False)  # fmt: skip
+    except (AutopayRefused, InvalidInput):
+        turn.say("Sorry, autopay could not be set up. Reply AGENT to reach a person.")
+        return
+    turn.say("Done: autopay is on. Please keep this copy of your authorization, recorded {date}: {text}",
+             date=turn.speaker.day(turn.today), text=offer.text)  # fmt: skip
+
+
 # -- intake: hardship and disputes -------------------------------------------------------------------------
 
 
@@ -873,6 +1249,7 @@ INTENTS: dict[str, Step] = {
     "payment_history": payment_history,
     "payoff": payoff,
     "escrow": escrow,
+    "documents": documents,
     "hardship": hardship,
     "dispute": dispute,
     "agent": agent,
@@ -880,6 +1257,8 @@ INTENTS: dict[str, Step] = {
     "help": help_menu,
     "greeting": greeting,
     "thanks": thanks,
+    "promise_to_pay": promise_to_pay,
+    "autopay": autopay,
 }
 WAITING: dict[str, Step] = {
     "factor": factor_answer,
@@ -893,4 +1272,10 @@ WAITING: dict[str, Step] = {
     "hardship": hardship_answer,
     "dispute": dispute_answer,
     "language_pick": language_pick_answer,
+    "document_pick": document_pick_answer,
+    "paperless_offer": paperless_offer_answer,
+    "esign_consent": esign_consent_answer,
+    "promise": promise_answer,
+    "promise_confirm": promise_confirm_answer,
+    "autopay_confirm": autopay_confirm_answer,
 }

@@ -30,12 +30,25 @@ class InboundMessage:
 
 
 @dataclass(frozen=True)
+class OutgoingDocument:
+    """A document the bot hands over in the chat (a Telegram document): its id, the file's name and bytes."""
+
+    document_id: int
+    file_name: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Reply:
-    """What the bot says back; `options` become buttons on Telegram and a numbered list on SMS."""
+    """What the bot says back; `options` become buttons on Telegram and a numbered list on SMS.
+
+    With `document`, the text is the caption of a file sent with it (only a channel that sends files gets one).
+    """
 
     text: str
     options: tuple[tuple[str, str], ...] = ()
     request_contact: bool = False
+    document: OutgoingDocument | None = None
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Short answers in every language: yes, no, and "let me out of this"."""
+"""Short answers in every language: yes, no, "let me out of this", and the AUTOPAY keyword."""
 
 from __future__ import annotations
 
@@ -20,6 +20,13 @@ OUT = frozenset({
 })  # fmt: skip
 
 
+AUTOPAY = frozenset({
+    "autopay", "auto pay", "auto-pay", "automatic payments", "autopago", "pago automático", "pago automatico",
+    "prélèvement automatique", "prelevement automatique", "débito automático", "debito automatico", "lastschrift",
+    "addebito automatico", "ऑटोपे", "autodebet", "pembayaran otomatis",
+})  # fmt: skip
+
+
 def _plain(text: str) -> str:
     folded = unicodedata.normalize("NFC", text.strip().lower())
     return folded.strip(" .!?¡¿,;:")
@@ -33,6 +40,11 @@ def is_yes(text: str) -> bool:
 def is_no(text: str) -> bool:
     """Tell whether a reply means no."""
     return _plain(text) in NO
+
+
+def asks_for_autopay(text: str) -> bool:
+    """Tell whether a message is the AUTOPAY keyword (or its word in the borrower's language)."""
+    return _plain(text) in AUTOPAY
 
 
 def wants_out(text: str) -> bool:

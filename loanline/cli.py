@@ -12,7 +12,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import select
 
 from loanline.runtime import Runtime
 from servicing.errors import ServicingError
@@ -29,6 +30,8 @@ from servicing.queries import loan_summary, payoff_for
 from servicing.rules.formatting import money_text
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from bot.nlu.evaluation import Report
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -103,14 +106,22 @@ def init() -> None:
 @click.option("--as-of", callback=iso_date, help="Anchor date of the demo portfolio (default today).")
 def demo(reset: bool, as_of: date | None) -> None:
     """Load the deterministic demo portfolio, its conversations and one console login per role."""
-    from servicing.demo.portfolio import load_demo
+    from servicing.demo.ach import load_demo_ach
+    from servicing.demo.portfolio import DemoServicer, demo_plan, load_demo
 
     if reset:
         _reset_database()
     with runtime() as rt:
-        summary = load_demo(rt.sessions, secret=rt.settings.secret_key, as_of=as_of or rt.today(),
-                            country=rt.settings.country)  # fmt: skip
+        settings = rt.settings
+        servicer = DemoServicer(settings.servicer_name, settings.servicer_phone, settings.contact_rules())
+        summary = load_demo(rt.sessions, secret=settings.secret_key, as_of=as_of or rt.today(),
+                            country=settings.country, servicer=servicer)  # fmt: skip
         click.echo(summary)
+        enrolled = load_demo_ach(rt.sessions, demo_plan(as_of or rt.today()).loan_numbers, vault=rt.vault(),
+                                 country=rt.settings.country, servicer=rt.settings.servicer_name,
+                                 phone=rt.settings.servicer_phone)  # fmt: skip
+        if enrolled:
+            click.echo(f"Autopay loans drafting on the next business day: {enrolled} (loanline ach export --out FILE).")
         add_demo_logins(rt)
 
 
@@ -175,7 +186,7 @@ def import_loans_command(file: Path) -> None:
     """Board the loans in a CSV file; bad rows are refused with line and reason."""
     with runtime() as rt, progress_bar() as progress, resumable("loans"):
         try:
-            result = import_loans(rt.sessions, file, secret=rt.settings.secret_key, today=rt.today(),
+            result = import_loans(rt.sessions, file, secret=rt.settings.secret_key, today=rt.today(), vault=rt.vault(),
                                   actor="cli", progress=progress)  # fmt: skip
         except FileRefused as error:
             raise Refused(str(error)) from error
@@ -198,35 +209,52 @@ def import_payments_command(file: Path) -> None:
 @click.option("--through", callback=iso_date, help="Last business date to run (default today).")
 def eod(through: date | None) -> None:
     """Run end of day for each business date not yet run."""
+    from servicing.documents.correspondence import Correspondence
+    from servicing.documents.delivery import DeliveryPlace
     from servicing.documents.statement_figures import StatementOptions
     from servicing.eod import dates_to_run, run_eod
+    from servicing.outreach.reminders import Outreach
 
     with runtime() as rt:
+        place = DeliveryPlace(rt.settings.documents_dir, rt.settings.country)
         last = through or rt.today()
         with rt.sessions() as session:
             days = dates_to_run(session, last, rt.settings.country)
         with Progress(TextColumn("end of day {task.fields[day]}"), BarColumn(), MofNCompleteColumn(),
                       console=err, transient=True, disable=not err.is_terminal) as bar:  # fmt: skip
             task = bar.add_task("eod", total=len(days), day="")
+            outreach = Outreach(rt.settings.contact_rules(), datetime.now(UTC), rt.settings.servicer_name,
+                                rt.settings.servicer_phone)  # fmt: skip
             report = run_eod(rt.sessions, last, country=rt.settings.country,
                              on_day=lambda r: bar.update(task, advance=1, day=r.business_date.isoformat()),
                              escrow_policy=rt.settings.escrow_policy(),
+                             letters=Correspondence.from_settings(rt.settings),
                              statements=StatementOptions.from_settings(rt.settings, actor="eod"),
-                             statement_workers=os.cpu_count() or 1)  # fmt: skip
+                             delivery=place, statement_workers=os.cpu_count() or 1,
+                             outreach=outreach)  # fmt: skip
     if not report.days:
         click.echo(f"nothing to run: end of day is already through {last.isoformat()}")
         return
     steps = (
         "scheduled_posted",
         "scheduled_failed",
+        "ach_settled",
         "late_fees",
         "escrow_disbursed",
         "escrow_analyzed",
         "early_intervention",
         "cases_overdue",
+        "letters",
         "statements",
+        "promises_kept",
+        "promises_broken",
+        "outreach_queued",
+        "outreach_suppressed",
     )
     totals = {step: sum(getattr(day, step) for day in report.days) for step in steps}
+    delivered = [day.delivered for day in report.days if day.delivered is not None]
+    totals["documents notified"] = sum(d.notified for d in delivered)
+    totals["documents printed"] = sum(len(d.batch.rows) for d in delivered if d.batch and d.batch.made)
     click.echo(
         f"ran {len(report.days)} business days, {report.days[0].business_date} to {report.days[-1].business_date}: "
         + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in totals.items())
@@ -312,12 +340,12 @@ def _print_statements(lines: list[Any], day: date, *, show_each: bool) -> None:
 @click.option("--as-of", callback=iso_date, help="Date of the figures (default the business date).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def loan(loan_number: str, as_of: date | None, as_json: bool) -> None:
-    """Show a loan's balances, next due date, days past due, escrow and suspense."""
+    """Show a loan's balances, next due date, days past due, escrow and suspense (JSON: promises, contact flags)."""
     with runtime() as rt, rt.sessions() as session:
         summary = loan_summary(session, loan_number, as_of, today=rt.today())
-    if as_json:
-        click.echo(json.dumps(jsonable(summary)))
-        return
+        if as_json:
+            click.echo(json.dumps({**jsonable(summary), **jsonable(outreach_of(session, loan_number))}))
+            return
     c = summary.currency
 
     def m(amount: Decimal) -> str:
@@ -344,10 +372,19 @@ def loan(loan_number: str, as_of: date | None, as_json: bool) -> None:
 @click.argument("loan_number")
 @click.option("--good-through", callback=iso_date, help="Good-through date (default 10 days after the quote date).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def payoff(loan_number: str, good_through: date | None, as_json: bool) -> None:
+@click.option(
+    "--pdf",
+    "pdf",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the payoff statement to this PDF file and keep it as the borrower's document.",
+)
+def payoff(loan_number: str, good_through: date | None, as_json: bool, pdf: Path | None) -> None:
     """Quote the amount that pays a loan off through a date."""
-    with runtime() as rt, rt.sessions() as session:
-        quote = payoff_for(session, loan_number, good_through, today=rt.today())
+    with runtime() as rt:
+        with rt.sessions() as session:
+            quote = payoff_for(session, loan_number, good_through, today=rt.today())
+        if pdf is not None:
+            _payoff_statement_pdf(rt, loan_number, quote.good_through, pdf)
     if as_json:
         click.echo(json.dumps(jsonable(quote)))
         return
@@ -366,13 +403,62 @@ def payoff(loan_number: str, good_through: date | None, as_json: bool) -> None:
         click.echo(f"Escrow balance refunded separately after payoff: {m(quote.escrow_refund)}")
 
 
+def _payoff_statement_pdf(rt: Runtime, loan_number: str, good_through: date, pdf: Path) -> None:
+    """Make (or find) the loan's payoff statement for this quote, write its PDF to a file and say so on stderr."""
+    from servicing.documents.correspondence import Correspondence
+    from servicing.documents.letters import make_payoff_statement
+    from servicing.documents.records import read_document
+
+    letters = Correspondence.from_settings(rt.settings)
+    with rt.sessions.begin() as session:
+        made = make_payoff_statement(session, letters, loan_number, good_through, today=rt.today(), actor="cli")
+        document_id, data = made.document.id, read_document(letters.root, made.document)
+    pdf.write_bytes(data)
+    kept = "made" if made.quote is not None else "already on file"
+    click.echo(f"payoff statement written to {pdf} (document {document_id}, {kept})", err=True)
+
+
+@main.command("print-batch")
+@click.option("--date", "day", callback=iso_date, help="Business date of the batch (default the business date).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Also copy the PDF and manifest here.")
+def print_batch(day: date | None, out: Path | None) -> None:
+    """Make the day's print batch (once: a rerun reports it): combined PDF and mail-house manifest, held documents."""
+    import shutil
+
+    from servicing.documents.delivery import make_print_batch
+    from servicing.queries import current_date
+    from servicing.store.models import utcnow
+
+    with runtime() as rt, rt.sessions.begin() as session:
+        batch_day = day or current_date(session, rt.today())
+        report = make_print_batch(session, batch_day, root=rt.settings.documents_dir,
+                                  home_country=rt.settings.country, actor="cli", now=utcnow())  # fmt: skip
+    for held in report.held:
+        click.echo(f"held: document {held.document_id} ({held.kind}, loan {held.loan_number}): {held.reason}")
+    if report.batch_id is None:
+        click.echo(f"nothing to print for {batch_day.isoformat()}")
+        return
+    how = "made" if report.made else "already made"
+    click.echo(f"print batch {report.batch_id} for {batch_day.isoformat()} {how}: {len(report.rows)} documents, "
+               f"{report.pages} pages on {report.sheets} sheets (duplex)")  # fmt: skip
+    for kept in (report.pdf_path, report.manifest_path):
+        assert kept is not None
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            kept = Path(shutil.copy2(kept, out / kept.name))  # noqa: PLW2901 (say where the copy is)
+        click.echo(f"  {kept}")
+
+
 @main.command()
-@click.argument("name", type=click.Choice(["delinquency", "payments", "cases", "audit", "queue"]))
+@click.argument(
+    "name", type=click.Choice(["delinquency", "payments", "cases", "audit", "queue", "promises", "outreach", "ach"])
+)
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
 @click.option("--from", "since", callback=iso_date, help="First day of the period (YYYY-MM-DD).")
 @click.option("--to", "until", callback=iso_date, help="Last day of the period (YYYY-MM-DD).")
 def report(name: str, fmt: str, since: date | None, until: date | None) -> None:
-    """Print a report: delinquency buckets, payments posted, case pipeline, audit log, queue by day."""
+    """Print a report: delinquency buckets, payments posted, case pipeline, audit log, queue by day, promises, ACH,
+    outreach (one row per contact decision: loan, borrower's initials, kind, channel, status, reason, send after)."""
     from servicing.reports import REPORTS, csv_text
 
     with runtime() as rt, rt.sessions() as session:
@@ -539,6 +625,17 @@ def classify_command(text: str | None, lang: str | None, labelled: Path | None, 
     _print_evaluation(report)
 
 
+def outreach_of(session: Session, loan_number: str) -> dict[str, Any]:
+    """Return a loan's promises to pay and its contact flags, as `loanline loan --json` lists them."""
+    from servicing.outreach.flags import contact_flags_of
+    from servicing.outreach.promises import promise_rows
+    from servicing.store.models import Loan
+
+    loan = session.scalar(select(Loan).where(Loan.loan_number == loan_number))
+    assert loan is not None  # loan_summary refused an unknown number
+    return {"promises": promise_rows(session, loan_number), "contact_flags": contact_flags_of(session, loan)}
+
+
 def _print_evaluation(report: Report) -> None:
     """Print accuracy per language and per intent, the confusions and the rejection rate; accuracy last."""
     for title, rows in (("per language", report.by_language()), ("per intent", report.by_intent())):
@@ -551,6 +648,85 @@ def _print_evaluation(report: Report) -> None:
     out_of_scope = sum(1 for o in report.outcomes if o.example.intent is None)
     click.echo(f"out-of-scope rejection: {report.rejection:.3f}  ({out_of_scope})")
     click.echo(f"accuracy: {report.accuracy:.3f}")
+
+
+# -- ACH: data keys, the origination file, returns (docs/ach.md) ----------------------------------------------
+
+
+@main.group()
+def keys() -> None:
+    """The data keys that encrypt bank account numbers (LOANLINE_DATA_KEY, newest first)."""
+
+
+@keys.command("new")
+def keys_new() -> None:
+    """Print a new data key to put in front of LOANLINE_DATA_KEY before `loanline keys rotate`."""
+    from servicing.ach.vault import new_key
+
+    click.echo(new_key())
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every bank account number and kept ACH file with the newest key; then drop the older keys."""
+    from servicing.ach.accounts import rotate_bank_account_keys
+
+    with runtime() as rt, rt.sessions.begin() as session:
+        rotation = rotate_bank_account_keys(session, rt.vault(), actor="cli")
+    click.echo(f"{rotation.rotated} bank account numbers and kept ACH files re-encrypted with the newest key, "
+               f"{rotation.already_current} already on it")  # fmt: skip
+
+
+@main.group()
+def ach() -> None:
+    """ACH: the origination file of the day's debits, and the bank's returns and notifications of change."""
+
+
+@ach.command("export")
+@click.option("--date", "effective", callback=iso_date, help="Effective entry date (default the next business day).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Where to write the file.")
+def ach_export(effective: date | None, out: Path) -> None:
+    """Write the NACHA PPD file of the debits effective on a date; the same date again gives the same file."""
+    from datetime import UTC, datetime
+
+    from servicing.ach.origination import default_effective_date, export_drafts
+    from servicing.queries import current_date
+
+    with runtime() as rt, rt.sessions.begin() as session:
+        business = current_date(session, rt.today())
+        day = effective or default_effective_date(business, rt.settings.country)
+        export = export_drafts(session, day, settings=rt.settings.ach, vault=rt.vault(), business_date=business,
+                               country=rt.settings.country, actor="cli", now=datetime.now(UTC))  # fmt: skip
+    out.touch(mode=0o600)
+    out.write_bytes(export.content)
+    for reason in export.skipped:
+        click.echo(f"skipped {reason}")
+    again = "" if export.new else " (exported before: the same file again, nothing new drafted)"
+    click.echo(f"{out}: {export.entries} debits effective {day.isoformat()}, "
+               f"{money_text(export.debit_total, 'USD', OPERATOR_LOCALE)}, sha256 {export.sha256}{again}")  # fmt: skip
+
+
+@ach.command("returns")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def ach_returns(file: Path) -> None:
+    """Apply a bank's NACHA returns file: reverse returned payments, stop autopay, correct accounts; all or nothing."""
+    from datetime import UTC, datetime
+
+    from servicing.ach.returns import ReturnsContext, apply_returns_file
+    from servicing.queries import current_date
+
+    data = file.read_bytes()
+    with runtime() as rt, rt.sessions.begin() as session:
+        business = current_date(session, rt.today())
+        fee = rt.settings.ach.returned_payment_fee
+        context = ReturnsContext(business, max(business, rt.today()), datetime.now(UTC), "cli", fee,
+                                 rt.settings.servicer_phone, rt.vault())  # fmt: skip
+        report = apply_returns_file(session, data, context, name=file.name)
+    for loan_number, code, outcome in report.returns + report.changes:
+        click.echo(f"{loan_number} {code}: {outcome}")
+    click.echo(f"{len(report.returns)} returns, {len(report.changes)} notifications of change: "
+               f"{report.reversed_payments} payments reversed, {report.fees_charged} fees charged, "
+               f"{report.autopay_stopped} autopay stopped, {report.borrowers_told} borrowers told")  # fmt: skip
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from servicing.ach.vault import Vault
 from servicing.config import Settings
 from servicing.store.db import make_engine, make_session_factory
 from servicing.store.migrate import upgrade_database
@@ -53,6 +54,10 @@ class Runtime:
 
         base = self.settings.telegram_api_url
         return TelegramAPIServer.from_base(base) if base else None
+
+    def vault(self) -> Vault:
+        """Return the vault that encrypts bank account numbers with this deployment's data keys."""
+        return Vault(self.settings.data_keys)
 
     def close(self) -> None:
         """Release the database connections."""

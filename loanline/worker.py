@@ -24,12 +24,14 @@ def run_worker(rt: Runtime, stop: threading.Event, idle_seconds: float = IDLE_SE
     idle pause: the worker never dies of it, and what was claimed comes due again when its lease ends.
     """
     senders = outbox_senders(rt)
+    rules = rt.settings.contact_rules()  # servicer-started messages pass the contact policy again before sending
     worker = f"{socket.gethostname()}:{threading.get_ident()}"
     if not set(senders) - {"simulator"}:
         log.warning("outbox worker: no channel has credentials; SMS and Telegram messages stay queued")
     while not stop.is_set():
         try:
-            report = deliver_outbox(rt.sessions, senders, worker=worker, clock=lambda: datetime.now(UTC))
+            report = deliver_outbox(rt.sessions, senders, worker=worker, clock=lambda: datetime.now(UTC),
+                                    rules=rules)  # fmt: skip
         except OperationalError as error:  # the database restarted, failed over or was busy: the next pass retries
             log.warning("outbox worker: the database failed (%s); trying again in %s s", type(error.orig).__name__,
                         idle_seconds)  # fmt: skip

@@ -18,6 +18,11 @@ from babel.core import get_global
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from servicing.ach.accounts import BankDetails, board_bank_accounts, check_bank_details
+from servicing.ach.vault import Vault
+from servicing.documents.addresses import MAILING, PROPERTY, address_columns, parse_address
+from servicing.documents.addresses import PARTS as ADDRESS_PARTS
+from servicing.documents.context import Address
 from servicing.errors import InvalidInput
 from servicing.payments import Refusal
 from servicing.rules.account import Product
@@ -40,6 +45,8 @@ OPTIONAL_COLUMNS = (
     "email", "timezone", "principal_balance", "next_due_date", "escrow_monthly", "escrow_balance",
     "late_fee_grace_days", "late_fee_rate", "late_fee_amount", "compounding", "bank_account_last4",
     "interest_paid_through",
+    *(f"{prefix}_{part}" for prefix in (MAILING, PROPERTY) for part in ADDRESS_PARTS),
+    "interest_paid_through", "bank_routing", "bank_account", "bank_type",
 )  # fmt: skip
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -86,6 +93,19 @@ class LoanRecord:
     bank_account_last4: str | None
     interest_paid_through: date | None
     fingerprint: str
+    mailing_address: Address | None = None  # where the borrower's paper goes (docs/documents.md)
+    property_address: Address | None = None  # the property securing the loan
+    timezone_given: bool = True  # False: the file had none and the country's main zone was taken
+    # the bank account on file (docs/ach.md): encrypted when boarded, never kept in the clear
+    bank_routing: str | None = None
+    bank_account: str | None = None
+    bank_type: str | None = None
+
+    def bank_details(self) -> BankDetails | None:
+        """Return the boarded bank account, checked, or None when the row names none."""
+        if not self.bank_routing or not self.bank_account:
+            return None
+        return check_bank_details(self.bank_routing, self.bank_account, self.bank_type or "checking")
 
     @property
     def boarded_mid_life(self) -> bool:
@@ -263,6 +283,9 @@ def parse_loan_row(row: Mapping[str, str]) -> LoanRecord:
     bank = _optional(row, "bank_account_last4")
     if bank and not _FOUR_DIGITS.match(bank):
         raise InvalidInput("bank_account_last4: must be exactly 4 digits")
+    bank_account = _bank_account(row, bank)
+    if bank_account is not None:
+        bank = bank_account.last4
     email = _optional(row, "email")
     if email and ("@" not in email or len(email) > 254):
         raise InvalidInput(f"email: {email!r} is not an address")
@@ -298,7 +321,26 @@ def parse_loan_row(row: Mapping[str, str]) -> LoanRecord:
         bank_account_last4=bank,
         interest_paid_through=parse_date(paid_through_text, "interest_paid_through") if paid_through_text else None,
         fingerprint=hashlib.sha256(repr(sorted(row.items())).encode()).hexdigest()[:32],
+        mailing_address=parse_address(row, prefix=MAILING, default_country=country),
+        property_address=parse_address(row, prefix=PROPERTY, default_country=country),
+        timezone_given=zone is not None,
+        bank_routing=bank_account.routing if bank_account else None,
+        bank_account=bank_account.account_number if bank_account else None,
+        bank_type=bank_account.account_type.value if bank_account else None,
     )
+
+
+def _bank_account(row: Mapping[str, str], last4: str | None) -> BankDetails | None:
+    """Return the row's bank account (bank_routing, bank_account, bank_type: checking unless given), or None."""
+    routing, number, kind = (_optional(row, f"bank_{part}") for part in ("routing", "account", "type"))
+    if not (routing or number or kind):
+        return None
+    if not (routing and number):
+        raise InvalidInput("bank_routing and bank_account go together: give both or neither")
+    details = check_bank_details(routing, number, kind or "checking")
+    if last4 and last4 != details.last4:
+        raise InvalidInput("bank_account_last4: does not match the last 4 digits of bank_account")
+    return details
 
 
 def _late_charge(row: Mapping[str, str], country: str, product: Product, currency: str) -> tuple[Decimal, Decimal]:
@@ -412,8 +454,12 @@ def board_loans(
     secret: str,
     boarded_on: date,
     actor: str,
+    vault: Vault | None = None,
 ) -> BoardingReport:
-    """Create borrowers, loans and opening ledger entries for new loan numbers; skip repeats."""
+    """Create borrowers, loans and opening ledger entries for new loan numbers; skip repeats.
+
+    A row with a bank account needs `vault` (the data keys) to put it on file encrypted; without one it is refused.
+    """
     report = BoardingReport([], [], [])
     existing = _existing_loans(session, [r.loan_number for _, r in records])
     phones = _existing_phones(session, [r.phone for _, r in records])
@@ -424,6 +470,8 @@ def board_loans(
             report.refused.append(
                 Refusal(line, record.loan_number, f"origination_date: {record.origination_date} is in the future")
             )
+        elif vault is None and record.bank_account:
+            report.refused.append(Refusal(line, record.loan_number, "bank_account: no data key to encrypt it"))
         elif record.loan_number in first_line:
             where = first_line[record.loan_number]
             report.refused.append(Refusal(line, record.loan_number, f"duplicate loan number (first on line {where})"))
@@ -439,7 +487,10 @@ def board_loans(
             new.append((line, record))
     borrower_ids = _board_borrowers(session, new, phones, secret, report)
     accepted = [(line, r) for line, r in new if r.loan_number in borrower_ids]
-    _insert_loans(session, [r for _, r in accepted], borrower_ids, boarded_on, actor)
+    ids = _insert_loans(session, [r for _, r in accepted], borrower_ids, boarded_on, actor)
+    banked = [(i, r.loan_number, d) for i, (_, r) in zip(ids, accepted, strict=True) if (d := r.bank_details())]
+    if vault is not None:
+        board_bank_accounts(session, banked, vault=vault, actor=actor)
     report.boarded.extend(r.loan_number for _, r in accepted)
     return report
 
@@ -512,11 +563,13 @@ def _borrower_row(record: LoanRecord, secret: str) -> dict[str, Any]:
         "country": record.country,
         "locale": record.locale,
         "timezone": record.timezone,
+        "timezone_given": record.timezone_given,
         "factor_salt": salt,
         "date_of_birth_hash": factor_hash(secret, salt, Factor.DATE_OF_BIRTH, record.date_of_birth.isoformat()),
         "tax_id_last4_hash": factor_hash(secret, salt, Factor.TAX_ID_LAST4, record.tax_id_last4),
         "postal_code_hash": factor_hash(secret, salt, Factor.POSTAL_CODE, record.postal_code),
         "created_at": utcnow(),
+        **address_columns(record.mailing_address, MAILING),
     }
 
 
@@ -526,7 +579,7 @@ def _insert_loans(
     borrower_ids: Mapping[str, int],
     boarded_on: date,
     actor: str,
-) -> None:
+) -> list[int]:
     loan_rows = [_loan_row(r, borrower_ids[r.loan_number], boarded_on) for r in records]
     ids = insert_rows_returning_ids(session, cast(Table, Loan.__table__), loan_rows)
     entries: list[dict[str, Any]] = []
@@ -534,6 +587,7 @@ def _insert_loans(
     for loan_id, record in zip(ids, records, strict=True):
         entries.extend(_opening_entries(loan_id, record, boarded_on, actor, now))
     insert_rows(session, LedgerEntry.__table__, entries)
+    return ids
 
 
 def _loan_row(record: LoanRecord, borrower_id: int, boarded_on: date) -> dict[str, Any]:
@@ -582,6 +636,7 @@ def _loan_row(record: LoanRecord, borrower_id: int, boarded_on: date) -> dict[st
         "days_past_due": 0,
         "accrued_interest": ZERO,
         "escrow_analysis_on": first_escrow_analysis(record, boarded_on),
+        **address_columns(record.property_address, PROPERTY),
     }
 
 

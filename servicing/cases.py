@@ -34,6 +34,7 @@ class CaseKind(StrEnum):
     LOSS_MITIGATION = "loss_mitigation"
     EARLY_INTERVENTION = "early_intervention"
     ARREARS_INFORMATION = "arrears_information"
+    BROKEN_PROMISE = "broken_promise"  # a specialist's follow-up of a promise to pay end of day found broken
 
 
 class CaseIdentity(StrEnum):
@@ -85,6 +86,7 @@ PREFIXES = {
     CaseKind.LOSS_MITIGATION: "LM",
     CaseKind.EARLY_INTERVENTION: "EI",
     CaseKind.ARREARS_INFORMATION: "AI",
+    CaseKind.BROKEN_PROMISE: "BP",
 }
 
 OPENING_CLOCKS: dict[CaseKind, tuple[Clock, ...]] = {
@@ -119,6 +121,8 @@ SERVICER_STANDARD = "servicer standard (non-US loan)"
 REG_X_COUNTRIES = frozenset({"US"})  # where the Reg X and Reg Z clocks of this module apply
 ARREARS_INFORMATION_COUNTRIES = frozenset({"GB"})
 NOTICE_EVERY_DAYS = 180  # Reg X 1024.39(b)(1): the written notice is not required more than once in 180 days
+# No rule times the follow-up of a broken promise to pay: the servicer's own standard, two business days
+BROKEN_PROMISE_CLOCK = Clock("follow_up", 2, True, "servicer standard: broken promise to pay")
 EARLY_INTERVENTION_CLOCKS = (
     Clock("live_contact", 36, False, "Reg X 1024.39(a)"),
     Clock("written_notice", 45, False, "Reg X 1024.39(b)"),
@@ -503,40 +507,86 @@ def _open_delinquency_tasks(
     session: Session, kind: CaseKind, tasks: Sequence[DelinquencyTask], opened_on: date, jurisdiction: str
 ) -> list[str]:
     """Open a case of `kind` per task, in bulk, with its deadlines; return the references."""
-    if not tasks:
-        return []
     rows = [
         {
+            "loan_id": task.loan_id,
+            "borrower_id": task.borrower_id,
+            "summary": f"delinquent since {task.since.isoformat()}" + (f"; {task.about}" if task.about else ""),
+            "data": {"jurisdiction": jurisdiction},
+            "delinquency_since": task.since,
+        }
+        for task in tasks
+    ]
+    return _insert_cases(session, kind, rows, [task.deadlines for task in tasks], opened_on)
+
+
+@dataclass(frozen=True)
+class BrokenPromiseFollowUp:
+    """A promise to pay end of day found broken: the loan, its borrower and country, and what was promised."""
+
+    promise_id: int
+    loan_id: int
+    borrower_id: int
+    country: str
+    about: str  # "promised 500.00 USD for 2026-03-27; 200.00 received"
+
+
+def open_broken_promise_follow_ups(
+    session: Session, follow_ups: Sequence[BrokenPromiseFollowUp], opened_on: date
+) -> list[str]:
+    """Open a specialist's follow-up task per broken promise, in bulk, due in 2 of its loan's business days."""
+    rows = [
+        {
+            "loan_id": f.loan_id,
+            "borrower_id": f.borrower_id,
+            "summary": f"broken promise to pay: {f.about}",
+            "data": {"jurisdiction": f.country, "promise_id": f.promise_id},
+            "delinquency_since": None,
+        }
+        for f in follow_ups
+    ]
+    deadlines = [((BROKEN_PROMISE_CLOCK, due_date(opened_on, BROKEN_PROMISE_CLOCK, f.country)),) for f in follow_ups]
+    return _insert_cases(session, CaseKind.BROKEN_PROMISE, rows, deadlines, opened_on)
+
+
+def _insert_cases(
+    session: Session,
+    kind: CaseKind,
+    rows: Sequence[dict[str, Any]],
+    deadlines: Sequence[tuple[tuple[Clock, date], ...]],
+    opened_on: date,
+) -> list[str]:
+    """Insert open cases of `kind` opened by end of day, each with its deadlines; return their references."""
+    if not rows:
+        return []
+    cases = table_of(Case)
+    full_rows = [
+        {
+            **row,
             "reference": f"{PREFIXES[kind]}-new-{index}",
             "kind": kind.value,
             "status": "open",
-            "loan_id": task.loan_id,
-            "borrower_id": task.borrower_id,
             "opened_on": opened_on,
             "opened_at": utcnow(),
             "source": "eod",
-            "summary": f"delinquent since {task.since.isoformat()}" + (f"; {task.about}" if task.about else ""),
-            "data": {"jurisdiction": jurisdiction},
-            "due_on": min(due for _, due in task.deadlines),
+            "due_on": min(due for _, due in clocks),
             "overdue": False,
-            "delinquency_since": task.since,
         }
-        for index, task in enumerate(tasks)
+        for index, (row, clocks) in enumerate(zip(rows, deadlines, strict=True))
     ]
-    cases = table_of(Case)
-    result = session.connection().execute(insert(cases).returning(cases.c.id, sort_by_parameter_order=True), rows)
+    result = session.connection().execute(insert(cases).returning(cases.c.id, sort_by_parameter_order=True), full_rows)
     ids = [row[0] for row in result]
     references = [f"{PREFIXES[kind]}-{case_id:06d}" for case_id in ids]
     session.connection().execute(
         update(cases).where(cases.c.id == bindparam("b_id")).values(reference=bindparam("b_ref")),
         [{"b_id": i, "b_ref": r} for i, r in zip(ids, references, strict=True)],
     )
-    deadlines = [
+    rows_of_deadlines = [
         {"case_id": case_id, "name": clock.name, "rule": clock.rule, "due_on": due, "met_on": None}
-        for case_id, task in zip(ids, tasks, strict=True)
-        for clock, due in task.deadlines
+        for case_id, clocks in zip(ids, deadlines, strict=True)
+        for clock, due in clocks
     ]
-    session.connection().execute(insert(table_of(CaseDeadline)), deadlines)
+    session.connection().execute(insert(table_of(CaseDeadline)), rows_of_deadlines)
     return references
 
 

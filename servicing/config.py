@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from servicing.ach.nacha import is_routing_number
 from servicing.errors import InvalidInput
+from servicing.rules.contact import ContactRules
 from servicing.rules.escrow import AnalysisPolicy, SmallSurplus
 
 SMALL_SURPLUS_CHOICES = tuple(choice.value for choice in SmallSurplus)  # refund, or credit next year's deposits
@@ -33,6 +38,114 @@ def _secret_key(environ: Mapping[str, str], instance: Path) -> str:
     return key_file.read_text().strip()
 
 
+def _data_keys(environ: Mapping[str, str], instance: Path) -> tuple[str, ...]:
+    """Return the keys that encrypt bank account numbers, newest first (docs/ach.md: key rotation).
+
+    LOANLINE_DATA_KEY holds one Fernet key or several separated by commas: the first encrypts, every one
+    decrypts. Unset, one key is generated once and kept in the instance folder (development only).
+    """
+    raw = environ.get("LOANLINE_DATA_KEY", "").strip()
+    if not raw:
+        key_file = instance / "data_key"
+        if not key_file.exists():
+            instance.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+            key_file.chmod(0o600)
+        raw = key_file.read_text().strip()
+    keys = tuple(key.strip() for key in raw.split(",") if key.strip())
+    for number, key in enumerate(keys, start=1):
+        try:
+            valid = len(base64.urlsafe_b64decode(key.encode())) == 32
+        except ValueError:
+            valid = False
+        if not valid:
+            raise InvalidInput(f"LOANLINE_DATA_KEY: key {number} is not a Fernet key (32 bytes, url-safe base64)")
+    return keys
+
+
+def _ach_settings(environ: Mapping[str, str]) -> AchSettings:
+    """Return the originator's ACH settings; refuse a malformed one by name."""
+    settings = AchSettings(
+        immediate_destination=environ.get("LOANLINE_ACH_IMMEDIATE_DESTINATION") or "091000019",
+        immediate_origin=environ.get("LOANLINE_ACH_IMMEDIATE_ORIGIN") or "1234567890",
+        company_id=environ.get("LOANLINE_ACH_COMPANY_ID") or "1234567890",
+        company_name=environ.get("LOANLINE_ACH_COMPANY_NAME") or "LOANLINE DEMO",
+        odfi=environ.get("LOANLINE_ACH_ODFI") or "09100001",
+        destination_name=environ.get("LOANLINE_ACH_DESTINATION_NAME") or "",
+        offset_routing=environ.get("LOANLINE_ACH_OFFSET_ROUTING") or None,
+        offset_account=environ.get("LOANLINE_ACH_OFFSET_ACCOUNT") or None,
+        returned_payment_fee=_fee(environ.get("LOANLINE_ACH_RETURNED_PAYMENT_FEE") or "0"),
+    )
+    checks = (
+        ("LOANLINE_ACH_IMMEDIATE_DESTINATION", settings.immediate_destination, _ROUTING),
+        ("LOANLINE_ACH_IMMEDIATE_ORIGIN", settings.immediate_origin, _TEN_CHARACTERS),
+        ("LOANLINE_ACH_COMPANY_ID", settings.company_id, _TEN_CHARACTERS),
+        ("LOANLINE_ACH_COMPANY_NAME", settings.company_name, _COMPANY_NAME),
+        ("LOANLINE_ACH_ODFI", settings.odfi, _EIGHT_DIGITS),
+        ("LOANLINE_ACH_DESTINATION_NAME", settings.destination_name, _BANK_NAME),
+        ("LOANLINE_ACH_OFFSET_ROUTING", settings.offset_routing or "091000019", _ROUTING),
+        ("LOANLINE_ACH_OFFSET_ACCOUNT", settings.offset_account or "1", _ACCOUNT),
+    )
+    for name, value, pattern in checks:
+        if not pattern.fullmatch(value):
+            raise InvalidInput(f"{name}={value!r}: {_PATTERN_WORDS[pattern]}")
+    if name_bad := _routing_checksum_fails(settings):
+        raise InvalidInput(f"{name_bad}: the routing number's check digit is wrong")
+    if bool(settings.offset_routing) != bool(settings.offset_account):
+        raise InvalidInput("LOANLINE_ACH_OFFSET_ROUTING and LOANLINE_ACH_OFFSET_ACCOUNT go together: both or neither")
+    return settings
+
+
+_ROUTING = re.compile(r"\d{9}")
+_EIGHT_DIGITS = re.compile(r"\d{8}")
+_TEN_CHARACTERS = re.compile(r"[ -~]{1,10}")
+_COMPANY_NAME = re.compile(r"[ -~]{1,16}")
+_BANK_NAME = re.compile(r"[ -~]{0,23}")
+_ACCOUNT = re.compile(r"[0-9A-Za-z-]{1,17}")
+_PATTERN_WORDS = {
+    _ROUTING: "expected a 9-digit routing number",
+    _EIGHT_DIGITS: "expected the 8-digit ODFI identification",
+    _TEN_CHARACTERS: "expected 1 to 10 plain ASCII characters",
+    _COMPANY_NAME: "expected 1 to 16 plain ASCII characters",
+    _BANK_NAME: "expected at most 23 plain ASCII characters",
+    _ACCOUNT: "expected an account number of 1 to 17 characters",
+}
+
+
+def _routing_checksum_fails(settings: AchSettings) -> str | None:
+    for name, value in (("LOANLINE_ACH_IMMEDIATE_DESTINATION", settings.immediate_destination),
+                        ("LOANLINE_ACH_OFFSET_ROUTING", settings.offset_routing)):  # fmt: skip
+        if value and not is_routing_number(value):
+            return name
+    return None
+
+
+def _fee(raw: str) -> Decimal:
+    """Return the returned-payment fee setting: a plain amount from 0 (none) to 100."""
+    try:
+        fee = Decimal(raw.strip())
+    except InvalidOperation:
+        fee = Decimal(-1)
+    if not fee.is_finite() or not Decimal(0) <= fee <= Decimal(100) or fee != fee.quantize(Decimal("0.01")):
+        raise InvalidInput(f"LOANLINE_ACH_RETURNED_PAYMENT_FEE={raw!r}: expected an amount from 0 to 100, like 25.00")
+    return fee.quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True)
+class AchSettings:
+    """The originator's ACH settings (docs/ach.md): who we are in the NACHA file, and the returned-payment fee."""
+
+    immediate_destination: str = "091000019"  # the ODFI's (or the Fed's) routing number
+    immediate_origin: str = "1234567890"
+    company_id: str = "1234567890"
+    company_name: str = "LOANLINE DEMO"
+    odfi: str = "09100001"  # the originating bank's 8-digit identification: trace numbers start with it
+    destination_name: str = ""
+    offset_routing: str | None = None  # when set with offset_account, each batch ends with an offsetting credit
+    offset_account: str | None = None
+    returned_payment_fee: Decimal = Decimal("0.00")  # R01/R09 only; 0: none
+
+
 def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
     """Return an environment setting that must be one of a few words; refuse anything else by name."""
     value = (environ.get(name) or default).strip().lower()
@@ -47,6 +160,26 @@ def _days(environ: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or not 0 <= int(raw) <= 60:
         raise InvalidInput(f"{name}={raw!r}: expected a number of days from 0 to 60")
     return int(raw)
+
+
+def _count(environ: Mapping[str, str], name: str, default: int, most: int, least: int = 0) -> int:
+    """Return a setting that counts something (`least` to `most`); refuse anything else by name."""
+    raw = (environ.get(name) or str(default)).strip()
+    if not raw.isdigit() or not least <= int(raw) <= most:
+        raise InvalidInput(f"{name}={raw!r}: expected a whole number from {least} to {most}")
+    return int(raw)
+
+
+def _hours(environ: Mapping[str, str], name: str, default: str) -> tuple[time, time]:
+    """Return a window of hours written HH:MM-HH:MM that starts before it ends; refuse anything else by name."""
+    raw = (environ.get(name) or default).strip()
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in raw.split("-"))
+    except ValueError as error:
+        raise InvalidInput(f"{name}={raw!r}: expected hours like 08:00-21:00") from error
+    if not start < end:
+        raise InvalidInput(f"{name}={raw!r}: the window must start before it ends")
+    return start, end
 
 
 def _flag(value: str | None) -> bool:
@@ -87,6 +220,28 @@ class Settings:
     documents_dir: Path = Path("instance/documents")
     servicer_address: str = "PO Box 1000, Springfield, IL 62701"  # the return address on paper, lines split by ", "
     statement_days_before_due: int = 15
+    # The contact policy (docs/contact-policy.md): the hours messages the servicer starts may reach a borrower
+    # (their local time, every zone they may be in), the collection messages allowed per borrower in a rolling
+    # window of days and in one day, and how many days before a due date the payment reminder goes.
+    contact_hours: tuple[time, time] = (time(8, 0), time(21, 0))
+    collection_cap: int = 3
+    collection_cap_days: int = 7
+    collection_per_day: int = 1
+    reminder_days_before_due: int = 5
+
+    def contact_rules(self) -> ContactRules:
+        """Return this portfolio's contact rules."""
+        start, end = self.contact_hours
+        return ContactRules(
+            contact_from=start, contact_until=end, collection_cap=self.collection_cap,
+            cap_days=self.collection_cap_days, collection_per_day=self.collection_per_day,
+            reminder_days_before_due=self.reminder_days_before_due,
+            servicer_timezone=self.timezone,
+        )  # fmt: skip
+
+    # ACH (docs/ach.md): the keys that encrypt bank account numbers (newest first), and the originator.
+    data_keys: tuple[str, ...] = ()
+    ach: AchSettings = AchSettings()
 
     def escrow_policy(self) -> AnalysisPolicy:
         """Return the escrow analysis options this servicer's portfolio uses."""
@@ -142,4 +297,11 @@ class Settings:
             servicer_address=env.get("LOANLINE_SERVICER_ADDRESS") or "PO Box 1000, Springfield, IL 62701",
             documents_dir=Path(env.get("LOANLINE_DOCUMENTS_DIR") or instance / "documents").resolve(),
             statement_days_before_due=_days(env, "LOANLINE_STATEMENT_DAYS_BEFORE_DUE", 15),
+            contact_hours=_hours(env, "LOANLINE_CONTACT_HOURS", "08:00-21:00"),
+            collection_cap=_count(env, "LOANLINE_COLLECTION_CAP", 3, 50),
+            collection_cap_days=_count(env, "LOANLINE_COLLECTION_CAP_DAYS", 7, 60, least=1),
+            collection_per_day=_count(env, "LOANLINE_COLLECTION_PER_DAY", 1, 50),
+            reminder_days_before_due=_days(env, "LOANLINE_REMINDER_DAYS_BEFORE_DUE", 5),
+            data_keys=_data_keys(env, instance),
+            ach=_ach_settings(env),
         )

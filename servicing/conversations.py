@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from servicing.audit import record_audit
 from servicing.errors import ServicingError
+from servicing.rules.contact import ALL_PURPOSES
 from servicing.rules.factors import identity_key
 from servicing.speaking import Speaker, say
 from servicing.store.db import insert_unless_present
@@ -107,7 +108,10 @@ _INBOUND_BY_PROVIDER_ID = select(Message.id).where(
     Message.channel == bindparam("channel"), Message.direction == "in", Message.provider_id == bindparam("provider_id")
 )
 _OPTED_OUT = select(OptOut.opted_out).where(
-    OptOut.channel == bindparam("channel"), OptOut.address == bindparam("address")
+    OptOut.channel == bindparam("channel"), OptOut.address == bindparam("address"), OptOut.purpose == ALL_PURPOSES
+)
+_REVOKED = select(OptOut.purpose).where(
+    OptOut.channel == bindparam("channel"), OptOut.address == bindparam("address"), OptOut.opted_out.is_(True)
 )
 
 
@@ -214,8 +218,10 @@ def record_outbound(
     now: datetime,
     deliver_later: bool = False,
     proactive: bool = False,
+    send_after: datetime | None = None,
 ) -> Message:
-    """Store an outbound message; with `deliver_later` queue it in the outbox for a worker to send."""
+    """Store an outbound message; with `deliver_later` queue it in the outbox for a worker to send
+    (from `send_after` when given: a message the contact policy deferred to the borrower's morning)."""
     body = storable_text(body)
     message = Message(
         conversation_id=conversation.id,
@@ -238,7 +244,7 @@ def record_outbound(
                 body=body,
                 proactive=proactive,
                 status="pending",
-                next_attempt_at=now,
+                next_attempt_at=send_after or now,
                 created_at=now,
             )
         )
@@ -487,18 +493,35 @@ def _aware(moment: datetime) -> datetime:
 # -- opt-out ------------------------------------------------------------------------------------------
 
 
-def set_opt_out(session: Session, channel: str, address: str, opted_out: bool, now: datetime) -> None:
-    """Record STOP (opted out) or START (opted in) for an address."""
-    row = session.get(OptOut, (channel, address))
+def set_opt_out(
+    session: Session, channel: str, address: str, opted_out: bool, now: datetime, purpose: str = ALL_PURPOSES
+) -> None:
+    """Record an opt-out of one purpose (`all`: STOP, nothing at all) for an address, or an opt-in.
+
+    Opting in to `all` (START) gives back every purpose the address revoked.
+    """
+    if not opted_out and purpose == ALL_PURPOSES:
+        session.execute(
+            update(OptOut)
+            .where(OptOut.channel == channel, OptOut.address == address)
+            .values(opted_out=False, changed_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+    row = session.get(OptOut, (channel, address, purpose))
     if row is None:
-        session.add(OptOut(channel=channel, address=address, opted_out=opted_out, changed_at=now))
+        session.add(OptOut(channel=channel, address=address, purpose=purpose, opted_out=opted_out, changed_at=now))
     else:
         row.opted_out, row.changed_at = opted_out, now
 
 
 def is_opted_out(session: Session, channel: str, address: str) -> bool:
-    """Tell whether the address said STOP (checked before every send)."""
+    """Tell whether the address said STOP: nothing at all may be sent to it (checked before every send)."""
     return bool(session.scalar(_OPTED_OUT, {"channel": channel, "address": address}))
+
+
+def revoked_purposes(session: Session, channel: str, address: str) -> frozenset[str]:
+    """Return what the address revoked: purposes of the servicer's messages, and `all` after STOP."""
+    return frozenset(session.scalars(_REVOKED, {"channel": channel, "address": address}))
 
 
 # -- the specialists' side: queue, SLA, transcript, replies -------------------------------------------

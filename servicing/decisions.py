@@ -2,7 +2,9 @@
 
 Each decision moves the case through `servicing.cases` (which keeps the legal clocks), records a
 `case.decision` audit entry with the specialist's note, and, when the borrower must hear about it, queues a
-notice in their language on their channel (`servicing.notices.notify_borrower`). The caller commits.
+notice in their language on their channel (`servicing.notices.notify_borrower`). Given a `Correspondence`,
+a decision that owes the borrower a written notice or letter makes it (`servicing.documents.case_letters`).
+The caller commits.
 """
 
 from __future__ import annotations
@@ -32,6 +34,17 @@ from servicing.cases import (
     open_deadline,
     record_complete_notice,
 )
+from servicing.documents.case_letters import (
+    application_acknowledgement,
+    application_complete_notice,
+    denial_notice,
+    error_response,
+    information_response,
+    offer_notice,
+    request_acknowledgement,
+)
+from servicing.documents.correspondence import Correspondence
+from servicing.documents.letters import early_intervention_notice, payoff_statement_for_request
 from servicing.errors import InvalidInput, LoanNotFound
 from servicing.notices import Phrases, notify_borrower
 from servicing.speaking import say
@@ -127,10 +140,21 @@ def record_written_request(
     )  # fmt: skip
 
 
-def acknowledge_case(session: Session, reference: str, *, on: date, now: datetime, actor: str, note: str) -> Decision:
+def acknowledge_case(
+    session: Session,
+    reference: str,
+    *,
+    on: date,
+    now: datetime,
+    actor: str,
+    note: str,
+    letters: Correspondence | None = None,
+) -> Decision:
     """Acknowledge a notice of error or an information request and tell the borrower when they will hear."""
     case = _case_of(session, reference, note, CaseKind.NOTICE_OF_ERROR, CaseKind.REQUEST_FOR_INFORMATION)
     meet_deadline(session, reference, "acknowledge", on, actor)
+    if letters is not None:
+        request_acknowledgement(session, letters, case, on=on, actor=actor)
     answer = _next_due(case)
     notice = _tell(session, case, ACKNOWLEDGED, now, due=answer) if answer else None
     return _decided(session, case, "acknowledged", actor, note, notice)
@@ -151,15 +175,32 @@ def extend_case(
 
 
 def resolve_notice_of_error(
-    session: Session, reference: str, outcome: str, *, reason: str = "", on: date, now: datetime, actor: str, note: str
+    session: Session,
+    reference: str,
+    outcome: str,
+    *,
+    reason: str = "",
+    on: date,
+    now: datetime,
+    actor: str,
+    note: str,
+    reply: str = "",
+    letters: Correspondence | None = None,
 ) -> Decision:
-    """Close a notice of error: the error was found and corrected, or there was none (with the reason why)."""
+    """Close a notice of error: the error was found and corrected, or there was none (with the reason why).
+
+    `reply` is what the borrower reads in the response letter about what was corrected, or why (the note stays
+    internal).
+    """
     case = _case_of(session, reference, note, CaseKind.NOTICE_OF_ERROR)
     if outcome not in ERROR_OUTCOMES:
         raise InvalidInput(f"unknown outcome {outcome!r}")
     if outcome == "no_error" and reason not in NO_ERROR_REASONS:
         raise InvalidInput("say why there was no error")
+    _refuse_long_reply(reply)
     close_case(session, reference, on, actor, outcome)
+    if letters is not None:
+        error_response(session, letters, case, outcome, reason=reason, reply=reply, on=on, actor=actor)
     if outcome == "corrected":
         notice = _tell(session, case, ERROR_CORRECTED, now)
     else:
@@ -168,19 +209,42 @@ def resolve_notice_of_error(
 
 
 def answer_information_request(
-    session: Session, reference: str, *, on: date, now: datetime, actor: str, note: str
+    session: Session,
+    reference: str,
+    *,
+    on: date,
+    now: datetime,
+    actor: str,
+    note: str,
+    reply: str = "",
+    letters: Correspondence | None = None,
 ) -> Decision:
-    """Close an information request as answered and tell the borrower."""
+    """Close an information request as answered and tell the borrower; `reply` is the answer the letter prints."""
     case = _case_of(session, reference, note, CaseKind.REQUEST_FOR_INFORMATION)
+    _refuse_long_reply(reply)
     close_case(session, reference, on, actor, "answered")
+    if letters is not None:
+        information_response(session, letters, case, reply=reply, on=on, actor=actor)
     return _decided(session, case, "answered", actor, note, _tell(session, case, INFORMATION_ANSWERED, now))
 
 
 def record_payoff_statement_sent(
-    session: Session, reference: str, *, on: date, now: datetime, actor: str, note: str
+    session: Session,
+    reference: str,
+    *,
+    on: date,
+    now: datetime,
+    actor: str,
+    note: str,
+    letters: Correspondence | None = None,
 ) -> Decision:
-    """Record that the payoff statement went out, meeting its 7-business-day clock, and tell the borrower."""
+    """Record that the payoff statement went out, meeting its 7-business-day clock, and tell the borrower.
+
+    With `letters`, the statement is made now unless the request already made it.
+    """
     case = _case_of(session, reference, note, CaseKind.PAYOFF_REQUEST)
+    if letters is not None:
+        payoff_statement_for_request(session, letters, case, on=on, actor=actor)
     close_case(session, reference, on, actor, "statement_sent")
     return _decided(session, case, "statement_sent", actor, note, _tell(session, case, PAYOFF_STATEMENT_SENT, now))
 
@@ -194,6 +258,7 @@ def mark_application_complete(
     actor: str,
     note: str,
     received_on: date | None = None,
+    letters: Correspondence | None = None,
 ) -> Decision:
     """Tell the borrower their loss-mitigation application is complete (Reg X 1024.41(c)(3)).
 
@@ -211,11 +276,21 @@ def mark_application_complete(
     case.data = {**case.data, "complete_since": received.isoformat(), "protections": asdict(protections)}
     decision = open_deadline(case, "decision")
     notice = _tell(session, case, APPLICATION_COMPLETE, now, due=decision.due_on) if decision else None
+    if letters is not None:
+        application_complete_notice(session, letters, case, on=on, actor=actor)
     return _decided(session, case, "complete", actor, note, notice)
 
 
 def mark_application_incomplete(
-    session: Session, reference: str, missing: Sequence[str], *, on: date, now: datetime, actor: str, note: str
+    session: Session,
+    reference: str,
+    missing: Sequence[str],
+    *,
+    on: date,
+    now: datetime,
+    actor: str,
+    note: str,
+    letters: Correspondence | None = None,
 ) -> Decision:
     """Tell the borrower which documents their loss-mitigation application still lacks."""
     case = _case_of(session, reference, note, CaseKind.LOSS_MITIGATION)
@@ -229,11 +304,20 @@ def mark_application_incomplete(
     case.data = {**case.data, "missing_documents": documents, "documents_due": send_by.isoformat()}
     phrases = Phrases(tuple(MISSING_DOCUMENTS[name] for name in documents))
     notice = _tell(session, case, APPLICATION_INCOMPLETE, now, documents=phrases, send_by=send_by)
+    if letters is not None:
+        application_acknowledgement(session, letters, case, on=on, actor=actor)
     return _decided(session, case, "incomplete", actor, note, notice, missing=documents, send_by=send_by.isoformat())
 
 
 def approve_application(
-    session: Session, reference: str, *, on: date, now: datetime, actor: str, note: str
+    session: Session,
+    reference: str,
+    *,
+    on: date,
+    now: datetime,
+    actor: str,
+    note: str,
+    letters: Correspondence | None = None,
 ) -> Decision:
     """Approve a complete loss-mitigation application (or an appeal) and tell the borrower."""
     case = _case_of(session, reference, note, CaseKind.LOSS_MITIGATION)
@@ -244,6 +328,8 @@ def approve_application(
     accept_by = on + timedelta(days=days)  # Reg X 1024.41(e)(1)
     case.data = {**case.data, "accept_by": accept_by.isoformat()}
     notice = _tell(session, case, APPLICATION_APPROVED, now, accept_by=accept_by)
+    if letters is not None:
+        offer_notice(session, letters, case, on=on, actor=actor)
     return _decided(session, case, "approved", actor, note, notice, accept_by=accept_by.isoformat())
 
 
@@ -253,7 +339,15 @@ def _sale_on(session: Session, case: Case) -> date | None:
 
 
 def deny_application(
-    session: Session, reference: str, reason: str, *, on: date, now: datetime, actor: str, note: str
+    session: Session,
+    reference: str,
+    reason: str,
+    *,
+    on: date,
+    now: datetime,
+    actor: str,
+    note: str,
+    letters: Correspondence | None = None,
 ) -> Decision:
     """Deny a complete application (the borrower may appeal for 14 days) or an appeal (final), with the reason."""
     case = _case_of(session, reference, note, CaseKind.LOSS_MITIGATION)
@@ -264,6 +358,7 @@ def deny_application(
     if case.status == "appealed":
         move_loss_mitigation(session, reference, "denied_final", on, actor)
         notice = _tell(session, case, APPEAL_DENIED, now, reason=spoken_reason)
+        _denial_letter(session, letters, case, reason, on, actor)
         return _decided(session, case, "appeal_denied", actor, note, notice, reason=reason)
     _start_review(session, case, on, actor)
     move_loss_mitigation(session, reference, "denied", on, actor)
@@ -271,7 +366,15 @@ def deny_application(
     appeal = open_deadline(case, "appeal_window")
     until = appeal.due_on if appeal else on
     notice = _tell(session, case, APPLICATION_DENIED, now, reason=spoken_reason, until=until)
+    _denial_letter(session, letters, case, reason, on, actor)
     return _decided(session, case, "denied", actor, note, notice, reason=reason)
+
+
+def _denial_letter(
+    session: Session, letters: Correspondence | None, case: Case, reason: str, on: date, actor: str
+) -> None:
+    if letters is not None:
+        denial_notice(session, letters, case, reason, on=on, actor=actor)
 
 
 def record_appeal(session: Session, reference: str, *, on: date, actor: str, note: str) -> Decision:
@@ -297,9 +400,20 @@ def record_live_contact(session: Session, reference: str, *, on: date, actor: st
     return _early_intervention_step(session, reference, "live_contact", on, actor, note)
 
 
-def record_written_notice(session: Session, reference: str, *, on: date, actor: str, note: str) -> Decision:
-    """Record the written early-intervention notice sent by day 45 of the delinquency."""
-    return _early_intervention_step(session, reference, "written_notice", on, actor, note)
+def record_written_notice(
+    session: Session, reference: str, *, on: date, actor: str, note: str, letters: Correspondence | None = None
+) -> Decision:
+    """Record the written early-intervention notice sent by day 45 of the delinquency.
+
+    With `letters`, the notice (Reg X 1024.39(b)(2)) is made as the one sent, unless end of day made it already.
+    """
+    if letters is None:
+        return _early_intervention_step(session, reference, "written_notice", on, actor, note)
+    case = _case_of(session, reference, note, CaseKind.EARLY_INTERVENTION)
+    if open_deadline(case, "written_notice") is None:
+        raise InvalidInput(f"case {reference} has no open deadline 'written_notice'")
+    early_intervention_notice(session, letters, case, on=on, actor=actor)  # meets it; the task closes when done
+    return _decided(session, case, "written_notice", actor, note, None)
 
 
 def record_arrears_information_sent(session: Session, reference: str, *, on: date, actor: str, note: str) -> Decision:
@@ -308,6 +422,14 @@ def record_arrears_information_sent(session: Session, reference: str, *, on: dat
     meet_deadline(session, reference, "send_information", on, actor)
     close_case(session, reference, on, actor, "done")
     return _decided(session, case, "arrears_information_sent", actor, note, None)
+
+
+def record_promise_follow_up(session: Session, reference: str, *, on: date, actor: str, note: str) -> Decision:
+    """Record that a specialist followed up a broken promise to pay (reached or tried the borrower); the task closes."""
+    case = _case_of(session, reference, note, CaseKind.BROKEN_PROMISE)
+    meet_deadline(session, reference, "follow_up", on, actor)
+    close_case(session, reference, on, actor, "followed_up")
+    return _decided(session, case, "promise_follow_up", actor, note, None)
 
 
 def _early_intervention_step(session: Session, reference: str, step: str, on: date, actor: str, note: str) -> Decision:
@@ -359,6 +481,14 @@ def _case_of(session: Session, reference: str, note: str, *kinds: CaseKind) -> C
     if identity_unconfirmed(case):
         raise InvalidInput(f"case {reference} was opened before verification: confirm the borrower's identity first")
     return case
+
+
+REPLY_LENGTH = 2000  # what a response letter prints of the specialist's answer
+
+
+def _refuse_long_reply(reply: str) -> None:
+    if len(reply.strip()) > REPLY_LENGTH:
+        raise InvalidInput(f"the answer to the borrower is longer than {REPLY_LENGTH} characters")
 
 
 def _next_due(case: Case) -> date | None:

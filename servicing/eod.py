@@ -1,19 +1,30 @@
 """End of day: for each business date not yet run, in a fixed order, set-based.
 
-1. post scheduled borrower payments due that day
+1. post the ACH drafts whose effective date has come (servicing/ach/origination.py), then the scheduled
+   borrower payments due that day that were not drafted;
+   then mark promises to pay kept or broken from the payments received, a broken one opening a follow-up
+   task (servicing/outreach/promises.py)
 2. assess late fees (one per installment past grace, none during a forbearance or repayment plan)
 3. accrue interest and update days past due (one UPDATE over every active loan)
 4. disburse escrow items due (advancing when the account is short)
 5. run the annual escrow analysis of the loans whose analysis date has come (Reg X 1024.17)
 6. open early-intervention tasks (US loans) and arrears-information tasks (UK loans)
+   (given a Correspondence: make the day's late notices, escrow statements, early-intervention notices)
 7. mark overdue cases
-8. once the day is committed, make the periodic statements due that day, when given where to keep them
+8. deliver the day's documents: "ready" notices for electronic ones, the print batch of paper ones
+   (servicing/documents/delivery.py; only when given where documents are kept)
+9. once the day is committed, make the periodic statements due that day, when given where to keep them
    (servicing/documents/statements.py): in transactions of their own, a chunk of loans at a time, so the
    rendering (the slow part) holds no lock; on more than one core when given workers
+   (statements made after the day's commit are delivered by the next business day's step 8)
+10. reach out: reminders, past-due notices, early-intervention outreach, payment confirmations and
+    broken-promise follow-ups, through the contact policy (servicing/outreach, docs/contact-policy.md)
 
 Late fees are assessed before the accrual/delinquency update because neither changes the other;
 that lets interest and days past due share one statement. The escrow analysis runs after the
 day's bills are paid and days past due are updated, so it sees the balance and status of the day.
+Outreach comes last: it reads what the steps before decided (days past due, the tasks opened, promises
+marked kept or broken).
 """
 
 from __future__ import annotations
@@ -27,6 +38,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import Date, Table, and_, bindparam, exists, func, literal, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from servicing.ach.origination import settle_drafts
 from servicing.cases import (
     ARREARS_INFORMATION_COUNTRIES,
     REG_X_COUNTRIES,
@@ -35,7 +47,12 @@ from servicing.cases import (
     open_arrears_information,
     open_early_intervention,
 )
+from servicing.documents.correspondence import Correspondence
+from servicing.documents.delivery import DayDelivery, DeliveryPlace, deliver_day
+from servicing.documents.end_of_day import make_end_of_day_letters
 from servicing.escrow import analyze_escrow_due
+from servicing.outreach.promises import resolve_promises
+from servicing.outreach.reminders import Outreach, queue_outreach
 from servicing.payments import PaymentInstruction, post_payments
 from servicing.rules.account import FeeKind
 from servicing.rules.calendar import business_days_between
@@ -77,6 +94,7 @@ class DayResult:
     business_date: date
     scheduled_posted: int = 0
     scheduled_failed: int = 0
+    ach_settled: int = 0
     late_fees: int = 0
     loans_accrued: int = 0
     escrow_disbursed: int = 0
@@ -84,7 +102,13 @@ class DayResult:
     early_intervention: int = 0
     arrears_information: int = 0
     cases_overdue: int = 0
+    letters: int = 0
     statements: int = 0
+    delivered: DayDelivery | None = None  # the day's documents: notices of electronic ones, the print batch
+    promises_kept: int = 0
+    promises_broken: int = 0
+    outreach_queued: int = 0  # messages queued (now or for the borrower's morning)
+    outreach_suppressed: int = 0
 
 
 @dataclass
@@ -113,15 +137,22 @@ def run_eod(
     actor: str = "eod",
     on_day: Callable[[DayResult], None] | None = None,
     escrow_policy: AnalysisPolicy = DEFAULT_POLICY,
+    letters: Correspondence | None = None,
     statements: StatementOptions | None = None,
+    delivery: DeliveryPlace | None = None,
     statement_workers: int = 1,
+    outreach: Outreach | None = None,
 ) -> EodReport:
     """Run end of day for every business date not yet run up to `through`, one transaction per date.
 
-    `escrow_policy` holds the portfolio's escrow analysis options (the servicer's settings); `statements`, where
-    and how the day's periodic statements are kept (none are made without it), on `statement_workers` processes.
-    A statement day whose run stopped before its statements were made is made up by the next run (see
-    `statements_due`).
+    `escrow_policy` holds the portfolio's escrow analysis options (the servicer's settings); with `letters`,
+    each day also makes its notices (late notices, escrow statements, early intervention); `delivery`, where
+    documents are kept (without it, the day's documents are not delivered); `statements`, where and how the
+    day's periodic statements are kept (none are made without it), on `statement_workers` processes. A
+    statement day whose run stopped before its statements were made is made up by the next run
+    (see `statements_due`).
+    With `outreach` (the contact rules and the moment end of day runs) the last date's reminders and outreach
+    are queued: a run catching up missed dates sends nothing for the dates behind it.
     """
     report = EodReport()
     with sessions() as session:
@@ -130,7 +161,10 @@ def run_eod(
         with sessions() as session, session.begin():
             if session.get(BusinessDay, day) is not None:
                 continue
-            result = run_business_day(session, day, actor, escrow_policy)
+            reach_out = outreach if day == days[-1] else None
+            result = run_business_day(
+                session, day, actor, escrow_policy, letters=letters, delivery=delivery, outreach=reach_out
+            )
             report.days.append(result)
         if statements is not None:
             result.statements = make_day_statements(sessions, day, statements, statement_workers)
@@ -144,20 +178,35 @@ def run_business_day(
     day: date,
     actor: str,
     escrow_policy: AnalysisPolicy = DEFAULT_POLICY,
+    *,
+    letters: Correspondence | None = None,
+    delivery: DeliveryPlace | None = None,
+    outreach: Outreach | None = None,
 ) -> DayResult:
     """Run every end-of-day step for one business date, in the caller's transaction (statements: `run_eod`)."""
     marker = BusinessDay(business_date=day, started_at=utcnow())
     session.add(marker)
     session.flush()
     result = DayResult(day)
+    result.ach_settled = settle_drafts(session, day, actor)
     post_scheduled_payments(session, day, actor, result)
+    promises = resolve_promises(session, day)
+    result.promises_kept, result.promises_broken = promises.kept, promises.broken
     result.late_fees = assess_late_fees(session, day, actor)
     result.loans_accrued = accrue_and_age(session, day)
     result.escrow_disbursed = disburse_escrow(session, day, actor)
     result.escrow_analyzed = analyze_escrow_due(session, day, actor, escrow_policy)
     result.early_intervention = open_early_intervention_tasks(session, day)
     result.arrears_information = open_arrears_information_tasks(session, day)
+    if letters is not None:  # the day's notices and statements: servicing/documents/end_of_day.py
+        result.letters = make_end_of_day_letters(session, letters, day, actor, late_fees=result.late_fees,
+                                                 escrow_analyzed=result.escrow_analyzed)  # fmt: skip
     result.cases_overdue = mark_overdue_cases(session, day)
+    if delivery is not None:  # after the day's letters are made
+        result.delivered = deliver_day(session, day, delivery, actor)
+    if outreach is not None:
+        reached = queue_outreach(session, day, outreach)
+        result.outreach_queued, result.outreach_suppressed = reached.queued, reached.statuses["suppressed"]
     marker.finished_at = utcnow()
     marker.loans_processed = result.loans_accrued
     return result

@@ -53,3 +53,11 @@ class DocumentNotFound(ServicingError):
 
 class DocumentTampered(ServicingError):
     """A kept document's file no longer matches the SHA-256 recorded when it was made."""
+
+
+class PromiseRefused(ServicingError):
+    """A promise to pay that cannot be recorded or cancelled; `rule` names the rule that refused it."""
+
+    def __init__(self, message: str, rule: str) -> None:
+        super().__init__(message)
+        self.rule = rule

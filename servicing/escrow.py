@@ -21,6 +21,8 @@ from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from servicing.audit import record_audit
+from servicing.documents.correspondence import Correspondence
+from servicing.documents.escrow_statement import latest_escrow_statement
 from servicing.errors import InvalidInput, LoanNotFound
 from servicing.rules.account import Account, LoanStatus
 from servicing.rules.escrow import (
@@ -109,8 +111,12 @@ def run_escrow_analysis(
     actor: str,
     policy: AnalysisPolicy = DEFAULT_POLICY,
     reason: str | None = None,
+    letters: Correspondence | None = None,
 ) -> EscrowStatement:
-    """Analyze a loan's escrow account now: new deposit from the next due date, refund or bill, statement kept."""
+    """Analyze a loan's escrow account now: new deposit from the next due date, refund or bill, statement kept.
+
+    With `letters`, the escrow account statement is made for the borrower (servicing/documents/escrow_statement.py).
+    """
     account = _escrowed_account(session, loan_number, for_update=True)
     _refuse_backdated(session, on)
     bills = _bills_of_loans(session, [account.loan_id])
@@ -119,6 +125,8 @@ def run_escrow_analysis(
     (statement,) = _analyze_accounts(
         session, [account], bills, on, business_date(session) or on, _Trigger(ON_DEMAND, actor, reason), policy
     )
+    if letters is not None:
+        latest_escrow_statement(session, letters, account.loan_id, actor=actor)
     return statement
 
 

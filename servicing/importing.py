@@ -18,6 +18,7 @@ from typing import ParamSpec, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from servicing.ach.vault import Vault
 from servicing.audit import record_audit
 from servicing.boarding import (
     MAX_AMOUNT,
@@ -221,6 +222,7 @@ def import_loans(
     today: date,
     actor: str,
     progress: Progress | None = None,
+    vault: Vault | None = None,
 ) -> ImportResult:
     """Board every good row of a loan file, a chunk per transaction; refuse the others with line and reason.
 
@@ -245,7 +247,7 @@ def import_loans(
     records = _first_of_each_loan(records, result)
 
     def board(session: Session, part: Sequence[tuple[int | None, LoanRecord]]) -> Committed:
-        report = board_loans(session, part, secret=secret, boarded_on=today, actor=actor)
+        report = board_loans(session, part, secret=secret, boarded_on=today, actor=actor, vault=vault)
         return Committed(report.boarded, report.unchanged, report.refused, ("boarded", "unchanged"))
 
     parts = _parts(records, CHUNK_ROWS)

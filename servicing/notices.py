@@ -1,7 +1,10 @@
 """Notices to a borrower from the servicer (decisions, a specialist's words): in their language, on their channel.
 
-A notice is queued in the outbox as a proactive message: the worker holds it to 8:00-21:00 in the borrower's
-time zone and never sends it to an address that opted out. On SMS it carries the opt-out line.
+A notice passes the contact policy (servicing.outreach.policy, docs/contact-policy.md) as a servicing notice:
+recorded in `contact_decisions`, suppressed when the address revoked servicing messages (or said STOP), and
+otherwise queued in the outbox as a proactive message, from the next moment inside the contact hours in every
+time zone the borrower may be in; no flag silences it (required notices go out). On SMS it carries the opt-out
+line.
 The channel is the one the borrower last wrote on; a borrower who never wrote gets SMS to their primary phone.
 A notice names the loan by its last 4 digits ("the loan ending in 1005"), as the bot does. One that tells loan
 figures (an `Amount`) or, by mistake, a full loan number, to a conversation that has not verified (a fresh SMS
@@ -25,6 +28,8 @@ from servicing.conversations import (
     is_verified,
     record_outbound,
 )
+from servicing.outreach.policy import decide_notice, link_outbox
+from servicing.rules.contact import DEFAULT_RULES, ContactRules
 from servicing.speaking import Speaker, say
 from servicing.store.models import Borrower, BorrowerPhone, Conversation, Loan, Message
 
@@ -54,6 +59,7 @@ def notify_borrower(
     now: datetime,
     author: str = "servicer",
     disclosure_confirmed: bool = False,
+    rules: ContactRules = DEFAULT_RULES,
     **values: Any,
 ) -> Message | None:
     """Queue `message` (an English msgid marked with `say`) to the loan's borrower, translated and filled.
@@ -61,11 +67,13 @@ def notify_borrower(
     `values` fill the placeholders: an `Amount` or a `date` is formatted for the borrower's locale, and
     `Phrases` (a reason, a list of documents) are translated too. A notice with an `Amount` (or a full loan
     number) to a conversation that has not verified raises `UnverifiedDisclosure` unless `disclosure_confirmed`.
-    Returns None when the borrower has no channel at all (no conversation and no phone on file).
+    Returns None when the borrower has no channel at all (no conversation and no phone on file), or when the
+    contact policy suppressed the notice (the decision says why).
     """
     borrower = session.get_one(Borrower, loan.borrower_id)
     conversation = borrower_channel(session, borrower, now)
     if conversation is None:
+        decide_notice(session, loan, None, now, rules)
         return None
     if conversation.loan_id is None:
         conversation.loan_id = loan.id
@@ -76,7 +84,13 @@ def notify_borrower(
         raise UnverifiedDisclosure("this notice")
     if conversation.channel == "sms":
         text = f"{text} {speaker.say(OPT_OUT_LINE)}"
-    return record_outbound(session, conversation, text, author=author, now=now, deliver_later=True, proactive=True)
+    decision_id, verdict = decide_notice(session, loan, conversation, now, rules)
+    if not verdict.goes_out:
+        return None
+    notice = record_outbound(session, conversation, text, author=author, now=now, deliver_later=True, proactive=True,
+                             send_after=verdict.send_after)  # fmt: skip
+    link_outbox(session, decision_id, notice.id)
+    return notice
 
 
 def notice_needs_confirmation(session: Session, loan_number: str, now: datetime) -> bool:

@@ -10,22 +10,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.conversations import is_opted_out
+from servicing.outreach.policy import check_before_sending, mark_decision, record_stopped
+from servicing.rules.contact import DEFAULT_RULES, ContactRules, Reason, Status
 from servicing.store.db import retried_when_disconnected
-from servicing.store.models import Borrower, Conversation, Message, OutboxItem
+from servicing.store.models import Message, OutboxItem
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 FIRST_RETRY = timedelta(seconds=30)
 MAX_ATTEMPTS = 6  # 30 s, 1, 2, 4, 8 min: given up after about a quarter of an hour
-QUIET_BEFORE, QUIET_AFTER = time(8, 0), time(21, 0)
 
 
 class DeliveryFailed(Exception):
@@ -96,8 +96,13 @@ def deliver_outbox(
     worker: str,
     clock: Callable[[], datetime],
     limit: int = 50,
+    rules: ContactRules = DEFAULT_RULES,
 ) -> DeliveryReport:
-    """Send what is due on the channels that have a sender; record each outcome."""
+    """Send what is due on the channels that have a sender; record each outcome.
+
+    A message the servicer started (proactive) passes the contact policy again just before it is sent
+    (`rules`: the portfolio's contact rules): it may wait for the borrower's morning or be stopped.
+    """
     report = DeliveryReport()
     now = clock()
     with sessions.begin() as session:
@@ -107,7 +112,7 @@ def deliver_outbox(
         if item.channel in waiting:
             _postpone(sessions, item, waiting[item.channel], report)
             continue
-        wait_until = _deliver(sessions, senders[item.channel], item, clock, report)
+        wait_until = _deliver(sessions, senders[item.channel], item, clock, report, rules)
         if wait_until is not None:
             waiting[item.channel] = wait_until
     return report
@@ -127,18 +132,16 @@ def _deliver(
     item: _Claimed,
     clock: Callable[[], datetime],
     report: DeliveryReport,
+    rules: ContactRules,
 ) -> datetime | None:
     """Send one claimed message and record the outcome; return until when the provider asked to wait, if it did."""
     with sessions.begin() as session:
         if is_opted_out(session, item.channel, item.address):
             _finish(session, item, "blocked", None, "recipient opted out", clock())
+            record_stopped(session, item.id, Reason.OPTED_OUT.value)
             report.held.append(f"{item.id}: opted out")
             return None
-        wait_until = _quiet_hours_end(session, item, clock()) if item.proactive else None
-        if wait_until is not None:
-            session.execute(update(OutboxItem).where(OutboxItem.id == item.id)
-                            .values(status="pending", next_attempt_at=wait_until))  # fmt: skip
-            report.held.append(f"{item.id}: quiet hours until {wait_until.isoformat()}")
+        if item.proactive and not _may_send_now(session, item, clock(), rules, report):
             return None
     try:
         provider_id = sender.send(item.address, item.body)
@@ -152,6 +155,8 @@ def _deliver(
     def record_sent() -> None:
         with sessions.begin() as session:
             _finish(session, item, "sent", provider_id, None, sent_at)
+            if item.proactive:
+                mark_decision(session, item.id, Status.SENT)
 
     retried_when_disconnected(record_sent)  # a send not recorded would be sent again when its lease ends
     report.sent += 1
@@ -181,6 +186,8 @@ def _failed(session: Session, item: _Claimed, failure: DeliveryFailed, now: date
         session.execute(update(OutboxItem).where(OutboxItem.id == item.id).values(attempts=attempts))
         _finish(session, item, "gave_up", None, reason, now)
         session.execute(update(Message).where(Message.id == item.message_id).values(error_code=failure.code))
+        if item.proactive:
+            mark_decision(session, item.id, Status.FAILED, Reason.DELIVERY_FAILED.value)
         log.warning("outbox %s: gave up after %s attempts (%s)", item.id, attempts, failure.code or "error")
         report.given_up += 1
         return
@@ -193,20 +200,19 @@ def _failed(session: Session, item: _Claimed, failure: DeliveryFailed, now: date
     report.retried += 1
 
 
-def _quiet_hours_end(session: Session, item: _Claimed, now: datetime) -> datetime | None:
-    """Return when a servicer-started message may go out in the borrower's time zone, or None if now."""
-    zone_name = session.scalar(
-        select(Borrower.timezone)
-        .join(Conversation, Conversation.borrower_id == Borrower.id)
-        .join(Message, Message.conversation_id == Conversation.id)
-        .where(Message.id == item.message_id)
-    )
-    zone = ZoneInfo(zone_name or "UTC")
-    local = now.astimezone(zone)
-    if QUIET_BEFORE <= local.time() < QUIET_AFTER:
-        return None
-    day = local.date() if local.time() < QUIET_BEFORE else local.date() + timedelta(days=1)
-    return datetime.combine(day, QUIET_BEFORE, tzinfo=zone)
+def _may_send_now(session: Session, item: _Claimed, now: datetime, rules: ContactRules, report: DeliveryReport) -> bool:
+    """Pass a servicer-started message through the contact policy again: hold it for later, stop it, or let it go."""
+    verdict = check_before_sending(session, item.id, item.message_id, item.channel, item.address, now, rules)
+    if verdict.status is Status.DEFERRED and verdict.send_after is not None:
+        session.execute(update(OutboxItem).where(OutboxItem.id == item.id)
+                        .values(status="pending", next_attempt_at=verdict.send_after))  # fmt: skip
+        report.held.append(f"{item.id}: quiet hours until {verdict.send_after.isoformat()}")
+        return False
+    if verdict.status is Status.SUPPRESSED:
+        _finish(session, item, "blocked", None, f"contact policy: {verdict.reason}", now)
+        report.held.append(f"{item.id}: {verdict.reason}")
+        return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Reports: delinquency buckets, payments posted, the specialists' queue, the case pipeline, the audit log.
+"""Reports: delinquency buckets, payments posted, the specialists' queue, the case pipeline, the audit log,
+promises to pay (made, kept, broken: servicing/outreach/promises.py) and the contact policy's decisions (outreach).
 
 Every report takes the session, today and an optional period (`since`/`until`, both inclusive) and returns
 rows of plain values (money as Decimal in the row's currency), which `csv_text` writes for the CLI and the
@@ -20,10 +21,12 @@ from typing import Any, Protocol
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
+from servicing.ach.report import ach_report
 from servicing.conversations import sla_target
+from servicing.outreach.promises import promises_report
 from servicing.rules.delinquency import BUCKETS
 from servicing.rules.money import to_money
-from servicing.store.models import AuditEntry, Case, Loan, Payment, utcnow
+from servicing.store.models import AuditEntry, Borrower, Case, ContactDecision, Loan, Payment, utcnow
 
 AUDIT_REPORT_LIMIT = 1000
 MINUTES = Decimal("0.1")
@@ -289,6 +292,40 @@ def _audit_matching(where: AuditFilter) -> Select[tuple[AuditEntry]]:
     return query
 
 
+# -- outreach -------------------------------------------------------------------------------------------
+
+
+def masked_name(first_name: str, last_name: str) -> str:
+    """Return a borrower's name as reports show it: initials only ("A. S.")."""
+    return " ".join(f"{part.strip()[:1].upper()}." for part in (first_name, last_name) if part.strip())
+
+
+def outreach_report(
+    session: Session, today: date, *, since: date | None = None, until: date | None = None
+) -> list[dict[str, Any]]:
+    """List every decision of the contact policy in the period (by the UTC day it was made), oldest first."""
+    query = (
+        select(ContactDecision.decided_at, Loan.loan_number, Borrower.first_name, Borrower.last_name,
+               ContactDecision.kind, ContactDecision.purpose, ContactDecision.channel, ContactDecision.status,
+               ContactDecision.reason, ContactDecision.send_after)
+        .join(Borrower, Borrower.id == ContactDecision.borrower_id)
+        .outerjoin(Loan, Loan.id == ContactDecision.loan_id)
+        .order_by(ContactDecision.decided_at, ContactDecision.id)
+    )  # fmt: skip
+    if since is not None:
+        query = query.where(ContactDecision.decided_at >= _start_of(since))
+    if until is not None:
+        query = query.where(ContactDecision.decided_at < _start_of(until + timedelta(days=1)))
+    return [
+        {"decided_at": row.decided_at.astimezone(UTC).isoformat(timespec="seconds"),
+         "loan_number": row.loan_number or "", "borrower": masked_name(row.first_name, row.last_name),
+         "kind": row.kind, "purpose": row.purpose, "channel": row.channel or "", "status": row.status,
+         "reason": row.reason or "",
+         "send_after": row.send_after.astimezone(UTC).isoformat(timespec="seconds") if row.send_after else ""}
+        for row in session.execute(query)
+    ]  # fmt: skip
+
+
 # -- shared ---------------------------------------------------------------------------------------------
 
 
@@ -343,4 +380,7 @@ REPORTS: dict[str, Report] = {
     "cases": cases_report,
     "audit": audit_report,
     "queue": queue_report,
+    "promises": promises_report,
+    "outreach": outreach_report,
+    "ach": ach_report,
 }

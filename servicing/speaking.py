@@ -57,21 +57,22 @@ def regional_locale(catalog: str, current: str, country: str) -> str:
     return regional if localedata.exists(regional) else catalog_locale(catalog)
 
 
-@lru_cache(maxsize=16)
-def translations(catalog: str) -> NullTranslations:
-    """Return the compiled catalog of a locale; a .po not yet compiled is compiled in memory."""
+@lru_cache(maxsize=48)
+def translations(catalog: str, domain: str = DOMAIN) -> NullTranslations:
+    """Return the compiled catalog of a locale (the bot's, or another domain's such as `documents`); a .po not
+    yet compiled is compiled in memory."""
     folder = CATALOGS / catalog / "LC_MESSAGES"
-    compiled, source = folder / f"{DOMAIN}.mo", folder / f"{DOMAIN}.po"
+    compiled, source = folder / f"{domain}.mo", folder / f"{domain}.po"
     if compiled.exists() and (not source.exists() or compiled.stat().st_mtime >= source.stat().st_mtime):
         with compiled.open("rb") as handle:
-            return Translations(handle, domain=DOMAIN)
+            return Translations(handle, domain=domain)
     if source.exists():
         with source.open("rb") as handle:
             catalog_data = read_po(handle, locale=catalog)
         buffer = io.BytesIO()
         write_mo(buffer, catalog_data)
         buffer.seek(0)
-        return Translations(buffer, domain=DOMAIN)
+        return Translations(buffer, domain=domain)
     return NullTranslations()
 
 

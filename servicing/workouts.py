@@ -15,7 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from servicing.audit import record_audit
-from servicing.cases import get_case
+from servicing.cases import CaseKind, get_case
+from servicing.documents.case_letters import offer_notice
+from servicing.documents.correspondence import Correspondence
 from servicing.errors import LoanNotFound, WorkoutRefused
 from servicing.notices import Amount, notify_borrower
 from servicing.rules.account import Account, FeeKind
@@ -286,10 +288,12 @@ def approve_forbearance(
     now: datetime,
     case_reference: str | None = None,
     disclosure_confirmed: bool = False,
+    letters: Correspondence | None = None,
 ) -> Workout:
     """Place an approved forbearance, record the decision and its reason, and tell the borrower.
 
     The notice tells the new payment: to a conversation that has not verified, only if `disclosure_confirmed`.
+    With `letters`, a forbearance booked on an approved application is offered in writing with its terms.
     """
     _require_reason(reason)
     workout = place_forbearance(
@@ -306,6 +310,7 @@ def approve_forbearance(
         loan_last4=loan_number[-4:], starts_on=starts_on, ends_on=workout.ends_on,
         payment=Amount(reduced_payment, loan.currency),
     )  # fmt: skip
+    _offer_in_writing(session, letters, case_reference, workout, starts_on, actor)
     return workout
 
 
@@ -330,10 +335,12 @@ def approve_workout(
     modification_rate: Decimal | None = None,
     case_reference: str | None = None,
     disclosure_confirmed: bool = False,
+    letters: Correspondence | None = None,
 ) -> Workout:
     """Book an approved repayment plan, deferral or modification, record the decision and tell the borrower.
 
     The notice tells the new payment: to a conversation that has not verified, only if `disclosure_confirmed`.
+    With `letters`, a workout booked on an approved application is offered in writing with its terms.
     """
     _require_reason(reason)
     if kind is WorkoutKind.MODIFICATION:
@@ -352,7 +359,27 @@ def approve_workout(
         raise WorkoutRefused(f"a {kind.value.replace('_', ' ')} is not decided here")
     _record_decision(session, actor, loan_number, "approved", kind, reason, workout, case_reference=case_reference)
     _notify_approval(session, _loan_row(session, loan_number), workout, now, disclosure_confirmed)
+    _offer_in_writing(session, letters, case_reference, workout, on, actor)
     return workout
+
+
+def _offer_in_writing(
+    session: Session,
+    letters: Correspondence | None,
+    case_reference: str | None,
+    workout: Workout,
+    on: date,
+    actor: str,
+) -> None:
+    """Make the offer letter of a workout booked on an application already approved (Reg X 1024.41(e)).
+
+    A workout booked before the application is approved is in the approval's own letter.
+    """
+    if letters is None or case_reference is None:
+        return
+    case = get_case(session, case_reference)
+    if case.kind == CaseKind.LOSS_MITIGATION.value and case.status == "approved":
+        offer_notice(session, letters, case, on=on, actor=actor, workout=workout)
 
 
 def deny_workout(

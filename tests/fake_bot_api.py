@@ -1,4 +1,5 @@
-"""A tiny Bot API server on 127.0.0.1 for tests: queued updates for getUpdates, recorded sendMessage calls.
+"""A tiny Bot API server on 127.0.0.1 for tests: queued updates for getUpdates, recorded sendMessage and
+sendDocument calls (the uploaded file's name and bytes kept in `Call.files`).
 
 `POST /bot{token}/{method}` answers `{"ok": true, "result": ...}` like Telegram; `getUpdates` serves the
 queued updates from `offset` on (long polling for a moment when there are none); `refuse_next(method,
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_request import FileField
 
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Loanline", "username": "loanline_test_bot"}
 LONG_POLL = 0.2  # seconds a getUpdates with nothing to serve waits before answering []
@@ -27,6 +29,7 @@ class Call:
     method: str
     fields: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # form field -> (file name, content)
 
 
 class FakeBotAPI:
@@ -82,6 +85,11 @@ class FakeBotAPI:
         return [call for call in self.calls if call.method == "sendMessage" and not call.fields.get("_refused")
                 and (chat_id is None or int(call.fields["chat_id"]) == chat_id)]  # fmt: skip
 
+    def documents(self, chat_id: int | None = None) -> list[Call]:
+        """Return the sendDocument calls that succeeded (to one chat when given)."""
+        return [call for call in self.calls if call.method == "sendDocument" and not call.fields.get("_refused")
+                and (chat_id is None or int(call.fields["chat_id"]) == chat_id)]  # fmt: skip
+
     async def wait_for_sent(self, count: int, chat_id: int | None = None, timeout: float = 10.0) -> list[Call]:
         """Wait until at least `count` messages were sent (to the chat); fail after `timeout` seconds."""
         deadline = time.monotonic() + timeout
@@ -100,7 +108,13 @@ class FakeBotAPI:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         form = await request.post()
         fields = {key: _decoded(value) for key, value in form.items() if isinstance(value, str)}
-        call = Call(method, fields)
+        files = {
+            key: (value.filename, value.file.read()) for key, value in form.items() if isinstance(value, FileField)
+        }
+        for key, value in fields.items():  # aiogram names an upload by a key and points the field at "attach://key"
+            if isinstance(value, str) and value.startswith("attach://") and value[9:] in files:
+                files[key] = files.pop(value[9:])
+        call = Call(method, fields, files=files)
         self.calls.append(call)
         if self.refusals.get(method):
             retry_after = self.refusals[method].pop(0)
@@ -119,6 +133,8 @@ class FakeBotAPI:
             return web.json_response(refusal, status=403)
         if method == "sendMessage":
             return _ok(self._message(fields))
+        if method == "sendDocument":
+            return _ok(self._document_message(fields, files))
         return _ok(True)  # answerCallbackQuery, deleteWebhook, setWebhook...
 
     async def _updates(self, fields: dict[str, Any]) -> list[dict[str, Any]]:
@@ -136,6 +152,12 @@ class FakeBotAPI:
         chat_id = int(fields["chat_id"])
         return {"message_id": next(self._message_ids), "date": int(time.time()), "text": fields.get("text", ""),
                 "chat": {"id": chat_id, "type": "private"}, "from": BOT_USER}  # fmt: skip
+
+    def _document_message(self, fields: dict[str, Any], files: dict[str, tuple[str, bytes]]) -> dict[str, Any]:
+        name, content = files.get("document", ("document", b""))
+        document = {"file_id": f"file-{len(content)}", "file_unique_id": f"u-{len(content)}", "file_name": name,
+                    "mime_type": "application/pdf", "file_size": len(content)}  # fmt: skip
+        return {**self._message(fields), "document": document, "caption": fields.get("caption", "")}
 
 
 def _ok(result: Any) -> web.Response:

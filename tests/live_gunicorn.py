@@ -105,7 +105,7 @@ def serve_with_gunicorn(database_url: str, folder: Path, *, workers: int = 2, **
 
 
 def _wait_until_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # only against a hang: the workers load the app slowly on a busy machine
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited with code {process.returncode}:\n{log.read_text()[-2000:]}")

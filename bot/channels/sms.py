@@ -22,7 +22,9 @@ from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.wrappers.response import Response
 
 from bot import nlu
+from bot.channels import links
 from bot.channels.segments import MAX_SEGMENTS, fits, pages
+from bot.consent import honour_revocation, revocation_in
 from bot.engine import Engine
 from bot.flood import flood_limit
 from bot.flows import ask_to_verify, bot_answers
@@ -31,7 +33,9 @@ from bot.i18n import Speaker, say
 from bot.turn import InboundMessage, Reply, Turn
 from bot.words import is_no, is_yes
 from servicing.config import Settings
-from servicing.conversations import bot_may_answer, is_opted_out, is_verified, set_opt_out
+from servicing.conversations import bot_may_answer, is_opted_out, is_verified
+from servicing.outreach.policy import restore_consent
+from servicing.rules.contact import ALL_PURPOSES
 from servicing.store.db import column_length, retried_when_disconnected
 from servicing.store.models import Conversation, Message
 
@@ -52,9 +56,6 @@ OPT_OUT_IN_A_SENTENCE = re.compile(
 )
 
 # What the adapter itself tells borrowers, in their language (STOP, START and HELP stay the carriers' keywords).
-OPTED_OUT = say(
-    "You're unsubscribed from {servicer} texts and will receive no more messages. Reply START to resubscribe."
-)
 OPTED_IN = say("You're subscribed again to {servicer} texts. Reply HELP for help, STOP to opt out.")
 HELP_TEXT = say(
     "{servicer}: for help with your loan call {phone} or reply MENU. Msg&data rates may apply. Reply STOP to opt out."
@@ -101,6 +102,7 @@ def register(app: Flask) -> None:
     if not settings.twilio_auth_token:
         log.warning("TWILIO_AUTH_TOKEN is not set: the SMS webhooks refuse every request")
     app.register_blueprint(bp)
+    links.register(app)  # documents reach SMS borrowers as single-use links
 
 
 def _channel() -> SmsChannel:
@@ -229,15 +231,18 @@ def respond_by_sms(turn: Turn) -> None:
         turn.remember(**{OFFER_NOTE: None})
     opted_out = is_opted_out(turn.session, CHANNEL, turn.conversation.address)
     if word in OPT_OUT_WORDS or (offered and is_yes(text) and not opted_out):
-        opt_out(turn, already=opted_out)
+        opt_out(turn)
     elif opted_out:
         answer_opted_out(turn, word)
     elif word in HELP_WORDS:
         help_reply(turn)
     elif word in {"start", "unstop"}:
-        turn.say(OPTED_IN, servicer=turn.settings.servicer_name)
+        opt_in(turn)
     elif offered and is_no(text):
         turn.say(OPT_OUT_KEPT)
+    elif (scope := revocation_in(text)) is not None:  # "stop texting me", "no more reminders": honoured at once
+        drop_pages(turn)
+        honour_revocation(turn, scope)
     elif word in MORE_WORDS and turn.remembered(PAGES_NOTE):
         more(turn)
     elif OPT_OUT_IN_A_SENTENCE.search(text):
@@ -295,21 +300,24 @@ def offer_opt_out(turn: Turn) -> None:
     turn.say(OPT_OUT_OFFER, servicer=turn.settings.servicer_name)
 
 
-def opt_out(turn: Turn, *, already: bool) -> None:
-    """Record the opt-out and confirm it once; a number already opted out hears nothing more."""
-    set_opt_out(turn.session, CHANNEL, turn.conversation.address, True, turn.now)
-    turn.remember(**{PAGES_NOTE: None})
+def opt_out(turn: Turn) -> None:
+    """Record the opt-out of everything and confirm it once; a number already opted out hears nothing more."""
+    drop_pages(turn)
+    honour_revocation(turn, ALL_PURPOSES)
     log.info("conversation %s: opted out of SMS", turn.conversation.id)
-    if not already:
-        turn.say(OPTED_OUT, servicer=turn.settings.servicer_name)
+
+
+def opt_in(turn: Turn) -> None:
+    """Give back everything the number revoked (START, UNSTOP, or YES after STOP) and say so."""
+    if restore_consent(turn.session, CHANNEL, turn.conversation.address, turn.now, actor="bot"):
+        log.info("conversation %s: opted back in to SMS", turn.conversation.id)
+    turn.say(OPTED_IN, servicer=turn.settings.servicer_name)
 
 
 def answer_opted_out(turn: Turn, word: str) -> None:
     """Answer an opted-out number: START, UNSTOP or YES opt back in, HELP is answered, anything else is silence."""
     if word in OPT_IN_WORDS:
-        set_opt_out(turn.session, CHANNEL, turn.conversation.address, False, turn.now)
-        log.info("conversation %s: opted back in to SMS", turn.conversation.id)
-        turn.say(OPTED_IN, servicer=turn.settings.servicer_name)
+        opt_in(turn)
     elif word in HELP_WORDS:
         help_reply(turn)
 

@@ -30,6 +30,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
 )
 from aiogram.types import (
+    BufferedInputFile,
     CallbackQuery,
     ErrorEvent,
     InlineKeyboardMarkup,
@@ -47,7 +48,7 @@ from sqlalchemy import select
 
 from bot.engine import SORRY, Engine
 from bot.i18n import Speaker, say
-from bot.turn import InboundMessage, Reply
+from bot.turn import InboundMessage, OutgoingDocument, Reply
 from servicing.config import Settings
 from servicing.outbox import DeliveryFailed
 from servicing.store.models import Conversation
@@ -59,6 +60,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SHARE_PHONE = say("📱 Share my phone number")
 MAX_SEND_ATTEMPTS = 3  # a reply still refused after honouring retry_after twice is logged and dropped
 MAX_CALLBACK_DATA = 64  # bytes, Telegram's limit
+MAX_CAPTION = 1024  # characters of a document's caption, Telegram's limit
 FINISH_TURNS_SECONDS = 20.0  # at shutdown, how long updates in hand may take to be answered
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | None
 
@@ -137,9 +139,17 @@ class TelegramChannel:
         return lock
 
     async def converse(self, bot: Bot, chat_id: int, inbound: InboundMessage) -> None:
-        """Hand the message to the engine (off the event loop) and send its replies in order."""
+        """Hand the message to the engine (off the event loop) and send its replies in order.
+
+        A reply carrying a document is sent as a Telegram document (its text the caption); once Telegram has
+        accepted it, the document is recorded as sent.
+        """
         replies, speaker = await asyncio.to_thread(self.answer, inbound)
         for reply in replies:
+            if reply.document is not None:
+                await send_document_paced(bot, self.pacer, chat_id, reply.document, reply.text)
+                await asyncio.to_thread(self.engine.document_delivered, reply.document.document_id, CHANNEL)
+                continue
             await send_paced(bot, self.pacer, chat_id, reply.text, keyboard_for(reply, speaker))
 
     def answer(self, inbound: InboundMessage) -> tuple[list[Reply], Speaker]:
@@ -201,6 +211,23 @@ async def send_paced(bot: Bot, pacer: SendPacer, chat_id: int, text: str, markup
         await pacer.wait(chat_id)
         try:
             return await bot.send_message(chat_id, text, reply_markup=markup)
+        except TelegramRetryAfter as error:
+            if attempt == MAX_SEND_ATTEMPTS:
+                raise
+            log.warning("telegram: flood control, waiting %s s before sending again", error.retry_after)
+            await asyncio.sleep(error.retry_after)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def send_document_paced(
+    bot: Bot, pacer: SendPacer, chat_id: int, document: OutgoingDocument, caption: str
+) -> Message:
+    """Send one file (a PDF the borrower asked for) within the rate limits, waiting as long as Telegram asks on 429."""
+    for attempt in range(1, MAX_SEND_ATTEMPTS + 1):
+        await pacer.wait(chat_id)
+        try:
+            upload = BufferedInputFile(document.data, filename=document.file_name)
+            return await bot.send_document(chat_id, upload, caption=caption[:MAX_CAPTION])
         except TelegramRetryAfter as error:
             if attempt == MAX_SEND_ATTEMPTS:
                 raise

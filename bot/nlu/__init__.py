@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
-from bot.nlu.catalogs import INTENTS, OUT_OF_SCOPE, Catalogs, catalog_locale, load_catalogs
+from bot.nlu.catalogs import INTENTS, OUT_OF_SCOPE, REVOCATION_SCOPES, Catalogs, catalog_locale, load_catalogs
 from bot.nlu.matching import PhraseIndex, Scored
 from bot.nlu.text import is_devanagari, normalise
 from bot.nlu.topics import LanguageFinder, TopicFinder
@@ -29,6 +29,7 @@ __all__ = [
     "normalise",
     "questions",
     "requested_locale",
+    "revocation",
     "sensitive_topic",
 ]
 
@@ -68,12 +69,13 @@ class Classification:
 
 @dataclass(frozen=True, slots=True)
 class Understanding:
-    """Everything built from the catalogs once: the phrase index, the topic and language finders."""
+    """Everything built from the catalogs once: the phrase index, the topic, language and revocation finders."""
 
     catalogs: Catalogs
     index: PhraseIndex
     topics: TopicFinder
     languages: LanguageFinder
+    revocations: TopicFinder
 
 
 @cache
@@ -85,6 +87,7 @@ def understanding() -> Understanding:
         PhraseIndex(catalogs.phrases),
         TopicFinder(catalogs.sensitive),
         LanguageFinder(catalogs.language_names),
+        TopicFinder(catalogs.revocations, REVOCATION_SCOPES),
     )
 
 
@@ -198,3 +201,13 @@ def requested_locale(text: str) -> str | None:
 def sensitive_topic(text: str) -> str | None:
     """Return the sensitive topic a text raises (bankruptcy, attorney, death, fraud, complaint, cease_and_desist)."""
     return understanding().topics.find(normalise(text))
+
+
+def revocation(text: str) -> str | None:
+    """Return what a text revokes consent to, in any of the 8 languages: `all` the servicer's messages on the
+    channel ("stop texting me", "ne m'écrivez plus"), only `reminder`s, or `collection` messages; None if nothing.
+
+    Phrases are matched as whole words of the normalised text (locales/intents/revocation.<locale>.tsv); of two,
+    the longer wins ("stop sending me reminders" is about reminders).
+    """
+    return understanding().revocations.find(normalise(text))

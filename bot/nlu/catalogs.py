@@ -13,12 +13,16 @@ from bot.nlu.text import normalise
 CATALOG_FOLDER = Path(__file__).resolve().parents[2] / "locales" / "intents"
 INTENTS = (
     "balance", "next_payment", "make_payment", "payment_history", "payoff", "escrow", "hardship", "dispute",
-    "agent", "language", "help", "greeting", "thanks",
+    "agent", "language", "help", "greeting", "thanks", "documents",
+    "promise_to_pay",
 )  # fmt: skip
 OUT_OF_SCOPE = "out_of_scope"
 TOPICS = ("bankruptcy", "attorney", "death", "fraud", "complaint", "cease_and_desist")
+# What a revocation of consent covers: every message on the channel, or only reminders, or collection messages.
+REVOCATION_SCOPES = ("all", "reminder", "collection")
 _INTENT_FILE = re.compile(r"^[a-z]{2}(_[A-Z]{2})?\.tsv$")
 _SENSITIVE_FILE = re.compile(r"^sensitive\.([a-z]{2}(?:_[A-Z]{2})?)\.tsv$")
+_REVOCATION_FILE = re.compile(r"^revocation\.([a-z]{2}(?:_[A-Z]{2})?)\.tsv$")
 
 
 class CatalogError(ValueError):
@@ -37,13 +41,15 @@ class Phrase:
 
 @dataclass(frozen=True, slots=True)
 class Catalogs:
-    """Every catalog: intent phrases (with out-of-scope examples), sensitive phrases and language names."""
+    """Every catalog: intent phrases (with out-of-scope examples), sensitive phrases, language names, and the
+    phrases that revoke consent to the servicer's messages."""
 
     locales: tuple[str, ...]
     phrases: tuple[Phrase, ...]
     sensitive: tuple[Phrase, ...]
     language_names: tuple[Phrase, ...]
     joiners: tuple[str, ...] = ()  # normalised words that join two questions ("and also", "y", "und")
+    revocations: tuple[Phrase, ...] = ()  # labelled with a REVOCATION_SCOPES value
 
 
 def catalog_locale(locale: str | None, locales: tuple[str, ...]) -> str | None:
@@ -86,7 +92,8 @@ def _phrases(path: Path, locale: str, labels: tuple[str, ...]) -> list[Phrase]:
 
 
 def read_catalogs(folder: Path = CATALOG_FOLDER) -> Catalogs:
-    """Read every catalog in the folder: <locale>.tsv, sensitive.<locale>.tsv, languages.tsv and joiners.tsv."""
+    """Read every catalog in the folder: <locale>.tsv, sensitive.<locale>.tsv, revocation.<locale>.tsv,
+    languages.tsv and joiners.tsv."""
     locales = tuple(sorted(path.stem for path in folder.glob("*.tsv") if _INTENT_FILE.match(path.name)))
     phrases: list[Phrase] = []
     sensitive: list[Phrase] = []
@@ -97,12 +104,19 @@ def read_catalogs(folder: Path = CATALOG_FOLDER) -> Catalogs:
         if match is None or match.group(1) not in locales:
             raise CatalogError(f"{path.name}: no intent catalog for this locale")
         sensitive += _phrases(path, match.group(1), TOPICS)
+    revocations: list[Phrase] = []
+    for path in sorted(folder.glob("revocation.*.tsv")):
+        match = _REVOCATION_FILE.match(path.name)
+        if match is None or match.group(1) not in locales:
+            raise CatalogError(f"{path.name}: no intent catalog for this locale")
+        revocations += _phrases(path, match.group(1), REVOCATION_SCOPES)
     names = [
         Phrase(code, code, name, normalise(name))
         for _number, (code, name) in _rows(folder / "languages.tsv", 2)
         if code in locales
     ]
-    return Catalogs(locales, tuple(phrases), tuple(sensitive), tuple(names), _joiners(folder, locales))
+    return Catalogs(locales, tuple(phrases), tuple(sensitive), tuple(names), _joiners(folder, locales),
+                    tuple(revocations))  # fmt: skip
 
 
 def _joiners(folder: Path, locales: tuple[str, ...]) -> tuple[str, ...]:

@@ -30,13 +30,14 @@ def phrase_pattern(text: str) -> str:
 
 
 class TopicFinder:
-    """One regex per sensitive topic over every locale's phrases: a message may be in any language."""
+    """One regex per topic (a sensitive topic, a revocation's scope) over every locale's phrases: a message may be
+    in any language."""
 
-    def __init__(self, phrases: Sequence[Phrase]) -> None:
+    def __init__(self, phrases: Sequence[Phrase], topics: Sequence[str] = TOPICS) -> None:
         """Compile the phrases of each topic into one alternation."""
         self.patterns = [
             (topic, re.compile("|".join(phrase_pattern(p.text) for p in phrases if p.label == topic)))
-            for topic in TOPICS
+            for topic in topics
             if any(p.label == topic for p in phrases)
         ]
 

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response
 
 from console.arguments import servicer_today, settings
+from console.contact import contact_helpers
+from console.loans.promises import PromiseLabels
 from console.queue.labels import Words, template_helpers
 from console.security import audits_view, requires_role, sessions, user
 from servicing.audit import record_audit
@@ -43,12 +45,15 @@ from servicing.conversations import (
     unassign_conversation,
     waiting_for,
 )
+from servicing.outreach.flags import contact_overview
+from servicing.outreach.promises import promises_of_borrower
 from servicing.queries import current_date, loan_numbers_of_borrower
 from servicing.specialists import Role
 from servicing.store.models import Borrower, Conversation, Message
 
 bp = Blueprint("conversations", __name__, url_prefix="/console/conversations")
 bp.context_processor(template_helpers)
+bp.context_processor(contact_helpers)
 CONFIRM_DISCLOSURE = "confirm_disclosure"  # the reply form's checkbox: send figures to an unverified borrower
 
 
@@ -155,6 +160,8 @@ def show(conversation_id: int) -> str:
         canned = canned_responses(session, conversation, user().display_name, today(session))
         opted_out = is_opted_out(session, conversation.channel, conversation.address)
         paused_until = borrower_paused_until(session, borrower.id, now) if borrower else None
+        promises = promises_of_borrower(session, borrower.id, limit=5) if borrower else []
+        contact = contact_overview(session, borrower.id) if borrower else None
         session.expunge_all()
     return render_template(
         "conversations/show.html", conversation=conversation, messages=messages, older=older, paged=before,
@@ -164,6 +171,8 @@ def show(conversation_id: int) -> str:
         verification=verification_of(conversation, now, paused_until), address=mask_address(conversation.channel,
         conversation.address), attachments=attachment_links, sla_state=sla_state, sla_target=sla_target,
         waiting_for=waiting_for, last_id=max((m.id for m in messages), default=0) if before is None else None,
+        promises=promises, promise_labels=PromiseLabels.now(),
+        contact=contact,
     )  # fmt: skip
 
 

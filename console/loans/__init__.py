@@ -20,8 +20,11 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from console.arguments import date_argument, page_argument, servicer_today, settings
+from console.contact import FLAGS, contact_helpers, label
 from console.i18n import money
 from console.loans.forms import (
+    ClearContactFlagForm,
+    ContactFlagForm,
     EndForbearanceForm,
     EscrowAnalysisForm,
     FeeWaiverForm,
@@ -30,13 +33,17 @@ from console.loans.forms import (
     ForeclosureSaleForm,
     ModificationForm,
     PaymentForm,
+    PromiseCancelForm,
+    PromiseForm,
     ReversalForm,
     WorkoutDecisionForm,
     WrittenRequestForm,
 )
+from console.loans.promises import promise_day, promises_section
 from console.security import audits_view, requires_role, sessions, user
 from servicing.conversations import UnverifiedDisclosure
 from servicing.decisions import record_written_request
+from servicing.documents.correspondence import Correspondence
 from servicing.errors import LoanNotFound, ServicingError
 from servicing.escrow import run_escrow_analysis
 from servicing.fees import waive_fee as waive_loan_fee
@@ -44,19 +51,27 @@ from servicing.foreclosure import refer_to_foreclosure, schedule_foreclosure_sal
 from servicing.loan_view import find_loans, loan_page
 from servicing.manual_payments import post_manual_payment, reverse_loan_payment
 from servicing.notices import notice_needs_confirmation
+from servicing.outreach.flags import clear_contact_flag as clear_flag_on
+from servicing.outreach.flags import loan_contact
+from servicing.outreach.flags import set_contact_flag as set_flag_on
+from servicing.outreach.promises import cancel_promise, make_promise
 from servicing.queries import current_date, modification_preview, payoff_for, require_account
 from servicing.rules.money import parse_rate
 from servicing.rules.workouts import ModificationStepName, WorkoutKind
 from servicing.specialists import Role
+from servicing.store.models import Loan
 from servicing.workouts import approve_forbearance, approve_workout, deny_workout, end_forbearance_for_reason
 
 bp = Blueprint("loans", __name__, url_prefix="/console/loans")
+bp.context_processor(contact_helpers)
 
 # Who may do what (docs/console-loans.md): reading, payoff quotes and posting money received are a
 # specialist's daily work; taking money back, forgiving a fee and loss-mitigation decisions are a supervisor's.
 READ_ROLE = Role.SPECIALIST
 POST_PAYMENT_ROLE = Role.SPECIALIST
+PROMISE_ROLE = Role.SPECIALIST  # recording and cancelling a borrower's promise to pay is collection work
 DECISION_ROLE = Role.SUPERVISOR
+FLAG_ROLE = Role.SPECIALIST  # a specialist records what the borrower or the record says; a supervisor clears it
 STEP_NAMES = {
     ModificationStepName.CAPITALIZE_ARREARS.value: _l("Capitalize arrears"),
     ModificationStepName.REDUCE_RATE.value: _l("Lower the rate"),
@@ -94,6 +109,9 @@ def show(loan_number: str) -> str:
         except LoanNotFound:
             abort(404)
         notice_unverified = notice_needs_confirmation(session, loan_number, datetime.now(UTC))
+        mail_forms = mail.mail_context(session, loan_number)  # addresses, consent, preferences, documents
+        promises = promises_section(session, loan_number, today)
+        contact = loan_contact(session, loan_number)
     payment_form = PaymentForm(formdata=None, received_on=view.as_of, reference=f"console-{uuid.uuid4().hex[:16]}")
     return render_template(
         "loans/show.html",
@@ -110,6 +128,10 @@ def show(loan_number: str) -> str:
         escrow_analysis_form=EscrowAnalysisForm(formdata=None),
         may_decide=user().role.includes(DECISION_ROLE),
         notice_unverified=notice_unverified,
+        **mail_forms,
+        **promises,
+        contact=contact,
+        flag_form=ContactFlagForm(formdata=None),
     )
 
 
@@ -164,12 +186,15 @@ def modification(loan_number: str) -> str:
 # -- actions --------------------------------------------------------------------------------------------
 
 
-def run_action(loan_number: str, form: FlaskForm, action: Callable[[Session], str]) -> Response:
+def run_action(
+    loan_number: str, form: FlaskForm, action: Callable[[Session], str], back_to: str | None = None
+) -> Response:
     """Validate the form, run the use case in one transaction, flash what happened, go back to the loan.
 
-    A form error or a core refusal is flashed and the transaction rolls back: nothing changes.
+    A form error or a core refusal is flashed and the transaction rolls back: nothing changes. `back_to` is
+    the page to return to (the loan page unless given).
     """
-    back = redirect(url_for("loans.show", loan_number=loan_number))
+    back = redirect(back_to or url_for("loans.show", loan_number=loan_number))
     if not form.validate_on_submit():
         for field, errors in form.errors.items():
             label = getattr(form, field).label.text if hasattr(form, field) else field
@@ -296,6 +321,7 @@ def analyze_escrow(loan_number: str) -> Response:
         statement = run_escrow_analysis(
             session, loan_number, on=current_date(session, servicer_today()), actor=user().username,
             policy=settings().escrow_policy(), reason=form.reason.data or "",
+            letters=Correspondence.from_settings(settings()),
         )  # fmt: skip
         deposit = money(statement.new_deposit, statement.currency)
         day = format_date(statement.computation_year_starts)
@@ -316,7 +342,7 @@ def place_forbearance(loan_number: str) -> Response:
             reduced_payment=form.amount_of(form.reduced_payment), starts_on=form.starts_on.data or date.min,
             reason=form.reason.data or "", actor=user().username, now=datetime.now(UTC),
             case_reference=(form.case_reference.data or "").strip() or None,
-            disclosure_confirmed=bool(form.confirm_disclosure.data),
+            disclosure_confirmed=bool(form.confirm_disclosure.data), letters=Correspondence.from_settings(settings()),
         )  # fmt: skip
         return str(_("Forbearance placed; the borrower is notified."))
 
@@ -357,8 +383,77 @@ def workout_decision(loan_number: str) -> Response:
         approve_workout(
             session, loan_number, kind, on=on, reason=reason, actor=user().username, now=datetime.now(UTC),
             months=form.months.data, modification_rate=rate, case_reference=case_reference,
-            disclosure_confirmed=bool(form.confirm_disclosure.data),
+            disclosure_confirmed=bool(form.confirm_disclosure.data), letters=Correspondence.from_settings(settings()),
         )  # fmt: skip
         return str(_("Approved and booked; the borrower is notified."))
 
     return run_action(loan_number, form, decide)
+
+
+@bp.post("/<loan_number>/contact-flags")
+@requires_role(FLAG_ROLE)
+def set_contact_flag(loan_number: str) -> Response:
+    """Set a contact flag (cease communication, bankruptcy, deceased) on the borrower or the loan."""
+    form = ContactFlagForm()
+
+    def set_flag(session: Session) -> str:
+        flag = set_flag_on(
+            session, loan_number, form.flag.data or "", note=form.reason.data or "",
+            every_loan=bool(form.every_loan.data), actor=user().username, now=datetime.now(UTC),
+        )  # fmt: skip
+        return str(_("Flag set: %(flag)s. Reminders and collection messages stop; required notices still go out.",
+                     flag=label(FLAGS, flag.flag)))  # fmt: skip
+
+    return run_action(loan_number, form, set_flag)
+
+
+@bp.post("/<loan_number>/contact-flags/clear")
+@requires_role(DECISION_ROLE)
+def clear_contact_flag(loan_number: str) -> Response:
+    """Clear a contact flag in force, with the reason."""
+    form = ClearContactFlagForm()
+
+    def clear(session: Session) -> str:
+        flag = clear_flag_on(session, loan_number, form.flag_id.data or 0, note=form.reason.data or "",
+                             actor=user().username, now=datetime.now(UTC))  # fmt: skip
+        return str(_("Flag cleared: %(flag)s.", flag=label(FLAGS, flag.flag)))
+
+    return run_action(loan_number, form, clear)
+
+
+# -- promises to pay ------------------------------------------------------------------------------------
+
+
+@bp.post("/<loan_number>/promises")
+@requires_role(PROMISE_ROLE)
+def record_promise(loan_number: str) -> Response:
+    """Record the promise to pay the borrower made to the specialist (by phone, letter, in person...)."""
+    form = PromiseForm()
+
+    def record(session: Session) -> str:
+        promise = make_promise(
+            session, loan_number, amount=form.amount_promised(), promised_for=form.promised_for.data or date.min,
+            today=promise_day(session, servicer_today()), channel=form.channel.data or "", actor=user().username,
+        )  # fmt: skip
+        currency = session.get_one(Loan, promise.loan_id).currency
+        return str(_("Promise to pay %(amount)s by %(day)s recorded.", amount=money(promise.amount, currency),
+                     day=format_date(promise.promised_for)))  # fmt: skip
+
+    return run_action(loan_number, form, record)
+
+
+@bp.post("/<loan_number>/promises/cancel")
+@requires_role(PROMISE_ROLE)
+def cancel_loan_promise(loan_number: str) -> Response:
+    """Cancel one of the loan's open promises, with the reason."""
+    form = PromiseCancelForm()
+
+    def cancel(session: Session) -> str:
+        cancel_promise(session, loan_number, form.promise_id.data or 0, on=promise_day(session, servicer_today()),
+                       actor=user().username, reason=form.reason.data or "")  # fmt: skip
+        return str(_("Promise cancelled."))
+
+    return run_action(loan_number, form, cancel)
+
+
+from console.loans import mail  # noqa: E402  (its views join this blueprint; it imports `bp` from here)

@@ -175,3 +175,55 @@ class ModificationForm(FlaskForm):
 
     rate = StringField(_l("Modification rate (0.045 for 4.5%)"), validators=[DataRequired(), plain_rate])
     submit = SubmitField(_l("Work it out"))
+
+
+PROMISE_CHANNEL_CHOICES: list[Any] = [
+    SelectChoice("phone", _l("Phone call")),
+    SelectChoice("mail", _l("Letter")),
+    SelectChoice("email", _l("Email")),
+    SelectChoice("in_person", _l("In person")),
+    SelectChoice("sms", _l("SMS")),
+    SelectChoice("telegram", _l("Telegram")),
+]
+
+
+class PromiseForm(FlaskForm):
+    """A promise to pay the borrower made to a specialist: how much, by when, and how they said it."""
+
+    amount = StringField(_l("Amount promised"), validators=[DataRequired(), Length(max=24), plain_amount])
+    promised_for = DateField(_l("Promised for"), validators=[InputRequired()])
+    channel = SelectField(_l("Channel"), choices=PROMISE_CHANNEL_CHOICES, validators=[InputRequired()])
+    submit = SubmitField(_l("Record the promise"))
+
+    def amount_promised(self) -> Decimal:
+        """Return the validated amount."""
+        return parse_amount(self.amount.data or "")
+
+
+class PromiseCancelForm(ActionForm):
+    """An open promise to cancel, by its id, with the reason."""
+
+    promise_id = IntegerField(_l("Promise"), validators=[InputRequired(), NumberRange(min=1)])
+    submit = SubmitField(_l("Cancel the promise"))
+
+
+FLAG_CHOICES: list[Any] = [
+    SelectChoice("cease_communication", _l("Cease communication (the borrower asked us to stop)")),
+    SelectChoice("bankruptcy", _l("Bankruptcy")),
+    SelectChoice("deceased", _l("Deceased")),
+]
+
+
+class ContactFlagForm(ActionForm):
+    """A flag that stops reminders and collection messages, with the note why (kept with the flag)."""
+
+    flag = SelectField(_l("Flag"), choices=FLAG_CHOICES, validators=[InputRequired()])
+    every_loan = BooleanField(_l("On every loan of this borrower"), default=True)
+    submit = SubmitField(_l("Set flag"))
+
+
+class ClearContactFlagForm(ActionForm):
+    """Clearing a flag in force, with the note why."""
+
+    flag_id = IntegerField(_l("Flag"), validators=[InputRequired(), NumberRange(min=1)])
+    submit = SubmitField(_l("Clear flag"))

@@ -1,4 +1,5 @@
-"""Reports with charts and CSV export: delinquency, payments, the queue, the case pipeline, the audit log.
+"""Reports with charts and CSV export: delinquency, payments, the queue, the case pipeline, the audit log,
+promises to pay, outreach.
 
 The figures come from `servicing.reports` (the same rows `loanline report` prints); this blueprint only
 draws them (inline SVG measured by `console.reports.charts`) or hands them over as CSV.
@@ -18,6 +19,10 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers.response import Response
 
 from console.arguments import date_argument, servicer_today
+from console.contact import KINDS as CONTACT_KINDS
+from console.contact import REASONS as CONTACT_REASONS
+from console.contact import STATUSES as CONTACT_STATUSES
+from console.contact import label
 from console.reports.charts import Chart, Figure, bar_chart, line_chart
 from console.security import audits_view, requires_role, sessions, user
 from servicing.reports import REPORTS, csv_text
@@ -31,6 +36,9 @@ TITLES: dict[str, Any] = {
     "queue": _l("Queue by day"),
     "cases": _l("Case pipeline"),
     "audit": _l("Audit log"),
+    "promises": _l("Promises to pay"),
+    "outreach": _l("Outreach: contact decisions"),
+    "ach": _l("ACH drafts and returns"),
 }
 LEAST_ROLE = {"audit": Role.SUPERVISOR}
 COLUMNS: dict[str, Any] = {
@@ -43,8 +51,15 @@ COLUMNS: dict[str, Any] = {
     "kind": _l("Kind"), "stage": _l("Stage"), "open": _l("Open"), "closed": _l("Closed"), "overdue": _l("Overdue"),
     "at": _l("When (UTC)"), "actor": _l("Who"), "action": _l("Action"), "subject_type": _l("Subject type"),
     "subject_id": _l("Subject"), "detail": _l("Detail"),
+    "group": _l("By"), "name": _l("Who or how"), "made": _l("Made"), "kept": _l("Kept"), "broken": _l("Broken"),
+    "cancelled": _l("Cancelled"), "kept_rate": _l("Kept rate"),
+    "decided_at": _l("Decided (UTC)"), "loan_number": _l("Loan"), "borrower": _l("Borrower"), "purpose": _l("Purpose"),
+    "channel": _l("Channel"), "reason": _l("Reason"), "send_after": _l("Send after (UTC)"),
+    "effective_date": _l("Effective date"), "exported": _l("Exported"), "exported_amount": _l("Amount exported"),
+    "returned": _l("Returned"), "returned_amount": _l("Amount returned"), "return_rate_percent": _l("Return rate (%)"),
+    "returns_by_code": _l("Returns by code"), "changes": _l("Notifications of change"),
 }  # fmt: skip
-MONEY_COLUMNS = frozenset({"principal", "amount"})
+MONEY_COLUMNS = frozenset({"principal", "amount", "exported_amount", "returned_amount"})
 AUDIT_ROWS_SHOWN = 200
 MAX_CHART_DAYS = 400
 
@@ -114,12 +129,51 @@ def audit_charts(rows: Rows) -> list[tuple[str, Chart]]:
     return [(_("Entries per day"), bar_chart(sorted(per_day.items())))]
 
 
+def promises_charts(rows: Rows) -> list[tuple[str, Chart]]:
+    """Promises made, kept, broken and still open; and made per channel, kept per specialist."""
+    [everything] = [row for row in rows if row["group"] == "all"]
+    outcomes = [(str(label), everything[key]) for key, label in PROMISE_OUTCOMES.items()]
+    by = {group: [(row["name"], row[column]) for row in rows if row["group"] == group]
+          for group, column in (("channel", "made"), ("specialist", "kept"))}  # fmt: skip
+    return [
+        (_("Promises made, kept and broken"), bar_chart(outcomes)),
+        (_("Promises made per channel"), bar_chart(by["channel"])),
+        (_("Promises kept per specialist"), bar_chart(by["specialist"])),
+    ]
+
+
+PROMISE_OUTCOMES = {"made": _l("Made"), "kept": _l("Kept"), "broken": _l("Broken"), "open": _l("Open")}
+
+
+def outreach_charts(rows: Rows) -> list[tuple[str, Chart]]:
+    """Decisions by status, and the deferred or suppressed ones by reason, and by kind of message."""
+    statuses = Counter(label(CONTACT_STATUSES, row["status"]) for row in rows)
+    reasons = Counter(label(CONTACT_REASONS, row["reason"]) for row in rows if row["reason"])
+    kinds = Counter(label(CONTACT_KINDS, row["kind"]) for row in rows)
+    return [
+        (_("Decisions by status"), bar_chart(sorted(statuses.items()))),
+        (_("Deferred or suppressed, by reason"), bar_chart(reasons.most_common())),
+        (_("Decisions by kind of message"), bar_chart(kinds.most_common())),
+    ]
+
+
+def ach_charts(rows: Rows) -> list[tuple[str, Chart]]:
+    """Drafts exported and returned per effective date."""
+    exported = {row["effective_date"]: row["exported"] for row in rows}
+    returned = {row["effective_date"]: row["returned"] for row in rows}
+    return [(_("Drafts exported"), bar_chart(day_by_day(exported, 0))),
+            (_("Drafts returned"), bar_chart(day_by_day(returned, 0)))]  # fmt: skip
+
+
 CHARTS: dict[str, Callable[[Rows], list[tuple[str, Chart]]]] = {
     "delinquency": delinquency_charts,
     "payments": payments_charts,
     "queue": queue_charts,
     "cases": cases_charts,
     "audit": audit_charts,
+    "promises": promises_charts,
+    "outreach": outreach_charts,
+    "ach": ach_charts,
 }
 
 

@@ -19,7 +19,15 @@ from werkzeug.wrappers.response import Response
 
 from console.arguments import page_argument, servicer_today, settings
 from console.security import audits_view, requires_role, sessions, user
-from console.worklists.forms import CompleteForm, DenyForm, ExtendForm, IncompleteForm, NoteForm, ResolveErrorForm
+from console.worklists.forms import (
+    AnswerForm,
+    CompleteForm,
+    DenyForm,
+    ExtendForm,
+    IncompleteForm,
+    NoteForm,
+    ResolveErrorForm,
+)
 from servicing import decisions
 from servicing.cases import (
     NOT_EXTENDABLE,
@@ -32,6 +40,7 @@ from servicing.cases import (
     open_cases_of_kind,
     open_deadline,
 )
+from servicing.documents.correspondence import Correspondence
 from servicing.errors import ServicingError
 from servicing.specialists import Role
 from servicing.store.models import Borrower, Case, Loan
@@ -46,6 +55,7 @@ WORKLISTS: dict[str, tuple[CaseKind, object]] = {
     "payoff_request": (CaseKind.PAYOFF_REQUEST, _l("Payoff requests")),
     "early_intervention": (CaseKind.EARLY_INTERVENTION, _l("Early-intervention tasks")),
     "arrears_information": (CaseKind.ARREARS_INFORMATION, _l("Arrears information (UK)")),
+    "broken_promise": (CaseKind.BROKEN_PROMISE, _l("Broken promises to pay")),
 }
 WORKLIST_OF_KIND = {kind.value: name for name, (kind, _) in WORKLISTS.items()}
 DEADLINE_NAMES = {
@@ -61,6 +71,7 @@ DEADLINE_NAMES = {
     "written_notice": _l("Written notice"),
     "send_information": _l("Send arrears information"),
     "complete_notice": _l("Complete-application notice"),
+    "follow_up": _l("Follow up"),
 }
 STAGE_NAMES = {
     "open": _l("open"),
@@ -78,12 +89,14 @@ STAGE_NAMES = {
 
 @dataclass(frozen=True)
 class Context:
-    """What a decision needs besides its form: the day, the moment, the country and who decides."""
+    """What a decision needs besides its form: the day, the moment, the country, who decides, and the letters desk
+    that makes the notice or letter a decision owes the borrower."""
 
     on: date
     now: datetime
     country: str
     actor: str
+    letters: Correspondence
 
 
 Run = Callable[[Session, str, NoteForm, Context], decisions.Decision]
@@ -134,7 +147,8 @@ DECISIONS: dict[str, DecisionRule] = {
     ),
     "acknowledge": DecisionRule(
         _l("Acknowledge"), NoteForm, NOTICE_OR_REQUEST, _has("acknowledge"),
-        lambda s, ref, f, c: decisions.acknowledge_case(s, ref, on=c.on, now=c.now, actor=c.actor, note=f.note.data),
+        lambda s, ref, f, c: decisions.acknowledge_case(s, ref, on=c.on, now=c.now, actor=c.actor, note=f.note.data,
+                                                        letters=c.letters),
     ),
     "extend": DecisionRule(
         _l("Extend by 15 business days"), ExtendForm, NOTICE_OR_REQUEST, _extendable,
@@ -144,38 +158,41 @@ DECISIONS: dict[str, DecisionRule] = {
     "resolve": DecisionRule(
         _l("Resolve"), ResolveErrorForm, frozenset({CaseKind.NOTICE_OF_ERROR}), _always,
         lambda s, ref, f, c: decisions.resolve_notice_of_error(
-            s, ref, f.outcome.data, reason=f.reason.data or "", on=c.on, now=c.now, actor=c.actor, note=f.note.data),
+            s, ref, f.outcome.data, reason=f.reason.data or "", on=c.on, now=c.now, actor=c.actor, note=f.note.data,
+            reply=f.reply.data or "", letters=c.letters),
     ),
     "answer": DecisionRule(
-        _l("Answered"), NoteForm, frozenset({CaseKind.REQUEST_FOR_INFORMATION}), _always,
+        _l("Answered"), AnswerForm, frozenset({CaseKind.REQUEST_FOR_INFORMATION}), _always,
         lambda s, ref, f, c: decisions.answer_information_request(s, ref, on=c.on, now=c.now, actor=c.actor,
-                                                                  note=f.note.data),
+                                                                  note=f.note.data, reply=f.reply.data or "",
+                                                                  letters=c.letters),
     ),
     "statement_sent": DecisionRule(
         _l("Payoff statement sent"), NoteForm, frozenset({CaseKind.PAYOFF_REQUEST}), _always,
         lambda s, ref, f, c: decisions.record_payoff_statement_sent(s, ref, on=c.on, now=c.now, actor=c.actor,
-                                                                    note=f.note.data),
+                                                                    note=f.note.data, letters=c.letters),
     ),
     "complete": DecisionRule(
         _l("Application complete"), CompleteForm, LOSS_MITIGATION, _status_in("started", "submitted_incomplete"),
         lambda s, ref, f, c: decisions.mark_application_complete(s, ref, on=c.on, now=c.now, actor=c.actor,
-                                                                 note=f.note.data, received_on=f.received_on.data),
+                                                                 note=f.note.data, received_on=f.received_on.data,
+                                                                 letters=c.letters),
     ),
     "incomplete": DecisionRule(
         _l("Application incomplete"), IncompleteForm, LOSS_MITIGATION, _status_in("started"),
         lambda s, ref, f, c: decisions.mark_application_incomplete(
-            s, ref, f.missing.data, on=c.on, now=c.now, actor=c.actor, note=f.note.data),
+            s, ref, f.missing.data, on=c.on, now=c.now, actor=c.actor, note=f.note.data, letters=c.letters),
     ),
     "approve": DecisionRule(
         _l("Approve"), NoteForm, LOSS_MITIGATION, _status_in("submitted_complete", "under_review", "appealed"),
         lambda s, ref, f, c: decisions.approve_application(s, ref, on=c.on, now=c.now, actor=c.actor,
-                                                           note=f.note.data),
+                                                           note=f.note.data, letters=c.letters),
         Role.SUPERVISOR,
     ),
     "deny": DecisionRule(
         _l("Deny"), DenyForm, LOSS_MITIGATION, _status_in("submitted_complete", "under_review", "appealed"),
         lambda s, ref, f, c: decisions.deny_application(s, ref, f.reason.data, on=c.on, now=c.now, actor=c.actor,
-                                                        note=f.note.data),
+                                                        note=f.note.data, letters=c.letters),
         Role.SUPERVISOR,
     ),
     "appeal": DecisionRule(
@@ -188,13 +205,18 @@ DECISIONS: dict[str, DecisionRule] = {
     ),
     "written_notice": DecisionRule(
         _l("Written notice sent"), NoteForm, frozenset({CaseKind.EARLY_INTERVENTION}), _has("written_notice"),
-        lambda s, ref, f, c: decisions.record_written_notice(s, ref, on=c.on, actor=c.actor, note=f.note.data),
+        lambda s, ref, f, c: decisions.record_written_notice(s, ref, on=c.on, actor=c.actor, note=f.note.data,
+                                                             letters=c.letters),
     ),
     "arrears_information_sent": DecisionRule(
         _l("Arrears information sent"), NoteForm, frozenset({CaseKind.ARREARS_INFORMATION}),
         _has("send_information"),
         lambda s, ref, f, c: decisions.record_arrears_information_sent(s, ref, on=c.on, actor=c.actor,
                                                                        note=f.note.data),
+    ),
+    "promise_follow_up": DecisionRule(
+        _l("Borrower followed up"), NoteForm, frozenset({CaseKind.BROKEN_PROMISE}), _has("follow_up"),
+        lambda s, ref, f, c: decisions.record_promise_follow_up(s, ref, on=c.on, actor=c.actor, note=f.note.data),
     ),
 }  # fmt: skip
 
@@ -295,7 +317,8 @@ def decide(reference: str, decision: str) -> Response:
             flash(_("%(field)s: %(error)s", field=label.text if label else field, error="; ".join(map(str, errors))),
                   "error")  # fmt: skip
         return back
-    context = Context(servicer_today(), datetime.now(UTC), settings().country, user().username)
+    context = Context(servicer_today(), datetime.now(UTC), settings().country, user().username,
+                      Correspondence.from_settings(settings()))  # fmt: skip
     try:
         with sessions().begin() as session:
             taken = rule.run(session, reference, form, context)

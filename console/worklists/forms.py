@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from servicing.decisions import NOTE_LENGTH
+from servicing.decisions import NOTE_LENGTH, REPLY_LENGTH
 
 DENIAL_REASON_LABELS = (
     SelectChoice("income", _l("Income does not support a modified payment")),
@@ -82,3 +82,12 @@ class ResolveErrorForm(NoteForm):
         validators=[DataRequired()],
     )
     reason = SelectField(_l("Reason (no error)"), choices=NO_ERROR_REASON_LABELS, validators=[Optional()])
+    reply = TextAreaField(_l("What the borrower reads in the letter (optional)"),
+                          validators=[Optional(), Length(max=REPLY_LENGTH)])  # fmt: skip
+
+
+class AnswerForm(NoteForm):
+    """An information request answered: the answer the borrower reads in the response letter."""
+
+    reply = TextAreaField(_l("What the borrower reads in the letter (optional)"),
+                          validators=[Optional(), Length(max=REPLY_LENGTH)])  # fmt: skip

@@ -25,12 +25,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from servicing.audit import record_audit
 from servicing.boarding import LoanRecord, board_loans, parse_loan_row
 from servicing.cases import CaseKind, move_loss_mitigation, open_case
-from servicing.demo.conversations import load_demo_conversations
+from servicing.demo.conversations import load_demo_conversations, load_moment
 from servicing.eod import run_eod
 from servicing.errors import ServicingError
 from servicing.escrow import add_escrow_item
+from servicing.outreach.reminders import Outreach, queue_outreach
 from servicing.payments import PaymentInstruction, post_payments
 from servicing.rules.account import Account, Product
+from servicing.rules.contact import DEFAULT_RULES, ContactRules
 from servicing.rules.countries import LateCharge, late_charge
 from servicing.rules.delinquency import BUCKETS, bucket
 from servicing.rules.escrow import EscrowKind
@@ -237,6 +239,76 @@ BORROWERS: dict[str, Borrower] = {
     "pratama": B("Rizky", "Pratama", "1991-01-15", "3725", "+6281255500195", "20111", "Medan"),
     "wirawan": B("Made", "Wirawan", "1982-03-29", "5264", "+6281255500196", "80111", "Denpasar"),
 }
+
+
+# Where each borrower lives (fictional addresses in their city and postal code): street lines. Mortgages are
+# secured by that home, except Patricia Moore's, whose mail goes to a PO box. Four borrowers have no mailing
+# address on file, so their paper is held ("no mailing address").
+STREETS: dict[str, tuple[str, str | None] | None] = {
+    "carter": ("1520 7th St NW", None), "whitaker": ("245 W 104th St", "Apt 5B"),
+    "nguyen": ("2150 N Halsted St", None), "hayes": ("2100 McKinney Ave", "Apt 1204"),
+    "moore": ("1630 Wazee St", None), "brooks": ("3251 20th St", None), "patel": ("4315 Fremont Ave N", None),
+    "kim": None, "mitchell": ("1001 N Central Ave", "Apt 310"), "reed": ("415 Massachusetts Ave", None),
+    "turner": ("245 Luckie St NW", None), "bell": ("550 N High St", None),
+    "foster": ("323 Washington Ave N", None), "garcia": ("1750 SW 8th St", None),
+    "hernandez": ("1415 Louisiana St", "Apt 2210"), "martinez": ("2512 E Cesar E Chavez Ave", None),
+    "rodriguez": ("1302 W Commerce St", None), "flores": ("1835 N Oracle Rd", None),
+    "morales": ("5210 W 25th St", None), "torres": ("2560 Grand Concourse", "Apt 4F"),
+    "tremblay": ("3575 avenue du Parc", "app. 1204"), "gagnon": ("1050 rue Saint-Jean", None),
+    "roy": ("25 rue Laurier", None), "cote": ("191 rue du Palais", None),
+    "bouchard": ("1555 boulevard de l'Avenir", None), "lavoie": None,
+    "wilson": ("401 King St W", "Unit 1802"), "thompson": ("128 W Cordova St", None),
+    "martin": ("615 Macleod Trail SE", None), "hughes": ("Flat 4", "27 Waterloo Road"),
+    "evans": ("12 Piccadilly", None), "roberts": ("14 Cockburn Street", None), "wright": ("8 King Street", None),
+    "walker": None, "mueller": ("Invalidenstraße 44", None), "schmidt": ("Sendlinger Straße 21", None),
+    "schneider": ("Mönckebergstraße 7", None), "fischer": ("Hohe Straße 52", None),
+    "weber": ("Berliner Straße 27", None), "becker": ("Königstraße 28", None), "rossi": ("Via Nazionale 75", None),
+    "russo": ("Via Solferino 12", None), "ferrari": ("Via Medina 40", None), "esposito": ("Via Roma 305", None),
+    "bianchi": ("Via dell'Indipendenza 44", None), "sharma": ("Flat 12, Sea View Apartments", "45 Nariman Road"),
+    "kapoor": ("B-24 Connaught Place", None), "gupta": ("No. 18, MG Road", None),
+    "deshpande": ("7 Moledina Road, Camp", None), "singh": ("22 MI Road", None), "verma": ("14 Hazratganj", None),
+    "silva": ("Avenida Paulista, 1578", "Apto 52"), "souza": ("Rua da Assembleia, 10", None),
+    "oliveira": ("Avenida Afonso Pena, 1500", None), "santos": None, "pereira": ("Rua dos Andradas, 1234", None),
+    "lima": ("Rua do Bom Jesus, 180", None), "santoso": ("Jl. Medan Merdeka Barat No. 12", None),
+    "rahayu": ("Jl. Asia Afrika No. 65", None), "wijaya": ("Jl. Raya Darmo No. 100", None),
+    "kusuma": ("Jl. Malioboro No. 52", None), "pratama": ("Jl. Balai Kota No. 8", None),
+    "wirawan": ("Jl. Gajah Mada No. 30", None),
+}  # fmt: skip
+MAIL_ELSEWHERE = {"moore": ("PO Box 2281", None)}
+NO_MAILING_ADDRESS = frozenset(key for key, street in STREETS.items() if street is None)
+KNOWN_PROPERTIES = {"kim": ("3408 W Bay to Bay Blvd", None), "lavoie": ("88 rue Botsford", None),
+                    "walker": ("21 Park Square East", None)}  # fmt: skip
+# How an address names the region where the demo's short code is not what the post uses
+REGION_NAMES = {
+    "IN": {"MH": "Maharashtra", "DL": "Delhi", "KA": "Karnataka", "RJ": "Rajasthan", "UP": "Uttar Pradesh"},
+    "ID": {"JK": "DKI Jakarta", "JB": "Jawa Barat", "JI": "Jawa Timur", "YO": "DI Yogyakarta", "SU": "Sumatera Utara",
+           "BA": "Bali"},
+}  # fmt: skip
+NO_REGION = frozenset({"GB"})  # British addresses name no county
+
+
+def _address_columns(prefix: str, person: Borrower, street: tuple[str, str | None]) -> dict[str, str]:
+    """Return a loan-file row's `<prefix>_...` columns for a street in the borrower's city."""
+    place = person.place
+    region = "" if place.country in NO_REGION else REGION_NAMES.get(place.country, {}).get(place.region, place.region)
+    line1, line2 = street
+    return {f"{prefix}_line1": line1, f"{prefix}_line2": line2 or "", f"{prefix}_city": place.city,
+            f"{prefix}_region": region, f"{prefix}_postal_code": person.postal_code,
+            f"{prefix}_country": place.country}  # fmt: skip
+
+
+def _addresses(loan: DemoLoan) -> dict[str, str]:
+    """Return the mailing address of a demo loan's borrower and, for a mortgage, its property's address."""
+    person = BORROWERS[loan.borrower]
+    home = STREETS[loan.borrower]
+    columns: dict[str, str] = {}
+    mail = MAIL_ELSEWHERE.get(loan.borrower, home)
+    if mail is not None:
+        columns.update(_address_columns("mailing", person, mail))
+    secured = home or KNOWN_PROPERTIES.get(loan.borrower)
+    if loan.is_mortgage and secured is not None:
+        columns.update(_address_columns("property", person, secured))
+    return columns
 
 
 # -- what each loan does in the months before as_of -----------------------------------------------
@@ -524,6 +596,7 @@ def _boarding_row(loan: DemoLoan, next_due: date) -> dict[str, str]:
         "principal_balance": str(balance),
         "next_due_date": next_due.isoformat(),
         "bank_account_last4": "" if loan.number in NO_BANK_ACCOUNT else _bank_last4(person),
+        **_addresses(loan),
     }
     if not loan.is_mortgage:
         row["interest_paid_through"] = (next_due - relativedelta(months=1)).isoformat()
@@ -629,8 +702,24 @@ class LoadCounts:
         return any((self.boarded, self.payments, self.workouts, self.cases, self.eod_days))
 
 
-def load_demo(sessions: sessionmaker[Session], *, secret: str, as_of: date, country: str = "US") -> str:
-    """Load the demo portfolio as of `as_of` (idempotent); return a short summary of what is there."""
+@dataclass(frozen=True)
+class DemoServicer:
+    """Who the demo's reminders come from, and the contact rules they pass (the deployment's settings)."""
+
+    name: str = "Loanline Demo Servicing"
+    phone: str = "+1 800 555 0100"
+    rules: ContactRules = DEFAULT_RULES
+
+
+def load_demo(
+    sessions: sessionmaker[Session], *, secret: str, as_of: date, country: str = "US",
+    servicer: DemoServicer = DemoServicer(),
+) -> str:  # fmt: skip
+    """Load the demo portfolio as of `as_of` (idempotent); return a short summary of what is there.
+
+    Last, the anchor day's reminders and outreach are queued through the contact policy at the moment the demo
+    conversations happen (after them: a borrower talking to a specialist gets no collection message).
+    """
     plan = demo_plan(as_of)
     records = [parse_loan_row(row) for row in plan.rows]
     with sessions() as session:
@@ -647,11 +736,22 @@ def load_demo(sessions: sessionmaker[Session], *, secret: str, as_of: date, coun
     _replay(sessions, plan, country, counts)
     counts.eod_days += len(run_eod(sessions, as_of, country=country).days)
     load_demo_conversations(sessions, as_of)
+    queue_demo_outreach(sessions, as_of, servicer)
     with sessions() as session:
         summary = portfolio_summary(session, plan.loan_numbers)
     if not counts.changed:
         return "The demo portfolio is already loaded; nothing changed.\n" + summary
     return f"Demo portfolio loaded as of {as_of.isoformat()}.\n{summary}"
+
+
+def queue_demo_outreach(sessions: sessionmaker[Session], as_of: date, servicer: DemoServicer) -> int:
+    """Queue the reminders and outreach of the demo's last business day; return how many were queued now."""
+    with sessions.begin() as session:
+        day = business_date(session)
+        if day is None:
+            return 0
+        outreach = Outreach(servicer.rules, load_moment(as_of), servicer.name, servicer.phone)
+        return queue_outreach(session, day, outreach).queued
 
 
 def demo_is_loaded(session: Session) -> bool:

@@ -15,15 +15,17 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from servicing.audit import record_audit
-from servicing.documents.render import Rendered
 from servicing.errors import DocumentNotFound, DocumentTampered, InvalidInput
 from servicing.store.models import DeliveryPreference, Document, EsignConsent, Loan
+
+if TYPE_CHECKING:  # rendering imports the layout engine, which keeping a record does not need
+    from servicing.documents.render import Rendered
 
 PAPER, ELECTRONIC = "paper", "electronic"
 CHANNELS = (PAPER, ELECTRONIC)

@@ -8,7 +8,6 @@ the whole document is written in English and says so (`Rendered.fell_back`), and
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -19,16 +18,14 @@ from typing import Any
 
 from babel import localedata
 from babel.messages.extract import extract_from_file
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.numbers import format_percent
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, meta, select_autoescape
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
-from servicing.rules.formatting import date_text, money_text
-from servicing.speaking import CATALOGS, catalog_locale
+from servicing.documents import wording as marking
+from servicing.rules.formatting import date_text, money_text, month_text, rate_text
+from servicing.speaking import catalog_locale, translations
 
 DOMAIN = "documents"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -46,22 +43,9 @@ class Rendered:
     fell_back: bool  # True when the borrower's language lacked this template and English was used
 
 
-@lru_cache(maxsize=32)
 def document_translations(catalog: str) -> NullTranslations:
-    """Return the `documents` catalog of a language; a .po not yet compiled is compiled in memory."""
-    folder = CATALOGS / catalog / "LC_MESSAGES"
-    compiled, source = folder / f"{DOMAIN}.mo", folder / f"{DOMAIN}.po"
-    if compiled.exists() and (not source.exists() or compiled.stat().st_mtime >= source.stat().st_mtime):
-        with compiled.open("rb") as handle:
-            return Translations(handle, domain=DOMAIN)
-    if source.exists():
-        with source.open("rb") as handle:
-            catalog_data = read_po(handle, locale=catalog)
-        buffer = io.BytesIO()
-        write_mo(buffer, catalog_data)
-        buffer.seek(0)
-        return Translations(buffer, domain=DOMAIN)
-    return NullTranslations()
+    """Return the `documents` catalog of a language (servicing.speaking compiles and caches it)."""
+    return translations(catalog, DOMAIN)
 
 
 @cache
@@ -146,13 +130,17 @@ class Renderer:
         def day(value: date, form: str = "long") -> str:
             return date_text(value, format_locale, form)
 
-        def percent(value: Decimal) -> str:
-            return format_percent(value, "#,##0.###%", locale=format_locale)
+        def month(value: date) -> str:
+            return month_text(value, format_locale)
+
+        def percent(rate: Decimal) -> str:
+            return rate_text(rate, format_locale)
 
         page = environment.get_template(template).render(
             **context,
             money=money,
             day=day,
+            month=month,
             percent=percent,
             lang=language.replace("_", "-"),
             direction="rtl" if language.split("_")[0] in RIGHT_TO_LEFT else "ltr",
@@ -180,6 +168,4 @@ def _english_locale(locale: str) -> str:
     return regional if localedata.exists(regional) else "en"
 
 
-def wording(message: str) -> str:
-    """Mark a sentence of a document's Python code for the `documents` catalogs without translating it."""
-    return message
+wording = marking.wording  # the marker lives in servicing.documents.wording, which imports no layout engine

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from babel.dates import format_date
-from babel.numbers import format_currency
+from babel.dates import format_date, format_skeleton
+from babel.numbers import format_currency, format_percent
 
 from servicing.rules.money import to_money
 
@@ -19,3 +19,13 @@ def money_text(amount: Decimal, currency: str, locale: str) -> str:
 def date_text(day: date, locale: str, form: str = "long") -> str:
     """Return a date formatted for a locale ("December 1, 2026", "1 de diciembre de 2026")."""
     return format_date(day, format=form, locale=locale)
+
+
+def month_text(day: date, locale: str) -> str:
+    """Return the month and year of a date for a locale ("January 2028", "enero de 2028")."""
+    return format_skeleton("yMMMM", day, locale=locale)
+
+
+def rate_text(rate: Decimal, locale: str) -> str:
+    """Return an interest rate (0.065) as a percentage for a locale ("6.5%", "6,5 %"), every decimal it has."""
+    return format_percent(rate.normalize(), locale=locale, decimal_quantization=False)

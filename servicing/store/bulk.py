@@ -161,8 +161,13 @@ def _compile_for_driver(
 
 
 def _copy_sql(dialect: Dialect, statement: UpdateBase, names: Sequence[str]) -> str | None:
-    """Return the COPY that loads the same columns as an INSERT, where the driver can run it."""
+    """Return the COPY that loads the same columns as an INSERT, where the driver can run it.
+
+    An INSERT ... ON CONFLICT is not one: COPY would fail on the row the clause skips.
+    """
     if not isinstance(statement, Insert) or (dialect.name, dialect.driver) != ("postgresql", "psycopg"):
+        return None
+    if getattr(statement, "_post_values_clause", None) is not None:
         return None
     quote = dialect.identifier_preparer
     table = cast(Table, statement.table)

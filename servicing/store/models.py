@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -53,6 +54,8 @@ class Borrower(Base):
     country: Mapped[str] = mapped_column(String(2))
     locale: Mapped[str] = mapped_column(String(10))
     timezone: Mapped[str] = mapped_column(String(64))
+    # False when boarding had no zone and took the country's main one: the contact policy then does not trust it
+    timezone_given: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     factor_salt: Mapped[str] = mapped_column(String(32))
     date_of_birth_hash: Mapped[str] = mapped_column(String(64))
     tax_id_last4_hash: Mapped[str] = mapped_column(String(64))
@@ -169,7 +172,10 @@ class Installment(Base):
     paid_on: Mapped[date] = mapped_column(Date)
     reversed: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    __table_args__ = (Index("ix_installments_loan", "loan_id", "due_date"),)
+    __table_args__ = (
+        Index("ix_installments_loan", "loan_id", "due_date"),
+        Index("ix_installments_payment", "payment_id"),  # a reversal marks a payment's installments
+    )
 
 
 class Fee(Base):
@@ -189,6 +195,7 @@ class Fee(Base):
     __table_args__ = (
         UniqueConstraint("loan_id", "seq"),
         Index("ix_fees_open", "loan_id", "outstanding"),
+        Index("ix_fees_assessed_on", "assessed_on", "kind"),  # end of day's late notices: today's fees
     )
 
 
@@ -232,7 +239,10 @@ class LedgerEntry(Base):
     memo: Mapped[str] = mapped_column(String(200), default="")
     posted_by: Mapped[str] = mapped_column(String(64))
 
-    __table_args__ = (Index("ix_ledger_loan", "loan_id", "id"),)
+    __table_args__ = (
+        Index("ix_ledger_loan", "loan_id", "id"),
+        Index("ix_ledger_payment", "payment_id"),  # a reversal reads a payment's lines (ACH returns at volume)
+    )
 
 
 class ScheduledPayment(Base):
@@ -283,7 +293,10 @@ class EscrowAnalysis(Base):
     statement: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    __table_args__ = (Index("ix_escrow_analyses_loan", "loan_id", "analyzed_on"),)
+    __table_args__ = (
+        Index("ix_escrow_analyses_loan", "loan_id", "analyzed_on"),
+        Index("ix_escrow_analyses_analyzed_on", "analyzed_on"),  # end of day's escrow statements: today's analyses
+    )
 
 
 class Workout(Base):
@@ -453,12 +466,14 @@ class OutboxItem(Base):
 
 
 class OptOut(Base):
-    """The opt-out mirror: a number that said STOP receives nothing until it says START."""
+    """What an address revoked: `all` (the SMS STOP: nothing at all until START), or one purpose of the servicer's
+    own messages (servicing, reminder, collection: docs/contact-policy.md)."""
 
     __tablename__ = "opt_outs"
 
     channel: Mapped[str] = mapped_column(String(12), primary_key=True)
     address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(12), primary_key=True, default="all", server_default="all")
     opted_out: Mapped[bool] = mapped_column(Boolean, default=True)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -610,3 +625,189 @@ class DocumentLink(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Promise(Base):
+    """A borrower's promise to pay an amount by a date; end of day marks it kept or broken from the ledger."""
+
+    __tablename__ = "promises"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    promised_for: Mapped[date] = mapped_column(Date)
+    made_on: Mapped[date] = mapped_column(Date)  # the business date it was made: payments count from this day
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    made_by: Mapped[str] = mapped_column(String(64))  # the specialist, or "bot"
+    channel: Mapped[str] = mapped_column(String(12))  # sms, telegram, phone, console ...
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | kept | broken | cancelled (0013)
+    resolved_on: Mapped[date | None] = mapped_column(Date)
+    paid: Mapped[Decimal] = mapped_column(Money(), default=ZERO, server_default="0")  # counted when resolved
+
+    __table_args__ = (
+        Index("ix_promises_loan", "loan_id", "status"),
+        Index("ix_promises_open", "status", "promised_for"),
+    )
+
+
+class ContactFlag(Base):
+    """A specialist's flag that silences reminders and collection messages (cease communication, bankruptcy,
+    deceased): on the borrower's every loan, or on one loan; cleared, never deleted."""
+
+    __tablename__ = "contact_flags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"))
+    loan_id: Mapped[int | None] = mapped_column(ForeignKey("loans.id"))  # None: every loan of the borrower
+    flag: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str] = mapped_column(String(200))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    set_by: Mapped[str] = mapped_column(String(64))
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cleared_by: Mapped[str | None] = mapped_column(String(64))
+    clear_note: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_contact_flags_borrower", "borrower_id", "cleared_at"),)
+
+
+class ContactDecision(Base):
+    """What the contact policy decided for one message the servicer starts, and what became of it.
+
+    `dedupe_key` names the occasion (a loan's reminder for one due date, one payment's confirmation): unique, so
+    end of day run twice, or two runs at once, never queue the same reminder twice. None for one-off notices.
+    """
+
+    __tablename__ = "contact_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int | None] = mapped_column(ForeignKey("loans.id"))
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"))
+    kind: Mapped[str] = mapped_column(String(24))
+    purpose: Mapped[str] = mapped_column(String(12))
+    channel: Mapped[str | None] = mapped_column(String(12))
+    occasion: Mapped[date | None] = mapped_column(Date)  # the due date, payment date or deadline it is about
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(12))  # queued | deferred | sent | suppressed | failed
+    reason: Mapped[str | None] = mapped_column(String(32))
+    send_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), unique=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+
+    __table_args__ = (
+        Index("ix_contact_decisions_loan", "loan_id", "kind", "occasion"),
+        Index("ix_contact_decisions_borrower", "borrower_id", "purpose", "decided_at"),
+        Index("ix_contact_decisions_decided", "decided_at"),
+    )
+
+
+# -- ACH: bank accounts on file, autopay, drafts and NACHA files (docs/ach.md) -----------------------------------
+
+
+class BankAccount(Base):
+    """A borrower's bank account on file for a loan: the number kept only encrypted, shown by its last 4."""
+
+    __tablename__ = "bank_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    routing: Mapped[str] = mapped_column(String(9))  # the bank's ABA routing number (public, not secret)
+    account_encrypted: Mapped[str] = mapped_column(Text)  # Fernet token of the account number
+    account_last4: Mapped[str] = mapped_column(String(4))
+    account_type: Mapped[str] = mapped_column(String(8))  # checking | savings
+    status: Mapped[str] = mapped_column(String(8), default="active")  # active | replaced | removed
+    source: Mapped[str] = mapped_column(String(16))  # console, boarding, noc (a bank's notification of change)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    added_by: Mapped[str] = mapped_column(String(64))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_by: Mapped[str | None] = mapped_column(String(64))
+    ended_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class AutopayEnrolment(Base):
+    """A borrower's standing authorization to debit their bank account each month (NACHA PPD, Reg E 1005.10)."""
+
+    __tablename__ = "autopay_enrolments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    bank_account_id: Mapped[int] = mapped_column(ForeignKey("bank_accounts.id"))
+    amount_kind: Mapped[str] = mapped_column(String(12))  # due | fixed | due_plus
+    fixed_amount: Mapped[Decimal | None] = mapped_column(Money())
+    extra_principal: Mapped[Decimal] = mapped_column(Money(), default=ZERO, server_default="0")
+    days_before: Mapped[int] = mapped_column(Integer, default=0)  # drafts this many days before the due date
+    status: Mapped[str] = mapped_column(String(8), default="active")  # active | stopped
+    authorization_text: Mapped[str] = mapped_column(Text)  # exactly what the borrower was shown and agreed to
+    authorization_version: Mapped[str] = mapped_column(String(16))
+    authorization_language: Mapped[str] = mapped_column(String(10))
+    authorized_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    channel: Mapped[str] = mapped_column(String(16))  # sms, telegram, console_phone, console_written ...
+    enrolled_by: Mapped[str] = mapped_column(String(64))  # the specialist, or "bot"
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    stopped_by: Mapped[str | None] = mapped_column(String(64))
+    stop_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class AchFile(Base):
+    """A NACHA file we made (an origination file for one effective date) or read (returns and NOCs), by hash."""
+
+    __tablename__ = "ach_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    direction: Mapped[str] = mapped_column(String(8))  # out: origination | in: returns and notifications of change
+    effective_date: Mapped[date | None] = mapped_column(Date)  # out: the drafts' effective entry date
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)  # out: the file header's time
+    created_by: Mapped[str] = mapped_column(String(64))
+    business_date: Mapped[date] = mapped_column(Date)
+    sha256: Mapped[str] = mapped_column(String(64))
+    entries: Mapped[int] = mapped_column(Integer)
+    debit_total: Mapped[Decimal] = mapped_column(Money())
+    name: Mapped[str] = mapped_column(String(200), default="")
+    content_encrypted: Mapped[str | None] = mapped_column(Text)  # out: the file itself, Fernet (it holds accounts)
+
+    __table_args__ = (
+        UniqueConstraint("direction", "effective_date", name="uq_ach_files_direction_effective_date"),
+        UniqueConstraint("direction", "sha256", name="uq_ach_files_direction_sha256"),
+    )
+
+
+class AchDraft(Base):
+    """One debit of a borrower's bank account in an origination file: in transit until it settles, then posted."""
+
+    __tablename__ = "ach_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"))
+    kind: Mapped[str] = mapped_column(String(12))  # autopay | scheduled (a one-time payment)
+    source_reference: Mapped[str] = mapped_column(String(64))  # AP-<enrolment id>, or the scheduled payment's
+    effective_date: Mapped[date] = mapped_column(Date, index=True)
+    bank_account_id: Mapped[int] = mapped_column(ForeignKey("bank_accounts.id"))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    transaction_code: Mapped[str] = mapped_column(String(2))
+    trace_number: Mapped[str] = mapped_column(String(15), unique=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)  # the payment's reference once posted
+    status: Mapped[str] = mapped_column(String(12), default="in_transit")  # in_transit | posted | returned
+    file_id: Mapped[int] = mapped_column(ForeignKey("ach_files.id"), index=True)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    settled_on: Mapped[date | None] = mapped_column(Date)
+    return_code: Mapped[str | None] = mapped_column(String(3))
+    returned_on: Mapped[date | None] = mapped_column(Date)
+
+    __table_args__ = (
+        UniqueConstraint("loan_id", "effective_date", "kind", "source_reference", name="uq_ach_drafts_once"),
+        Index("ix_ach_drafts_loan", "loan_id", "effective_date"),
+    )
+
+
+class AchReturn(Base):
+    """A return (R..) or notification of change (C..) read from a bank's file, and what it did."""
+
+    __tablename__ = "ach_returns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("ach_files.id"), index=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("ach_drafts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # return | change
+    code: Mapped[str] = mapped_column(String(3))
+    line: Mapped[int] = mapped_column(Integer)
+    business_date: Mapped[date] = mapped_column(Date, index=True)
+    outcome: Mapped[str] = mapped_column(String(200))  # what was done, in the servicer's words (account masked)

@@ -61,12 +61,17 @@ AUTH_TOKEN = "browser-test-token"
 FROM_NUMBER = "+15550002222"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the group
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test in this package `browser`, and skip them all when Chromium is absent."""
+    """Mark every test in this package `browser`, and skip them all when Chromium is absent.
+
+    Under pytest-xdist (`make test`) they form one group: one worker runs them all, on one server and one chromium.
+    """
     here = Path(__file__).parent
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.xdist_group("browser"))
             if not CHROMIUM.exists():
                 item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
 

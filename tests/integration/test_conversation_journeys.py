@@ -17,7 +17,7 @@ from servicing.conversations import claim_conversation, record_outbound, resolve
 from servicing.queries import summarize
 from servicing.rules.payoff import payoff_quote
 from servicing.store.accounts import load_account
-from servicing.store.models import Case, Conversation, FraudAlert, ScheduledPayment
+from servicing.store.models import Case, Conversation, Document, FraudAlert, ScheduledPayment
 from tests.integration.helpers import board
 
 PHONE = "+15557770001"
@@ -80,6 +80,8 @@ def test_journey_2_payoff_good_through_a_chosen_date_with_a_payoff_request(
         default = payoff_quote(account, TODAY, TODAY + timedelta(days=10))
         chosen = payoff_quote(account, TODAY, date(2026, 4, 15))
         [case] = session.scalars(select(Case).where(Case.kind == "payoff_request")).all()
+        [statement] = session.scalars(select(Document).where(Document.kind == "payoff_statement")).all()
+    assert (statement.period, statement.summary["total"]) == (case.reference, str(default.total))  # the written one
     assert f"send {en(default.total)} by March 30, 2026" in answer
     assert f"add {en(default.per_diem)} for each day" in answer
     assert case.reference in answer

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from servicing.store.models import (
     Borrower,
     BusinessDay,
     Case,
+    ContactDecision,
     EscrowItem,
     Fee,
     LedgerEntry,
@@ -111,6 +112,7 @@ RELOAD_TABLES = (
     EscrowItem,
     BusinessDay,
     AuditEntry,
+    ContactDecision,
 )
 
 
@@ -230,6 +232,30 @@ def test_the_demo_opens_a_payoff_request_a_notice_of_error_and_early_interventio
     with demo() as session:
         kinds = set(session.scalars(select(Case.kind)))
     assert {"payoff_request", "notice_of_error", "loss_mitigation", "early_intervention"} <= kinds
+
+
+def test_the_demo_day_queues_reminders_past_due_notices_and_invitations_at_each_borrowers_hour(
+    demo: sessionmaker[Session],
+) -> None:
+    with demo() as session:
+        rows = session.execute(
+            select(Loan.loan_number, Borrower.timezone, ContactDecision.kind, ContactDecision.status,
+                   ContactDecision.reason, ContactDecision.send_after)
+            .join(Loan, Loan.id == ContactDecision.loan_id)
+            .join(Borrower, Borrower.id == Loan.borrower_id)
+        ).all()  # fmt: skip
+    going = {(row.kind, row.status) for row in rows}
+    for kind in ("payment_reminder", "past_due", "early_intervention", "payment_received"):
+        assert (kind, "queued") in going or (kind, "deferred") in going, kind
+    mornings = {(row.timezone, row.send_after.astimezone(UTC).isoformat()) for row in rows if row.status == "deferred"}
+    # 15:00 UTC on November 2, 2026: 07:00 in Los Angeles (8:00 PST is 16:00 UTC, the clocks went back the day
+    # before), 22:00 in Jakarta (8:00 WIB is 01:00 UTC), daytime everywhere else. Denpasar's borrower (8:00 WITA
+    # is 00:00 UTC) has a mobile number libphonenumber places in Jakarta: 8:00 in both is 01:00 UTC.
+    assert mornings == {("America/Los_Angeles", "2026-11-02T16:00:00+00:00"),
+                        ("Asia/Jakarta", "2026-11-03T01:00:00+00:00"),
+                        ("Asia/Makassar", "2026-11-03T01:00:00+00:00")}  # fmt: skip
+    talking = {row.loan_number for row in rows if row.reason == "specialist_conversation"}
+    assert {"LN-2002", "LN-1005"} <= talking  # the demo conversations waiting for or held by a specialist
 
 
 def test_every_loans_cached_balances_equal_its_ledger(demo: sessionmaker[Session]) -> None:

@@ -36,8 +36,10 @@ def late_notice_context(session: Session, loan: Loan) -> dict[str, Any]:
         "loan": loan_block(loan, "US"),
         "notice": {
             "amount_to_bring_current": Decimal("1534.20"), "due_date": date(2026, 11, 1),
-            "past_due": Decimal("1500.00"), "fee_on": date(2026, 11, 17), "fee": Decimal("34.20"),
-            "other_fees": Decimal("0.00"), "days_past_due": 33,
+            "past_due": Decimal("1500.00"), "fee_on": date(2026, 11, 17),
+            "fees": [{"installment_due": date(2026, 11, 1), "amount": Decimal("34.20")}],
+            "other_fees": Decimal("0.00"), "escrow_billed": Decimal("0.00"), "suspense": Decimal("0.00"),
+            "days_past_due": 33,
         },
     }  # fmt: skip
 
@@ -113,7 +115,7 @@ def test_a_correction_is_a_new_version_naming_the_one_it_replaces_and_the_origin
         context = late_notice_context(session, loan)
         first = renderer.render("late_notice.html", context, "en_US")
         original = keep_document(session, tmp_path, NewDocument("late_notice", loan, "fee:1", first, TODAY, "test"))
-        context["notice"]["fee"] = Decimal("30.00")
+        context["notice"]["fees"][0]["amount"] = Decimal("30.00")
         fixed = renderer.render("late_notice.html", context, "en_US")
         corrected = keep_document(
             session, tmp_path, NewDocument("late_notice", loan, "fee:1", fixed, TODAY, "test"), replaces=original

@@ -111,7 +111,7 @@ def test_nothing_is_sent_to_a_number_that_opted_out(sessions: sessionmaker[Sessi
 
 def test_a_servicer_started_message_waits_for_the_borrowers_morning(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
-        board(session, phone="+15558880002")  # America/New_York from the country
+        board(session, phone="+15558880002", timezone="America/New_York")  # the 555 number tells no zone
     message_id = queue(sessions, "Your payment is due soon.", "+15558880002", proactive=True)
     night = datetime(2026, 3, 21, 3, 0, tzinfo=UTC)  # 23:00 in New York
     sender = RecordingSender()

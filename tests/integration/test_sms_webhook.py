@@ -306,11 +306,22 @@ def test_help_names_the_servicer_its_phone_and_how_to_opt_out(app: Flask, loan: 
     assert SERVICER_PHONE in text(word)  # answered even after opting out
 
 
-def test_stop_inside_a_sentence_asks_first_and_a_yes_opts_out(
+def test_a_revocation_in_a_sentence_is_honoured_at_once_and_confirmed_once(
     app: Flask, loan: str, sessions: sessionmaker[Session]
 ) -> None:
     text = Texter(app.test_client())
-    question = text("please stop texting me")
+    assert "unsubscribed" in text("please stop texting me")
+    with sessions() as session:
+        assert is_opted_out(session, "sms", PHONE)
+    assert text("stop texting me!") == ""  # confirmed once
+    assert text("balance") == ""
+
+
+def test_stop_inside_an_unclear_sentence_asks_first_and_a_yes_opts_out(
+    app: Flask, loan: str, sessions: sessionmaker[Session]
+) -> None:
+    text = Texter(app.test_client())
+    question = text("please quit sending stuff")
     assert "stop texting you?" in question and "YES" in question
     with sessions() as session:
         assert not is_opted_out(session, "sms", PHONE)
@@ -322,7 +333,7 @@ def test_stop_inside_a_sentence_asks_first_and_a_yes_opts_out(
 
 def test_stop_inside_a_sentence_then_no_keeps_the_texts(app: Flask, loan: str, sessions: sessionmaker[Session]) -> None:
     text = Texter(app.test_client())
-    text("can you stop sending me messages")
+    text("can you quit sending me all that")
     assert "keep getting our texts" in text("no")
     assert "date of birth" in text("balance")
     with sessions() as session:
@@ -591,14 +602,15 @@ def test_an_unsigned_status_callback_is_refused(app: Flask, loan: str, sessions:
     assert status_of(sessions, sid) == ("sent", None, False)
 
 
-def test_stop_inside_a_sensitive_sentence_reaches_a_person_and_still_asks(
+def test_a_revocation_in_a_sensitive_sentence_is_honoured_and_reaches_a_person_silently(
     app: Flask, loan: str, sessions: sessionmaker[Session]
 ) -> None:
     answer = Texter(app.test_client())("stop texting me and talk to my attorney")
-    assert "specialist" in answer.lower() and "stop texting you?" in answer
+    assert "unsubscribed" in answer and "specialist" not in answer.lower()  # the confirmation is the one message
     with sessions() as session:
         conversation = the_conversation(session)
         assert (conversation.state, conversation.escalation_reason) == ("queued", "sensitive")
+        assert is_opted_out(session, "sms", PHONE)
 
 
 @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -76,7 +76,14 @@ def test_a_store_module_imports_rules_but_no_use_case_demo_or_web_library(path: 
     assert offending == []
 
 
-@pytest.mark.parametrize("path", [*sorted(CORE.glob("*.py")), *modules_of(CORE / "documents")], ids=name)
+@pytest.mark.parametrize(
+    "path",
+    [
+        *sorted(CORE.glob("*.py")),
+        *(path for package in ("documents", "outreach", "ach") for path in modules_of(CORE / package)),
+    ],
+    ids=name,
+)
 def test_a_use_case_imports_neither_the_demo_nor_the_bot_or_console(path: Path) -> None:
     offending = [
         f"line {line}: {module}"
