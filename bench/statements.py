@@ -112,7 +112,8 @@ def statements_rate(db: Database, options: StatementOptions, workers: int) -> tu
             chunks.append(done)
             made = sum(len(chunk.lines) for chunk in chunks)
             if len(chunks) % 40 == 0:
-                print(f"    {made:,} of {len(loan_ids):,} in {elapsed():.0f} s", flush=True)
+                print(f"    {made:,} of {len(loan_ids):,} in {elapsed():.0f} s ({made / elapsed():.1f} per second)",
+                      flush=True)  # fmt: skip
     return sum(len(chunk.lines) for chunk in chunks) / elapsed(), chunks
 
 
@@ -161,6 +162,7 @@ def run(loans: int, workers: int, with_profile: bool) -> Figures:
                 profile(db, options, min(loans, 200))
             selection, selected = selection_seconds(db)
             before = floor_rate(workers, min(loans, 2_000))
+            print(f"  floor before the statements: {before:.1f} per second", flush=True)
             rate, chunks = statements_rate(db, options, workers)
             after = floor_rate(workers, min(loans, 2_000))
             floor = (before + after) / 2
