@@ -134,7 +134,7 @@ def _totals(lines: list[_Line], currency: str) -> dict[str, Decimal]:
 
     def total(kinds: tuple[EntryKind, ...], bucket: str, sign: int) -> Decimal:
         values = (getattr(line, bucket) for line in lines if line.kind in {k.value for k in kinds})
-        return to_money(sign * sum(values, ZERO), currency)
+        return to_money(sign * sum(values, ZERO), currency) + ZERO  # never "-0.00"
 
     paying = (EntryKind.PAYMENT, EntryKind.PAYOFF)
     return {
