@@ -13,11 +13,10 @@ from decimal import Decimal, InvalidOperation
 from dateutil.relativedelta import relativedelta
 
 from bot.turn import Reply, Turn
-from servicing.explanations import Explanation, Question, explain_loan
+from servicing.explanations import EXPLAINED_NOTE, Explanation, Question, explain_loan
 from servicing.speaking import say
 from servicing.store.models import Loan
 
-EXPLAINED_NOTE = "explained"  # the questions explained in this conversation, for the specialist's handoff context
 # Translators: offered after a fee is explained; YES opens a notice of error naming that fee.
 FEE_DISPUTE_OFFER = say("If you think this fee is wrong, reply YES and I will record a notice of error about it.")
 FEE_DISPUTE_DROPPED = say("OK, no notice of error was recorded.")

@@ -10,9 +10,10 @@ from servicing.explanations.entries import ExplainedEntry, explain_entry, explai
 from servicing.explanations.fees import explain_fees, fee_label
 from servicing.explanations.lateness import Arrears, arrears_of, explain_late
 from servicing.explanations.payments import explain_payment
-from servicing.explanations.wording import Explanation, Money, Percent, Question, Sentence
+from servicing.explanations.wording import EXPLAINED_NOTE, Explanation, Money, Percent, Question, Sentence
 
 __all__ = [
+    "EXPLAINED_NOTE",
     "Arrears",
     "ExplainedEntry",
     "Explanation",

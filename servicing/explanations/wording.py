@@ -15,6 +15,10 @@ from typing import Any
 from servicing.rules.formatting import rate_text
 from servicing.speaking import Speaker
 
+# The conversation note (its flow's `notes`) listing the questions the bot explained there: the console shows the
+# same explanations beside the conversation when a specialist takes it over.
+EXPLAINED_NOTE = "explained"
+
 
 class Question(StrEnum):
     """What the borrower asked: where a payment went, why a fee, why the payment changed, why late."""
