@@ -57,7 +57,8 @@ class AskedExplanation:
 
 def asked_in_conversation(session: Session, conversation: Conversation, today: date) -> list[AskedExplanation]:
     """Return, built afresh from the ledger, each explanation the bot gave in this conversation (newest last)."""
-    asked = (conversation.flow or {}).get("notes", {}).get(EXPLAINED_NOTE) or []
+    notes = (conversation.flow or {}).get("notes", {})
+    asked = [q for q in notes.get(EXPLAINED_NOTE) or [] if q in {question.value for question in Question}]
     if not asked or conversation.loan_id is None:
         return []
     loan = session.get(Loan, conversation.loan_id)

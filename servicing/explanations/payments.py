@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from servicing.errors import InvalidInput
-from servicing.explanations.wording import Explanation, Question, Sentence, money, sentence
+from servicing.explanations.wording import Explanation, Money, Question, Sentence, money, sentence
 from servicing.rules.account import Account, LoanStatus
 from servicing.rules.ledger import EntryKind
 from servicing.rules.money import ZERO, to_money
@@ -80,7 +80,7 @@ def explain_payment(
 
 def _find_payment(
     session: Session, account: Account, received_on: date | None, amount: Decimal | None, payment_id: int | None
-) -> tuple[Payment | None, object | None]:
+) -> tuple[Payment | None, date | Money | None]:
     """Return the payment asked about (else the last one) and, when none matched, what the borrower named."""
     query = select(Payment).where(Payment.loan_id == account.loan_id).order_by(Payment.received_on.desc(),
                                                                                 Payment.id.desc())  # fmt: skip
@@ -97,7 +97,7 @@ def _find_payment(
         chosen = session.scalar(query.where(Payment.amount == to_money(amount, account.currency)).limit(1))
         if chosen is not None:
             return chosen, None
-    missed: object | None = None
+    missed: date | Money | None = None
     if received_on is not None:
         missed = received_on
     elif amount is not None:

@@ -55,7 +55,7 @@ def test_the_ledger_links_each_payment_and_fee_to_its_explanation_in_both_langua
     [fee] = entries(app, loan, "fee_assessed")
     assert f"/console/loans/{loan}/explain/{payment.id}" in page and f"/console/loans/{loan}/explain/{fee.id}" in page
     [disbursement] = entries(app, loan, "disbursement")
-    assert f"/explain/{disbursement.id}\"" not in page
+    assert f'/explain/{disbursement.id}"' not in page
 
     shown = text_of(client.get(f"/console/loans/{loan}/explain/{payment.id}").get_data(as_text=True))
     with sessions_of(app)() as session:

@@ -122,3 +122,21 @@ def test_a_borrower_with_two_loans_picks_one_before_the_explanation(
     assert "Your payment of $500.00 received March 19, 2026" in answer
     with sessions() as session:
         assert load_account(session, first) is not None
+
+
+def test_a_payment_named_by_its_date_or_amount_in_the_question_is_the_one_explained_after_verification(
+    sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    english = NATIVES[0]
+    with sessions.begin() as session:
+        loan = board(session, loan_number="4400033333", phone=english.phone)
+    scenario.pay(sessions, loan, Decimal("1051.68"), date(2026, 1, 30), "jan")
+    scenario.pay(sessions, loan, Decimal("1100.00"), date(2026, 2, 27), "feb")
+    engine = Engine(sessions, settings, clock=lambda: NOW)
+    chat = chat_as(engine, english)
+    chat("how was my payment of january 30 applied")  # January 30 lies behind: last January's, not next year's
+    by_date = chat(english.birth_date)
+    assert "Your payment of $1,051.68 received January 30, 2026" in by_date and "1,100.00" not in by_date
+    by_amount = chat("where did my 1100 go")
+    assert "Your payment of $1,100.00 received February 27, 2026" in by_amount
+    assert "$48.32 extra to principal." in by_amount
