@@ -103,7 +103,8 @@ def _escrow_sentences(
 ) -> tuple[Sentence, ...]:
     """Say what the analysis changed: the payment, the deposit and its parts, the bills that moved."""
     c = account.currency
-    figures, payments = analysis.statement["figures"], analysis.statement["payments"]
+    figures = analysis.statement["figures"]
+    payments = analysis.statement.get("payments") or _payments_of(account, figures)
 
     def amount(name: str) -> Decimal:
         return to_money(Decimal(figures[name]), c)
@@ -119,6 +120,17 @@ def _escrow_sentences(
     parts += _recovery(figures, c)
     parts += _bills_moved(session, account, analysis, earlier)
     return tuple(parts)
+
+
+def _payments_of(account: Account, figures: dict[str, Any]) -> dict[str, str]:
+    """Return the payment before and after an analysis stored without them (principal and interest as today)."""
+    principal_and_interest = account.monthly_payment
+    return {
+        "principal_and_interest": str(principal_and_interest),
+        "escrow_before": figures["current_deposit"],
+        "total_from_next_year": str(principal_and_interest + Decimal(figures["new_deposit"])),
+        "new_payment_from": figures["computation_year_starts"],
+    }
 
 
 def _recovery(figures: dict[str, Any], currency: str) -> list[Sentence]:
