@@ -21,13 +21,6 @@ from servicing.store.models import Loan
 FEE_DISPUTE_OFFER = say("If you think this fee is wrong, reply YES and I will record a notice of error about it.")
 FEE_DISPUTE_DROPPED = say("OK, no notice of error was recorded.")
 
-INTENT_QUESTIONS = {
-    "explain_payment": Question.PAYMENT,
-    "explain_fee": Question.FEE,
-    "explain_payment_change": Question.PAYMENT_CHANGE,
-    "explain_late": Question.LATE,
-}
-
 
 def explain(turn: Turn, question: Question) -> Explanation:
     """Build the explanation of the conversation's loan, say it in one reply, and note it for the console."""
