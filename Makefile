@@ -24,7 +24,7 @@ install: $(BIN)/.installed catalogs-compile
 
 # gettext catalogs of the bot: extract the English messages, merge them into each locale, compile
 catalogs-extract: $(BIN)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k say -k ask --no-wrap --sort-by-file --project=loanline \
+	$(BIN)/pybabel extract -F babel.cfg -k say -k ask --add-comments=Translators: --no-wrap --sort-by-file --project=loanline \
 		--copyright-holder=Loanline -o locales/bot.pot .
 
 catalogs-update: catalogs-extract

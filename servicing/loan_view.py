@@ -16,6 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from servicing.escrow import EscrowSummary, escrow_summary
+from servicing.explanations.entries import is_explained
 from servicing.queries import LoanSummary, current_date, require_account, summarize
 from servicing.rules.account import Account
 from servicing.rules.money import to_money
@@ -106,6 +107,7 @@ class LedgerLineView:
     reference: str | None
     memo: str
     posted_by: str
+    explained: bool = False  # the console links it to its explanation (servicing.explanations, issue 18)
 
 
 @dataclass(frozen=True)
@@ -350,6 +352,7 @@ def _ledger_page(session: Session, account: Account, page: int) -> tuple[tuple[L
             e.reference,
             e.memo,
             e.posted_by,
+            is_explained(e.kind, e.payment_id, e.reference),
         )
         for e in entries[:LEDGER_PER_PAGE]
     )

@@ -14,7 +14,7 @@ CATALOG_FOLDER = Path(__file__).resolve().parents[2] / "locales" / "intents"
 INTENTS = (
     "balance", "next_payment", "make_payment", "payment_history", "payoff", "escrow", "hardship", "dispute",
     "agent", "language", "help", "greeting", "thanks", "documents",
-    "promise_to_pay",
+    "promise_to_pay", "explain_payment", "explain_fee", "explain_payment_change", "explain_late",
 )  # fmt: skip
 OUT_OF_SCOPE = "out_of_scope"
 TOPICS = ("bankruptcy", "attorney", "death", "fraud", "complaint", "cease_and_desist")

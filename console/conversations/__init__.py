@@ -18,6 +18,7 @@ from werkzeug.wrappers.response import Response
 
 from console.arguments import servicer_today, settings
 from console.contact import contact_helpers
+from console.explaining import asked_in_conversation, explanation_helpers
 from console.loans.promises import PromiseLabels
 from console.queue.labels import Words, template_helpers
 from console.security import audits_view, requires_role, sessions, user
@@ -54,6 +55,7 @@ from servicing.store.models import Borrower, Conversation, Message
 bp = Blueprint("conversations", __name__, url_prefix="/console/conversations")
 bp.context_processor(template_helpers)
 bp.context_processor(contact_helpers)
+bp.context_processor(explanation_helpers)
 CONFIRM_DISCLOSURE = "confirm_disclosure"  # the reply form's checkbox: send figures to an unverified borrower
 
 
@@ -162,6 +164,7 @@ def show(conversation_id: int) -> str:
         paused_until = borrower_paused_until(session, borrower.id, now) if borrower else None
         promises = promises_of_borrower(session, borrower.id, limit=5) if borrower else []
         contact = contact_overview(session, borrower.id) if borrower else None
+        explained = asked_in_conversation(session, conversation, today(session))  # the bot's answers, from the ledger
         session.expunge_all()
     return render_template(
         "conversations/show.html", conversation=conversation, messages=messages, older=older, paged=before,
@@ -172,7 +175,7 @@ def show(conversation_id: int) -> str:
         conversation.address), attachments=attachment_links, sla_state=sla_state, sla_target=sla_target,
         waiting_for=waiting_for, last_id=max((m.id for m in messages), default=0) if before is None else None,
         promises=promises, promise_labels=PromiseLabels.now(),
-        contact=contact,
+        contact=contact, explained=explained,
     )  # fmt: skip
 
 

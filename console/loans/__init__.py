@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from console.arguments import date_argument, page_argument, servicer_today, settings
 from console.contact import FLAGS, contact_helpers, label
+from console.explaining import explanation_helpers
 from console.i18n import money
 from console.loans.forms import (
     ClearContactFlagForm,
@@ -64,6 +65,7 @@ from servicing.workouts import approve_forbearance, approve_workout, deny_workou
 
 bp = Blueprint("loans", __name__, url_prefix="/console/loans")
 bp.context_processor(contact_helpers)
+bp.context_processor(explanation_helpers)
 
 # Who may do what (docs/console-loans.md): reading, payoff quotes and posting money received are a
 # specialist's daily work; taking money back, forgiving a fee and loss-mitigation decisions are a supervisor's.
@@ -456,4 +458,4 @@ def cancel_loan_promise(loan_number: str) -> Response:
     return run_action(loan_number, form, cancel)
 
 
-from console.loans import mail  # noqa: E402  (its views join this blueprint; it imports `bp` from here)
+from console.loans import explain, mail  # noqa: E402, F401  (their views join this blueprint; they import `bp` from here)
