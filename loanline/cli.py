@@ -556,6 +556,20 @@ def telegram(webhook: bool, host: str, port: int) -> None:
             raise Refused(f"Telegram refused: {error.message}") from error
 
 
+@main.command()
+def assign() -> None:
+    """Offer waiting conversations to available specialists once (the worker does it on every pass)."""
+    from datetime import UTC, datetime
+
+    from servicing.staffing.assignment import assign_waiting_conversations
+
+    with runtime() as rt, rt.sessions.begin() as session:
+        offers = assign_waiting_conversations(session, datetime.now(UTC))
+    for offer in offers:
+        click.echo(f"conversation {offer.conversation_id} -> {offer.username} ({offer.skill})")
+    click.echo(f"{len(offers)} conversations assigned")
+
+
 @main.group()
 def specialist() -> None:
     """Manage the people who log in to the console."""

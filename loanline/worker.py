@@ -1,4 +1,5 @@
-"""The outbox worker: delivers queued messages on every channel this deployment has credentials for."""
+"""The outbox worker: delivers queued messages on every channel this deployment has credentials for, and offers
+waiting conversations to available specialists on every pass (docs/console-assignment.md)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from bot.channels import configured_senders
 from loanline.runtime import Runtime
 from servicing.outbox import Sender, deliver_outbox
+from servicing.staffing.assignment import assign_waiting_conversations
 
 log = logging.getLogger(__name__)
 IDLE_SECONDS = 2.0
@@ -30,6 +32,7 @@ def run_worker(rt: Runtime, stop: threading.Event, idle_seconds: float = IDLE_SE
         log.warning("outbox worker: no channel has credentials; SMS and Telegram messages stay queued")
     while not stop.is_set():
         try:
+            offer_waiting_conversations(rt)
             report = deliver_outbox(rt.sessions, senders, worker=worker, clock=lambda: datetime.now(UTC),
                                     rules=rules)  # fmt: skip
         except OperationalError as error:  # the database restarted, failed over or was busy: the next pass retries
@@ -41,6 +44,14 @@ def run_worker(rt: Runtime, stop: threading.Event, idle_seconds: float = IDLE_SE
             log.info("outbox: sent %s, retried %s, gave up %s", report.sent, report.retried, report.given_up)
             continue
         stop.wait(idle_seconds)
+
+
+def offer_waiting_conversations(rt: Runtime) -> None:
+    """Give waiting conversations to available specialists (the bot escalates them without running the assignment)."""
+    with rt.sessions.begin() as session:
+        offers = assign_waiting_conversations(session, datetime.now(UTC))
+    if offers:
+        log.info("assignment: %s conversations offered", len(offers))
 
 
 def outbox_senders(rt: Runtime) -> dict[str, Sender]:
