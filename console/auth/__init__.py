@@ -98,6 +98,7 @@ def limit_login_attempts(app: Flask) -> Limiter:
     limiter = Limiter(key_func=client_address, app=app)
     limiter.limit(login_rate, methods=["POST"], on_breach=too_many_attempts)(bp)
     limiter.exempt(logout)
+    limiter.exempt(choose_password)  # a logged-in specialist's own password, not a guess at someone's login
     app.extensions["loanline.limiter"] = limiter
     return limiter
 
