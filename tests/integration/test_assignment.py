@@ -5,9 +5,11 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from loanline.cli import main
 from servicing.conversations import (
     AlreadyClaimed,
     EscalationReason,
@@ -165,3 +167,15 @@ def test_racing_assignments_and_claims_leave_each_conversation_exactly_one_owner
     assert all(held[c] == by_claim[c] for c in by_claim)
     for name in ("ana", "ben", "cy"):
         assert sum(1 for owner in held.values() if owner == name) <= 4
+
+
+def test_loanline_assign_offers_the_waiting_conversations_and_says_who_got_them(
+    sessions: sessionmaker[Session], cli_env: dict[str, str]
+) -> None:
+    staff(sessions, "ana")
+    conversation = waiting(sessions, "+15550000061")
+    result = CliRunner().invoke(main, ["assign"], catch_exceptions=False, prog_name="loanline")
+    assert result.exit_code == 0
+    assert f"conversation {conversation} -> ana (general)" in result.output
+    assert "1 conversations assigned" in result.output
+    assert owners(sessions)[conversation] == "ana"
