@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from servicing.conversations import claim_conversation
@@ -159,3 +161,18 @@ def test_deactivating_hands_back_what_the_person_held_and_refuses_oneself(app: F
     assert log_in(app.test_client(), "sam").status_code == 302
     assert audited(app, "specialist.deactivated") == [("ada", "sam")]
     assert audited(app, "specialist.reactivated") == [("ada", "sam")]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fields=st.dictionaries(st.sampled_from(sorted(new_user())), st.text(max_size=40), max_size=8))
+def test_a_fuzzed_new_user_form_never_fails_and_creates_nothing_half_written(
+    app: Flask, fields: dict[str, str]
+) -> None:
+    if "tests.fuzz" not in app.extensions:  # once per app: hypothesis calls the test many times with one fixture
+        admin = signed_in(app, "ada")
+        app.extensions["tests.fuzz"] = (admin, csrf_token(admin, USERS))
+    client, token = app.extensions["tests.fuzz"]
+    before = accounts(app)
+    answer = client.post(USERS, data={**fields, "csrf_token": token})
+    assert answer.status_code in (302, 400)
+    assert accounts(app) == before + (1 if answer.status_code == 302 else 0)

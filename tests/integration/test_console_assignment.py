@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from servicing.conversations import EscalationReason, claim_conversation, record_inbound
@@ -206,3 +208,26 @@ def test_the_transfer_picker_lists_people_available_first_and_sends_to_a_skill_q
     moved = conversation(app, held)
     assert (moved.skill, moved.state, moved.assigned_to) == ("payoffs", "assigned", "ana")
     assert actions(app, "conversation.transferred") == [("sam", str(held))]
+
+
+FUZZ_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=80)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    filters=st.dictionaries(st.sampled_from(["channel", "language", "reason", "sla", "skill", "other"]), FUZZ_TEXT),
+    bulk=st.dictionaries(st.sampled_from(["action", "to", "conversation", "seen-1", "next"]), FUZZ_TEXT),
+)
+def test_fuzzed_filters_and_bulk_forms_never_fail_and_change_nothing(
+    app: Flask, filters: dict[str, str], bulk: dict[str, str]
+) -> None:
+    if "tests.fuzz" not in app.extensions:  # once per app: hypothesis calls the test many times with one fixture
+        waiting(sessions_of(app), "+15550000091")
+        fuzzer = signed_in(app, "sam")
+        app.extensions["tests.fuzz"] = (fuzzer, csrf_token(fuzzer, QUEUE))
+    client, token = app.extensions["tests.fuzz"]
+    assert client.get(QUEUE, query_string=filters).status_code in (200, 400)
+    answer = client.post("/console/queue/bulk", data={**bulk, "csrf_token": token})
+    assert answer.status_code == 302
+    with sessions_of(app)() as session:
+        assert session.scalars(select(Conversation.state)).all() == ["queued"]
