@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -176,3 +177,10 @@ def test_a_fuzzed_new_user_form_never_fails_and_creates_nothing_half_written(
     answer = client.post(USERS, data={**fields, "csrf_token": token})
     assert answer.status_code in (302, 400)
     assert accounts(app) == before + (1 if answer.status_code == 302 else 0)
+
+
+def test_no_id_repeats_on_the_users_pages(app: Flask) -> None:
+    ada = signed_in(app, "ada")
+    for path in (USERS, USERS + "sam"):
+        ids = re.findall(r'\sid="([^"]+)"', ada.get(path).get_data(as_text=True))
+        assert len(ids) == len(set(ids)), path

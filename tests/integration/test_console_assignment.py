@@ -23,6 +23,7 @@ from tests.integration.test_console_auth import csrf_token
 TODAY = "2026-03-20"
 QUEUE = "/console/queue/"
 CLAIM_FORM = re.compile(r'action="/console/queue/(\d+)/claim"')
+ID = re.compile(r'\sid="([^"]+)"')
 SEEN = re.compile(r'name="seen-(\d+)" value="([^"]*)"')
 
 
@@ -231,3 +232,14 @@ def test_fuzzed_filters_and_bulk_forms_never_fail_and_change_nothing(
     assert answer.status_code == 302
     with sessions_of(app)() as session:
         assert session.scalars(select(Conversation.state)).all() == ["queued"]
+
+
+def test_no_id_repeats_on_the_queue_and_team_pages(app: Flask) -> None:
+    waiting(sessions_of(app), "+15550000071")
+    sue = signed_in(app, "sue")
+    token = csrf_token(sue, QUEUE)
+    for name in ("Mine", "Breached"):
+        sue.post("/console/queue/views", data={"name": name, "sla": "breached", "csrf_token": token})
+    for path in (QUEUE, QUEUE + "?sla=breached", "/console/queue/mine", "/console/queue/team"):
+        ids = ID.findall(sue.get(path).get_data(as_text=True))
+        assert len(ids) == len(set(ids)), path
