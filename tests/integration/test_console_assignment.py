@@ -243,3 +243,15 @@ def test_no_id_repeats_on_the_queue_and_team_pages(app: Flask) -> None:
     for path in (QUEUE, QUEUE + "?sla=breached", "/console/queue/mine", "/console/queue/team"):
         ids = ID.findall(sue.get(path).get_data(as_text=True))
         assert len(ids) == len(set(ids)), path
+
+
+def test_logging_out_sets_the_specialist_offline_and_hands_back_what_they_had_not_answered(app: Flask) -> None:
+    profile(app, "sam", presence="available")
+    unanswered = waiting(sessions_of(app), "+15550000081")
+    sam = signed_in(app, "sam")
+    set_status(sam, "available")
+    assert conversation(app, unanswered).assigned_to == "sam"
+    sam.post("/console/logout", data={"csrf_token": csrf_token(sam, QUEUE)})
+    with sessions_of(app)() as session:
+        assert specialist(session, "sam").presence == "offline"
+    assert conversation(app, unanswered).state == "queued"
