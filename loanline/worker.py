@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import OperationalError
@@ -30,9 +31,12 @@ def run_worker(rt: Runtime, stop: threading.Event, idle_seconds: float = IDLE_SE
     worker = f"{socket.gethostname()}:{threading.get_ident()}"
     if not set(senders) - {"simulator"}:
         log.warning("outbox worker: no channel has credentials; SMS and Telegram messages stay queued")
+    assigned_at = float("-inf")
     while not stop.is_set():
         try:
-            offer_waiting_conversations(rt)
+            if time.monotonic() - assigned_at >= idle_seconds:  # at most once per idle pause, even while sending
+                offer_waiting_conversations(rt)
+                assigned_at = time.monotonic()
             report = deliver_outbox(rt.sessions, senders, worker=worker, clock=lambda: datetime.now(UTC),
                                     rules=rules)  # fmt: skip
         except OperationalError as error:  # the database restarted, failed over or was busy: the next pass retries
