@@ -583,9 +583,14 @@ def specialist() -> None:
 @click.option("--name", "display_name", help="Name shown in the console (default the username).")
 @click.option("--locale", type=click.Choice(["en", "es", "fr"]), default="en", show_default=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
-def specialist_add(username: str, role: str, display_name: str | None, locale: str, password_stdin: bool) -> None:
+@click.option("--languages", default="en", show_default=True, help="Borrower languages spoken, e.g. en,es.")
+@click.option("--skills", default="general", show_default=True, help="e.g. general,loss_mitigation,disputes,payoffs.")
+@click.option("--capacity", default=3, show_default=True, type=int, help="Conversations held at once (0-20).")
+def specialist_add(username: str, role: str, display_name: str | None, locale: str, password_stdin: bool,
+                   languages: str, skills: str, capacity: int) -> None:  # fmt: skip
     """Create a console user; asks for the password twice unless --password-stdin. Exit 1 if the user exists."""
     from servicing.specialists import Role, add_specialist
+    from servicing.staffing.accounts import Profile, change_account
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -597,8 +602,16 @@ def specialist_add(username: str, role: str, display_name: str | None, locale: s
             created = add_specialist(
                 session, username, password, Role(role), display_name=display_name, locale=locale, actor="cli"
             )
+            profile = Profile(created.display_name, created.role, created.locale, _listed(languages), _listed(skills),
+                              capacity)  # fmt: skip
+            change_account(session, "cli", created.username, profile)
             session.commit()
     click.echo(f"Specialist {created.username} added ({created.role}).")
+
+
+def _listed(words: str) -> tuple[str, ...]:
+    """Return the items of a comma-separated option."""
+    return tuple(word.strip() for word in words.split(",") if word.strip())
 
 
 @main.command("classify")

@@ -19,7 +19,7 @@ from servicing.conversations import (
 from servicing.staffing.assignment import assign_waiting_conversations
 from servicing.staffing.presence import set_presence
 from servicing.staffing.team import transfer_to_skill_queue
-from servicing.store.models import AuditEntry, Conversation
+from servicing.store.models import AuditEntry, Conversation, Specialist
 from tests.integration.staffing_helpers import specialist, staff, waiting
 
 
@@ -179,3 +179,21 @@ def test_loanline_assign_offers_the_waiting_conversations_and_says_who_got_them(
     assert f"conversation {conversation} -> ana (general)" in result.output
     assert "1 conversations assigned" in result.output
     assert owners(sessions)[conversation] == "ana"
+
+
+def test_loanline_specialist_add_sets_languages_skills_and_capacity_and_refuses_unknown_ones(
+    sessions: sessionmaker[Session], cli_env: dict[str, str]
+) -> None:
+    def add(*options: str) -> tuple[int, str]:
+        result = CliRunner().invoke(main, ["specialist", "add", *options, "--password-stdin"],
+                                    input="long enough password\n", prog_name="loanline")  # fmt: skip
+        return result.exit_code, result.output
+
+    assert add("lucia", "--languages", "en,es", "--skills", "loss_mitigation,general", "--capacity", "5")[0] == 0
+    with sessions() as session:
+        lucia = specialist(session, "lucia")
+        assert (lucia.languages, lucia.skills, lucia.capacity) == (["en", "es"], ["loss_mitigation", "general"], 5)
+    code, output = add("marc", "--languages", "klingon")
+    assert code == 1 and "languages: at least one of" in output
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Specialist).where(Specialist.username == "marc")) == 0
