@@ -622,8 +622,7 @@ def _entry(row: Row[Any]) -> QueueEntry:
 def waiting_queue(
     session: Session, limit: int = 100, conditions: Sequence[ColumnElement[bool]] = ()
 ) -> list[QueueEntry]:
-    """Return the conversations waiting for a person (meeting `conditions`, the queue's filters): highest
-    priority first, then the longest wait."""
+    """Return the waiting conversations meeting `conditions` (filters): most urgent, then longest wait, first."""
     query = (
         _queue_query(limit)
         .where(Conversation.state == ConversationState.QUEUED.value, *conditions)
