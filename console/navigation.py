@@ -20,6 +20,8 @@ NAV = (
     ("worklists.index", _l("Worklists"), Role.SPECIALIST),
     ("reports.index", _l("Reports"), Role.SPECIALIST),
     ("audit.index", _l("Audit log"), Role.SUPERVISOR),
+    ("queue.team", _l("Team"), Role.SUPERVISOR),
+    ("admin.users", _l("Users"), Role.ADMIN),
 )
 ROLE_NAMES = {Role.SPECIALIST: _l("Specialist"), Role.SUPERVISOR: _l("Supervisor"), Role.ADMIN: _l("Administrator")}
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -400,6 +401,8 @@ class Conversation(Base):
     assigned_to: Mapped[str | None] = mapped_column(String(64))
     assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     locale: Mapped[str] = mapped_column(String(10), default="en")
+    # The skill queue it waits in when a specialist chose one (a transfer); else its reason's skill.
+    skill: Mapped[str | None] = mapped_column(String(20))
     verified_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -528,6 +531,29 @@ class Specialist(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Raised by a logout: a console session remembers the generation it began in and is refused once it moved.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Assignment (docs/console-assignment.md): available | away | offline, how many conversations at once,
+    # the borrower languages (codes: en, es, pt...) and the skills they handle.
+    presence: Mapped[str] = mapped_column(String(12), default="offline", server_default="offline")
+    capacity: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    languages: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["en"])
+    skills: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["general"])
+    last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set by an administrator's reset (and a console-created account): the next login must choose a password.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class SavedQueueView(Base):
+    """A specialist's named set of queue filters (channel, language, reason, SLA state, skill)."""
+
+    __tablename__ = "saved_queue_views"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    specialist_id: Mapped[int] = mapped_column(ForeignKey("specialists.id"))
+    name: Mapped[str] = mapped_column(String(60))
+    filters: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("specialist_id", "name"),)
 
 
 class DeliveryPreference(Base):
