@@ -7,16 +7,20 @@ import unicodedata
 YES = frozenset({
     "yes", "y", "yeah", "yep", "ok", "okay", "sure", "confirm", "si", "sí", "claro", "dale", "oui", "ouais",
     "sim", "s", "isso", "ja", "jawohl", "klar", "certo", "va bene", "haan", "han", "ha", "हाँ", "हां", "ji haan",
-    "ya", "iya", "betul", "oke", "sì",
+    "ya", "iya", "betul", "oke", "sì", "是", "是的", "好", "好的", "có", "co", "vâng", "vang", "dạ", "da", "예", "네",
+    "oo", "opo", "oho", "نعم", "أجل", "اجل",
 })  # fmt: skip
 NO = frozenset({
     "no", "n", "nope", "nah", "non", "nao", "não", "nein", "nee", "nahi", "nahin", "नहीं", "tidak", "gak", "nggak",
-    "ga", "enggak",
+    "ga", "enggak", "否", "不", "不是", "不要", "không", "khong", "아니요", "아니오", "아니", "hindi", "hindi po",
+    "ayoko", "لا",
 })  # fmt: skip
 OUT = frozenset({
     "cancel", "stop it", "menu", "start over", "cancelar", "annuler", "cancela", "abbrechen", "annulla", "ruko",
     "batal", "help", "ayuda", "aide", "ajuda", "hilfe", "aiuto", "madad", "bantuan", "agent", "agente", "person",
-    "menú", "menü", "conseiller", "atendente", "berater", "operatore", "agen",
+    "menú", "menü", "conseiller", "atendente", "berater", "operatore", "agen", "人工", "菜单", "帮助", "取消",
+    "nhân viên", "nhan vien", "trợ giúp", "tro giup", "hủy", "huy", "상담원", "메뉴", "취소", "ahente", "tulong",
+    "kanselahin", "موظف", "القائمة", "قائمة", "مساعدة", "إلغاء", "الغاء",
 })  # fmt: skip
 
 
