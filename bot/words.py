@@ -12,7 +12,7 @@ YES = frozenset({
     "có", "co", "vâng", "vang", "dạ", "da", "ừ", "đúng", "dung", "đúng rồi", "dung roi", "được", "duoc",
     "네", "예", "응", "그래요", "맞아요", "좋아요", "넵", "네네",
     "oo", "opo", "oho", "sige", "sige po", "oo po", "tama", "yes po",
-    "نعم", "ايوه", "أيوه", "أيوة", "ايوة", "اه", "آه", "ايوا", "تمام", "موافق", "أكيد", "اكيد", "صح",
+    "نعم", "ايوه", "أيوه", "أيوة", "ايوة", "اه", "آه", "ايوا", "تمام", "موافق", "أكيد", "اكيد", "صح", "أجل", "اجل",
 })  # fmt: skip
 NO = frozenset({
     "no", "n", "nope", "nah", "non", "nao", "não", "nein", "nee", "nahi", "nahin", "नहीं", "tidak", "gak", "nggak",
@@ -28,7 +28,7 @@ OUT = frozenset({
     "batal", "help", "ayuda", "aide", "ajuda", "hilfe", "aiuto", "madad", "bantuan", "agent", "agente", "person",
     "menú", "menü", "conseiller", "atendente", "berater", "operatore", "agen",
     "取消", "菜单", "帮助", "人工", "客服", "hủy", "huy", "trợ giúp", "tro giup", "nhân viên", "nhan vien",
-    "취소", "메뉴", "도움말", "상담원", "kanselahin", "tulong", "إلغاء", "الغاء", "القائمة", "قائمة", "مساعدة",
+    "취소", "메뉴", "도움말", "상담원", "kanselahin", "ahente", "tulong", "إلغاء", "الغاء", "القائمة", "قائمة", "مساعدة",
     "موظف",
 })  # fmt: skip
 

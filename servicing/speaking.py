@@ -13,14 +13,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from babel import localedata
+from babel import Locale, UnknownLocaleError, localedata
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
 from servicing.rules.formatting import date_text, money_text
 
-LOCALES = ("en", "es", "fr", "pt_BR", "de", "it", "hi", "id")
+LOCALES = ("en", "es", "fr", "pt_BR", "de", "it", "hi", "id", "zh_CN", "vi", "ko", "fil", "ar")
 DOMAIN = "bot"
 CATALOGS = Path(__file__).resolve().parent.parent / "locales"
 # Each language's name for itself inside a sentence of that language: CLDR's (Babel's
@@ -29,7 +29,13 @@ CATALOGS = Path(__file__).resolve().parent.parent / "locales"
 LANGUAGE_IN_TEXT = {
     "en": "English", "es": "español", "fr": "français", "pt_BR": "português",
     "de": "Deutsch", "it": "italiano", "hi": "हिन्दी", "id": "bahasa Indonesia",
+    "zh_CN": "中文", "vi": "Tiếng Việt", "ko": "한국어", "fil": "Filipino", "ar": "العربية",
 }  # fmt: skip
+# Languages whose catalog is a regional one: any Chinese locale (zh_Hans_US, zh_TW, zh_Hant_US) reads the
+# Simplified Chinese catalog, the one written; Portuguese reads Brazilian Portuguese.
+REGIONAL_CATALOGS = {"pt": "pt_BR", "zh": "zh_CN"}
+# Filipino borrowers' locale may say Tagalog (tl, tl_PH): CLDR and the catalogs call it Filipino (fil).
+LANGUAGE_ALIASES = {"tl": "fil"}
 # The same names where they begin a line (the language menu, the console's labels): capitalised.
 LANGUAGE_NAMES = {code: name[:1].upper() + name[1:] for code, name in LANGUAGE_IN_TEXT.items()}
 
@@ -39,9 +45,25 @@ def catalog_locale(locale: str) -> str:
     if locale in LOCALES:
         return locale
     language = locale.replace("-", "_").split("_")[0]
-    if language == "pt":
-        return "pt_BR"
+    language = LANGUAGE_ALIASES.get(language, language)
+    if language in REGIONAL_CATALOGS:
+        return REGIONAL_CATALOGS[language]
     return language if language in LOCALES else "en"
+
+
+def formatting_locale(locale: str, catalog: str) -> str:
+    """Return the CLDR locale a borrower's money and dates are written in: their own regional locale when CLDR
+    has it (es_US, ar_EG), else its language and script (zh_Hans_US -> zh_Hans), else the catalog's language."""
+    parts = locale.replace("-", "_").split("_")
+    parts[0] = LANGUAGE_ALIASES.get(parts[0], parts[0])
+    if len(parts) == 1:
+        return catalog
+    for size in range(len(parts), 0, -1):
+        try:
+            return str(Locale.parse("_".join(parts[:size])))  # CLDR's aliases too: zh_CN is zh_Hans_CN
+        except (UnknownLocaleError, ValueError):
+            continue
+    return catalog
 
 
 def regional_locale(catalog: str, current: str, country: str) -> str:
@@ -87,7 +109,7 @@ class Speaker:
     def __init__(self, locale: str) -> None:
         self.locale = locale if locale else "en"
         self.catalog = catalog_locale(self.locale)
-        self.format_locale = self.locale if "_" in self.locale else self.catalog
+        self.format_locale = formatting_locale(self.locale, self.catalog)
 
     def say(self, message: str, **values: Any) -> str:
         """Return a message in the borrower's language with its placeholders filled."""

@@ -25,7 +25,7 @@ from weasyprint.text.fonts import FontConfiguration
 
 from servicing.documents import wording as marking
 from servicing.rules.formatting import date_text, money_text, month_text, rate_text
-from servicing.speaking import catalog_locale, translations
+from servicing.speaking import catalog_locale, formatting_locale, translations
 
 DOMAIN = "documents"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -105,7 +105,7 @@ def _environment_for(catalog: str | None) -> Environment:
 
 
 def _format_locale(locale: str, catalog: str) -> str:
-    return locale if "_" in locale else catalog
+    return formatting_locale(locale, catalog)
 
 
 class Renderer:

@@ -24,6 +24,8 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "say": None, "ask": None}  # as the Makefile's `
 REGIONAL = {
     "en_US": "en", "en_GB": "en", "en_IN": "en", "es_US": "es", "es": "es", "fr_CA": "fr", "fr": "fr",
     "pt_BR": "pt_BR", "pt": "pt_BR", "de_DE": "de", "it_IT": "it", "hi_IN": "hi", "id_ID": "id",
+    "zh_CN": "zh_CN", "zh_Hans_US": "zh_CN", "zh_TW": "zh_CN", "vi_VN": "vi", "ko_KR": "ko", "fil_PH": "fil",
+    "tl_PH": "fil", "ar_EG": "ar", "ar_SA": "ar", "ar": "ar",
 }  # fmt: skip
 # The words each translation tells the borrower to reply with, in place of the English YES, NO, AGENT and MENU.
 REPLY_WORDS = {
@@ -34,6 +36,11 @@ REPLY_WORDS = {
     "it": {"YES": "SÌ", "NO": "NO", "AGENT": "OPERATORE", "MENU": "AIUTO"},
     "hi": {"YES": "हाँ", "NO": "नहीं", "AGENT": "AGENT", "MENU": "MENU"},
     "id": {"YES": "YA", "NO": "TIDAK", "AGENT": "AGEN", "MENU": "MENU"},
+    "zh_CN": {"YES": "是", "NO": "否", "AGENT": "人工", "MENU": "菜单"},
+    "vi": {"YES": "CÓ", "NO": "KHÔNG", "AGENT": "NHÂN VIÊN", "MENU": "TRỢ GIÚP"},
+    "ko": {"YES": "예", "NO": "아니요", "AGENT": "상담원", "MENU": "메뉴"},
+    "fil": {"YES": "OO", "NO": "HINDI", "AGENT": "AGENT", "MENU": "TULONG"},
+    "ar": {"YES": "نعم", "NO": "لا", "AGENT": "موظف", "MENU": "القائمة"},
 }
 
 
@@ -77,7 +84,7 @@ def extracted_msgids() -> set[str]:
 
 def test_the_template_has_messages_and_every_language_has_a_catalog() -> None:
     assert len(msgids(template())) > 40
-    assert set(TRANSLATED) == {"es", "fr", "pt_BR", "de", "it", "hi", "id"}
+    assert set(TRANSLATED) == {"es", "fr", "pt_BR", "de", "it", "hi", "id", "zh_CN", "vi", "ko", "fil", "ar"}
     for locale in TRANSLATED:
         assert (CATALOGS / locale / "LC_MESSAGES" / "bot.po").exists()
 
