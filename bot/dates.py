@@ -28,7 +28,17 @@ from servicing.speaking import CATALOGS, LOCALES
 TABLE = CATALOGS / "dates.tsv"
 MAX_TEXT = 300  # characters of a message searched for a date
 NUKTA, CHANDRABINDU, ANUSVARA = "\u093c", "\u0901", "\u0902"
-_WORD = r"[\w\u0900-\u0963\u0966-\u097f]"
+# Letters that make a word go on: not Chinese characters nor Korean syllables, after which a date may follow
+# without a space ("我下周五还", "금요일에"), but Devanagari signs, which Python does not count as letters.
+_WORD = r"(?:[^\W\u3400-\u9fff\uac00-\ud7a3]|[\u0900-\u0963\u0966-\u097f])"
+# Letters typed in more than one form (as in bot/nlu/text.py): Arabic taa marbuta, alef maqsura, tatweel;
+# Vietnamese đ; and the Arabic decimal and thousands marks.
+_LETTERS = str.maketrans({"\u0629": "\u0647", "\u0649": "\u064a", "\u0640": None, "\u0111": "d",
+                          "\u066b": ".", "\u066c": ","})  # fmt: skip
+_CHINESE_WORD = re.compile(r"^[\u3400-\u9fff]+$")
+_UNSPACED_WORD = re.compile(r"^[\u3400-\u9fff\uac00-\ud7a3]+$")
+# A number glued to a Chinese character or Korean syllable ("12月15日", "15일에") is a word of its own.
+_GLUED_NUMBER = re.compile(r"(?<=\d)(?=[\u3400-\u9fff\uac00-\ud7a3])|(?<=[\u3400-\u9fff\uac00-\ud7a3])(?=\d)")
 _START, _END = rf"(?<!{_WORD})", rf"(?!{_WORD})"
 _APOSTROPHES = re.compile("['\u2018\u2019\u201b\u02bc\u0060\u00b4]")
 _NOT_DATE_TEXT = re.compile(r"[^\w\s/.\-\u0900-\u0963\u0966-\u097f]")
@@ -38,7 +48,8 @@ _ORDINAL = re.compile(rf"^(\d{{1,2}})(?:{SUFFIXES}|\.)$")
 
 
 def fold(text: str) -> str:
-    """Lowercase, drop accents (not Devanagari signs), join apostrophes, ASCII digits, squeeze spaces."""
+    """Lowercase, drop accents (not Devanagari signs), join apostrophes, ASCII digits, squeeze spaces; one form
+    for letters typed in several, and numbers apart from the Chinese or Korean word they are glued to."""
     decomposed = unicodedata.normalize("NFKD", text[:MAX_TEXT]).casefold()
     kept = []
     for character in decomposed:
@@ -47,7 +58,8 @@ def fold(text: str) -> str:
         digit = unicodedata.decimal(character, None)
         kept.append(str(digit) if digit is not None else character)
     plain = _APOSTROPHES.sub("", "".join(kept)).replace(CHANDRABINDU, ANUSVARA).replace("\u0970", ".")
-    plain = _NOT_DATE_TEXT.sub(" ", plain.replace(",", " "))
+    plain = unicodedata.normalize("NFC", plain.translate(_LETTERS))  # Korean syllables NFKD took apart, whole
+    plain = _NOT_DATE_TEXT.sub(" ", _GLUED_NUMBER.sub(" ", plain).replace(",", " "))
     return re.sub(r"\s+", " ", plain).strip()
 
 
@@ -177,7 +189,7 @@ def patterns() -> Patterns:
             rf"(?:(?P=sep)(?P<year>\d{{4}}|\d{{2}}))?(?P<dot>\.)?{_END}"
         ),
         compact=re.compile(r"^(?P<digits>\d{6}|\d{8})$"),
-        day_month=re.compile(rf"{_START}{day}\s(?:(?:de|of|the|di|del)\s)?{month}(?:\s(?:(?:de|del)\s)?{year})?{_END}"),
+        day_month=re.compile(rf"{_START}{day}\s(?:(?:de|of|the|di|del|ng)\s)?{month}(?:\s(?:(?:de|del)\s)?{year})?{_END}"),
         month_day=re.compile(rf"{_START}{month}\s(?:the\s)?{day}(?:\s{year})?{_END}"),
         month_year=re.compile(rf"{_START}{month}\s(?:(?:de|of|del)\s)?(?P<year>\d{{4}}){_END}"),
         year=re.compile(rf"{_START}(?P<year>(?:19|20)\d\d){_END}"),
@@ -185,7 +197,7 @@ def patterns() -> Patterns:
         relative=re.compile(rf"{_START}(?P<relative>{_alternatives(words.days)}){_END}"),
         ordinal=re.compile(
             rf"{_START}(?:(?P<word>{_alternatives(words.day_before)})\s)?(?P<day>\d{{1,2}})(?P<suffix>{SUFFIXES}|\.)?"
-            rf"(?:\s(?P<after>{_alternatives(words.day_after)}))?{_END}"
+            rf"(?:\s(?P<after>{_alternatives(words.day_after)}))?{_END}(?![/.\-]\d)"
         ),
     )
 
@@ -276,11 +288,32 @@ def _without(folded: str, start: int, end: int) -> str:
     """Return the text without the date at [start, end) and the words that lead to or follow it ("for the")."""
     words = vocabulary()
     head, tail = f" {folded[:start].strip()}", f"{folded[end:].strip()} "
-    while leading := next((word for word in words.before if head.endswith(f" {word}")), None):
-        head = head[: -len(leading) - 1]
-    while following := next((word for word in words.after if tail.startswith(f"{word} ")), None):
-        tail = tail[len(following) + 1 :]
+    glued_before, glued_after = folded[start - 1 : start] not in ("", " "), folded[end : end + 1] not in ("", " ")
+    while leading := next((word for word in words.before if _ends_with_word(head, word, glued_before)), None):
+        head = head[: -len(leading)].rstrip() if _unspaced(leading) else head[: -len(leading) - 1]
+    while following := next((word for word in words.after if _starts_with_word(tail, word, glued_after)), None):
+        tail = tail[len(following) :].lstrip() + " " if _unspaced(following) else tail[len(following) + 1 :]
     return f"{head.strip()} {tail.strip()}".strip()
+
+
+def _unspaced(word: str) -> bool:
+    """Tell whether a word is written glued to its neighbours (Chinese, Korean particles): no space needed."""
+    return _UNSPACED_WORD.match(word) is not None
+
+
+def _chinese(word: str) -> bool:
+    """Tell whether a word is Chinese, which is never written apart from its neighbours."""
+    return _CHINESE_WORD.match(word) is not None
+
+
+def _ends_with_word(head: str, word: str, glued: bool) -> bool:
+    """Tell whether the text before a date ends with the word: after a space, or glued on in Chinese or Korean."""
+    return head.endswith(f" {word}") or ((glued or _chinese(word)) and _unspaced(word) and head.endswith(word))
+
+
+def _starts_with_word(tail: str, word: str, glued: bool) -> bool:
+    """Tell whether the text after a date starts with the word: before a space, or glued on (금요일에)."""
+    return tail.startswith(f"{word} ") or ((glued or _chinese(word)) and _unspaced(word) and tail.startswith(word))
 
 
 def _coming(number: int, today: date) -> date:

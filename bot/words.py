@@ -28,8 +28,8 @@ OUT = frozenset({
     "batal", "help", "ayuda", "aide", "ajuda", "hilfe", "aiuto", "madad", "bantuan", "agent", "agente", "person",
     "menú", "menü", "conseiller", "atendente", "berater", "operatore", "agen",
     "取消", "菜单", "帮助", "人工", "客服", "hủy", "huy", "trợ giúp", "tro giup", "nhân viên", "nhan vien",
-    "취소", "메뉴", "도움말", "상담원", "kanselahin", "ahente", "tulong", "إلغاء", "الغاء", "القائمة", "قائمة", "مساعدة",
-    "موظف",
+    "취소", "메뉴", "도움말", "상담원", "kanselahin", "ahente", "tulong",
+    "إلغاء", "الغاء", "القائمة", "قائمة", "مساعدة", "موظف",
 })  # fmt: skip
 
 
