@@ -189,7 +189,9 @@ def patterns() -> Patterns:
             rf"(?:(?P=sep)(?P<year>\d{{4}}|\d{{2}}))?(?P<dot>\.)?{_END}"
         ),
         compact=re.compile(r"^(?P<digits>\d{6}|\d{8})$"),
-        day_month=re.compile(rf"{_START}{day}\s(?:(?:de|of|the|di|del|ng)\s)?{month}(?:\s(?:(?:de|del)\s)?{year})?{_END}"),
+        day_month=re.compile(
+            rf"{_START}{day}\s(?:(?:de|of|the|di|del|ng)\s)?{month}(?:\s(?:(?:de|del)\s)?{year})?{_END}"
+        ),
         month_day=re.compile(rf"{_START}{month}\s(?:the\s)?{day}(?:\s{year})?{_END}"),
         month_year=re.compile(rf"{_START}{month}\s(?:(?:de|of|del)\s)?(?P<year>\d{{4}}){_END}"),
         year=re.compile(rf"{_START}(?P<year>(?:19|20)\d\d){_END}"),
