@@ -84,20 +84,31 @@ _SCRIPTS = {
 
 def normalise(text: str) -> str:
     """Return the text lower-cased, without accents, punctuation, repeated letters or extra spaces."""
-    text = unicodedata.normalize("NFKD", text[:MAX_INPUT_CHARS]).casefold()
+    text = text[:MAX_INPUT_CHARS]
+    if text.isascii():  # most texts: nothing to decompose, fold or recompose
+        return _words(_APOSTROPHES.sub("", text.lower()))
+    text = unicodedata.normalize("NFKD", text).casefold()
     text = _APOSTROPHES.sub("", _ACCENTS.sub("", text)).translate(_LETTERS)
-    text = unicodedata.normalize("NFC", text)  # Hangul syllables NFKD took apart, whole again
+    if _JAMO.search(text):
+        text = unicodedata.normalize("NFC", text)  # Hangul syllables NFKD took apart, whole again
+    return _words(text)
+
+
+def _words(text: str) -> str:
+    """Return the words of a folded text: separators and repeats squeezed, each script's rules applied."""
     text = _REPEATS.sub(r"\1", _SEPARATORS.sub(" ", text))
-    if _UNSPACED_RUN.search(text):
-        text = _UNSPACED_RUN.sub(_pairs, text)
-    if _HANGUL_PRESENT.search(text):
-        text = _PARTICLE.sub("", _ENDING.sub(_ending, text))
-    if _ARABIC_PRESENT.search(text):
-        text = _GLUED.sub("", text)
+    if not text.isascii():
+        if _UNSPACED_RUN.search(text):
+            text = _UNSPACED_RUN.sub(_pairs, text)
+        if _HANGUL_PRESENT.search(text):
+            text = _PARTICLE.sub("", _ENDING.sub(_ending, text))
+        if _ARABIC_PRESENT.search(text):
+            text = _GLUED.sub("", text)
     return " ".join(text.split()[:MAX_TOKENS])
 
 
 _HANGUL_PRESENT = re.compile(f"[{_HANGUL}]")
+_JAMO = re.compile("[\u1100-\u11ff]")
 _ARABIC_PRESENT = re.compile("[\u0621-\u064a]")
 
 
