@@ -164,6 +164,7 @@ class Patterns:
     """The regular expressions over folded text, built from the vocabulary once."""
 
     iso: re.Pattern[str]
+    year_first: re.Pattern[str]
     numeric: re.Pattern[str]
     compact: re.Pattern[str]
     day_month: re.Pattern[str]
@@ -183,7 +184,12 @@ def patterns() -> Patterns:
     day = rf"(?P<day>\d{{1,2}}){_SUFFIX}\.?"
     year = r"(?P<year>\d{4}|\d{2})"
     return Patterns(
-        iso=re.compile(rf"{_START}(?P<year>\d{{4}})-(?P<month>\d{{1,2}})-(?P<day>\d{{1,2}}){_END}"),
+        # year first: 2026-04-15, and as Chinese and Korean write it, 2026/4/15 and 2026.04.15
+        iso=re.compile(
+            rf"{_START}(?P<year>\d{{4}})(?P<ysep>[-/.])(?P<month>\d{{1,2}})(?P=ysep)(?P<day>\d{{1,2}}){_END}"
+        ),
+        # 2026年4月15日, 2026년 4월 15일 (folded: "2026 年 4 月 15 日"): the year, then the month's name and the day
+        year_first=re.compile(rf"{_START}(?P<year>\d{{4}})\s(?:年|년)\s{month}\s{day}{_END}"),
         numeric=re.compile(
             rf"{_START}(?P<first>\d{{1,2}})(?P<sep>[/.-])(?P<second>\d{{1,2}})"
             rf"(?:(?P=sep)(?P<year>\d{{4}}|\d{{2}}))?(?P<dot>\.)?{_END}"
@@ -264,6 +270,8 @@ def _mentions(folded: str, locale: str, today: date) -> Iterator[tuple[int, int,
     shapes = patterns()
     for match in shapes.iso.finditer(folded):
         found.append((match.start(), match.end(), _ymd(int(match["year"]), int(match["month"]), int(match["day"]))))
+    for match in shapes.year_first.finditer(folded):
+        found.append((match.start(), match.end(), _named_ahead(match, today)))
     for match in shapes.numeric.finditer(folded):
         if match["sep"] == "." and not match["year"] and not match["dot"]:
             continue  # "5.10" is an amount more often than a date; "5.10." or "5.10.26" is a date
@@ -388,7 +396,8 @@ def parse_birth_date(text: str, locale: str, today: date) -> date | None:
         digits = match["digits"]
         match = shapes.numeric.match(f"{digits[:2]}/{digits[2:4]}/{digits[4:]}")
     else:
-        match = shapes.iso.search(folded) or _full(shapes.numeric, folded) or _full(shapes.day_month, folded)
+        match = shapes.iso.search(folded) or shapes.year_first.search(folded) or _full(shapes.numeric, folded)
+        match = match or _full(shapes.day_month, folded)
         match = match or _full(shapes.month_day, folded)
     if match is None:
         return None
@@ -422,7 +431,7 @@ def names_a_full_date(text: str) -> bool:
     """Tell whether a reply gives a day, a month and a year (right or wrong, in any order or language)."""
     folded = fold(text)
     shapes = patterns()
-    if shapes.compact.match(folded) or shapes.iso.search(folded):
+    if shapes.compact.match(folded) or shapes.iso.search(folded) or shapes.year_first.search(folded):
         return True
     return any(_full(shape, folded) for shape in (shapes.numeric, shapes.day_month, shapes.month_day))
 
