@@ -194,8 +194,14 @@ PAYOFF_BY_APRIL_10 = {
     "it_IT": "quanto devo per estinguere il prestito entro il 10 aprile?",
     "hi_IN": "10 अप्रैल तक लोन पूरा चुकाने के लिए कितना देना होगा?",
     "id_ID": "berapa untuk melunasi pinjaman saya sampai 10 April?",
+    "zh_Hans_US": "4月10日前还清贷款要多少钱？",
+    "vi_VN": "tất toán khoản vay đến ngày 10 tháng 4 cần bao nhiêu?",
+    "ko_KR": "4월 10일까지 대출 다 갚으려면 얼마예요?",
+    "fil_PH": "magkano ang payoff ng loan ko sa Abril 10?",
+    "ar_EG": "كم مبلغ سداد القرض بالكامل يوم ١٠ أبريل؟",
 }
-BIRTH_DATES = {"en_US": "05/04/1980", "fr_CA": "1980-05-04", "de_DE": "04.05.1980"}  # others: 04/05/1980
+BIRTH_DATES = {"en_US": "05/04/1980", "fr_CA": "1980-05-04", "de_DE": "04.05.1980", "zh_Hans_US": "1980年5月4日",
+               "ko_KR": "1980.05.04", "fil_PH": "05/04/1980"}  # others: 04/05/1980  # fmt: skip
 
 
 @pytest.mark.parametrize("locale", list(PAYOFF_BY_APRIL_10))
@@ -220,7 +226,9 @@ def test_a_date_with_a_month_name_in_the_payoff_question_is_the_good_through_dat
 @pytest.mark.parametrize(
     ("locale", "reply"),
     [("en_US", "April 10"), ("es_US", "10 de abril"), ("fr_CA", "le 10 avril"), ("pt_BR", "10 de abril"),
-     ("de_DE", "10. April"), ("it_IT", "10 aprile"), ("hi_IN", "10 अप्रैल"), ("id_ID", "10 April")],
+     ("de_DE", "10. April"), ("it_IT", "10 aprile"), ("hi_IN", "10 अप्रैल"), ("id_ID", "10 April"),
+     ("zh_Hans_US", "4月10号"), ("vi_VN", "ngày 10 tháng 4"), ("ko_KR", "4월 10일"), ("fil_PH", "Abril 10"),
+     ("ar_EG", "١٠ أبريل")],
 )  # fmt: skip
 def test_a_date_with_a_month_name_alone_answers_the_payoff_date_question_in_every_language(
     bot: Engine, sessions: sessionmaker[Session], locale: str, reply: str
