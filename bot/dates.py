@@ -66,13 +66,15 @@ def fold(text: str) -> str:
 def month_first(locale: str) -> bool:
     """Tell whether people of the locale write month before day in numeric dates (en_US: 12/15).
 
-    Where CLDR's short date is year first (fr_CA, en_CA: 2026-04-15) people still write a short
-    date day first, except in the United States.
+    Where CLDR's short date is year first (fr_CA, en_CA: 2026-04-15), or CLDR has no such locale
+    (vi_US), people still write a short date day first, except in the United States.
     """
     try:
         pattern = get_date_format("short", locale=locale).pattern.lstrip("'")
-    except (UnknownLocaleError, ValueError):  # a locale CLDR does not know: day first, as most of the world
-        return False
+    except (UnknownLocaleError, ValueError):
+        # A locale CLDR does not know writes as its region does: month first in the United States (vi_US,
+        # fil_US, zh_Hans_US), else day first, as most of the world.
+        return locale.endswith("_US")
     if pattern.startswith("y"):
         return locale.endswith("_US")
     return pattern.find("M") < pattern.find("d")

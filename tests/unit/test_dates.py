@@ -55,6 +55,17 @@ def test_a_birth_date_with_a_month_name_is_read_in_every_language(text: str, loc
     assert parse_birth_date(text, locale, TODAY) == date(1972, 8, 14)
 
 
+@pytest.mark.parametrize(
+    ("text", "locale"),
+    [("1980年5月4日", "zh_Hans_US"), ("1980/5/4", "zh_CN"), ("1980년 5월 4일", "ko_KR"), ("1980.05.04", "ko_KR"),
+     ("04/05/1980", "vi_VN"), ("05/04/1980", "fil_US"), ("4/5/1980", "ar_EG"), ("٤/٥/١٩٨٠", "ar_EG"),
+     ("4 مايو 1980", "ar_SA")],
+)  # fmt: skip
+def test_a_birth_date_is_read_year_first_and_in_the_digits_of_the_five_new_languages(text: str, locale: str) -> None:
+    assert parse_birth_date(text, locale, TODAY) == date(1980, 5, 4)
+    assert names_a_full_date(text)
+
+
 def test_a_birth_date_in_the_future_is_no_birth_date() -> None:
     assert parse_birth_date("08/14/2072", "en_US", TODAY) is None
     assert names_a_full_date("08/14/2072")  # still a whole answer: it counts, and it cannot match
