@@ -97,7 +97,7 @@ def test_revoking_reminders_or_collection_messages_in_any_language_is_confirmed_
     assert send("balance") != ""  # the bot still answers
 
 
-@pytest.mark.parametrize("locale", ["en_US", "fr_CA", "hi_IN"])
+@pytest.mark.parametrize("locale", ["en_US", "fr_CA", "hi_IN", "zh_Hans_US", "ar_EG"])
 def test_on_a_chat_a_revocation_stops_the_servicers_messages_but_not_the_answers(
     sessions: sessionmaker[Session], settings: Settings, locale: str
 ) -> None:

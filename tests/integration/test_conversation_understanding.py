@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine import Engine, InboundMessage
-from bot.i18n import Speaker
+from bot.i18n import LANGUAGE_IN_TEXT, Speaker, catalog_locale
 from servicing.cases import CaseKind, request_payoff_statement
 from servicing.config import Settings
 from servicing.queries import summarize
@@ -354,3 +354,24 @@ def test_asking_for_a_language_by_name_keeps_the_borrowers_region(bot: Engine, s
     assert "français" in chat("in french please")
     with sessions() as session:
         assert session.scalar(select(Conversation.locale)) == "fr"  # CLDR has no fr_US: French as in France
+
+
+@pytest.mark.parametrize(
+    ("question", "yes", "catalog"),
+    [("我还欠多少钱", "好的", "zh_CN"), ("toi con no bao nhieu", "có", "vi"), ("잔액 알려주세요", "네", "ko"),
+     ("magkano pa ang utang ko", "oo", "fil"), ("كم رصيدي؟", "نعم", "ar")],
+)  # fmt: skip
+def test_a_question_in_one_of_the_five_new_languages_is_answered_then_offered_and_switched_to(
+    bot: Engine, sessions: sessionmaker[Session], question: str, yes: str, catalog: str
+) -> None:
+    borrower(sessions, "+15557771051")
+    chat = chat_as(bot, "+15557771051")
+    chat(question)
+    answer = chat("05/04/1980")
+    speaker = Speaker(catalog)
+    language = LANGUAGE_IN_TEXT[catalog]
+    assert "$150,000.00" in answer  # answered first, in the language on file
+    assert speaker.say("Would you like me to write in {language}? Reply YES or NO.", language=language) in answer
+    assert speaker.say("OK, I'll write in {language}.", language=language) in chat(yes)
+    with sessions() as session:
+        assert catalog_locale(session.scalar(select(Conversation.locale)) or "") == catalog
