@@ -29,6 +29,7 @@ from servicing.demo.conversations import load_demo_conversations, load_moment
 from servicing.eod import run_eod
 from servicing.errors import ServicingError
 from servicing.escrow import add_escrow_item
+from servicing.outreach.promises import make_promise
 from servicing.outreach.reminders import Outreach, queue_outreach
 from servicing.payments import PaymentInstruction, post_payments
 from servicing.rules.account import Account, Product
@@ -42,7 +43,7 @@ from servicing.rules.payoff import payoff_quote
 from servicing.rules.schedule import due_date_of, installment_interest, split_installment
 from servicing.rules.workouts import WorkoutKind
 from servicing.store.accounts import business_date, load_accounts
-from servicing.store.models import AuditEntry, Case, Loan, Payment
+from servicing.store.models import AuditEntry, Case, Loan, Payment, Promise
 from servicing.store.models import Workout as WorkoutRow
 from servicing.workouts import modify_loan, place_forbearance
 
@@ -491,6 +492,23 @@ CASES = (
 )
 
 
+@dataclass(frozen=True)
+class DemoPromise:
+    """A promise to pay a demo borrower made `days_before` as_of, for `days_to_pay` days later, never kept.
+
+    Its last day (its date plus the loan's 15 grace days) has passed by as_of, so end of day finds it broken in the
+    demo's last days, opens the follow-up task, and the demo day's outreach queues the follow-up message.
+    """
+
+    loan_number: str
+    days_before: int
+    days_to_pay: int
+    channel: str
+
+
+PROMISES = (DemoPromise("LN-1003", 19, 2, "sms"),)
+
+
 # -- the plan: boarding rows, escrow bills and dated events, all derived from as_of -----------------
 
 
@@ -504,6 +522,7 @@ class Action(StrEnum):
     FORBEAR = "forbear"
     MODIFY = "modify"
     OPEN_CASE = "open_case"
+    PROMISE = "promise"  # the borrower promises to pay the installment missed, and then does not
 
 
 PAYMENT_ACTIONS = (Action.PAY, Action.PAY_HALF, Action.PAY_EXTRA, Action.PAY_OFF)
@@ -518,6 +537,7 @@ class Event:
     action: Action
     reference: str = ""
     case: DemoCase | None = field(default=None, compare=False)
+    promise: DemoPromise | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -562,6 +582,9 @@ def demo_plan(as_of: date) -> DemoPlan:
             bills.extend(_escrow_bills(loan, as_of, index))
         events.extend(_story_events(loan, story, next_due, as_of))
     events.extend(Event(as_of - timedelta(days=c.days_before), c.loan_number, Action.OPEN_CASE, case=c) for c in CASES)
+    events.extend(
+        Event(as_of - timedelta(days=p.days_before), p.loan_number, Action.PROMISE, promise=p) for p in PROMISES
+    )
     boarded_on = min(date.fromisoformat(r["next_due_date"]) for r in rows) - relativedelta(months=1)
     return DemoPlan(as_of, boarded_on, tuple(rows), tuple(bills), tuple(sorted(events)))
 
@@ -719,12 +742,13 @@ class LoadCounts:
     payments: int = 0
     workouts: int = 0
     cases: int = 0
+    promises: int = 0
     eod_days: int = 0
 
     @property
     def changed(self) -> bool:
         """Tell whether the load changed anything."""
-        return any((self.boarded, self.payments, self.workouts, self.cases, self.eod_days))
+        return any((self.boarded, self.payments, self.workouts, self.cases, self.promises, self.eod_days))
 
 
 @dataclass(frozen=True)
@@ -838,6 +862,8 @@ def _replay(sessions: sessionmaker[Session], plan: DemoPlan, country: str, count
                     counts.workouts += modify_demo_loan(session, event.loan_number, event.day, country)
                 elif event.case is not None:
                     counts.cases += _open_demo_case(session, event.case, event.day, country)
+                elif event.promise is not None:
+                    counts.promises += make_demo_promise(session, event.promise, event.day)
 
 
 def _post_demo_payments(session: Session, day: date, events: Sequence[Event]) -> int:
@@ -870,6 +896,18 @@ def _payment_amount(account: Account, action: Action, day: date) -> Decimal:
     if action is Action.PAY_EXTRA:
         return installment + to_money(installment / 10, account.currency)
     return installment
+
+
+def make_demo_promise(session: Session, demo_promise: DemoPromise, made_on: date) -> int:
+    """Record the borrower's promise to pay the next installment `days_to_pay` days later; return 1 if made."""
+    loan_id = select(Loan.id).where(Loan.loan_number == demo_promise.loan_number).scalar_subquery()
+    if session.scalar(select(Promise.id).where(Promise.loan_id == loan_id, Promise.made_by == ACTOR)) is not None:
+        return 0
+    account = load_accounts(session, [demo_promise.loan_number])[demo_promise.loan_number]
+    make_promise(session, demo_promise.loan_number, amount=_payment_amount(account, Action.PAY, made_on),
+                 promised_for=made_on + timedelta(days=demo_promise.days_to_pay), today=made_on,
+                 channel=demo_promise.channel, actor=ACTOR)  # fmt: skip
+    return 1
 
 
 def place_demo_forbearance(session: Session, loan_number: str, starts_on: date, country: str) -> int:

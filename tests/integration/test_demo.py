@@ -40,6 +40,7 @@ from servicing.store.models import (
     LedgerEntry,
     Loan,
     Payment,
+    Promise,
     Workout,
 )
 from tests.conftest import BACKENDS, POSTGRES_URL, SECRET
@@ -259,6 +260,29 @@ def test_the_demo_day_queues_reminders_past_due_notices_and_invitations_at_each_
                         ("Asia/Makassar", "2026-11-03T01:00:00+00:00")}  # fmt: skip
     talking = {row.loan_number for row in rows if row.reason == "specialist_conversation"}
     assert {"LN-2002", "LN-1005"} <= talking  # the demo conversations waiting for or held by a specialist
+
+
+def test_the_demo_day_follows_up_the_promise_to_pay_end_of_day_found_broken(demo: sessionmaker[Session]) -> None:
+    with demo() as session:
+        promise = session.execute(
+            select(Promise.status, Promise.promised_for, Promise.resolved_on, Promise.paid, Promise.channel)
+            .join(Loan, Loan.id == Promise.loan_id).where(Loan.loan_number == "LN-1003")
+        ).one()  # fmt: skip
+        follow_up = session.execute(
+            select(ContactDecision.kind, ContactDecision.status, ContactDecision.reason)
+            .join(Loan, Loan.id == ContactDecision.loan_id).where(Loan.loan_number == "LN-1003")
+        ).all()  # fmt: skip
+        follow_up_tasks = session.scalar(
+            select(func.count()).select_from(Case).join(Loan, Loan.id == Case.loan_id)
+            .where(Loan.loan_number == "LN-1003", Case.kind == "broken_promise")
+        )  # fmt: skip
+    # made 19 days before the anchor for 2 days later; its last day (the date plus 15 grace days) was Saturday
+    # October 31, so end of day on Monday November 2 found it broken, nothing paid since it was made
+    assert (promise.status, promise.promised_for, promise.resolved_on, promise.paid, promise.channel) == (
+        "broken", date(2026, 10, 16), date(2026, 11, 2), Decimal("0.00"), "sms")  # fmt: skip
+    # the follow-up goes; the day's past-due reminder waits behind it (one collection message a day)
+    assert set(follow_up) == {("broken_promise", "queued", None), ("past_due", "suppressed", "frequency_cap")}
+    assert follow_up_tasks == 1
 
 
 def test_every_loans_cached_balances_equal_its_ledger(demo: sessionmaker[Session]) -> None:
