@@ -199,8 +199,8 @@ class Renderer:
 
 def _english_locale(locale: str) -> str:
     """Return the English locale of a borrower's region (en_IN for hi_IN), or plain en."""
-    parts = locale.replace("-", "_").split("_")
-    regional = f"en_{parts[1]}" if len(parts) > 1 else "en"
+    region = next((part for part in locale.replace("-", "_").split("_")[1:] if part.isupper() or part.isdigit()), None)
+    regional = f"en_{region}" if region else "en"  # zh_Hans_US: the region is the last part, not the script
     return regional if localedata.exists(regional) else "en"
 
 

@@ -12,6 +12,8 @@ from decimal import Decimal
 
 import pytest
 
+from servicing.boarding import check_locale
+from servicing.errors import InvalidInput
 from servicing.rules.formatting import date_text, month_text, rate_text
 from servicing.speaking import Speaker
 
@@ -88,3 +90,18 @@ def test_a_borrower_locale_cldr_lacks_is_formatted_in_its_nearest_cldr_locale(
 ) -> None:
     speaker = Speaker(locale)
     assert (speaker.catalog, speaker.format_locale) == (catalog, written)
+
+
+@pytest.mark.parametrize(
+    ("on_file", "kept"),
+    [("zh_Hans_US", "zh_Hans_US"), ("ko_US", "ko_US"), ("vi_US", "vi_US"), ("ar_US", "ar_US"), ("zh_CN", "zh_Hans_CN"),
+     ("tl_PH", "fil_PH"), ("ar_EG", "ar_EG"), ("fil_PH", "fil_PH")],
+)  # fmt: skip
+def test_a_loan_file_may_name_a_language_with_the_region_its_reader_lives_in(on_file: str, kept: str) -> None:
+    assert check_locale(on_file) == kept
+
+
+@pytest.mark.parametrize("refused", ["xx_US", "zh_Hans_us", "zh_Hans_XX", "ko_Kore_Hang_US", "_US", "US"])
+def test_a_made_up_language_or_region_is_still_refused(refused: str) -> None:
+    with pytest.raises(InvalidInput):
+        check_locale(refused)
