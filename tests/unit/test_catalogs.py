@@ -101,6 +101,15 @@ def test_every_message_is_translated_and_none_is_fuzzy(locale: str) -> None:
 
 
 @pytest.mark.parametrize("locale", TRANSLATED)
+def test_each_catalog_declares_its_languages_plural_forms_as_cldr_counts_them(locale: str) -> None:
+    expected = Catalog(locale=locale)
+    assert (catalog(locale).num_plurals, catalog(locale).plural_expr) == (expected.num_plurals, expected.plural_expr)
+    assert {"zh_CN": 1, "vi": 1, "ko": 1, "fil": 2, "ar": 6}.get(locale, catalog(locale).num_plurals) == (
+        catalog(locale).num_plurals
+    )
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
 def test_a_catalog_holds_exactly_the_template_messages_and_nothing_obsolete(locale: str) -> None:
     assert msgids(catalog(locale)) == msgids(template())
     assert not catalog(locale).obsolete, f"{locale}: drop the obsolete (#~) entries"
