@@ -185,26 +185,19 @@ _currency_places = lru_cache(maxsize=256)(currency_places)
 
 @lru_cache(maxsize=256)
 def check_locale(text: str) -> str:
-    """Return a locale Babel knows, or a language Babel knows with a region it knows (a Chinese reader living in
-    the United States, zh_Hans_US; a Korean one, ko_US: CLDR has no such locales), or refuse it."""
+    """Return a locale Babel knows, or a language Babel knows spoken in a country (zh_Hans_US, vi_US: CLDR has
+    no such locale, and US residents are borrowers in those languages); refuse anything else."""
+    cleaned = text.strip().replace("-", "_")
     try:
-        return str(Locale.parse(text.strip()))
+        return str(Locale.parse(cleaned))
     except (ValueError, UnknownLocaleError) as error:
-        resident = _language_in_region(text.strip())
-        if resident is None:
-            raise InvalidInput(f"locale: {text!r} is not a known locale") from error
-        return resident
-
-
-def _language_in_region(text: str) -> str | None:
-    """Return `language[_Script]_REGION` when CLDR knows the language (and script) and the region, else None."""
-    *language, region = text.replace("-", "_").split("_")
-    if not language or not re.fullmatch(r"[A-Z]{2}", region) or region not in Locale("en").territories:
-        return None
-    try:
-        return f"{Locale.parse('_'.join(language))}_{region}" if len(language) <= 2 else None
-    except (ValueError, UnknownLocaleError):
-        return None
+        *language, region = cleaned.split("_")
+        if language and re.fullmatch(r"[A-Z]{2}", region) and region in get_global("territory_zones"):
+            try:
+                return f"{Locale.parse('_'.join(language))}_{region}"
+            except (ValueError, UnknownLocaleError):
+                pass
+        raise InvalidInput(f"locale: {text!r} is not a known locale") from error
 
 
 @lru_cache(maxsize=512)
