@@ -48,6 +48,7 @@ from servicing.conversations import (
 from servicing.outreach.flags import contact_overview
 from servicing.outreach.promises import promises_of_borrower
 from servicing.queries import current_date, loan_numbers_of_borrower
+from servicing.speaking import text_direction
 from servicing.specialists import Role
 from servicing.store.models import Borrower, Conversation, Message
 
@@ -109,6 +110,7 @@ def message_json(message: Message, words: Words) -> dict[str, Any]:
         "direction": message.direction,
         "author": message.author,
         "body": message.body,
+        "dir": text_direction(message.body),
         "status": message.status,
         "status_label": words.status(message.status),
         "error_code": message.error_code,
