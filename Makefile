@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 POSTGRES_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-LOCALES := es fr pt_BR de it hi id
+LOCALES := es fr pt_BR de it hi id zh_CN vi ko fil ar
 
 .PHONY: install run test test-postgres lint format bench clean catalogs-extract catalogs-update catalogs-compile \
 	documents-catalogs-extract documents-catalogs-update statement-pictures \

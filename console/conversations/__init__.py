@@ -50,6 +50,7 @@ from servicing.conversations import (
 from servicing.outreach.flags import contact_overview
 from servicing.outreach.promises import promises_of_borrower
 from servicing.queries import current_date, loan_numbers_of_borrower
+from servicing.speaking import text_direction
 from servicing.specialists import Role
 from servicing.staffing.skills import Skill
 from servicing.staffing.team import team_overview, transfer_to_skill_queue
@@ -115,6 +116,7 @@ def message_json(message: Message, words: Words) -> dict[str, Any]:
         "direction": message.direction,
         "author": message.author,
         "body": message.body,
+        "dir": text_direction(message.body),
         "status": message.status,
         "status_label": words.status(message.status),
         "error_code": message.error_code,

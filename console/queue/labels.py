@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from servicing.conversations import sla_target
-from servicing.speaking import LANGUAGE_NAMES, catalog_locale
+from servicing.speaking import LANGUAGE_NAMES, catalog_locale, text_direction
 
 REASONS = {
     "asked": _l("Asked for a person"),
@@ -153,4 +153,5 @@ def template_helpers() -> dict[str, object]:
         "sla_labels": SLA_LABELS,
         "skill_label": skill_label,
         "presence_label": presence_label,
+        "text_direction": text_direction,
     }

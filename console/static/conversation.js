@@ -30,7 +30,9 @@
       meta.appendChild(element("span", "status status-" + message.status.replace(/[^a-z_]/g, ""), status));
     }
     item.appendChild(meta);
-    item.appendChild(element("p", "body", message.body));
+    var body = element("p", "body", message.body);
+    body.dir = message.dir === "rtl" ? "rtl" : "ltr"; // an Arabic message reads right to left, numbers in order
+    item.appendChild(body);
     (message.attachments || []).forEach(function (attachment, index) {
       var line = element("p", "attachment");
       var link = element("a", null, attachmentLabel + " " + (index + 1));

@@ -1,4 +1,4 @@
-"""The demo portfolio: 64 loans in 7 currencies and 9 locales, with a few months of history.
+"""The demo portfolio: 70 loans in 9 currencies and 15 locales, with a few months of history.
 
 Everything is derived from the anchor date `as_of` and the tables below, never from the clock or
 an unseeded random generator, so the same `as_of` always gives the same loans, payments and
@@ -145,6 +145,15 @@ PLACES: dict[str, Place] = {
         Place("Yogyakarta", "YO", "id_ID", "ID", "IDR", "Asia/Jakarta"),
         Place("Medan", "SU", "id_ID", "ID", "IDR", "Asia/Jakarta"),
         Place("Denpasar", "BA", "id_ID", "ID", "IDR", "Asia/Makassar"),
+        # Issue 16: the languages US servicers most often need after Spanish (CLDR has no zh_Hans_US, vi_US, ko_US
+        # or fil_US: the language's own formats with the US region, see servicing/boarding.check_locale), and
+        # Arabic for an international portfolio.
+        Place("Oakland", "CA", "zh_Hans_US", "US", "USD", "America/Los_Angeles"),
+        Place("Westminster", "CA", "vi_US", "US", "USD", "America/Los_Angeles"),
+        Place("Fort Lee", "NJ", "ko_US", "US", "USD", "America/New_York"),
+        Place("Daly City", "CA", "fil_US", "US", "USD", "America/Los_Angeles"),
+        Place("Cairo", "C", "ar_EG", "EG", "EGP", "Africa/Cairo"),
+        Place("Riyadh", "01", "ar_SA", "SA", "SAR", "Asia/Riyadh"),
     )
 }
 
@@ -239,6 +248,12 @@ BORROWERS: dict[str, Borrower] = {
     "kusuma": B("Dewi", "Kusuma", "1993-05-02", "8830", "+6281255500194", "55111", "Yogyakarta"),
     "pratama": B("Rizky", "Pratama", "1991-01-15", "3725", "+6281255500195", "20111", "Medan"),
     "wirawan": B("Made", "Wirawan", "1982-03-29", "5264", "+6281255500196", "80111", "Denpasar"),
+    "chen": B("Wei", "Chen", "1976-10-01", "6688", "+15105550151", "94607", "Oakland"),
+    "tran": B("Lan", "Tran", "1984-02-10", "3105", "+17145550152", "92683", "Westminster"),
+    "park": B("Ji-hoon", "Park", "1989-08-15", "7042", "+12015550153", "07024", "Fort Lee"),
+    "reyes": B("Maria", "Reyes", "1981-06-12", "2290", "+16505550154", "94015", "Daly City"),
+    "hassan": B("أحمد", "حسن", "1979-05-21", "4416", "+201001230155", "11511", "Cairo"),
+    "otaibi": B("نورة", "العتيبي", "1987-09-23", "8032", "+966501230156", "12211", "Riyadh"),
 }
 
 
@@ -273,7 +288,9 @@ STREETS: dict[str, tuple[str, str | None] | None] = {
     "lima": ("Rua do Bom Jesus, 180", None), "santoso": ("Jl. Medan Merdeka Barat No. 12", None),
     "rahayu": ("Jl. Asia Afrika No. 65", None), "wijaya": ("Jl. Raya Darmo No. 100", None),
     "kusuma": ("Jl. Malioboro No. 52", None), "pratama": ("Jl. Balai Kota No. 8", None),
-    "wirawan": ("Jl. Gajah Mada No. 30", None),
+    "wirawan": ("Jl. Gajah Mada No. 30", None), "chen": ("388 9th St", "Apt 3"),
+    "tran": ("9200 Bolsa Ave", None), "park": ("1600 Lemoine Ave", "Apt 12C"), "reyes": ("333 Gellert Blvd", None),
+    "hassan": ("15 Talaat Harb Street", "Apt 7"), "otaibi": ("2301 King Fahd Road", None),
 }  # fmt: skip
 MAIL_ELSEWHERE = {"moore": ("PO Box 2281", None)}
 NO_MAILING_ADDRESS = frozenset(key for key, street in STREETS.items() if street is None)
@@ -284,6 +301,8 @@ REGION_NAMES = {
     "IN": {"MH": "Maharashtra", "DL": "Delhi", "KA": "Karnataka", "RJ": "Rajasthan", "UP": "Uttar Pradesh"},
     "ID": {"JK": "DKI Jakarta", "JB": "Jawa Barat", "JI": "Jawa Timur", "YO": "DI Yogyakarta", "SU": "Sumatera Utara",
            "BA": "Bali"},
+    "EG": {"C": "Cairo Governorate"},
+    "SA": {"01": "Riyadh Province"},
 }  # fmt: skip
 NO_REGION = frozenset({"GB"})  # British addresses name no county
 
@@ -447,6 +466,12 @@ LOANS: tuple[DemoLoan, ...] = (
     L("LN-8004", "kusuma", PERSONAL, "50000000", "0.14", 36, 8, "current"),
     L("LN-8005", "pratama", AUTO, "220000000", "0.08", 48, 20, "dpd-135"),
     L("LN-8006", "wirawan", MORTGAGE, "540000000", "0.085", 240, 40, "current"),
+    L("LN-9001", "chen", ESCROWED, "690000.00", "0.0625", 360, 30, "current"),
+    L("LN-9002", "tran", ESCROWED, "540000.00", "0.0675", 360, 20, "dpd-45"),
+    L("LN-9003", "park", AUTO, "42000.00", "0.0699", 60, 12, "current"),
+    L("LN-9004", "reyes", MORTGAGE, "610000.00", "0.06375", 360, 24, "late-fee"),
+    L("LN-9005", "hassan", PERSONAL, "250000.00", "0.22", 48, 10, "dpd-10"),
+    L("LN-9006", "otaibi", MORTGAGE, "950000.00", "0.055", 300, 18, "current"),
 )
 
 
