@@ -46,13 +46,21 @@ def mentioned_names(text: str) -> list[str]:
     return names
 
 
-def note_with_mentions(session: Session, conversation_id: int, specialist: str, body: str, now: datetime) -> Message:
+@dataclass(frozen=True)
+class NoteKept:
+    """A note on file and the specialists it notified."""
+
+    note: Message
+    notified: tuple[str, ...]
+
+
+def note_with_mentions(session: Session, conversation_id: int, specialist: str, body: str, now: datetime) -> NoteKept:
     """Keep an internal note and notify each active specialist it mentions (audited); other names stay text."""
     note = note_on_conversation(session, conversation_id, specialist, body, now)
-    for username in known_specialists(session, mentioned_names(note.body)):
-        if username != specialist:
-            notify_mention(session, username, note, specialist, now)
-    return note
+    notified = [name for name in known_specialists(session, mentioned_names(note.body)) if name != specialist]
+    for username in notified:
+        notify_mention(session, username, note, specialist, now)
+    return NoteKept(note, tuple(notified))
 
 
 def known_specialists(session: Session, names: list[str]) -> list[str]:

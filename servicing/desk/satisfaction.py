@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
@@ -192,10 +192,10 @@ def satisfaction_report(
     share of satisfied answers (4 or 5), for conversations resolved in the period."""
     query = select(SatisfactionSurvey.specialist, SatisfactionSurvey.status, SatisfactionSurvey.score)
     if since is not None:
-        query = query.where(SatisfactionSurvey.resolved_at >= datetime.combine(since, datetime.min.time()))
+        query = query.where(SatisfactionSurvey.resolved_at >= datetime.combine(since, time.min, tzinfo=UTC))
     if until is not None:
         query = query.where(
-            SatisfactionSurvey.resolved_at < datetime.combine(until + timedelta(days=1), datetime.min.time())
+            SatisfactionSurvey.resolved_at < datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC)
         )
     tallies: dict[str, _Tally] = defaultdict(lambda: _Tally(scores=[]))
     for specialist, status, score in session.execute(query):
