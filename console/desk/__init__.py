@@ -174,9 +174,3 @@ def mark_read() -> Response:
         count = mark_notifications_read(session, user().username, datetime.now(UTC))
     flash(ngettext("%(num)d notification marked read.", "%(num)d notifications marked read.", count), "success")
     return redirect(url_for("desk.notifications"))
-
-
-def mentioned_flash(count: int) -> None:
-    """Tell the writer of a note how many colleagues it notified."""
-    if count:
-        flash(ngettext("%(num)d colleague notified.", "%(num)d colleagues notified.", count), "success")
