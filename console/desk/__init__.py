@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -30,30 +30,31 @@ from servicing.desk.mentions import mark_notifications_read, notifications_of, u
 from servicing.errors import ServicingError
 from servicing.queries import current_date
 from servicing.specialists import Role
-from servicing.store.models import Macro
 
 bp = Blueprint("desk", __name__, url_prefix="/console")
 CONFIRM_DISCLOSURE = "confirm_disclosure"
+NOT_PAGES = frozenset({None, "static", "conversations.messages", "conversations.attachment"})
+
+
+@bp.before_app_request
+def load_desk() -> None:
+    """Read, before the view opens its own transaction, the unread count every page's header shows and, for a
+    conversation page, the macros in use (a second transaction inside the view's would wait on SQLite's lock)."""
+    if request.method != "GET" or request.endpoint in NOT_PAGES or not request.path.startswith("/console"):
+        return
+    if not current_user.is_authenticated:
+        return
+    with sessions()() as session:
+        g.unread_notifications = unread_notifications(session, user().username)
+        if request.endpoint == "conversations.show":
+            g.macros_in_use = active_macros(session)
+            session.expunge_all()
 
 
 @bp.app_context_processor
 def desk_helpers() -> dict[str, Any]:
     """Give every page the unread notifications count, and conversation pages the macros in use."""
-    return {"unread_notifications": _unread_count, "macros_in_use": _macros_in_use}
-
-
-def _unread_count() -> int:
-    if not current_user.is_authenticated:
-        return 0
-    with sessions()() as session:
-        return unread_notifications(session, user().username)
-
-
-def _macros_in_use() -> list[Macro]:
-    with sessions()() as session:
-        macros = active_macros(session)
-        session.expunge_all()
-    return macros
+    return {"unread_notifications": g.get("unread_notifications", 0), "macros_in_use": g.get("macros_in_use", [])}
 
 
 def draft_from_form() -> MacroDraft:
