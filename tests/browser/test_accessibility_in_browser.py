@@ -145,3 +145,9 @@ def test_the_main_pages_fit_the_screen_at_desktop_and_tablet_width(
         screenshot(page, f"{width}-{name}")
         assert overflow <= 0, f"{path} is {overflow}px wider than a {width} screen"
         assert not violations(page), path
+    page.goto(live_console.page_url("/console/queue/"))
+    page.locator("table.queue tbody tr a").first.click()  # a conversation: transcript and facts stack when narrow
+    expect(page).to_have_url(re.compile(r"/console/conversations/\d+$"))
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    screenshot(page, f"{width}-conversation")
+    assert overflow <= 0, f"a conversation is {overflow}px wider than a {width} screen"

@@ -30,6 +30,7 @@ KAREN = "+16025550109"  # Karen Mitchell, LN-1010 (en_US, Phoenix): see docs/dem
 KAREN_NAME = "Karen Mitchell"
 MEGAN = "+16125550113"  # Megan Foster, LN-1014 (en_US, Minneapolis)
 MEGAN_NAME = "Megan Foster"
+ARABIC = "مرحبا، أحتاج إلى مساعدة في دفعتي"  # a borrower writing Arabic: "hello, I need help with my payment"
 
 
 def define_macro(page: Page, name: str, shortcut: str, canned: str, note: str = "", resolve: bool = False) -> None:
@@ -103,6 +104,14 @@ def test_a_mention_in_a_note_reaches_the_colleagues_header_and_notifications(
     browsing: Browsing, page: Page, colleague: Browsing
 ) -> None:
     claimed = claim(browsing, page, MEGAN, MEGAN_NAME)
+    browsing.console.text_from_borrower(MEGAN, ARABIC)
+    transcript = page.get_by_role("region", name="Transcript")
+    arabic = transcript.get_by_text(ARABIC)
+    expect(arabic).to_be_visible(timeout=15_000)  # added by the page's poll, as the server would render it
+    assert arabic.evaluate("node => node.matches(':dir(rtl)')"), "Arabic reads right to left"
+    assert transcript.get_by_text("AGENT").first.evaluate("node => node.matches(':dir(ltr)')")
+    page.reload()
+    assert transcript.get_by_text(ARABIC).evaluate("node => node.matches(':dir(rtl)')")
     page.get_by_label("Internal note (never sent to the borrower; @username notifies a colleague)").fill(
         "@sue can you approve a fee waiver here? @nobody"
     )

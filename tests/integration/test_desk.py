@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine import Engine, InboundMessage
+from loanline.cli import main
 from servicing.canned import BY_KEY
 from servicing.config import Settings
 from servicing.conversations import (
@@ -22,11 +24,12 @@ from servicing.conversations import (
 )
 from servicing.desk.macros import MacroDraft, MacroError, apply_macro, define_macro, retire_macro
 from servicing.desk.mentions import mentioned_names, note_with_mentions, notifications_of, unread_notifications
-from servicing.desk.satisfaction import QUESTION, THANKS, ask_for_satisfaction, resolve_with_survey
+from servicing.desk.satisfaction import QUESTION, THANKS, ask_for_satisfaction, record_satisfaction, resolve_with_survey
 from servicing.outreach.policy import revoke_consent
 from servicing.reports import REPORTS
 from servicing.speaking import Speaker
 from servicing.specialists import Role, add_specialist
+from servicing.store.db import make_engine, make_session_factory
 from servicing.store.models import (
     AuditEntry,
     Borrower,
@@ -290,3 +293,27 @@ def test_a_macro_refused_half_way_leaves_no_note_no_reply_and_the_conversation_h
             session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "macro.applied"))
             == 0
         )
+
+
+def test_loanline_report_satisfaction_prints_each_specialist_and_everyone(cli_env: dict[str, str]) -> None:
+    engine = make_engine(cli_env["LOANLINE_DATABASE_URL"])
+    try:
+        sessions = make_session_factory(engine)
+        for holder, score in (("sam", 5), ("sam", 3), ("ana", 2)):
+            conversation_id = held_conversation(sessions, holder=holder)
+            with sessions.begin() as session:
+                survey = resolve_with_survey(session, conversation_id, holder, NOW, survey=True)
+                assert survey is not None
+                record_satisfaction(session, survey, score, None, NOW + timedelta(minutes=5))
+    finally:
+        engine.dispose()
+
+    result = CliRunner().invoke(main, ["report", "satisfaction", "--from", "2026-01-27", "--to", "2026-01-27"],
+                                catch_exceptions=False)  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "specialist,asked,not_asked,answered,response_rate_percent,average_score,satisfied_percent"
+    assert lines[1:] == ["ana,1,0,1,100.00,2.00,0.00", "sam,2,0,2,100.00,4.00,50.00", "all,3,0,3,100.00,3.33,33.33"]
+    empty = CliRunner().invoke(main, ["report", "satisfaction", "--from", "2026-02-01"], catch_exceptions=False)
+    assert empty.exit_code == 0 and empty.output == ""
