@@ -11,7 +11,7 @@ the score counts for the specialist who resolved the conversation (`satisfaction
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -182,7 +182,7 @@ def record_satisfaction(
 class _Tally:
     asked: int = 0
     suppressed: int = 0
-    scores: list[int] | None = None
+    scores: list[int] = field(default_factory=list)
 
 
 def satisfaction_report(
@@ -197,7 +197,7 @@ def satisfaction_report(
         query = query.where(
             SatisfactionSurvey.resolved_at < datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC)
         )
-    tallies: dict[str, _Tally] = defaultdict(lambda: _Tally(scores=[]))
+    tallies: dict[str, _Tally] = defaultdict(_Tally)
     for specialist, status, score in session.execute(query):
         for name in (specialist, ""):
             tally = tallies[name]
@@ -206,13 +206,12 @@ def satisfaction_report(
                 continue
             tally.asked += 1
             if score is not None:
-                assert tally.scores is not None
                 tally.scores.append(score)
     return [_row(name, tallies[name]) for name in sorted(tallies, key=lambda name: (name == "", name))]
 
 
 def _row(name: str, tally: _Tally) -> dict[str, Any]:
-    scores = tally.scores or []
+    scores = tally.scores
     answered = len(scores)
     return {
         "specialist": name or "all",
