@@ -22,6 +22,7 @@ NAV = (
     ("audit.index", _l("Audit log"), Role.SUPERVISOR),
     ("queue.team", _l("Team"), Role.SUPERVISOR),
     ("admin.users", _l("Users"), Role.ADMIN),
+    ("desk.macros", _l("Macros"), Role.SUPERVISOR),
 )
 ROLE_NAMES = {Role.SPECIALIST: _l("Specialist"), Role.SUPERVISOR: _l("Supervisor"), Role.ADMIN: _l("Administrator")}
 
