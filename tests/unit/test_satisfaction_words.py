@@ -23,7 +23,8 @@ def test_every_language_has_words_for_every_score_and_no_phrase_has_two_scores()
 @pytest.mark.parametrize(
     ("text", "score"),
     [("5", 5), (" 4/5 ", 4), ("3 stars", 3), ("٤", 4), ("५", 5), ("Excellent!", 5), ("MUY MAL", 1),
-     ("très satisfaite", 5), ("geht so", 3), ("tidak puas", 2), ("बहुत खराब", 1)],
+     ("très satisfaite", 5), ("geht so", 3), ("tidak puas", 2), ("बहुत खराब", 1), ("非常满意", 5),
+     ("rat hai long", 5), ("보통", 3), ("okay lang", 3), ("سيء جدا", 1), ("٥", 5)],
 )  # fmt: skip
 def test_a_digit_or_words_in_any_language_give_the_score(text: str, score: int) -> None:
     assert score_in(text) == score
