@@ -9,6 +9,8 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from console.security import sessions
+from servicing.approvals.requests import pending_count
 from servicing.specialists import Role
 
 # (endpoint, label, least role); later pages add their entry here.
@@ -17,6 +19,7 @@ NAV = (
     ("queue.index", _l("Queue"), Role.SPECIALIST),
     ("queue.mine", _l("My conversations"), Role.SPECIALIST),
     ("loans.index", _l("Loans"), Role.SPECIALIST),
+    ("approvals.index", _l("Approvals"), Role.SPECIALIST),
     ("worklists.index", _l("Worklists"), Role.SPECIALIST),
     ("reports.index", _l("Reports"), Role.SPECIALIST),
     ("audit.index", _l("Audit log"), Role.SUPERVISOR),
@@ -28,8 +31,17 @@ def navigation() -> dict[str, Any]:
     """Give templates the nav entries the specialist may see, the role names and the page's language."""
     role = current_user.role if current_user.is_authenticated else None
     items = [
-        (endpoint, label)
+        (endpoint, _counted(endpoint, label))
         for endpoint, label, least in NAV
         if role is not None and role.includes(least) and endpoint in current_app.view_functions
     ]
     return {"nav_items": items, "role_names": ROLE_NAMES, "current_locale": str(get_locale() or "en")}
+
+
+def _counted(endpoint: str, label: object) -> object:
+    """Return a nav label with its count when the entry counts something (the requests waiting for approval)."""
+    if endpoint != "approvals.index":
+        return label
+    with sessions()() as session:
+        waiting = pending_count(session)
+    return f"{label} ({waiting})" if waiting else label

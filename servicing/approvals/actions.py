@@ -74,8 +74,16 @@ def needs_approval(session: Session, action: MoneyAction, fee_waiver_above: Deci
     return False
 
 
-def perform(session: Session, action: MoneyAction, who: Circumstances) -> str:
-    """Run the action through its use case in the caller's transaction; return what it did, in a few words."""
+@dataclass(frozen=True)
+class Outcome:
+    """What running an action did, in a word (posted, already_posted, reversed...), and its use case's result."""
+
+    word: str
+    result: object = None
+
+
+def perform(session: Session, action: MoneyAction, who: Circumstances) -> Outcome:
+    """Run the action through its use case in the caller's transaction; return what it did."""
     if not action.reason.strip():
         raise InvalidInput("a reason is required")
     return _PERFORMERS[action.kind](session, action, who)
@@ -113,57 +121,59 @@ def _confirmed(action: MoneyAction) -> bool:
     return _text(action, "confirm_disclosure") == "y"
 
 
-def _post_payment(session: Session, action: MoneyAction, who: Circumstances) -> str:
+def _post_payment(session: Session, action: MoneyAction, who: Circumstances) -> Outcome:
     posted = post_manual_payment(
         session, action.loan_number, amount=parse_amount(_text(action, "amount")),
         received_on=_day(action, "received_on"), reference=_text(action, "reference"), reason=action.reason,
         actor=who.actor, today=who.today,
     )  # fmt: skip
-    return "posted" if posted.posted else "already_posted"
+    return Outcome("posted" if posted.posted else "already_posted", posted)
 
 
-def _reverse(session: Session, action: MoneyAction, who: Circumstances) -> str:
-    reverse_loan_payment(session, action.loan_number, _text(action, "reference"), reason=action.reason,
-                         actor=who.actor, today=who.today)  # fmt: skip
-    return "reversed"
+def _reverse(session: Session, action: MoneyAction, who: Circumstances) -> Outcome:
+    account = reverse_loan_payment(session, action.loan_number, _text(action, "reference"), reason=action.reason,
+                                   actor=who.actor, today=who.today)  # fmt: skip
+    return Outcome("reversed", account)
 
 
-def _waive(session: Session, action: MoneyAction, who: Circumstances) -> str:
-    waive_fee(session, action.loan_number, _whole(action, "fee_id"), actor=who.actor, reason=action.reason,
-              on=current_date(session, who.today))  # fmt: skip
-    return "waived"
+def _waive(session: Session, action: MoneyAction, who: Circumstances) -> Outcome:
+    fee = waive_fee(session, action.loan_number, _whole(action, "fee_id"), actor=who.actor, reason=action.reason,
+                    on=current_date(session, who.today))  # fmt: skip
+    return Outcome("waived", fee)
 
 
-def _forbear(session: Session, action: MoneyAction, who: Circumstances) -> str:
-    approve_forbearance(
+def _forbear(session: Session, action: MoneyAction, who: Circumstances) -> Outcome:
+    workout = approve_forbearance(
         session, action.loan_number, months=_whole(action, "months"),
         reduced_payment=parse_amount(_text(action, "reduced_payment")), starts_on=_day(action, "starts_on"),
         reason=action.reason, actor=who.actor, now=who.now, case_reference=_text(action, "case_reference") or None,
         disclosure_confirmed=_confirmed(action), letters=who.letters,
     )  # fmt: skip
-    return "placed"
+    return Outcome("placed", workout)
 
 
-def _workout(session: Session, action: MoneyAction, who: Circumstances) -> str:
+def _workout(session: Session, action: MoneyAction, who: Circumstances) -> Outcome:
     kind = WorkoutKind(action.kind.value)
     rate = parse_rate(_text(action, "modification_rate")) if _text(action, "modification_rate") else None
     months = _whole(action, "months") if _text(action, "months") else None
-    approve_workout(
+    workout = approve_workout(
         session, action.loan_number, kind, on=current_date(session, who.today), reason=action.reason,
         actor=who.actor, now=who.now, months=months, modification_rate=rate,
         case_reference=_text(action, "case_reference") or None, disclosure_confirmed=_confirmed(action),
         letters=who.letters,
     )  # fmt: skip
-    return "booked"
+    return Outcome("booked", workout)
 
 
-def _analyze_escrow(session: Session, action: MoneyAction, who: Circumstances) -> str:
-    run_escrow_analysis(session, action.loan_number, on=current_date(session, who.today), actor=who.actor,
-                        policy=who.escrow_policy, reason=action.reason, letters=who.letters)  # fmt: skip
-    return "analyzed"
+def _analyze_escrow(session: Session, action: MoneyAction, who: Circumstances) -> Outcome:
+    statement = run_escrow_analysis(
+        session, action.loan_number, on=current_date(session, who.today), actor=who.actor, policy=who.escrow_policy,
+        reason=action.reason, letters=who.letters,
+    )  # fmt: skip
+    return Outcome("analyzed", statement)
 
 
-_PERFORMERS: dict[ActionKind, Callable[[Session, MoneyAction, Circumstances], str]] = {
+_PERFORMERS: dict[ActionKind, Callable[[Session, MoneyAction, Circumstances], Outcome]] = {
     ActionKind.PAYMENT: _post_payment,
     ActionKind.REVERSAL: _reverse,
     ActionKind.FEE_WAIVER: _waive,

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from servicing.approvals.actions import Circumstances, MoneyAction, perform
+from servicing.approvals.actions import ActionKind, Circumstances, MoneyAction, perform
 from servicing.queries import current_date, require_account, summarize
 from servicing.store.models import Fee, LedgerEntry, Loan, Payment, Workout
 
@@ -96,7 +96,7 @@ def preview(session: Session, action: MoneyAction, who: Circumstances) -> Effect
     before = loan_figures(session, action.loan_number, as_of)
     last_entry, last_workout = _last_entry_id(session, action.loan_number), _last_workout_id(session)
     with session.begin_nested() as savepoint:
-        outcome = perform(session, action, who)
+        outcome = perform(session, action, who).word
         session.flush()
         after = loan_figures(session, action.loan_number, as_of)
         entries = _entries_after(session, action.loan_number, last_entry)
@@ -104,6 +104,14 @@ def preview(session: Session, action: MoneyAction, who: Circumstances) -> Effect
         savepoint.rollback()
     currency = session.scalar(select(Loan.currency).where(Loan.loan_number == action.loan_number)) or ""
     return Effect(action.loan_number, currency, as_of, before, after, entries, outcome, state, workouts)
+
+
+def already_done(session: Session, action: MoneyAction) -> bool:
+    """Tell whether a manual payment's reference is already posted (its second submit changes nothing)."""
+    if action.kind is not ActionKind.PAYMENT:
+        return False
+    reference = str(action.terms.get("reference") or "").strip()
+    return session.scalar(select(Payment.id).where(Payment.reference == reference)) is not None
 
 
 def loan_state(session: Session, loan_number: str) -> str:

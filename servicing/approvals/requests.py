@@ -83,7 +83,7 @@ def approve_request(session: Session, request_id: int, *, seen_state: str, who: 
     if loan_state(session, loan_number) != seen_state:
         raise StaleRequest(f"loan {loan_number} changed while you looked: look at the effect again before approving")
     action = action_of(request, loan_number)
-    outcome = perform(session, action, who)
+    outcome = perform(session, action, who).word
     _decide(session, request, APPROVED, who.actor, None, who.now)
     record_audit(session, who.actor, "approval.approved", "loan", loan_number,
                  {"request_id": request.id, "kind": request.kind, "maker": request.requested_by, "outcome": outcome,
