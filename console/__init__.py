@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers.response import Response
 
 from console import ach, approvals, audit, auth, conversations, home, i18n, limits, loans, queue, reports, worklists
-from console.navigation import navigation
+from console.navigation import count_waiting_approvals, navigation
 from console.security import (
     STRICT_TRANSPORT_SECURITY,
     add_security_headers,
@@ -74,6 +74,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(check_access)
     app.before_request(auth.end_moved_session)
     app.before_request(auth.expire_idle_session)
+    app.before_request(count_waiting_approvals)
     app.after_request(add_security_headers)
     app.context_processor(navigation)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -40,8 +40,16 @@ def navigation() -> dict[str, Any]:
 
 def _counted(endpoint: str, label: object) -> object:
     """Return a nav label with its count when the entry counts something (the requests waiting for approval)."""
-    if endpoint != "approvals.index":
-        return label
-    with sessions()() as session:
-        waiting = pending_count(session)
+    waiting = g.get("approvals_waiting") if endpoint == "approvals.index" else None
     return f"{label} ({waiting})" if waiting else label
+
+
+def count_waiting_approvals() -> None:
+    """Count the requests waiting for approval before a page's view runs (for the nav).
+
+    Before the view, not while its template renders: a view may render inside its own transaction, and on
+    SQLite a second transaction in the same thread would wait for the first one's write lock.
+    """
+    if request.method == "GET" and current_user.is_authenticated and request.blueprint not in (None, "static"):
+        with sessions()() as session:
+            g.approvals_waiting = pending_count(session)

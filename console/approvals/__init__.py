@@ -1,6 +1,6 @@
 """Approvals: the money-moving requests waiting for a second person, and approving or rejecting one.
 
-A maker's request (console/loans/money.py) waits here. A supervisor or admin who is not the maker approves it
+A maker's request (console/loans/four_eyes.py) waits here. A supervisor or admin who is not the maker approves it
 (the action runs then, once, if the loan is as the page showed it) or rejects it with a note. docs/console-loans.md.
 """
 
@@ -16,8 +16,8 @@ from werkzeug.wrappers import Response
 from wtforms import HiddenField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
+from console.loans.four_eyes import circumstances, effect_helpers, flash_form_errors, refusal_message
 from console.loans.labels import label_helpers, word
-from console.loans.money import circumstances, effect_helpers, flash_form_errors, refusal_message
 from console.security import audits_view, requires_role, sessions, user
 from servicing.approvals.effects import Effect
 from servicing.approvals.requests import (

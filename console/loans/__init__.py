@@ -39,8 +39,8 @@ from console.loans.forms import (
     WorkoutDecisionForm,
     WrittenRequestForm,
 )
+from console.loans.four_eyes import effect_helpers, flash_form_errors, money_action, refusal_message
 from console.loans.labels import label_helpers
-from console.loans.money import effect_helpers, flash_form_errors, money_action, refusal_message
 from console.loans.promises import promise_day, promises_section
 from console.security import audits_view, requires_role, sessions, user
 from servicing.approvals.actions import ActionKind
