@@ -31,13 +31,14 @@ WORDS: dict[str, dict[str, LazyString | str]] = {
         "payoff": _l("Payoff"),
     },
     "loan_status": {"active": _l("Active"), "paid_off": _l("Paid off"), "charged_off": _l("Charged off")},
-    "product": {"mortgage": _l("Mortgage"), "personal": _l("Personal loan")},
+    "product": {"mortgage": _l("Mortgage"), "personal": _l("Personal loan"), "auto": _l("Auto loan")},
     "payment_status": {"posted": _l("Posted"), "reversed": _l("Reversed")},
     "payment_source": {
         "import": _l("Payment file"),
         "console": _l("Console"),
         "ach": _l("Autopay (ACH)"),
         "scheduled": _l("Scheduled by the borrower"),
+        "demo": _l("Demo portfolio"),
     },
     "fee_kind": {"late": _l("Late fee"), "returned_payment": _l("Returned payment fee"), "other": _l("Other fee")},
     "escrow_item": {
