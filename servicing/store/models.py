@@ -909,3 +909,29 @@ class SatisfactionSurvey(Base):
         Index("ix_satisfaction_conversation", "conversation_id", "status"),
         Index("ix_satisfaction_specialist", "specialist", "resolved_at"),
     )
+
+
+# -- four eyes on money: a maker's request a second person approves (docs/console-loans.md) ----------------------
+
+
+class ApprovalRequest(Base):
+    """A money-moving action a maker previewed and asked for; a checker approves (it runs then) or rejects it."""
+
+    __tablename__ = "approval_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_key: Mapped[str] = mapped_column(String(40), unique=True)  # the preview page's: a double submit asks once
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # reversal | fee_waiver | forbearance | modification ...
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON)  # the action's fields, as the form gave them
+    reason: Mapped[str] = mapped_column(String(200))
+    effect: Mapped[dict[str, Any]] = mapped_column(JSON)  # the preview the maker saw
+    loan_state: Mapped[str] = mapped_column(String(64))  # the loan's state when previewed (servicing.approvals)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | approved | rejected
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decision_note: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_approval_requests_status", "status", "requested_at"),)
