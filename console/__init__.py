@@ -15,7 +15,22 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers.response import Response
 
-from console import ach, admin, approvals, audit, auth, conversations, desk, home, i18n, limits, loans, queue, reports, worklists
+from console import (
+    ach,
+    admin,
+    approvals,
+    audit,
+    auth,
+    conversations,
+    desk,
+    home,
+    i18n,
+    limits,
+    loans,
+    queue,
+    reports,
+    worklists,
+)
 from console.navigation import count_waiting_approvals, navigation
 from console.security import (
     STRICT_TRANSPORT_SECURITY,

@@ -108,7 +108,8 @@ def test_a_flag_is_refused_without_a_note_or_twice_and_cleared_only_by_a_supervi
         [flag] = session.scalars(select(ContactFlag)).all()
     assert post(sam, f"/console/loans/{loan}/contact-flags/clear", flag_id=str(flag.id), reason="dismissed") == 403
     assert post(sue, f"/console/loans/{loan}/contact-flags/clear", flag_id=str(flag.id), reason="dismissed") == 302
-    assert "Flag cleared: Bankruptcy." in text_of(sue.get(f"/console/loans/{loan}?tab=conversations").get_data(as_text=True))
+    page = sue.get(f"/console/loans/{loan}?tab=conversations").get_data(as_text=True)
+    assert "Flag cleared: Bankruptcy." in text_of(page)
     with sessions_of(app)() as session:
         cleared = session.get_one(ContactFlag, flag.id)
         assert (cleared.cleared_by, cleared.clear_note) == ("sue", "dismissed")
