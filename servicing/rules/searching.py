@@ -44,8 +44,10 @@ def search_key(text: str) -> str:
 
 
 def borrower_search_key(first_name: str, last_name: str, email: str | None) -> str:
-    """Return the search key stored for a borrower: their name, then their email."""
-    return search_key(" ".join(part for part in (first_name, last_name, email or "") if part))
+    """Return the search key stored for a borrower: their name, the family name then the given name written
+    together (as Chinese, Japanese and Korean names are: 王小明), then their email."""
+    together = f"{last_name}{first_name}".replace(" ", "")
+    return search_key(" ".join(part for part in (first_name, last_name, together, email or "") if part))
 
 
 def words_of(text: str) -> list[str]:

@@ -1,0 +1,106 @@
+"""The indexes search reads: borrowers by the folded key of their name and email, messages by their words.
+
+Both backends answer the same two questions with ids, newest messages first; `find` reads the rows. The
+indexes themselves are made by migration 0018 (servicing/store/search_schema.py).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+from sqlalchemy import ColumnElement, Integer, and_, column, select, text
+from sqlalchemy.orm import Session
+
+from servicing.store.models import Borrower
+
+TRIGRAM = 3  # the shortest piece a trigram index can look up; shorter words are checked on the key itself
+_LETTERS_AND_DIGITS = re.compile(r"[^\W_]+")
+
+
+class SearchIndex(Protocol):
+    """What search asks a database's indexes."""
+
+    def borrowers_by_key(self, session: Session, key: str, limit: int) -> list[int]:
+        """Return the ids of borrowers whose search key holds every word of `key` (already folded)."""
+        ...
+
+    def messages_with_words(self, session: Session, words: list[str], limit: int, before: int | None) -> list[int]:
+        """Return the ids of messages holding every word (or a word starting so), newest first, below `before`."""
+        ...
+
+
+def message_words(typed: str) -> list[str]:
+    """Return the words to look for in messages: letters and digits of any script, lower case, at most 8."""
+    return _LETTERS_AND_DIGITS.findall(typed.casefold())[:8]
+
+
+def _like(piece: str) -> str:
+    escaped = piece.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _key_holds_all(pieces: list[str]) -> ColumnElement[bool]:
+    return and_(*(Borrower.search_key.like(_like(piece), escape="\\") for piece in pieces))
+
+
+class Fts5Index:
+    """SQLite: FTS5 tables `search_borrowers` (trigram) and `search_messages` (unicode61, accents folded)."""
+
+    def borrowers_by_key(self, session: Session, key: str, limit: int) -> list[int]:
+        """Find borrowers through the trigram table; words under 3 characters are checked on the key."""
+        pieces = key.split()
+        if not pieces:
+            return []
+        long = [piece for piece in pieces if len(piece) >= TRIGRAM]
+        query = select(Borrower.id).where(_key_holds_all(pieces)).order_by(Borrower.id).limit(limit)
+        if long:
+            match = " AND ".join('"' + piece.replace('"', '""') + '"' for piece in long)
+            found = text("SELECT rowid FROM search_borrowers WHERE search_borrowers MATCH :match")
+            query = query.where(Borrower.id.in_(found.bindparams(match=match).columns(column("rowid", Integer))))
+        return list(session.scalars(query))
+
+    def messages_with_words(self, session: Session, words: list[str], limit: int, before: int | None) -> list[int]:
+        """Find messages through `search_messages`, each word also as the start of a longer one, newest first."""
+        if not words:
+            return []
+        match = " AND ".join(f'"{word}"*' for word in words)
+        below = "AND rowid < :before " if before is not None else ""
+        statement = text(
+            f"SELECT rowid FROM search_messages WHERE search_messages MATCH :match {below}ORDER BY rowid DESC LIMIT :limit"
+        )
+        parameters: dict[str, object] = {"match": match, "limit": limit}
+        if before is not None:
+            parameters["before"] = before
+        return [int(row[0]) for row in session.execute(statement, parameters)]
+
+
+class PostgresIndex:
+    """PostgreSQL: pg_trgm's GIN index on `borrowers.search_key`, a GIN full-text index on `messages.body`."""
+
+    def borrowers_by_key(self, session: Session, key: str, limit: int) -> list[int]:
+        """Find borrowers whose key holds every word (LIKE '%word%', answered by the trigram index)."""
+        pieces = key.split()
+        if not pieces:
+            return []
+        query = select(Borrower.id).where(_key_holds_all(pieces)).order_by(Borrower.id).limit(limit)
+        return list(session.scalars(query))
+
+    def messages_with_words(self, session: Session, words: list[str], limit: int, before: int | None) -> list[int]:
+        """Find messages by `to_tsvector('simple', body) @@ to_tsquery(...)`, each word as a prefix, newest first."""
+        if not words:
+            return []
+        below = "AND id < :before " if before is not None else ""
+        statement = text(
+            "SELECT id FROM messages WHERE to_tsvector('simple'::regconfig, body) @@ "
+            f"to_tsquery('simple'::regconfig, :query) {below}ORDER BY id DESC LIMIT :limit"
+        )
+        parameters: dict[str, object] = {"query": " & ".join(f"{word}:*" for word in words), "limit": limit}
+        if before is not None:
+            parameters["before"] = before
+        return [int(row[0]) for row in session.execute(statement, parameters)]
+
+
+def index_for(session: Session) -> SearchIndex:
+    """Return the search index of the session's database."""
+    return Fts5Index() if session.get_bind().dialect.name == "sqlite" else PostgresIndex()
