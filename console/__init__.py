@@ -15,7 +15,21 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers.response import Response
 
-from console import ach, audit, auth, conversations, home, i18n, limits, loans, queue, reports, worklists
+from console import (
+    ach,
+    audit,
+    auth,
+    borrowers,
+    conversations,
+    home,
+    i18n,
+    limits,
+    loans,
+    queue,
+    reports,
+    search,
+    worklists,
+)
 from console.navigation import navigation
 from console.security import (
     STRICT_TRANSPORT_SECURITY,
@@ -66,7 +80,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["loanline.settings"] = settings
     auth.login_manager.init_app(app)
     i18n.init_app(app, settings.instance_path)
-    for area in (auth, home, queue, conversations, loans, ach, worklists, reports, audit):
+    for area in (auth, home, queue, conversations, loans, ach, worklists, reports, audit, search, borrowers):
         app.register_blueprint(area.bp)
     register_channel_blueprints(app)
     auth.limit_login_attempts(app)

@@ -20,6 +20,7 @@ NAV = (
     ("worklists.index", _l("Worklists"), Role.SPECIALIST),
     ("reports.index", _l("Reports"), Role.SPECIALIST),
     ("audit.index", _l("Audit log"), Role.SUPERVISOR),
+    ("search.index", _l("Search"), Role.SPECIALIST),
 )
 ROLE_NAMES = {Role.SPECIALIST: _l("Specialist"), Role.SUPERVISOR: _l("Supervisor"), Role.ADMIN: _l("Administrator")}
 
