@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response
 
@@ -45,6 +46,7 @@ from servicing.conversations import (
     unassign_conversation,
     waiting_for,
 )
+from servicing.handoff.summary import handoff_summary
 from servicing.outreach.flags import contact_overview
 from servicing.outreach.promises import promises_of_borrower
 from servicing.queries import current_date, loan_numbers_of_borrower
@@ -55,6 +57,22 @@ bp = Blueprint("conversations", __name__, url_prefix="/console/conversations")
 bp.context_processor(template_helpers)
 bp.context_processor(contact_helpers)
 CONFIRM_DISCLOSURE = "confirm_disclosure"  # the reply form's checkbox: send figures to an unverified borrower
+# The handoff summary's words for what the bot answered and the figures it quoted (servicing/handoff/summary.py).
+SUMMARY_WORDS = {
+    "balance": _l("Balance"),
+    "next_payment": _l("Next payment"),
+    "payoff": _l("Payoff"),
+    "escrow": _l("Escrow"),
+    "principal_balance": _l("principal balance"),
+    "amount_due": _l("amount due"),
+    "due_date": _l("due date"),
+    "days_past_due": _l("days past due"),
+    "monthly_payment": _l("monthly payment"),
+    "payoff_total": _l("payoff amount"),
+    "good_through": _l("good through"),
+    "per_diem": _l("per day after that"),
+    "escrow_balance": _l("escrow balance"),
+}
 
 
 @dataclass(frozen=True)
@@ -162,6 +180,7 @@ def show(conversation_id: int) -> str:
         paused_until = borrower_paused_until(session, borrower.id, now) if borrower else None
         promises = promises_of_borrower(session, borrower.id, limit=5) if borrower else []
         contact = contact_overview(session, borrower.id) if borrower else None
+        summary = handoff_summary(session, conversation, now=now, canned=canned)
         session.expunge_all()
     return render_template(
         "conversations/show.html", conversation=conversation, messages=messages, older=older, paged=before,
@@ -172,7 +191,7 @@ def show(conversation_id: int) -> str:
         conversation.address), attachments=attachment_links, sla_state=sla_state, sla_target=sla_target,
         waiting_for=waiting_for, last_id=max((m.id for m in messages), default=0) if before is None else None,
         promises=promises, promise_labels=PromiseLabels.now(),
-        contact=contact,
+        contact=contact, summary=summary, summary_words=SUMMARY_WORDS,
     )  # fmt: skip
 
 
