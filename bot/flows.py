@@ -531,7 +531,9 @@ def balance(turn: Turn) -> None:
         turn.say("Loan ending {ending}: principal balance {principal}. Amount due {amount_due}, past due since "
                  "{due_date}.", **values)  # fmt: skip
     else:
-        turn.say("Loan ending {ending}: principal balance {principal}. Amount due {amount_due} by {due_date}.", **values)
+        turn.say(
+            "Loan ending {ending}: principal balance {principal}. Amount due {amount_due} by {due_date}.", **values
+        )
     turn.quote("balance", account.loan_number, account.currency, {
         "principal_balance": summary.principal_balance, "amount_due": summary.amount_due,
         "due_date": account.next_due_date, "days_past_due": summary.days_past_due,

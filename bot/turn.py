@@ -92,8 +92,8 @@ class Turn:
         if not self.replies:
             return
         told = {name: (value.isoformat() if isinstance(value, date) else str(value)) for name, value in figures.items()}
-        quoted = {"intent": intent, "loan": f"…{loan_number[-4:]}", "currency": currency, "as_of": self.today.isoformat(),
-                  "figures": told}  # fmt: skip
+        quoted = {"intent": intent, "loan": f"…{loan_number[-4:]}", "currency": currency,
+                  "as_of": self.today.isoformat(), "figures": told}  # fmt: skip
         self.replies[-1] = replace(self.replies[-1], quoted=quoted)
 
     def ask(self, message: str, options: tuple[tuple[str, str], ...] = (), **values: Any) -> None:

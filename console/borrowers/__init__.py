@@ -172,8 +172,8 @@ def flag_cleared(borrower_id: int, flag_id: int) -> Response:
 CALLER_OUTCOMES = {
     CallerCheck.MATCH: ("success", _l("Match: the caller's date of birth and tax ID digits are those on file.")),
     CallerCheck.NO_MATCH: ("error", _l("No match. The failure counts with the borrower's failed attempts in chats.")),
-    CallerCheck.LOCKED: ("error", _l("No match, and that was the third failure: the borrower's self-service is paused for "
-                                  "30 minutes.")),
+    CallerCheck.LOCKED: ("error", _l("No match, and that was the third failure: the borrower's self-service is "
+                                  "paused for 30 minutes.")),
     CallerCheck.PAUSED: ("error", _l("Not checked: the borrower's verification is paused after failed attempts. Try "
                                   "again after the pause, or verify by another means.")),
 }  # fmt: skip

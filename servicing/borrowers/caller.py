@@ -94,7 +94,9 @@ def verify_caller(
         return CallerVerification(CallerCheck.MATCH, 0, None)
     outcome = CallerCheck.LOCKED if record_failed_claim(session, claim, now) else CallerCheck.NO_MATCH
     _audit(session, actor, borrower_id, outcome)
-    return CallerVerification(outcome, failed_attempts_of(session, claim), borrower_paused_until(session, borrower_id, now))
+    return CallerVerification(
+        outcome, failed_attempts_of(session, claim), borrower_paused_until(session, borrower_id, now)
+    )
 
 
 def _audit(session: Session, actor: str, borrower_id: int, outcome: CallerCheck) -> None:

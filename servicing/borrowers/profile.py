@@ -23,8 +23,7 @@ from servicing.conversations import (
     mask_address,
     set_opt_out,
 )
-from servicing.documents.addresses import Address
-from servicing.documents.context import mailing_address
+from servicing.documents.context import Address, mailing_address
 from servicing.documents.records import consent_in_force
 from servicing.errors import InvalidInput
 from servicing.outreach.flags import FlagView, Revocation, contact_flags, revocations

@@ -67,7 +67,8 @@ class Fts5Index:
         match = " AND ".join(f'"{word}"*' for word in words)
         below = "AND rowid < :before " if before is not None else ""
         statement = text(
-            f"SELECT rowid FROM search_messages WHERE search_messages MATCH :match {below}ORDER BY rowid DESC LIMIT :limit"
+            "SELECT rowid FROM search_messages WHERE search_messages MATCH :match "
+            f"{below}ORDER BY rowid DESC LIMIT :limit"
         )
         parameters: dict[str, object] = {"match": match, "limit": limit}
         if before is not None:

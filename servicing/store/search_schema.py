@@ -29,7 +29,7 @@ def is_search_object(_object: Any, name: str | None, type_: str, _reflected: boo
 
 
 def create_sqlite_search(connection: Connection) -> None:
-    """Create the FTS5 tables over borrowers and messages, fill them from the rows present, and keep them by triggers."""
+    """Create the FTS5 tables over borrowers and messages, fill them from the rows there, and keep them by triggers."""
     for fts, table, column, tokenizer in SQLITE_FTS:
         connection.exec_driver_sql(
             f"CREATE VIRTUAL TABLE {fts} USING fts5({column}, content='{table}', content_rowid='id', "

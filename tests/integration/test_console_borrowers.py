@@ -107,7 +107,9 @@ def test_a_phone_is_added_in_any_format_and_removed_audited_by_its_last_4(app: F
     assert "already on file" in post(client, borrower_id, "phones", phone="+1 555 000 2002", reason="again")
     assert "not a phone number" in post(client, borrower_id, "phones", phone="call me", reason="typo")
     with sessions_of(app)() as session:
-        phones = {p.e164: p.id for p in session.scalars(select(BorrowerPhone).where(BorrowerPhone.borrower_id == borrower_id))}
+        phones = {
+            p.e164: p.id for p in session.scalars(select(BorrowerPhone).where(BorrowerPhone.borrower_id == borrower_id))
+        }
     assert set(phones) == {"+15550002001", "+15550002002"}
     assert "Phone removed." in post(client, borrower_id, f"phones/{phones['+15550002001']}/remove", reason="lost")
     assert "only phone on file" in post(client, borrower_id, f"phones/{phones['+15550002002']}/remove", reason="x")

@@ -160,7 +160,9 @@ def test_a_message_edited_or_deleted_leaves_the_index_with_it(
     assert not search(sessions, "mango").messages
 
 
-def test_a_phone_with_no_borrower_finds_its_conversation(sessions: sessionmaker[Session], people: dict[str, str]) -> None:
+def test_a_phone_with_no_borrower_finds_its_conversation(
+    sessions: sessionmaker[Session], people: dict[str, str]
+) -> None:
     with sessions.begin() as session:
         record_inbound(session, "sms", "+15559998888", "hello", provider_id="s", now=NOW)
     results = search(sessions, "(555) 999-8888")
