@@ -130,3 +130,17 @@ def test_the_conversation_page_shows_the_summary_on_top(app: Flask, settings: Se
     assert top < page.index('id="transcript"')
     assert "Asked for a person" in page and "What the assistant already answered" in page
     assert "Next payment" in page and "loan …2345" in page and "Suggested replies" in page
+
+
+def test_figures_quoted_over_sms_are_kept_after_the_answer_is_cut_into_pages(
+    sessions: sessionmaker[Session], settings: Settings, loan: str
+) -> None:
+    from bot.channels.sms import respond_by_sms
+
+    engine = Engine(sessions, settings, clock=lambda: NOW, respond=respond_by_sms)
+    chat = chat_as(engine)
+    chat("balance")
+    chat("05/04/1980")
+    with sessions() as session:
+        [meta] = session.scalars(select(Message.meta).where(Message.meta.is_not(None))).all()
+    assert meta["quoted"]["intent"] == "balance"
