@@ -129,14 +129,45 @@ class Commitments:
     workouts: tuple[WorkoutLine, ...]
 
 
-@dataclass(frozen=True)
+@dataclass
 class SummaryContext:
-    """What every builder may read."""
+    """What every builder may read; what two builders need is read once (`recent_floor`, `bot_answers`)."""
 
     session: Session
     conversation: Conversation
     now: datetime
     canned: Sequence[RenderedCanned]
+    _floor: int | None = None
+    _answers: list[BotAnswer] | None = None
+
+    @property
+    def recent_floor(self) -> int:
+        """Return the id of the oldest of the conversation's latest 500 messages (0 for a shorter thread):
+        the summary looks no further back, so it costs the same on a thread of 27 messages or of 10,000."""
+        if self._floor is None:
+            floor = self.session.scalar(
+                select(Message.id)
+                .where(Message.conversation_id == self.conversation.id)
+                .order_by(Message.id.desc())
+                .offset(RECENT_MESSAGES - 1)
+                .limit(1)
+            )
+            self._floor = floor or 0
+        return self._floor
+
+    @property
+    def bot_answers(self) -> list[BotAnswer]:
+        """Return the bot's latest answers that quoted figures, newest first."""
+        if self._answers is None:
+            rows = self.session.execute(
+                select(Message.id, Message.created_at, Message.meta)
+                .where(Message.conversation_id == self.conversation.id, Message.id >= self.recent_floor,
+                       Message.author == "bot", Message.meta.is_not(None))
+                .order_by(Message.id.desc())
+                .limit(ANSWERS_SHOWN)
+            )  # fmt: skip
+            self._answers = [answer for row in rows if (answer := bot_answer(row[0], row[1], row[2])) is not None]
+        return self._answers
 
 
 SectionBuilder = Callable[[SummaryContext], Section | None]
@@ -158,8 +189,8 @@ def why_it_came(context: SummaryContext) -> Section | None:
     withheld = conversation.escalation_reason == EscalationReason.LOCKED_OUT.value  # the words were a factor answer
     trigger = context.session.execute(
         select(Message.body, Message.created_at)
-        .where(Message.conversation_id == conversation.id, Message.direction == "in",
-               Message.created_at <= conversation.queued_at)
+        .where(Message.conversation_id == conversation.id, Message.id >= context.recent_floor,
+               Message.direction == "in", Message.created_at <= conversation.queued_at)
         .order_by(Message.id.desc())
         .limit(1)
     ).first()  # fmt: skip
@@ -183,20 +214,7 @@ def verification_state(context: SummaryContext) -> Section:
 
 def what_the_bot_answered(context: SummaryContext) -> Section | None:
     """The bot's latest answers that quoted figures, newest first, read from the recent messages' meta."""
-    recent = (
-        select(Message.id, Message.created_at, Message.author, Message.meta)
-        .where(Message.conversation_id == context.conversation.id)
-        .order_by(Message.id.desc())
-        .limit(RECENT_MESSAGES)
-        .subquery()
-    )
-    rows = context.session.execute(
-        select(recent.c.id, recent.c.created_at, recent.c.meta)
-        .where(recent.c.author == "bot", recent.c.meta.is_not(None))
-        .order_by(recent.c.id.desc())
-        .limit(ANSWERS_SHOWN)
-    )
-    answers = [answer for row in rows if (answer := bot_answer(row[0], row[1], row[2])) is not None]
+    answers = context.bot_answers
     return Section("bot_answers", tuple(answers)) if answers else None
 
 
@@ -263,8 +281,7 @@ def suggested_replies(context: SummaryContext) -> Section | None:
 
 
 def _quoted_a_payoff(context: SummaryContext) -> bool:
-    answers = what_the_bot_answered(context)
-    return answers is not None and any(answer.intent == "payoff" for answer in answers.data)
+    return any(answer.intent == "payoff" for answer in context.bot_answers)
 
 
 SECTIONS: list[SectionBuilder] = [
