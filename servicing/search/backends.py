@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, Integer, and_, column, select, text
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, column, select, text
 from sqlalchemy.orm import Session
 
 from servicing.store.models import Borrower
@@ -77,7 +77,8 @@ class Fts5Index:
 
 
 class PostgresIndex:
-    """PostgreSQL: pg_trgm's GIN index on `borrowers.search_key`, a GIN full-text index on `messages.body`."""
+    """PostgreSQL: pg_trgm's GIN index on `borrowers.search_key`, a GIN index on `messages.search_words` (the
+    body's words, a stored generated column)."""
 
     def borrowers_by_key(self, session: Session, key: str, limit: int) -> list[int]:
         """Find borrowers whose key holds every word (LIKE '%word%', answered by the trigram index)."""
@@ -88,17 +89,21 @@ class PostgresIndex:
         return list(session.scalars(query))
 
     def messages_with_words(self, session: Session, words: list[str], limit: int, before: int | None) -> list[int]:
-        """Find messages by `to_tsvector('simple', body) @@ to_tsquery(...)`, each word as a prefix, newest first."""
+        """Find messages by `search_words @@ to_tsquery('simple', ...)`, each word as a prefix, newest first."""
         if not words:
             return []
         below = "AND id < :before " if before is not None else ""
+        # The words and the limit are written into the statement (quoted by the dialect): the planner then sees
+        # them and picks, per search, between walking the newest messages (a common word) and the GIN index (a
+        # rare one). With placeholders, psycopg's prepared statement soon gets one generic plan for every word.
         statement = text(
-            "SELECT id FROM messages WHERE to_tsvector('simple'::regconfig, body) @@ "
-            f"to_tsquery('simple'::regconfig, :query) {below}ORDER BY id DESC LIMIT :limit"
+            "SELECT id FROM messages WHERE search_words @@ to_tsquery('simple'::regconfig, :query) "
+            f"{below}ORDER BY id DESC LIMIT :limit"
+        ).bindparams(
+            bindparam("query", " & ".join(f"{word}:*" for word in words), literal_execute=True),
+            bindparam("limit", limit, literal_execute=True),
         )
-        parameters: dict[str, object] = {"query": " & ".join(f"{word}:*" for word in words), "limit": limit}
-        if before is not None:
-            parameters["before"] = before
+        parameters: dict[str, object] = {"before": before} if before is not None else {}
         return [int(row[0]) for row in session.execute(statement, parameters)]
 
 
