@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from servicing.conversations import (
@@ -36,6 +38,12 @@ def borrower_id(app: Flask) -> int:
     with sessions_of(app).begin() as session:
         number = board(session, phone="+15550002001", email="ana.silva@example.com")
         return session.scalars(select(Loan.borrower_id).where(Loan.loan_number == number)).one()
+
+
+@pytest.fixture
+def sam(app: Flask) -> FlaskClient:
+    """Return a client logged in once as sam (the login form allows 10 attempts in 5 minutes)."""
+    return signed_in(app, "sam")
 
 
 def post(client: FlaskClient, borrower_id: int, action: str, **form: str) -> str:
@@ -187,3 +195,10 @@ def test_a_caller_check_with_bad_input_is_refused_and_counts_nothing(
     page = post(signed_in(app, "sam"), borrower_id, "verify-caller", date_of_birth=dob, tax_id_last4=last4)
     assert "Not checked" in page and said in page
     assert audits(app, "verification.caller") == []
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(typed=st.text(max_size=80))
+def test_any_text_typed_in_search_gets_a_page_never_an_error(sam: FlaskClient, borrower_id: int, typed: str) -> None:
+    response = sam.get("/console/search/", query_string={"q": typed, "before": "12"})
+    assert response.status_code == 200
