@@ -189,3 +189,18 @@ def test_an_empty_or_punctuation_query_finds_nothing_and_changes_nothing(
         assert results.loans == [] and results.cases == []
     with sessions() as session:
         assert session.scalars(select(Message)).all() == []
+
+
+def test_on_postgresql_messages_beyond_the_recent_window_are_found_through_the_index_in_order(
+    sessions: sessionmaker[Session], people: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("servicing.search.backends.RECENT_WINDOW", 7)
+    with sessions.begin() as session:
+        for n in range(25):
+            body = f"escrow question {n}" if n % 3 == 0 else f"something else {n}"
+            record_inbound(session, "sms", "+15550001005", body, provider_id=f"w{n}", now=NOW)
+    first = search(sessions, "escrow")
+    assert [hit.snippet for hit in first.messages] == [f"escrow question {n}" for n in range(24, -1, -3)]
+    assert search(sessions, "zebra").messages == []
+    paged = search(sessions, "escrow", before_message=first.messages[3].id)
+    assert [hit.snippet for hit in paged.messages] == [f"escrow question {n}" for n in range(12, -1, -3)]
