@@ -700,6 +700,7 @@ def time_audit_writes(db_url: str, count: int) -> list[float]:
 def explain_slowest(engine: Engine, log: list[tuple[str, Any, float]], label: str) -> None:
     """Print the slowest statements of one request, and those reading the messages, with their plans."""
     postgres = engine.dialect.name == "postgresql"
+    log = [item for item in log if not item[0].lstrip().upper().startswith("SET ")]  # settings have no plan
     slowest = sorted(log, key=lambda item: -item[2])[:3]
     chosen = slowest + [item for item in log if "FROM messages" in item[0] and item not in slowest]
     for statement, parameters, seconds in chosen:
