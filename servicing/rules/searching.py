@@ -97,8 +97,10 @@ class Query:
 
 
 def read_query(text: str, region: str) -> Query:
-    """Read a query: cut to 200 characters, and recognize a phone, a last 4, an email and an identifier."""
-    typed = " ".join(text.split())[:MAX_QUERY_LENGTH]
+    """Read a query: control characters out, cut to 200 characters; recognize a phone, a last 4, an email and an
+    identifier."""
+    printable = "".join(character if character.isprintable() else " " for character in text)  # NUL, controls
+    typed = " ".join(printable.split())[:MAX_QUERY_LENGTH]
     identifier = typed.upper() if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9\-]{1,31}", typed) else None
     return Query(
         text=typed,

@@ -104,6 +104,7 @@ def test_a_specialist_verifies_a_caller_match_and_no_match(browsing: Browsing, p
     caller.get_by_label("Date of birth").fill("1980-10-04")
     caller.get_by_label("Last 4 digits of the tax ID").fill("8034")
     caller.get_by_role("button", name="Check").click()
-    expect(page.get_by_text("No match. The failure counts with the borrower's failed attempts in chats.")).to_be_visible()
+    no_match = "No match. The failure counts with the borrower's failed attempts in chats."
+    expect(page.get_by_text(no_match)).to_be_visible()
     expect(page.get_by_role("region", name="Verify a caller")).to_contain_text("Failed attempts now: 1")
     screenshot(page, "caller-verification")

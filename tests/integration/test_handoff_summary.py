@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.channels.sms import respond_by_sms
 from bot.engine import Engine
 from servicing.canned import canned_responses
 from servicing.config import Settings
@@ -135,8 +136,6 @@ def test_the_conversation_page_shows_the_summary_on_top(app: Flask, settings: Se
 def test_figures_quoted_over_sms_are_kept_after_the_answer_is_cut_into_pages(
     sessions: sessionmaker[Session], settings: Settings, loan: str
 ) -> None:
-    from bot.channels.sms import respond_by_sms
-
     engine = Engine(sessions, settings, clock=lambda: NOW, respond=respond_by_sms)
     chat = chat_as(engine)
     chat("balance")

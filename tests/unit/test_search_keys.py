@@ -80,6 +80,7 @@ def test_a_query_is_read_for_each_kind_it_may_be() -> None:
     email = read_query("Ana@Example.com", "US")
     assert email.email == "ana@example.com" and email.identifier is None
     assert read_query("x" * 500, "US").text == "x" * 200
+    assert read_query("0A\x00 b\x1b", "US").text == "0A b"  # a NUL once broke SQLite's full-text query
 
 
 @pytest.mark.parametrize(
