@@ -21,6 +21,7 @@ from console import (
     approvals,
     audit,
     auth,
+    borrowers,
     conversations,
     desk,
     home,
@@ -29,6 +30,7 @@ from console import (
     loans,
     queue,
     reports,
+    search,
     worklists,
 )
 from console.navigation import count_waiting_approvals, navigation
@@ -81,7 +83,22 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["loanline.settings"] = settings
     auth.login_manager.init_app(app)
     i18n.init_app(app, settings.instance_path)
-    for area in (auth, home, queue, conversations, desk, loans, ach, approvals, worklists, reports, audit, admin):
+    for area in (
+        auth,
+        home,
+        queue,
+        conversations,
+        desk,
+        loans,
+        ach,
+        approvals,
+        worklists,
+        reports,
+        audit,
+        admin,
+        search,
+        borrowers,
+    ):
         app.register_blueprint(area.bp)
     register_channel_blueprints(app)
     auth.limit_login_attempts(app)
