@@ -45,7 +45,6 @@ from servicing.config import Settings
 from servicing.store.db import make_engine, make_session_factory
 
 SESSION_LIFETIME = timedelta(minutes=30)
-LOGIN_ATTEMPTS_PER_WINDOW = 10
 LOGIN_WINDOW_SECONDS = 300
 
 
@@ -64,7 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SECURE=https,
         STRICT_TRANSPORT_SECURITY=STRICT_TRANSPORT_SECURITY if https else None,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which times out on its own
-        LOGIN_ATTEMPTS_PER_WINDOW=LOGIN_ATTEMPTS_PER_WINDOW,
+        LOGIN_ATTEMPTS_PER_WINDOW=settings.login_attempts,
         LOGIN_WINDOW_SECONDS=LOGIN_WINDOW_SECONDS,
         # Flask-Limiter: counts shared by every worker on Redis, else this process's memory (docs/console.md)
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
