@@ -12,7 +12,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -209,29 +209,17 @@ def import_payments_command(file: Path) -> None:
 @click.option("--through", callback=iso_date, help="Last business date to run (default today).")
 def eod(through: date | None) -> None:
     """Run end of day for each business date not yet run."""
-    from servicing.documents.correspondence import Correspondence
-    from servicing.documents.delivery import DeliveryPlace
-    from servicing.documents.statement_figures import StatementOptions
-    from servicing.eod import dates_to_run, run_eod
-    from servicing.outreach.reminders import Outreach
+    from loanline.daily import run_end_of_day
+    from servicing.eod import dates_to_run
 
     with runtime() as rt:
-        place = DeliveryPlace(rt.settings.documents_dir, rt.settings.country)
         last = through or rt.today()
         with rt.sessions() as session:
             days = dates_to_run(session, last, rt.settings.country)
         with Progress(TextColumn("end of day {task.fields[day]}"), BarColumn(), MofNCompleteColumn(),
                       console=err, transient=True, disable=not err.is_terminal) as bar:  # fmt: skip
             task = bar.add_task("eod", total=len(days), day="")
-            outreach = Outreach(rt.settings.contact_rules(), datetime.now(UTC), rt.settings.servicer_name,
-                                rt.settings.servicer_phone)  # fmt: skip
-            report = run_eod(rt.sessions, last, country=rt.settings.country,
-                             on_day=lambda r: bar.update(task, advance=1, day=r.business_date.isoformat()),
-                             escrow_policy=rt.settings.escrow_policy(),
-                             letters=Correspondence.from_settings(rt.settings),
-                             statements=StatementOptions.from_settings(rt.settings, actor="eod"),
-                             delivery=place, statement_workers=os.cpu_count() or 1,
-                             outreach=outreach)  # fmt: skip
+            report = run_end_of_day(rt, last, lambda r: bar.update(task, advance=1, day=r.business_date.isoformat()))
     if not report.days:
         click.echo(f"nothing to run: end of day is already through {last.isoformat()}")
         return
@@ -501,8 +489,10 @@ def worker() -> None:
     import threading
 
     from loanline.worker import run_worker
+    from servicing.operations.logs import configure_logging
 
     with runtime() as rt:
+        configure_logging(rt.settings.log_format)
         stop = threading.Event()
         click.echo("outbox worker running (Ctrl-C to stop)")
         try:
@@ -510,6 +500,26 @@ def worker() -> None:
         except KeyboardInterrupt:
             stop.set()
             click.echo("outbox worker stopped; unsent messages stay in the outbox")
+
+
+@main.command()
+@click.option("--tick", "tick_seconds", type=click.FloatRange(min=0.1), default=15.0, show_default=True,
+              help="Seconds between looks at the clock (and tries to lead).")  # fmt: skip
+def scheduler(tick_seconds: float) -> None:
+    """Run the daily jobs (end of day, the ACH export, partitions) at their local times, as one leader among many.
+
+    Start it on as many machines as you like: one leads (a PostgreSQL advisory lock; SQLite: a lock file), the
+    others stand by and take over when it stops or dies. LOANLINE_SCHEDULE sets the jobs and times.
+    """
+    from loanline.scheduler import run_until_signalled
+    from servicing.operations.logs import configure_logging
+
+    with runtime() as rt:
+        configure_logging(rt.settings.log_format)
+        jobs = ", ".join(f"{job} at {at.strftime('%H:%M')}" for job, at in rt.settings.schedule)
+        click.echo(f"scheduler running ({jobs}, {rt.settings.timezone}, business days of {rt.settings.country})")
+        run_until_signalled(rt, tick_seconds)
+        click.echo("scheduler stopped")
 
 
 @main.command()
@@ -545,7 +555,10 @@ def telegram(webhook: bool, host: str, port: int) -> None:
         raise Refused("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token.")
     if webhook and not settings.telegram_webhook_secret:
         raise Refused("TELEGRAM_WEBHOOK_SECRET is not set: webhook mode needs it to tell Telegram from strangers.")
+    from servicing.operations.logs import configure_logging
+
     with runtime() as rt:
+        configure_logging(rt.settings.log_format)
         engine = Engine(rt.sessions, rt.settings, flood=flood_limit(rt.settings))
         try:
             if webhook:
@@ -687,23 +700,15 @@ def ach() -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Where to write the file.")
 def ach_export(effective: date | None, out: Path) -> None:
     """Write the NACHA PPD file of the debits effective on a date; the same date again gives the same file."""
-    from datetime import UTC, datetime
+    from loanline.daily import export_ach_file
 
-    from servicing.ach.origination import default_effective_date, export_drafts
-    from servicing.queries import current_date
-
-    with runtime() as rt, rt.sessions.begin() as session:
-        business = current_date(session, rt.today())
-        day = effective or default_effective_date(business, rt.settings.country)
-        export = export_drafts(session, day, settings=rt.settings.ach, vault=rt.vault(), business_date=business,
-                               country=rt.settings.country, actor="cli", now=datetime.now(UTC))  # fmt: skip
-    out.touch(mode=0o600)
-    out.write_bytes(export.content)
+    with runtime() as rt:
+        export = export_ach_file(rt, out, effective, actor="cli")
     for reason in export.skipped:
         click.echo(f"skipped {reason}")
     again = "" if export.new else " (exported before: the same file again, nothing new drafted)"
-    click.echo(f"{out}: {export.entries} debits effective {day.isoformat()}, "
-               f"{money_text(export.debit_total, 'USD', OPERATOR_LOCALE)}, sha256 {export.sha256}{again}")  # fmt: skip
+    click.echo(f"{out}: {export.entries} debits effective {export.effective.isoformat()}, "
+               f"{export.content_total}, sha256 {export.sha256}{again}")  # fmt: skip
 
 
 @ach.command("returns")
