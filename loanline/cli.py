@@ -666,6 +666,41 @@ def _print_evaluation(report: Report) -> None:
 # -- ACH: data keys, the origination file, returns (docs/ach.md) ----------------------------------------------
 
 
+@main.command()
+@click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
+def backup(destination: Path) -> None:
+    """Back up the database while it runs: SQLite with its online backup API, PostgreSQL with pg_dump."""
+    from servicing.operations.backup import backup_database
+
+    settings = _settings_only()
+    try:
+        made = backup_database(settings.database_url, destination)
+    except ServicingError as error:
+        raise Refused(str(error)) from error
+    click.echo(f"backup of the {made.dialect} database written to {made.path} ({made.size} bytes)")
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Overwrite the database's data (stop every Loanline process first).")
+def restore(source: Path, replace: bool) -> None:
+    """Put a backup back into the database at LOANLINE_DATABASE_URL (empty, or overwritten with --replace)."""
+    from servicing.operations.backup import restore_database
+
+    settings = _settings_only()
+    try:
+        done = restore_database(settings.database_url, source, replace=replace)
+    except ServicingError as error:
+        raise Refused(str(error)) from error
+    click.echo(f"restored {done.path} into the {done.dialect} database; run `loanline init` if the code is newer")
+
+
+def _settings_only() -> Any:
+    from servicing.config import Settings
+
+    return Settings.from_env()
+
+
 @main.group()
 def keys() -> None:
     """The data keys that encrypt bank account numbers (LOANLINE_DATA_KEY, newest first)."""
