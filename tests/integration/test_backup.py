@@ -95,7 +95,7 @@ def test_a_file_that_is_not_a_database_is_not_restored(sqlite_env: str, tmp_path
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not a database at all" * 100)
     code, output = run("restore", "--replace", str(junk))
-    assert code == 1
+    assert code == 1 and "not a sound SQLite database" in output
     assert counts(sqlite_env)[0] == 1
 
 
@@ -139,8 +139,8 @@ def test_a_postgresql_backup_is_restored_over_later_changes(postgres_database: s
     assert before[0] == 3
     engine = make_engine(postgres_database)
     try:
-        with engine.begin() as connection:  # the ledger is still immutable after a restore (its trigger came back)
-            with pytest.raises(Exception, match="ledger"):
-                connection.exec_driver_sql("UPDATE ledger_entries SET principal = 0")
+        # the ledger is still immutable after a restore (its trigger came back)
+        with engine.begin() as connection, pytest.raises(Exception, match="ledger"):
+            connection.exec_driver_sql("UPDATE ledger_entries SET principal = 0")
     finally:
         engine.dispose()
