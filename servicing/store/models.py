@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -811,3 +812,21 @@ class AchReturn(Base):
     line: Mapped[int] = mapped_column(Integer)
     business_date: Mapped[date] = mapped_column(Date, index=True)
     outcome: Mapped[str] = mapped_column(String(200))  # what was done, in the servicer's words (account masked)
+
+
+def _partial(name: str, *columns: Any, where: str | None = None) -> Index:
+    """An index on both dialects, partial (only the rows `where` selects) when given a condition."""
+    condition = text(where) if where else None
+    return Index(name, *columns, sqlite_where=condition, postgresql_where=condition)
+
+
+# The indexes end of day, reversals and rewinds need at a million loans (migration 0021, docs/performance.md).
+SCALE_INDEXES = (
+    _partial("ix_payments_loan_posted", Payment.loan_id, Payment.received_on, where="status = 'posted'"),
+    _partial("ix_scheduled_payments_due", ScheduledPayment.scheduled_for, where="status = 'scheduled'"),
+    _partial("ix_cases_loan_kind_delinquency", Case.loan_id, Case.kind, Case.delinquency_since),
+    _partial("ix_case_deadlines_open", CaseDeadline.case_id, CaseDeadline.due_on, where="met_on IS NULL"),
+    _partial("ix_workouts_active", Workout.loan_id, where="status = 'active'"),
+    _partial("ix_fees_outstanding", Fee.loan_id, Fee.assessed_on, Fee.seq, where="outstanding > 0"),
+    _partial("ix_loans_active_due", Loan.next_due_date, where="status = 'active'"),
+)
