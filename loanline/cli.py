@@ -702,6 +702,36 @@ def _settings_only() -> Any:
 
 
 @main.group()
+def partitions() -> None:
+    """Monthly partitions of the ledger on PostgreSQL (docs/operations.md, "Past one database server")."""
+
+
+@partitions.command("enable")
+@click.option("--yes", is_flag=True, help="Confirm: the ledger is locked while its rows are copied (minutes at scale).")
+def partitions_enable(yes: bool) -> None:
+    """Partition the ledger by month of posting, once, in one transaction (stop end of day and imports first)."""
+    from servicing.operations.partitions import partition_ledger
+
+    if not yes:
+        raise Refused("add --yes: the ledger is locked while its rows are copied into monthly partitions")
+    with runtime() as rt:
+        made = partition_ledger(rt.engine, rt.today())
+    click.echo(f"the ledger is partitioned by month: {len(made)} partitions ({made[0]} to {made[-1]}) and a default")
+
+
+@partitions.command("create")
+@click.option("--months", type=click.IntRange(min=0, max=24), default=2, show_default=True,
+              help="Months after this one to make ready.")  # fmt: skip
+def partitions_create(months: int) -> None:
+    """Make this month's ledger partition and the next ones where missing (the scheduler does it daily)."""
+    from servicing.operations.partitions import create_partitions_ahead
+
+    with runtime() as rt:
+        made = create_partitions_ahead(rt.engine, rt.today(), months)
+    click.echo(f"partitions made: {', '.join(made)}" if made else "no partition needed")
+
+
+@main.group()
 def keys() -> None:
     """The data keys that encrypt bank account numbers (LOANLINE_DATA_KEY, newest first)."""
 
