@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from servicing.errors import InvalidInput
 from servicing.eod import run_eod
+from servicing.errors import InvalidInput
 from servicing.operations.partitions import create_partitions_ahead, month_start, partition_ledger
 from servicing.payments import PaymentInstruction, post_payments
 from servicing.rules.ledger import Balances
