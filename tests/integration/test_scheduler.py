@@ -30,15 +30,15 @@ from tests.integration.helpers import board
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 3, 20)  # a Friday
-BOARDED = date(2025, 7, 1)
+BOARDED = date(2025, 11, 1)
 
 
 def board_portfolio(sessions: sessionmaker[Session]) -> None:
-    """Five mortgages boarded in July 2025; nobody pays, so every month brings late fees."""
+    """Five mortgages originated in October 2025; nobody pays, so every month brings late fees."""
     with sessions.begin() as session:
         for number in range(5):
-            board(session, boarded_on=BOARDED, loan_number=f"SCH-{number}", origination_date="2025-06-10",
-                  first_payment_date="2025-08-01", escrow_monthly="0.00", escrow_balance="0.00")  # fmt: skip
+            board(session, boarded_on=BOARDED, loan_number=f"SCH-{number}", origination_date="2025-10-10",
+                  first_payment_date="2025-12-01", escrow_monthly="0.00", escrow_balance="0.00")  # fmt: skip
 
 
 @dataclass
