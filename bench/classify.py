@@ -1,4 +1,4 @@
-"""Benchmark: intent classification throughput and latency, all 8 locales loaded, on one core.
+"""Benchmark: intent classification throughput and latency, all 13 locales loaded, on one core.
 
 Set-up (timed separately): read and index every catalog (what the first classify() call pays).
 Timed: classify() over the texts of tests/nlu_eval.tsv, repeated, each with its row's locale as the

@@ -604,6 +604,7 @@ def pages_to_time(app: Flask, target: Target) -> list[Page]:
         )
     wanted: list[tuple[str, str, dict[str, Any]]] = [
         ("queue", "queue.index", {}),
+        ("queue_filtered", "queue.index", {"language": "es", "sla": "breached", "skill": "general"}),
         ("mine", "queue.mine", {}),
         ("conversation_long", "conversations.show", {"conversation_id": target.long_thread}),
         ("conversation_paged", "conversations.show", {"conversation_id": target.long_thread, "before": middle}),

@@ -1,4 +1,5 @@
-"""Amounts in borrowers' words: "500", "$1,250.50", "1.250,50 €", "₹1,50,000", "Rp 500.000", "५००", "500 ribu".
+"""Amounts in borrowers' words: "500", "$1,250.50", "1.250,50 €", "₹1,50,000", "Rp 500.000", "५००", "500 ribu",
+"5万", "50만원", "2 triệu", "٥٠٠٫٥٠", "5 libo".
 
 An amount is a number in the text that is not part of the date it names ("pagaré 500 el 15": 500, not 15; a
 number is part of the date when the text without it names another date or none). Separators are read the way
@@ -30,6 +31,11 @@ MULTIPLIERS = {
     "k": 1_000, "thousand": 1_000, "mil": 1_000, "mille": 1_000, "mila": 1_000, "tausend": 1_000, "rb": 1_000,
     "ribu": 1_000, "hazar": 1_000, "hajar": 1_000, "हजार": 1_000, "हज़ार": 1_000, "jt": 1_000_000,
     "juta": 1_000_000, "lakh": 100_000, "lakhs": 100_000, "lac": 100_000, "लाख": 100_000,
+    "千": 1_000, "千元": 1_000, "千块": 1_000, "万": 10_000, "万元": 10_000, "万块": 10_000, "ngàn": 1_000,
+    "ngan": 1_000, "nghìn": 1_000, "nghin": 1_000, "triệu": 1_000_000, "trieu": 1_000_000, "tr": 1_000_000,
+    "천": 1_000, "천원": 1_000, "만": 10_000, "만원": 10_000, "억": 100_000_000, "억원": 100_000_000,
+    "libo": 1_000, "milyon": 1_000_000, "ألف": 1_000, "الف": 1_000, "آلاف": 1_000, "الاف": 1_000,
+    "مليون": 1_000_000,
 }  # fmt: skip
 _TIMES = "|".join(sorted(map(re.escape, MULTIPLIERS), key=len, reverse=True))
 _NUMBER = re.compile(
@@ -47,9 +53,20 @@ def ascii_digits(text: str) -> str:
     return "".join(str(unicodedata.decimal(character, "")) or character for character in text)
 
 
+# The Arabic decimal and thousands marks (٥٠٠٫٥٠, ١٬٥٠٠), as the ASCII marks they stand for.
+_ARABIC_MARKS = str.maketrans({"\u066b": ".", "\u066c": ","})
+# A number glued to a Chinese character or Korean syllable ("付500元", "50만원") stands apart from it.
+_GLUED = re.compile(r"(?<=\d)(?=[\u3400-\u9fff\uac00-\ud7a3])|(?<=[\u3400-\u9fff\uac00-\ud7a3])(?=\d)")
+
+
+def readable(text: str) -> str:
+    """Return the text with ASCII digits and marks, and numbers apart from the Chinese or Korean words around."""
+    return _GLUED.sub(" ", ascii_digits(text).translate(_ARABIC_MARKS))
+
+
 def find_amount(text: str, locale: str, today: date) -> Decimal | None:
     """Return the one amount a message names, outside the date it names; None for none, or for two."""
-    plain = ascii_digits(text[:MAX_TEXT])
+    plain = readable(text[:MAX_TEXT])
     named = find_day(plain, locale, today)
     amounts = []
     for match in _NUMBER.finditer(plain):

@@ -28,7 +28,17 @@ from servicing.speaking import CATALOGS, LOCALES
 TABLE = CATALOGS / "dates.tsv"
 MAX_TEXT = 300  # characters of a message searched for a date
 NUKTA, CHANDRABINDU, ANUSVARA = "\u093c", "\u0901", "\u0902"
-_WORD = r"[\w\u0900-\u0963\u0966-\u097f]"
+# Letters that make a word go on: not Chinese characters nor Korean syllables, after which a date may follow
+# without a space ("我下周五还", "금요일에"), but Devanagari signs, which Python does not count as letters.
+_WORD = r"(?:[^\W\u3400-\u9fff\uac00-\ud7a3]|[\u0900-\u0963\u0966-\u097f])"
+# Letters typed in more than one form (as in bot/nlu/text.py): Arabic taa marbuta, alef maqsura, tatweel;
+# Vietnamese đ; and the Arabic decimal and thousands marks.
+_LETTERS = str.maketrans({"\u0629": "\u0647", "\u0649": "\u064a", "\u0640": None, "\u0111": "d",
+                          "\u066b": ".", "\u066c": ","})  # fmt: skip
+_CHINESE_WORD = re.compile(r"^[\u3400-\u9fff]+$")
+_UNSPACED_WORD = re.compile(r"^[\u3400-\u9fff\uac00-\ud7a3]+$")
+# A number glued to a Chinese character or Korean syllable ("12月15日", "15일에") is a word of its own.
+_GLUED_NUMBER = re.compile(r"(?<=\d)(?=[\u3400-\u9fff\uac00-\ud7a3])|(?<=[\u3400-\u9fff\uac00-\ud7a3])(?=\d)")
 _START, _END = rf"(?<!{_WORD})", rf"(?!{_WORD})"
 _APOSTROPHES = re.compile("['\u2018\u2019\u201b\u02bc\u0060\u00b4]")
 _NOT_DATE_TEXT = re.compile(r"[^\w\s/.\-\u0900-\u0963\u0966-\u097f]")
@@ -38,7 +48,8 @@ _ORDINAL = re.compile(rf"^(\d{{1,2}})(?:{SUFFIXES}|\.)$")
 
 
 def fold(text: str) -> str:
-    """Lowercase, drop accents (not Devanagari signs), join apostrophes, ASCII digits, squeeze spaces."""
+    """Lowercase, drop accents (not Devanagari signs), join apostrophes, ASCII digits, squeeze spaces; one form
+    for letters typed in several, and numbers apart from the Chinese or Korean word they are glued to."""
     decomposed = unicodedata.normalize("NFKD", text[:MAX_TEXT]).casefold()
     kept = []
     for character in decomposed:
@@ -47,20 +58,23 @@ def fold(text: str) -> str:
         digit = unicodedata.decimal(character, None)
         kept.append(str(digit) if digit is not None else character)
     plain = _APOSTROPHES.sub("", "".join(kept)).replace(CHANDRABINDU, ANUSVARA).replace("\u0970", ".")
-    plain = _NOT_DATE_TEXT.sub(" ", plain.replace(",", " "))
+    plain = unicodedata.normalize("NFC", plain.translate(_LETTERS))  # Korean syllables NFKD took apart, whole
+    plain = _NOT_DATE_TEXT.sub(" ", _GLUED_NUMBER.sub(" ", plain).replace(",", " "))
     return re.sub(r"\s+", " ", plain).strip()
 
 
 def month_first(locale: str) -> bool:
     """Tell whether people of the locale write month before day in numeric dates (en_US: 12/15).
 
-    Where CLDR's short date is year first (fr_CA, en_CA: 2026-04-15) people still write a short
-    date day first, except in the United States.
+    Where CLDR's short date is year first (fr_CA, en_CA: 2026-04-15), or CLDR has no such locale
+    (vi_US), people still write a short date day first, except in the United States.
     """
     try:
         pattern = get_date_format("short", locale=locale).pattern.lstrip("'")
-    except (UnknownLocaleError, ValueError):  # a locale CLDR does not know: day first, as most of the world
-        return False
+    except (UnknownLocaleError, ValueError):
+        # A locale CLDR does not know writes as its region does: month first in the United States (vi_US,
+        # fil_US, zh_Hans_US), else day first, as most of the world.
+        return locale.endswith("_US")
     if pattern.startswith("y"):
         return locale.endswith("_US")
     return pattern.find("M") < pattern.find("d")
@@ -152,6 +166,7 @@ class Patterns:
     """The regular expressions over folded text, built from the vocabulary once."""
 
     iso: re.Pattern[str]
+    year_first: re.Pattern[str]
     numeric: re.Pattern[str]
     compact: re.Pattern[str]
     day_month: re.Pattern[str]
@@ -171,13 +186,20 @@ def patterns() -> Patterns:
     day = rf"(?P<day>\d{{1,2}}){_SUFFIX}\.?"
     year = r"(?P<year>\d{4}|\d{2})"
     return Patterns(
-        iso=re.compile(rf"{_START}(?P<year>\d{{4}})-(?P<month>\d{{1,2}})-(?P<day>\d{{1,2}}){_END}"),
+        # year first: 2026-04-15, and as Chinese and Korean write it, 2026/4/15 and 2026.04.15
+        iso=re.compile(
+            rf"{_START}(?P<year>\d{{4}})(?P<ysep>[-/.])(?P<month>\d{{1,2}})(?P=ysep)(?P<day>\d{{1,2}}){_END}"
+        ),
+        # 2026年4月15日, 2026년 4월 15일 (folded: "2026 年 4 月 15 日"): the year, then the month's name and the day
+        year_first=re.compile(rf"{_START}(?P<year>\d{{4}})\s(?:年|년)\s{month}\s{day}{_END}"),
         numeric=re.compile(
             rf"{_START}(?P<first>\d{{1,2}})(?P<sep>[/.-])(?P<second>\d{{1,2}})"
             rf"(?:(?P=sep)(?P<year>\d{{4}}|\d{{2}}))?(?P<dot>\.)?{_END}"
         ),
         compact=re.compile(r"^(?P<digits>\d{6}|\d{8})$"),
-        day_month=re.compile(rf"{_START}{day}\s(?:(?:de|of|the|di|del)\s)?{month}(?:\s(?:(?:de|del)\s)?{year})?{_END}"),
+        day_month=re.compile(
+            rf"{_START}{day}\s(?:(?:de|of|the|di|del|ng)\s)?{month}(?:\s(?:(?:de|del)\s)?{year})?{_END}"
+        ),
         month_day=re.compile(rf"{_START}{month}\s(?:the\s)?{day}(?:\s{year})?{_END}"),
         month_year=re.compile(rf"{_START}{month}\s(?:(?:de|of|del)\s)?(?P<year>\d{{4}}){_END}"),
         year=re.compile(rf"{_START}(?P<year>(?:19|20)\d\d){_END}"),
@@ -185,7 +207,7 @@ def patterns() -> Patterns:
         relative=re.compile(rf"{_START}(?P<relative>{_alternatives(words.days)}){_END}"),
         ordinal=re.compile(
             rf"{_START}(?:(?P<word>{_alternatives(words.day_before)})\s)?(?P<day>\d{{1,2}})(?P<suffix>{SUFFIXES}|\.)?"
-            rf"(?:\s(?P<after>{_alternatives(words.day_after)}))?{_END}"
+            rf"(?:\s(?P<after>{_alternatives(words.day_after)}))?{_END}(?![/.\-]\d)"
         ),
     )
 
@@ -250,6 +272,8 @@ def _mentions(folded: str, locale: str, today: date) -> Iterator[tuple[int, int,
     shapes = patterns()
     for match in shapes.iso.finditer(folded):
         found.append((match.start(), match.end(), _ymd(int(match["year"]), int(match["month"]), int(match["day"]))))
+    for match in shapes.year_first.finditer(folded):
+        found.append((match.start(), match.end(), _named_ahead(match, today)))
     for match in shapes.numeric.finditer(folded):
         if match["sep"] == "." and not match["year"] and not match["dot"]:
             continue  # "5.10" is an amount more often than a date; "5.10." or "5.10.26" is a date
@@ -276,11 +300,32 @@ def _without(folded: str, start: int, end: int) -> str:
     """Return the text without the date at [start, end) and the words that lead to or follow it ("for the")."""
     words = vocabulary()
     head, tail = f" {folded[:start].strip()}", f"{folded[end:].strip()} "
-    while leading := next((word for word in words.before if head.endswith(f" {word}")), None):
-        head = head[: -len(leading) - 1]
-    while following := next((word for word in words.after if tail.startswith(f"{word} ")), None):
-        tail = tail[len(following) + 1 :]
+    glued_before, glued_after = folded[start - 1 : start] not in ("", " "), folded[end : end + 1] not in ("", " ")
+    while leading := next((word for word in words.before if _ends_with_word(head, word, glued_before)), None):
+        head = head[: -len(leading)].rstrip() if _unspaced(leading) else head[: -len(leading) - 1]
+    while following := next((word for word in words.after if _starts_with_word(tail, word, glued_after)), None):
+        tail = tail[len(following) :].lstrip() + " " if _unspaced(following) else tail[len(following) + 1 :]
     return f"{head.strip()} {tail.strip()}".strip()
+
+
+def _unspaced(word: str) -> bool:
+    """Tell whether a word is written glued to its neighbours (Chinese, Korean particles): no space needed."""
+    return _UNSPACED_WORD.match(word) is not None
+
+
+def _chinese(word: str) -> bool:
+    """Tell whether a word is Chinese, which is never written apart from its neighbours."""
+    return _CHINESE_WORD.match(word) is not None
+
+
+def _ends_with_word(head: str, word: str, glued: bool) -> bool:
+    """Tell whether the text before a date ends with the word: after a space, or glued on in Chinese or Korean."""
+    return head.endswith(f" {word}") or ((glued or _chinese(word)) and _unspaced(word) and head.endswith(word))
+
+
+def _starts_with_word(tail: str, word: str, glued: bool) -> bool:
+    """Tell whether the text after a date starts with the word: before a space, or glued on (금요일에)."""
+    return tail.startswith(f"{word} ") or ((glued or _chinese(word)) and _unspaced(word) and tail.startswith(word))
 
 
 def _coming(number: int, today: date) -> date:
@@ -353,7 +398,8 @@ def parse_birth_date(text: str, locale: str, today: date) -> date | None:
         digits = match["digits"]
         match = shapes.numeric.match(f"{digits[:2]}/{digits[2:4]}/{digits[4:]}")
     else:
-        match = shapes.iso.search(folded) or _full(shapes.numeric, folded) or _full(shapes.day_month, folded)
+        match = shapes.iso.search(folded) or shapes.year_first.search(folded) or _full(shapes.numeric, folded)
+        match = match or _full(shapes.day_month, folded)
         match = match or _full(shapes.month_day, folded)
     if match is None:
         return None
@@ -387,7 +433,7 @@ def names_a_full_date(text: str) -> bool:
     """Tell whether a reply gives a day, a month and a year (right or wrong, in any order or language)."""
     folded = fold(text)
     shapes = patterns()
-    if shapes.compact.match(folded) or shapes.iso.search(folded):
+    if shapes.compact.match(folded) or shapes.iso.search(folded) or shapes.year_first.search(folded):
         return True
     return any(_full(shape, folded) for shape in (shapes.numeric, shapes.day_month, shapes.month_day))
 

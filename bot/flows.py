@@ -17,7 +17,9 @@ from bot import nlu
 from bot.amounts import find_amount
 from bot.consent import answer_consent
 from bot.dates import DateMention, find_day, names_a_full_date, names_part_of_a_date, parse_birth_date, read_day
+from bot.explaining import FEE_DISPUTE_DROPPED, FEE_DISPUTE_OFFER, explain
 from bot.i18n import LANGUAGE_IN_TEXT, LANGUAGE_NAMES, LOCALES, Speaker, catalog_locale, regional_locale, say
+from bot.satisfaction import answer_survey
 from bot.turn import OutgoingDocument, Reply, Turn
 from bot.words import asks_for_autopay, is_no, is_yes, wants_out
 from servicing.ach.autopay import AmountKind, AutopayRefused, AutopayTerms, autopay_offer, enrol_autopay
@@ -52,6 +54,7 @@ from servicing.documents.letters import payoff_statement_for_request
 from servicing.documents.records import ELECTRONIC, consent_in_force, read_document
 from servicing.errors import InvalidInput, PaymentRefused, PromiseRefused
 from servicing.escrow import escrow_summary
+from servicing.explanations import Question, fee_label
 from servicing.outreach.promises import (
     PromiseRule,
     check_promise,
@@ -75,20 +78,20 @@ from servicing.scheduled import (
     schedule_payment,
 )
 from servicing.store.accounts import load_account_by_id
-from servicing.store.models import Borrower, Case, Document, Loan, Payment
+from servicing.store.models import Borrower, Case, Document, Fee, Loan, Payment
 
 Step = Callable[[Turn], None]
 ACCOUNT_INTENTS = frozenset(
     {"balance", "next_payment", "make_payment", "payment_history", "payoff", "escrow", "documents", "promise_to_pay",
-     "autopay"}
+     "autopay", "explain_payment", "explain_fee", "explain_payment_change", "explain_late"}
 )  # fmt: skip
 BY_PHONE = (Factor.DATE_OF_BIRTH,)  # the phone on file (or a shared contact) is the first factor
 BY_LOAN_NUMBER = (Factor.DATE_OF_BIRTH, Factor.TAX_ID_LAST4)  # a loan number is no secret: two factors
 # Of several questions in one message, those answered outright come first, then the payoff (whose offer of
 # another date waits for nothing else), then one that starts a dialogue: its questions wait for answers.
 ANSWER_ORDER = {
-    "payoff": 1, "make_payment": 2, "promise_to_pay": 2, "hardship": 2, "dispute": 2, "agent": 2, "language": 2,
-    "documents": 2,
+    "payoff": 1, "explain_fee": 1, "make_payment": 2, "promise_to_pay": 2, "hardship": 2, "dispute": 2, "agent": 2,
+    "language": 2, "documents": 2,
 }  # fmt: skip
 FACTOR_QUESTIONS = {
     Factor.DATE_OF_BIRTH.value: say("To protect your account, please reply with your date of birth."),
@@ -122,6 +125,7 @@ DISPUTE_QUESTIONS = (
     ("charge", say("Which charge or payment is it about? (date and amount if you have them)")),
 )
 HISTORY_LENGTH = 3
+NAMES_AN_AMOUNT = frozenset({"promise_to_pay", "explain_payment"})  # "I can pay 500...", "where did my 500 go"
 OPENING = "opening"  # the intake answer that holds the message which started it
 PAYOFF_DAYS = 10  # a payoff figure is good through this many days unless the borrower names a date
 PAYOFF_DAYS_AHEAD = 60  # ...which may be up to this many days ahead
@@ -135,6 +139,8 @@ def respond(turn: Turn) -> None:
     if answer_consent(turn):
         return
     if not bot_answers(turn):
+        return
+    if answer_survey(turn):
         return
     awaiting = turn.flow.get("await")
     if awaiting in WAITING and not wants_out(turn.text):
@@ -183,7 +189,7 @@ def understand(turn: Turn) -> None:
     turn.conversation.misses = 0
     intents = sorted((q.intent for q in message.questions if q.intent), key=lambda intent: ANSWER_ORDER.get(intent, 0))
     turn.remember(day_asked=message.day.isoformat() if message.day else None, then=intents[1:] or None,
-                  amount_asked=promised_amount(turn) if "promise_to_pay" in intents else None)  # fmt: skip
+                  amount_asked=promised_amount(turn) if NAMES_AN_AMOUNT & set(intents) else None)  # fmt: skip
     start_intent(turn, intents[0])
     language = catalog_locale(first.locale)
     if language != catalog_locale(turn.conversation.locale) and not turn.remembered("language_offered"):
@@ -1136,14 +1142,16 @@ def _intake_answer(
     finish(turn, answers)
 
 
-def _open_intake_case(turn: Turn, kind: CaseKind, answers: dict[str, str], description: str) -> Case:
+def _open_intake_case(
+    turn: Turn, kind: CaseKind, answers: dict[str, str], description: str, extra: dict[str, Any] | None = None
+) -> Case:
     """Open the case an intake leads to, linked to the borrower and loan the conversation knows.
 
     A verified borrower's case is theirs. Before verification, the borrower whose phone is on file (or whose
     Telegram chat was linked) is still linked, marked "identity not verified" for a specialist to confirm.
     """
     conversation = turn.conversation
-    data: dict[str, Any] = {"intake": answers, "conversation_id": conversation.id}
+    data: dict[str, Any] = {"intake": answers, "conversation_id": conversation.id, **(extra or {})}
     loan_id, borrower_id = None, conversation.borrower_id
     if borrower_id is not None:
         loans = _loans(turn)
@@ -1169,8 +1177,8 @@ def _open_hardship_case(turn: Turn, answers: dict[str, str]) -> None:
     hand_off(turn, EscalationReason.HARDSHIP, announce=False)
 
 
-def _open_dispute_case(turn: Turn, answers: dict[str, str]) -> None:
-    case = _open_intake_case(turn, CaseKind.NOTICE_OF_ERROR, answers, "what")
+def _open_dispute_case(turn: Turn, answers: dict[str, str], extra: dict[str, Any] | None = None) -> None:
+    case = _open_intake_case(turn, CaseKind.NOTICE_OF_ERROR, answers, "what", extra)
     deadlines = {d.name: d.due_on for d in case.deadlines}
     turn.say("Your notice of error {reference} is recorded. We will acknowledge it by {acknowledge} and resolve it "
              "by {resolve}.", reference=case.reference, acknowledge=turn.speaker.day(deadlines["acknowledge"]),
@@ -1242,6 +1250,58 @@ def thanks(turn: Turn) -> None:
     turn.say("You're welcome! Anything else? Reply MENU to see options.")
 
 
+# -- explanations (issue 18, bot/explaining.py): the ledger read back to the borrower -------------------------------
+
+
+def explain_payment(turn: Turn) -> None:
+    """Say how the last payment (or the one named by date or amount) was applied."""
+    explain(turn, Question.PAYMENT)
+
+
+def explain_fee(turn: Turn) -> None:
+    """Explain each open or recent fee, then offer a notice of error naming the newest one."""
+    explanation = explain(turn, Question.FEE)
+    if explanation.fee_ids and not turn.remembered("then"):
+        turn.say(FEE_DISPUTE_OFFER)
+        turn.expect("fee_dispute", fee=explanation.fee_ids[0])
+
+
+def explain_payment_change(turn: Turn) -> None:
+    """Explain the escrow analysis, modification or repayment plan's end behind the payment's change."""
+    explain(turn, Question.PAYMENT_CHANGE)
+
+
+def explain_late(turn: Turn) -> None:
+    """Explain why the loan is past due, what brings it current and the options."""
+    explain(turn, Question.LATE)
+
+
+def fee_dispute_answer(turn: Turn) -> None:
+    """On yes, ask what is wrong with the fee; on no, record nothing; anything else is a new question."""
+    fee = turn.flow.get("fee")
+    if is_yes(turn.text):
+        turn.say(DISPUTE_QUESTIONS[0][1])
+        turn.expect("fee_dispute_what", fee=fee)
+        return
+    turn.forget()
+    if is_no(turn.text):
+        turn.say(FEE_DISPUTE_DROPPED)
+        return
+    understand(turn)
+
+
+def fee_dispute_what_answer(turn: Turn) -> None:
+    """Open the notice of error in the borrower's words, naming the fee explained, and hand it to a person."""
+    fee = turn.session.get(Fee, int(turn.flow["fee"]))
+    turn.forget()
+    answers = {"what": turn.text.strip()[:ANSWER_LIMIT]}
+    extra: dict[str, Any] = {}
+    if fee is not None and fee.loan_id == turn.conversation.loan_id:
+        answers |= {OPENING: fee_label(fee), "charge": fee_label(fee)}  # the summary names the fee first
+        extra = {"fee_id": fee.id}
+    _open_dispute_case(turn, answers, extra)
+
+
 INTENTS: dict[str, Step] = {
     "balance": balance,
     "next_payment": next_payment,
@@ -1259,6 +1319,10 @@ INTENTS: dict[str, Step] = {
     "thanks": thanks,
     "promise_to_pay": promise_to_pay,
     "autopay": autopay,
+    "explain_payment": explain_payment,
+    "explain_fee": explain_fee,
+    "explain_payment_change": explain_payment_change,
+    "explain_late": explain_late,
 }
 WAITING: dict[str, Step] = {
     "factor": factor_answer,
@@ -1278,4 +1342,6 @@ WAITING: dict[str, Step] = {
     "promise": promise_answer,
     "promise_confirm": promise_confirm_answer,
     "autopay_confirm": autopay_confirm_answer,
+    "fee_dispute": fee_dispute_answer,
+    "fee_dispute_what": fee_dispute_what_answer,
 }

@@ -53,13 +53,16 @@ class ConsoleUser(UserMixin):  # type: ignore[misc]
     display_name: str
     role: Role
     locale: str
+    presence: str = "offline"
+    must_change_password: bool = False
 
     @classmethod
     def of(cls, specialist: Specialist) -> ConsoleUser:
         """Return the console's view of a specialist row."""
         return cls(
-            specialist.id, specialist.username, specialist.display_name, Role(specialist.role), specialist.locale
-        )
+            specialist.id, specialist.username, specialist.display_name, Role(specialist.role), specialist.locale,
+            specialist.presence, specialist.must_change_password,
+        )  # fmt: skip
 
     def get_id(self) -> str:
         """Return the id Flask-Login keeps in the session."""

@@ -439,14 +439,18 @@ def print_batch(day: date | None, out: Path | None) -> None:
 
 @main.command()
 @click.argument(
-    "name", type=click.Choice(["delinquency", "payments", "cases", "audit", "queue", "promises", "outreach", "ach"])
+    "name",
+    type=click.Choice(
+        ["delinquency", "payments", "cases", "audit", "queue", "promises", "outreach", "ach", "satisfaction"]
+    ),
 )
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
 @click.option("--from", "since", callback=iso_date, help="First day of the period (YYYY-MM-DD).")
 @click.option("--to", "until", callback=iso_date, help="Last day of the period (YYYY-MM-DD).")
 def report(name: str, fmt: str, since: date | None, until: date | None) -> None:
     """Print a report: delinquency buckets, payments posted, case pipeline, audit log, queue by day, promises, ACH,
-    outreach (one row per contact decision: loan, borrower's initials, kind, channel, status, reason, send after)."""
+    outreach (one row per contact decision: loan, borrower's initials, kind, channel, status, reason, send after),
+    satisfaction (per specialist: surveys asked, answered, average score 1 to 5, share satisfied)."""
     from servicing.reports import REPORTS, csv_text
 
     with runtime() as rt, rt.sessions() as session:
@@ -569,6 +573,20 @@ def telegram(webhook: bool, host: str, port: int) -> None:
             raise Refused(f"Telegram refused: {error.message}") from error
 
 
+@main.command()
+def assign() -> None:
+    """Offer waiting conversations to available specialists once (the worker does it on every pass)."""
+    from datetime import UTC, datetime
+
+    from servicing.staffing.assignment import assign_waiting_conversations
+
+    with runtime() as rt, rt.sessions.begin() as session:
+        offers = assign_waiting_conversations(session, datetime.now(UTC))
+    for offer in offers:
+        click.echo(f"conversation {offer.conversation_id} -> {offer.username} ({offer.skill})")
+    click.echo(f"{len(offers)} conversations assigned")
+
+
 @main.group()
 def specialist() -> None:
     """Manage the people who log in to the console."""
@@ -582,9 +600,14 @@ def specialist() -> None:
 @click.option("--name", "display_name", help="Name shown in the console (default the username).")
 @click.option("--locale", type=click.Choice(["en", "es", "fr"]), default="en", show_default=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
-def specialist_add(username: str, role: str, display_name: str | None, locale: str, password_stdin: bool) -> None:
+@click.option("--languages", default="en", show_default=True, help="Borrower languages spoken, e.g. en,es.")
+@click.option("--skills", default="general", show_default=True, help="e.g. general,loss_mitigation,disputes,payoffs.")
+@click.option("--capacity", default=3, show_default=True, type=int, help="Conversations held at once (0-20).")
+def specialist_add(username: str, role: str, display_name: str | None, locale: str, password_stdin: bool,
+                   languages: str, skills: str, capacity: int) -> None:  # fmt: skip
     """Create a console user; asks for the password twice unless --password-stdin. Exit 1 if the user exists."""
     from servicing.specialists import Role, add_specialist
+    from servicing.staffing.accounts import Profile, change_account
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -596,8 +619,16 @@ def specialist_add(username: str, role: str, display_name: str | None, locale: s
             created = add_specialist(
                 session, username, password, Role(role), display_name=display_name, locale=locale, actor="cli"
             )
+            profile = Profile(created.display_name, created.role, created.locale, _listed(languages), _listed(skills),
+                              capacity)  # fmt: skip
+            change_account(session, "cli", created.username, profile)
             session.commit()
     click.echo(f"Specialist {created.username} added ({created.role}).")
+
+
+def _listed(words: str) -> tuple[str, ...]:
+    """Return the items of a comma-separated option."""
+    return tuple(word.strip() for word in words.split(",") if word.strip())
 
 
 @main.command("classify")

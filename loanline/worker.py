@@ -1,10 +1,12 @@
-"""The outbox worker: delivers queued messages on every channel this deployment has credentials for."""
+"""The outbox worker: delivers queued messages on every channel this deployment has credentials for, and offers
+waiting conversations to available specialists on every pass (docs/console-assignment.md)."""
 
 from __future__ import annotations
 
 import logging
 import socket
 import threading
+import time
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import OperationalError
@@ -13,6 +15,7 @@ from bot.channels import configured_senders
 from loanline.runtime import Runtime
 from servicing.operations.metrics import record_delivery
 from servicing.outbox import Sender, deliver_outbox
+from servicing.staffing.assignment import assign_waiting_conversations
 
 log = logging.getLogger(__name__)
 IDLE_SECONDS = 2.0
@@ -29,8 +32,12 @@ def run_worker(rt: Runtime, stop: threading.Event, idle_seconds: float = IDLE_SE
     worker = f"{socket.gethostname()}:{threading.get_ident()}"
     if not set(senders) - {"simulator"}:
         log.warning("outbox worker: no channel has credentials; SMS and Telegram messages stay queued")
+    assigned_at = float("-inf")
     while not stop.is_set():
         try:
+            if time.monotonic() - assigned_at >= idle_seconds:  # at most once per idle pause, even while sending
+                offer_waiting_conversations(rt)
+                assigned_at = time.monotonic()
             report = deliver_outbox(rt.sessions, senders, worker=worker, clock=lambda: datetime.now(UTC),
                                     rules=rules)  # fmt: skip
         except OperationalError as error:  # the database restarted, failed over or was busy: the next pass retries
@@ -43,6 +50,14 @@ def run_worker(rt: Runtime, stop: threading.Event, idle_seconds: float = IDLE_SE
             log.info("outbox: sent %s, retried %s, gave up %s", report.sent, report.retried, report.given_up)
             continue
         stop.wait(idle_seconds)
+
+
+def offer_waiting_conversations(rt: Runtime) -> None:
+    """Give waiting conversations to available specialists (the bot escalates them without running the assignment)."""
+    with rt.sessions.begin() as session:
+        offers = assign_waiting_conversations(session, datetime.now(UTC))
+    if offers:
+        log.info("assignment: %s conversations offered", len(offers))
 
 
 def outbox_senders(rt: Runtime) -> dict[str, Sender]:

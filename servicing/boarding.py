@@ -185,10 +185,18 @@ _currency_places = lru_cache(maxsize=256)(currency_places)
 
 @lru_cache(maxsize=256)
 def check_locale(text: str) -> str:
-    """Return a locale Babel knows, or refuse it."""
+    """Return a locale Babel knows, or a language Babel knows spoken in a country (zh_Hans_US, vi_US: CLDR has
+    no such locale, and US residents are borrowers in those languages); refuse anything else."""
+    cleaned = text.strip().replace("-", "_")
     try:
-        return str(Locale.parse(text.strip()))
+        return str(Locale.parse(cleaned))
     except (ValueError, UnknownLocaleError) as error:
+        *language, region = cleaned.split("_")
+        if language and re.fullmatch(r"[A-Z]{2}", region) and region in get_global("territory_zones"):
+            try:
+                return f"{Locale.parse('_'.join(language))}_{region}"
+            except (ValueError, UnknownLocaleError):
+                pass
         raise InvalidInput(f"locale: {text!r} is not a known locale") from error
 
 

@@ -7,13 +7,13 @@ conversation (queued or assigned) the bot does not answer it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -284,6 +284,7 @@ def escalate(session: Session, conversation: Conversation, reason: EscalationRea
     conversation.escalation_reason = reason.value
     conversation.priority = PRIORITY[reason]
     conversation.queued_at = now
+    conversation.skill = None  # a fresh wait needs its reason's skill, not the queue an earlier transfer chose
     conversation.waiting_acknowledged = False
     conversation.misses = 0
     record_audit(
@@ -618,19 +619,25 @@ def _entry(row: Row[Any]) -> QueueEntry:
     )  # fmt: skip
 
 
-def waiting_queue(session: Session, limit: int = 100) -> list[QueueEntry]:
-    """Return the conversations waiting for a person: highest priority first, then the longest wait."""
+def waiting_queue(
+    session: Session, limit: int = 100, conditions: Sequence[ColumnElement[bool]] = ()
+) -> list[QueueEntry]:
+    """Return the waiting conversations meeting `conditions` (filters): most urgent, then longest wait, first."""
     query = (
         _queue_query(limit)
-        .where(Conversation.state == ConversationState.QUEUED.value)
+        .where(Conversation.state == ConversationState.QUEUED.value, *conditions)
         .order_by(Conversation.priority.desc(), Conversation.queued_at, Conversation.id)
     )
     return [_entry(row) for row in session.execute(query)]
 
 
-def queue_length(session: Session) -> int:
-    """Return how many conversations wait for a person."""
-    query = select(func.count()).select_from(Conversation).where(Conversation.state == ConversationState.QUEUED.value)
+def queue_length(session: Session, conditions: Sequence[ColumnElement[bool]] = ()) -> int:
+    """Return how many conversations wait for a person (meeting `conditions`, the queue's filters)."""
+    query = (
+        select(func.count())
+        .select_from(Conversation)
+        .where(Conversation.state == ConversationState.QUEUED.value, *conditions)
+    )
     return session.scalar(query) or 0
 
 
@@ -769,3 +776,8 @@ def transfer_to_specialist(session: Session, conversation_id: int, specialist: s
     if username == specialist:
         raise ConversationError("the conversation is already yours")
     transfer_conversation(session, conversation_id, specialist, username, now)
+
+
+def conversation_held_by(session: Session, conversation_id: int, specialist: str) -> Conversation:
+    """Return a conversation the specialist holds, its row locked; refuse one they do not hold."""
+    return _owned(session, conversation_id, specialist)

@@ -102,6 +102,16 @@ def add_specialist(
     return specialist
 
 
+def hash_password(password: str) -> str:
+    """Return the only form a password is kept in: a werkzeug scrypt hash."""
+    return generate_password_hash(password, method="scrypt")
+
+
+def password_matches(password_hash: str, password: str) -> bool:
+    """Tell whether a password is the one a hash was made from."""
+    return check_password_hash(password_hash, password)
+
+
 def anyone_can_log_in(session: Session) -> bool:
     """Tell whether the console has at least one active login."""
     return session.scalar(select(Specialist.id).where(Specialist.active.is_(True)).limit(1)) is not None
@@ -172,6 +182,13 @@ DEMO_SPECIALISTS = (
     ("alex", "Alex Admin", Role.ADMIN, "fr"),
 )
 
+# What each demo login speaks and handles (assignment, docs/console-assignment.md).
+DEMO_LANGUAGES_AND_SKILLS = {
+    "sam": (["en", "es"], ["general", "loss_mitigation", "disputes", "payoffs"]),
+    "sofia": (["en", "es", "pt"], ["general", "loss_mitigation"]),
+    "alex": (["en", "fr", "it"], ["general", "disputes"]),
+}
+
 
 def demo_password(secret: str, username: str) -> str:
     """Return a demo account's password: derived from the instance secret, so `make run` can print it every time."""
@@ -184,6 +201,7 @@ def add_demo_specialists(session: Session, secret: str) -> list[tuple[str, Role,
     for username, name, role, locale in DEMO_SPECIALISTS:
         password = demo_password(secret, username)
         if session.scalar(select(Specialist.id).where(Specialist.username == username)) is None:
-            add_specialist(session, username, password, role, display_name=name, locale=locale, actor="demo")
+            added = add_specialist(session, username, password, role, display_name=name, locale=locale, actor="demo")
+            added.languages, added.skills = DEMO_LANGUAGES_AND_SKILLS[username]
         logins.append((username, role, password))
     return logins

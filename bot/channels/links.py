@@ -21,6 +21,7 @@ from servicing.config import Settings
 from servicing.documents.delivery import LinkRefused, check_link, file_name, kind_title, redeem_link
 from servicing.documents.records import read_document
 from servicing.errors import DocumentNotFound, DocumentTampered
+from servicing.speaking import is_right_to_left
 from servicing.store.models import Borrower, Document, Loan
 
 PAGE_TITLE = say("Your document from {servicer}")
@@ -115,6 +116,7 @@ def _speaker(session: Session, document: Document) -> Speaker:
 
 
 def _page(speaker: Speaker, heading: str, text: str, *, download: str | None = None, status: int = 200) -> Response:
-    html = render_template("links/page.html", lang=speaker.catalog.replace("_", "-"), heading=heading, message=text,
-                           download=download)  # fmt: skip
+    direction = "rtl" if is_right_to_left(speaker.catalog) else "ltr"
+    html = render_template("links/page.html", lang=speaker.catalog.replace("_", "-"), direction=direction,
+                           heading=heading, message=text, download=download)  # fmt: skip
     return Response(html, status=status, content_type="text/html; charset=utf-8")

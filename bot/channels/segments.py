@@ -16,7 +16,10 @@ GSM7_BASIC = frozenset(
 )
 GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
 MAX_SEGMENTS = 3
-_PIECES = re.compile(r"\S+\s*|\s+")
+# A piece is a word with its trailing spaces; Chinese writes no spaces, so a piece also ends after a full-width
+# comma, full stop, colon, semicolon, question or exclamation mark (a page then ends where a clause does).
+_CLAUSE_MARKS = "，。：；？！、"
+_PIECES = re.compile(rf"[^\s{_CLAUSE_MARKS}]*[{_CLAUSE_MARKS}]+\s*|\S+\s*|\s+")
 
 
 def is_gsm7(text: str) -> bool:

@@ -34,6 +34,7 @@ from bot.turn import MAX_TEXT, InboundMessage
 from servicing.config import Settings
 from servicing.conversations import ConversationState, is_verified
 from servicing.demo.portfolio import BORROWERS, LOANS
+from servicing.speaking import text_direction
 from servicing.store.models import Borrower, BorrowerPhone, Conversation, Loan, Message
 
 log = logging.getLogger(__name__)
@@ -264,7 +265,8 @@ def status_line(conversation: Conversation | None, now: datetime) -> str:
 
 def as_json(message: Message) -> dict[str, Any]:
     """Return a message as the page's script reads it."""
-    return {"id": message.id, "from": sender_of(message), "text": message.body, "at": message.created_at.isoformat()}
+    return {"id": message.id, "from": sender_of(message), "text": message.body, "at": message.created_at.isoformat(),
+            "dir": text_direction(message.body)}  # fmt: skip
 
 
 def sender_of(message: Message) -> str:

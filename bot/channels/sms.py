@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -64,7 +65,10 @@ OPT_OUT_OFFER = say("Do you want us to stop texting you? Reply YES to opt out of
 OPT_OUT_KEPT = say("OK, you'll keep getting our texts. Reply MENU to see what I can do.")
 MORE_HINT = say("Reply MORE for the rest")
 # MORE in each language's hint (and English MORE everywhere): the word that asks for the next page.
-MORE_WORDS = frozenset({"more", "más", "mas", "plus", "mais", "mehr", "altro", "और", "lagi"})
+MORE_WORDS = frozenset({
+    "more", "más", "mas", "plus", "mais", "mehr", "altro", "और", "lagi", "更多", "thêm", "them", "더보기", "더",
+    "المزيد",
+})  # fmt: skip
 
 OFFER_NOTE = "sms_opt_out_offered"
 PAGES_NOTE = "sms_pages"
@@ -286,8 +290,8 @@ def drop_pages(turn: Turn) -> None:
 
 
 def keyword(text: str) -> str:
-    """Return the message as a keyword candidate: lower case, without surrounding spaces or a final . or !."""
-    return text.strip().rstrip(".!").strip().casefold()
+    """Return the message as a keyword candidate: lower case (NFC), without surrounding spaces or a final . or !."""
+    return unicodedata.normalize("NFC", text.strip().rstrip(".!。！").strip().casefold())
 
 
 def offer_opt_out(turn: Turn) -> None:

@@ -16,7 +16,7 @@ from functools import cache
 
 from bot.nlu.catalogs import INTENTS, OUT_OF_SCOPE, REVOCATION_SCOPES, Catalogs, catalog_locale, load_catalogs
 from bot.nlu.matching import PhraseIndex, Scored
-from bot.nlu.text import is_devanagari, normalise
+from bot.nlu.text import normalise, script_locale
 from bot.nlu.topics import LanguageFinder, TopicFinder
 
 __all__ = [
@@ -39,7 +39,6 @@ MENU: tuple[str, ...] = (
 )  # fmt: skip
 MENU_AGAIN = "help"
 DEFAULT_LOCALE = "en"
-HINDI = "hi"
 # Below this score the nearest phrase is not close enough to act on. Chosen by `python -m bot.nlu.calibrate`
 # (10-fold cross-validation over the catalogs and their out-of-scope examples), never on tests/nlu_eval.tsv.
 SCORE_CUTOFF = 49.0
@@ -52,7 +51,8 @@ LANGUAGE_TIE = 0.5
 MAX_QUESTION_TEXT = 1_000
 MAX_QUESTIONS = 8  # parts of one message looked at: enough for any real message, bounded for any text
 SMALL_TALK = frozenset({"greeting", "thanks", "help"})
-_SENTENCE_MARKS = re.compile(r"[.?!;¿¡&\n\u0964]+")  # not commas: "I paid yesterday, did it go through?"
+# Not commas: "I paid yesterday, did it go through?". Chinese full stops and full-width marks, Arabic ؟ and ؛ too.
+_SENTENCE_MARKS = re.compile(r"[.?!;¿¡&\n\u0964\u3002\uff1f\uff01\uff1b\u061f\u061b]+")
 # A part of a message is a question of its own only when understood at least this well (a whole message
 # needs SCORE_CUTOFF): cutting a message in two must not invent a second question.
 QUESTION_SCORE = 70.0
@@ -170,8 +170,9 @@ def decide(model: Understanding, normalised: str, hits: list[Scored], hint: str 
 
 def _pick_locale(model: Understanding, normalised: str, close: list[str], hint: str | None) -> str:
     """Return the language of an understood text: the hint unless the words say otherwise."""
-    if is_devanagari(normalised) and HINDI in model.catalogs.locales:
-        return HINDI
+    written = script_locale(normalised)
+    if written in model.catalogs.locales:
+        return written
     if hint in close:
         return hint
     likelihood = model.index.language_likelihoods(normalised)
@@ -182,8 +183,9 @@ def _pick_locale(model: Understanding, normalised: str, close: list[str], hint: 
 
 def language_of(model: Understanding, normalised: str, hint: str | None) -> str:
     """Return the language a text is most likely written in; the hint, then English, when nothing tells."""
-    if is_devanagari(normalised) and HINDI in model.catalogs.locales:
-        return HINDI
+    written = script_locale(normalised)
+    if written in model.catalogs.locales:
+        return written
     likelihood = model.index.language_likelihoods(normalised)
     top = max(likelihood.values(), default=0.0)
     leaders = [locale for locale, value in likelihood.items() if value >= top - LANGUAGE_TIE]

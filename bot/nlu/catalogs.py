@@ -14,15 +14,17 @@ CATALOG_FOLDER = Path(__file__).resolve().parents[2] / "locales" / "intents"
 INTENTS = (
     "balance", "next_payment", "make_payment", "payment_history", "payoff", "escrow", "hardship", "dispute",
     "agent", "language", "help", "greeting", "thanks", "documents",
-    "promise_to_pay",
+    "promise_to_pay", "explain_payment", "explain_fee", "explain_payment_change", "explain_late",
 )  # fmt: skip
 OUT_OF_SCOPE = "out_of_scope"
 TOPICS = ("bankruptcy", "attorney", "death", "fraud", "complaint", "cease_and_desist")
 # What a revocation of consent covers: every message on the channel, or only reminders, or collection messages.
 REVOCATION_SCOPES = ("all", "reminder", "collection")
-_INTENT_FILE = re.compile(r"^[a-z]{2}(_[A-Z]{2})?\.tsv$")
-_SENSITIVE_FILE = re.compile(r"^sensitive\.([a-z]{2}(?:_[A-Z]{2})?)\.tsv$")
-_REVOCATION_FILE = re.compile(r"^revocation\.([a-z]{2}(?:_[A-Z]{2})?)\.tsv$")
+_INTENT_FILE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?\.tsv$")
+_SENSITIVE_FILE = re.compile(r"^sensitive\.([a-z]{2,3}(?:_[A-Z]{2})?)\.tsv$")
+_REVOCATION_FILE = re.compile(r"^revocation\.([a-z]{2,3}(?:_[A-Z]{2})?)\.tsv$")
+# Language codes that name another catalog's language: Tagalog is what Filipino is written from.
+ALIASES = {"tl": "fil"}
 
 
 class CatalogError(ValueError):
@@ -58,6 +60,7 @@ def catalog_locale(locale: str | None, locales: tuple[str, ...]) -> str | None:
         return None
     cleaned = locale.strip().replace("-", "_")
     language = cleaned.split("_")[0].lower()
+    language = ALIASES.get(language, language)
     exact = {code.lower(): code for code in locales}
     if cleaned.lower() in exact:
         return exact[cleaned.lower()]

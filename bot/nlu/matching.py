@@ -28,8 +28,12 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.nlu.catalogs import Phrase
+from bot.nlu.text import is_unspaced_pair, shortest_stem
 
 DIGIT_WEIGHT = 0.5
+# A pair of Chinese characters no catalog knows is most often two words' edges ("道我" in "知道我的余额"), not
+# a word of its own: it weighs little, where an unknown word of a spaced script weighs as much as the rarest.
+UNKNOWN_PAIR_WEIGHT = 1.0
 # Words below this weight ("my", "de", "hai") do not make a phrase a candidate on their own.
 STRONG_WEIGHT = 2.0
 MIN_CORRECTABLE = 4
@@ -126,12 +130,18 @@ class PhraseIndex:
         """Return how much a word says in a locale; numbers say little, unknown words a lot."""
         if word.isdigit():
             return DIGIT_WEIGHT
-        return self.weights[locale].get(word, self.unknown_weight[locale])
+        known = self.weights[locale].get(word)
+        if known is not None:
+            return known
+        return UNKNOWN_PAIR_WEIGHT if is_unspaced_pair(word) else self.unknown_weight[locale]
 
     def correct(self, word: str) -> str:
         """Return the catalog word one edit away (two for long words) from an unknown word, else the word."""
-        if word in self.frequency or len(word) < MIN_CORRECTABLE or word.isdigit():
+        if word in self.frequency or word.isdigit():
             return word
+        stem = self.stem(word)
+        if stem is not None or len(word) < MIN_CORRECTABLE:
+            return stem or word
         found: set[str] = set()
         for variant in deletions(word) | {word}:
             found |= self.typos.get(variant, set())
@@ -143,13 +153,24 @@ class PhraseIndex:
         best = process.extractOne(word, choices, scorer=OSA.distance, score_cutoff=limit)
         return word if best is None else str(best[0])
 
+    def stem(self, word: str) -> str | None:
+        """Return the longest catalog word an unknown word begins with, in scripts that glue endings to a word
+        (Korean 납부됐는지 is 납부; Arabic رصيدي is رصيد), else None."""
+        shortest = shortest_stem(word)
+        if shortest is None:
+            return None
+        for length in range(len(word) - 1, shortest - 1, -1):
+            if word[:length] in self.frequency:
+                return word[:length]
+        return None
+
     def search(self, normalised: str, limit: int = 5) -> list[Scored]:
-        """Return the phrases closest to a normalised text, best first (at most `limit`)."""
+        """Return the phrases closest to a normalised text, best first (at most `limit`, or every exact match)."""
         words = list(dict.fromkeys(self.correct(word) for word in normalised.split()))
         text = " ".join(words)
         exact = [Scored(100.0, i) for i in self.exact.get(text, ())]
         if exact:
-            return exact[:limit]
+            return exact  # all of them: "menu" is a phrase of every language, and the hint picks among them
         scored = heapq.nlargest(CHARACTER_CANDIDATES, self._scores(words), key=lambda s: (s.score, -s.position))
         best = [Scored(max(s.score, self._characters(text, s.position)), s.position) for s in scored]
         best.sort(key=lambda s: (-s.score, s.position))

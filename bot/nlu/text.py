@@ -1,4 +1,11 @@
-"""Borrower text made comparable: one normal form for catalogs and messages alike."""
+"""Borrower text made comparable: one normal form for catalogs and messages alike.
+
+The rules are tables, one per need of a script rather than per language: letters typed in several forms
+(Arabic alef and hamza, taa marbuta, alef maqsura; Vietnamese đ), marks that do not change a word (Latin and
+Vietnamese accents, Arabic harakat, the Devanagari nukta), digits of every script, scripts written without
+spaces (Chinese: read as overlapping pairs of characters), word endings that vary with politeness (Korean)
+and prefixes glued to a word (Arabic "al-", "wa-al-").
+"""
 
 from __future__ import annotations
 
@@ -10,24 +17,135 @@ MAX_TOKENS = 40
 
 # Apostrophes join what they separate ("don't" -> "dont", "j'ai" -> "jai"): that is how people text them.
 _APOSTROPHES = re.compile("['\u2018\u2019\u201b\u02bc\u0060\u00b4]")
-# Latin, Greek and Cyrillic accents, and the Devanagari nukta (क़ and क are typed interchangeably).
-_ACCENTS = re.compile("[\u0300-\u036f\u093c]")
+# Marks that do not change a word: Latin, Greek, Cyrillic and Vietnamese accents (after NFKD), the Devanagari
+# nukta (क़ and क are typed interchangeably), Arabic harakat and the hamza signs NFKD splits off (أ -> ا + ٔ).
+_ACCENTS = re.compile("[\u0300-\u036f\u093c\u064b-\u065f\u0670]")
+# Letters typed in more than one form, each to the one form: Vietnamese đ (no decomposition) is d; Arabic
+# alef wasla is alef, taa marbuta is haa (ة and ه are typed interchangeably at the end of a word), alef
+# maqsura is yaa, Persian-keyboard yaa and kaf are Arabic's, tatweel (a stretching stroke) is nothing;
+# chandrabindu is anusvara; and the decimal digits of every script the bot reads are ASCII digits.
+_DIGITS = "\u0660\u06f0\u0966\u09e6\u0e50"  # the zero of Arabic-Indic, Persian, Devanagari, Bengali and Thai
+_LETTERS = str.maketrans(
+    {
+        "\u0111": "d", "\u0671": "\u0627", "\u0629": "\u0647", "\u0649": "\u064a", "\u06cc": "\u064a",
+        "\u06a9": "\u0643", "\u0640": None, "\u0901": "\u0902",
+        **{chr(ord(zero) + n): str(n) for zero in _DIGITS for n in range(10)},
+    }
+)  # fmt: skip
 # Anything that is not a letter, a digit or a Devanagari sign separates words; dandas and underscores too.
 _SEPARATORS = re.compile(r"[^\w\u0900-\u0963\u0966-\u097f]+|_+")
 # Runs of one letter ("holaaaa", "pleeease", "good") become one letter, on both sides of every comparison.
 _REPEATS = re.compile(r"([^\W\d_])\1+")
 _DEVANAGARI = re.compile("[\u0900-\u097f]")
+# Scripts written without spaces between words: Chinese (CJK ideographs). Runs of them are cut into
+# overlapping pairs ("我想还款" -> "我想 想还 还款"): every word of two or more characters is then a run
+# of consecutive pairs, wherever the message puts it.
+_UNSPACED = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_UNSPACED_RUN = re.compile(f"[{_UNSPACED}]+")
+_UNSPACED_PAIR = re.compile(f"^[{_UNSPACED}]{{1,2}}$")
+# Endings that vary with politeness, not meaning, at the end of a word (Korean: 알려주세요, 알려줘요 and
+# 알려주십시오 are all 알려주), longest first, each to what it is replaced with; then the particles that
+# mark a word's role (잔액이, 잔액은, 잔액을: 잔액). Applied to words of two or more syllables, leaving one.
+_ENDINGS = {
+    "습니까": "", "습니다": "", "합니다": "하", "합니까": "하", "됩니다": "되", "됩니까": "되", "입니다": "",
+    "입니까": "", "십시오": "", "으세요": "", "하세요": "하", "해주세요": "하주", "주세요": "주", "세요": "",
+    "해요": "하", "돼요": "되", "되요": "되", "줘요": "주", "이에요": "", "예요": "", "에요": "", "어요": "",
+    "아요": "", "했어": "했", "나요": "", "까요": "", "가요": "", "네요": "", "지요": "", "죠": "", "니다": "",
+    "니까": "", "요": "", "해": "하", "줘": "주", "돼": "되",
+    # as texted: 안녕하세여, 감사함다, 감사합니당
+    "세여": "", "에여": "", "해여": "하", "여": "", "함다": "하", "슴다": "", "합니당": "하", "니당": "",
+}  # fmt: skip
+_PARTICLES = ("에서", "에게", "으로", "까지", "부터", "이랑", "이", "가", "은", "는", "을", "를", "에", "의",
+              "도", "로", "와", "과", "랑", "께", "좀")  # fmt: skip
+_HANGUL = "\uac00-\ud7a3"
+
+
+def _suffixes(table: dict[str, str] | tuple[str, ...]) -> re.Pattern[str]:
+    """Return the pattern of word endings of a table, longest first, after at least one syllable."""
+    endings = "|".join(sorted(table, key=len, reverse=True))
+    return re.compile(f"(?<=[{_HANGUL}])({endings})(?= |$)")
+
+
+_ENDING = _suffixes(_ENDINGS)
+_PARTICLE = _suffixes(_PARTICLES)
+# Prefixes glued to an Arabic word: the article and the conjunctions and prepositions before it
+# (الرصيد, والرصيد, بالرصيد: رصيد), when at least two letters are left.
+_GLUED = re.compile("(?<!\\S)(?:وال|بال|فال|كال|لل|ال)(?=[\u0621-\u064a]{2})")
+# Scripts whose words carry endings glued on (Korean verb endings and particles, Arabic pronoun suffixes): an
+# unknown word there reads as the longest known word it begins with, of at least this many letters.
+_GLUED_ENDINGS = ((re.compile(f"^[{_HANGUL}]+$"), 2), (re.compile("^[\u0621-\u064a]+$"), 3))
+_SCRIPTS = {
+    "hi": re.compile("[\u0900-\u097f]"),
+    "zh_CN": re.compile(f"[{_UNSPACED}]"),
+    "ko": re.compile(f"[{_HANGUL}\u1100-\u11ff\u3130-\u318f]"),
+    "ar": re.compile("[\u0600-\u06ff\u0750-\u077f]"),
+}
 
 
 def normalise(text: str) -> str:
     """Return the text lower-cased, without accents, punctuation, repeated letters or extra spaces."""
-    text = unicodedata.normalize("NFKD", text[:MAX_INPUT_CHARS]).casefold()
-    text = _APOSTROPHES.sub("", _ACCENTS.sub("", text))
-    text = text.replace("\u0901", "\u0902")  # chandrabindu and anusvara are written interchangeably
-    text = _SEPARATORS.sub(" ", text)
-    return " ".join(_REPEATS.sub(r"\1", text).split()[:MAX_TOKENS])
+    text = text[:MAX_INPUT_CHARS]
+    if text.isascii():  # most texts: nothing to decompose, fold or recompose
+        return _words(_APOSTROPHES.sub("", text.lower()))
+    text = unicodedata.normalize("NFKD", text).casefold()
+    text = _APOSTROPHES.sub("", _ACCENTS.sub("", text)).translate(_LETTERS)
+    if _JAMO.search(text):
+        text = unicodedata.normalize("NFC", text)  # Hangul syllables NFKD took apart, whole again
+    return _words(text)
+
+
+def _words(text: str) -> str:
+    """Return the words of a folded text: separators and repeats squeezed, each script's rules applied."""
+    text = _REPEATS.sub(r"\1", _SEPARATORS.sub(" ", text))
+    if not text.isascii():
+        if _UNSPACED_RUN.search(text):
+            text = _UNSPACED_RUN.sub(_pairs, text)
+        if _HANGUL_PRESENT.search(text):
+            text = _PARTICLE.sub("", _ENDING.sub(_ending, text))
+        if _ARABIC_PRESENT.search(text):
+            text = _GLUED.sub("", text)
+    return " ".join(text.split()[:MAX_TOKENS])
+
+
+_HANGUL_PRESENT = re.compile(f"[{_HANGUL}]")
+_JAMO = re.compile("[\u1100-\u11ff]")
+_ARABIC_PRESENT = re.compile("[\u0621-\u064a]")
+
+
+def _pairs(run: re.Match[str]) -> str:
+    """Return a run of unspaced characters as its overlapping pairs, set apart by spaces."""
+    characters = run.group()
+    grams = [characters[0]]
+    for i in range(1, len(characters)):
+        grams += [characters[i - 1 : i + 1], characters[i]]
+    return " " + " ".join(grams) + " "
+
+
+def _ending(match: re.Match[str]) -> str:
+    return _ENDINGS[match.group(1)]
+
+
+def is_unspaced_pair(word: str) -> bool:
+    """Return whether a normalised word is a pair of characters of a script written without spaces."""
+    return _UNSPACED_PAIR.match(word) is not None
+
+
+def shortest_stem(word: str) -> int | None:
+    """Return the shortest stem a word of a script that glues endings may be read as, or None for other scripts."""
+    for script, shortest in _GLUED_ENDINGS:
+        if script.match(word):
+            return shortest
+    return None
 
 
 def is_devanagari(text: str) -> bool:
     """Return whether the text contains Devanagari script (Hindi written natively)."""
     return _DEVANAGARI.search(text) is not None
+
+
+def script_locale(text: str) -> str | None:
+    """Return the locale a script belongs to when only one language the bot reads is written in it, else None."""
+    for locale, script in _SCRIPTS.items():
+        if script.search(text):
+            return locale
+    return None

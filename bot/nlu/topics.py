@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from bot.nlu.catalogs import TOPICS, Phrase
 from bot.nlu.text import normalise
@@ -29,6 +29,11 @@ def phrase_pattern(text: str) -> str:
     return r"(?<!\S)" + " ".join(words) + r"(?!\S)"
 
 
+def _longest_first(patterns: Iterable[str]) -> list[str]:
+    """Return the patterns longest first: of two phrases starting at one place, the alternation takes the first."""
+    return sorted(patterns, key=len, reverse=True)
+
+
 class TopicFinder:
     """One regex per topic (a sensitive topic, a revocation's scope) over every locale's phrases: a message may be
     in any language."""
@@ -36,7 +41,7 @@ class TopicFinder:
     def __init__(self, phrases: Sequence[Phrase], topics: Sequence[str] = TOPICS) -> None:
         """Compile the phrases of each topic into one alternation."""
         self.patterns = [
-            (topic, re.compile("|".join(phrase_pattern(p.text) for p in phrases if p.label == topic)))
+            (topic, re.compile("|".join(_longest_first(phrase_pattern(p.text) for p in phrases if p.label == topic))))
             for topic in topics
             if any(p.label == topic for p in phrases)
         ]

@@ -32,6 +32,8 @@ from wtforms.validators import DataRequired, Length
 from console.security import ConsoleUser, public, requires_role, sessions, user
 from servicing.audit import record_audit
 from servicing.specialists import LoginFailed, Role, authenticate, record_logout, specialist_by_id
+from servicing.staffing.accounts import choose_new_password
+from servicing.staffing.presence import Presence, StaffingError, set_presence
 from servicing.store.models import Specialist
 
 bp = Blueprint("auth", __name__, url_prefix="/console")
@@ -52,6 +54,14 @@ class LoginForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
     submit = SubmitField(_l("Log in"))
+
+
+class NewPasswordForm(FlaskForm):
+    """The password a specialist chooses after an administrator gave them a temporary one."""
+
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
+    repeated = PasswordField(_l("New password again"), validators=[DataRequired(), Length(max=256)])
+    submit = SubmitField(_l("Set my password"))
 
 
 class LogoutForm(FlaskForm):
@@ -88,6 +98,7 @@ def limit_login_attempts(app: Flask) -> Limiter:
     limiter = Limiter(key_func=client_address, app=app)
     limiter.limit(login_rate, methods=["POST"], on_breach=too_many_attempts)(bp)
     limiter.exempt(logout)
+    limiter.exempt(choose_password)  # a logged-in specialist's own password, not a guess at someone's login
     app.extensions["loanline.limiter"] = limiter
     return limiter
 
@@ -149,6 +160,38 @@ def expire_idle_session() -> ResponseReturnValue | None:
     return None
 
 
+def require_new_password() -> ResponseReturnValue | None:
+    """Send a specialist who logged in with a temporary password to choose their own before anything else."""
+    if not current_user.is_authenticated or not user().must_change_password:
+        return None
+    if not request.path.startswith("/console") or request.endpoint in ("auth.choose_password", "auth.logout"):
+        return None
+    if request.endpoint is None or request.endpoint == "static" or request.endpoint.endswith(".static"):
+        return None
+    return redirect(url_for("auth.choose_password"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@requires_role(Role.SPECIALIST)
+def choose_password() -> ResponseReturnValue:
+    """Let a specialist whose password was reset choose a new one (typed twice, not the temporary one)."""
+    form = NewPasswordForm()
+    if not form.validate_on_submit():
+        return render_template("auth/password.html", form=form), 400 if request.method == "POST" else 200
+    try:
+        with sessions().begin() as db:
+            choose_new_password(db, user().id, form.password.data or "", form.repeated.data or "")
+    except StaffingError as error:
+        return render_template("auth/password.html", form=form, error=refusal(error)), 400
+    flash(_("Your new password is set."), "success")
+    return redirect(url_for("home.index"))
+
+
+def refusal(error: StaffingError) -> str:
+    """Return a refused password change in the specialist's language."""
+    return str(_("Not changed: %(reason)s.", reason=str(error)))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login() -> ResponseReturnValue:
@@ -191,6 +234,7 @@ def logout() -> Response:
     with sessions()() as db:
         specialist = db.get_one(Specialist, user().id)
         record_logout(db, specialist)
+        set_presence(db, specialist.username, Presence.OFFLINE, datetime.now(UTC))  # nothing new while logged out
         db.commit()
     logout_user()
     session.clear()

@@ -18,8 +18,10 @@ from werkzeug.wrappers.response import Response
 
 from console.arguments import servicer_today, settings
 from console.contact import contact_helpers
+from console.explaining import asked_in_conversation, explanation_helpers
 from console.loans.promises import PromiseLabels
-from console.queue.labels import Words, template_helpers
+from console.queue import offer_waiting_conversations
+from console.queue.labels import Words, skill_label, template_helpers
 from console.security import audits_view, requires_role, sessions, user
 from servicing.audit import record_audit
 from servicing.canned import canned_responses, reply_with_canned
@@ -29,14 +31,12 @@ from servicing.conversations import (
     ConversationState,
     UnverifiedDisclosure,
     borrower_paused_until,
-    hand_back_to_bot,
     has_messages_before,
     is_locked,
     is_opted_out,
     is_verified,
     mask_address,
     messages_after,
-    note_on_conversation,
     reply_to_borrower,
     sla_state,
     sla_target,
@@ -45,15 +45,22 @@ from servicing.conversations import (
     unassign_conversation,
     waiting_for,
 )
+from servicing.desk.mentions import note_with_mentions
+from servicing.desk.satisfaction import resolve_with_survey
 from servicing.outreach.flags import contact_overview
 from servicing.outreach.promises import promises_of_borrower
 from servicing.queries import current_date, loan_numbers_of_borrower
+from servicing.speaking import text_direction
 from servicing.specialists import Role
+from servicing.staffing.skills import Skill
+from servicing.staffing.team import team_overview, transfer_to_skill_queue
 from servicing.store.models import Borrower, Conversation, Message
 
 bp = Blueprint("conversations", __name__, url_prefix="/console/conversations")
 bp.context_processor(template_helpers)
 bp.context_processor(contact_helpers)
+bp.context_processor(explanation_helpers)
+SKILL_QUEUE = "skill:"  # the transfer picker's value for a skill queue, before the skill
 CONFIRM_DISCLOSURE = "confirm_disclosure"  # the reply form's checkbox: send figures to an unverified borrower
 
 
@@ -109,6 +116,7 @@ def message_json(message: Message, words: Words) -> dict[str, Any]:
         "direction": message.direction,
         "author": message.author,
         "body": message.body,
+        "dir": text_direction(message.body),
         "status": message.status,
         "status_label": words.status(message.status),
         "error_code": message.error_code,
@@ -162,6 +170,8 @@ def show(conversation_id: int) -> str:
         paused_until = borrower_paused_until(session, borrower.id, now) if borrower else None
         promises = promises_of_borrower(session, borrower.id, limit=5) if borrower else []
         contact = contact_overview(session, borrower.id) if borrower else None
+        explained = asked_in_conversation(session, conversation, today(session))  # the bot's answers, from the ledger
+        people = [member for member in team_overview(session) if member.username != user().username]
         session.expunge_all()
     return render_template(
         "conversations/show.html", conversation=conversation, messages=messages, older=older, paged=before,
@@ -172,7 +182,8 @@ def show(conversation_id: int) -> str:
         conversation.address), attachments=attachment_links, sla_state=sla_state, sla_target=sla_target,
         waiting_for=waiting_for, last_id=max((m.id for m in messages), default=0) if before is None else None,
         promises=promises, promise_labels=PromiseLabels.now(),
-        contact=contact,
+        contact=contact, explained=explained, transfer_people=people,
+        skill_queues=[(SKILL_QUEUE + skill.value, skill.value) for skill in Skill],
     )  # fmt: skip
 
 
@@ -250,26 +261,31 @@ def note(conversation_id: int) -> Response:
     """Keep an internal note on the conversation; the borrower never sees it."""
     try:
         with sessions().begin() as session:
-            note_on_conversation(session, conversation_id, user().username, request.form.get("body", ""),
-                                 datetime.now(UTC))  # fmt: skip
+            kept = note_with_mentions(session, conversation_id, user().username, request.form.get("body", ""),
+                                      datetime.now(UTC))  # fmt: skip
     except ConversationError as error:
         _refused(error)
     else:
         flash(_("Note saved."), "success")
+        if kept.notified:
+            flash(_("Notified: %(names)s.", names=", ".join(kept.notified)), "success")
     return _back(conversation_id)
 
 
 @bp.post("/<int:conversation_id>/resolve")
 @requires_role(Role.SPECIALIST)
 def resolve(conversation_id: int) -> Response:
-    """Resolve the conversation: the bot takes over again and tells the borrower."""
+    """Resolve the conversation: the bot takes over again and tells the borrower; with `survey`, the borrower is
+    asked to rate the help (through the contact policy)."""
+    survey = request.form.get("survey") == "yes"
     try:
         with sessions().begin() as session:
-            hand_back_to_bot(session, conversation_id, user().username, datetime.now(UTC))
+            resolve_with_survey(session, conversation_id, user().username, datetime.now(UTC), survey=survey)
     except ConversationError as error:
         _refused(error)
         return _back(conversation_id)
     flash(_("Resolved: the assistant answers this borrower again."), "success")
+    offer_waiting_conversations()  # the specialist has room for the next one
     return redirect(url_for("queue.mine"))
 
 
@@ -284,19 +300,31 @@ def unassign(conversation_id: int) -> Response:
         _refused(error)
         return _back(conversation_id)
     flash(_("Back in the queue."), "success")
+    offer_waiting_conversations()
     return redirect(url_for("queue.index"))
 
 
 @bp.post("/<int:conversation_id>/transfer")
 @requires_role(Role.SPECIALIST)
 def transfer(conversation_id: int) -> Response:
-    """Hand the conversation to another specialist, named by username."""
+    """Hand the conversation to another specialist (a username) or to a skill's queue (`skill:<skill>`).
+
+    A conversation sent to a skill queue waits there for the assignment, which runs at once.
+    """
     to = request.form.get("to", "")[:64]
+    queue = to.removeprefix(SKILL_QUEUE) if to.startswith(SKILL_QUEUE) else None
     try:
         with sessions().begin() as session:
-            transfer_to_specialist(session, conversation_id, user().username, to, datetime.now(UTC))
+            if queue is not None:
+                transfer_to_skill_queue(session, conversation_id, user().username, queue)
+            else:
+                transfer_to_specialist(session, conversation_id, user().username, to, datetime.now(UTC))
     except ConversationError as error:
         _refused(error)
         return _back(conversation_id)
-    flash(_("Transferred to %(username)s.", username=to.strip().lower()), "success")
+    if queue is not None:
+        flash(_("Sent to the %(queue)s queue.", queue=skill_label(queue)), "success")
+    else:
+        flash(_("Transferred to %(username)s.", username=to.strip().lower()), "success")
+    offer_waiting_conversations()
     return redirect(url_for("queue.mine"))

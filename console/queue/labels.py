@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from servicing.conversations import sla_target
-from servicing.speaking import LANGUAGE_NAMES, catalog_locale
+from servicing.speaking import LANGUAGE_NAMES, catalog_locale, text_direction
 
 REASONS = {
     "asked": _l("Asked for a person"),
@@ -24,6 +24,13 @@ STATES = {
     "assigned": _l("with a specialist"),
     "closed": _l("closed"),
 }
+SKILLS = {
+    "loss_mitigation": _l("Loss mitigation"),
+    "disputes": _l("Disputes"),
+    "payoffs": _l("Payoffs"),
+    "general": _l("General"),
+}
+PRESENCES = {"available": _l("Available"), "away": _l("Away"), "offline": _l("Offline")}
 SLA_LABELS = {"ok": _l("On time"), "at_risk": _l("At risk"), "breached": _l("Breached")}
 CHANNELS = {"sms": "SMS", "telegram": "Telegram", "chat": _l("Terminal chat"), "simulator": _l("Simulator")}
 STATUSES = {
@@ -57,6 +64,16 @@ def status_label(status: str) -> str:
 def language_label(locale: str) -> str:
     """Return the borrower's language by its own name, with the locale (es_US: Español (es_US))."""
     return f"{LANGUAGE_NAMES[catalog_locale(locale)]} ({locale})"
+
+
+def skill_label(skill: str) -> str:
+    """Return a skill (and its queue) in the specialist's language."""
+    return str(SKILLS.get(skill, skill))
+
+
+def presence_label(presence: str) -> str:
+    """Return a specialist's presence in the specialist's language."""
+    return str(PRESENCES.get(presence, presence))
 
 
 def wait_label(waited: timedelta) -> str:
@@ -134,4 +151,7 @@ def template_helpers() -> dict[str, object]:
         "language_label": language_label,
         "wait_label": wait_label,
         "sla_labels": SLA_LABELS,
+        "skill_label": skill_label,
+        "presence_label": presence_label,
+        "text_direction": text_direction,
     }

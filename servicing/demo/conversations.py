@@ -138,6 +138,21 @@ STORIES: tuple[Story, ...] = (
         Turn(300, "borrower", "when is my next payment due"),
         Turn(300, "bot", "Happy to help. To verify it is you, what is your postcode?", "failed", "30003"),
     )),
+    # Issue 16: a hardship in Vietnamese typed without diacritics, and a request for a person in Arabic on Telegram
+    # (the console shows it right to left).
+    Story("LN-9002", "sms", reason=EscalationReason.HARDSHIP, queued_minutes_ago=31, verified_minutes_ago=33, turns=(
+        Turn(36, "borrower", "chao anh chi, toi bi cat gio lam nen thang nay chua dong tien nha duoc"),
+        Turn(36, "bot", "Rất tiếc về khó khăn của Quý khách. Để xác minh, vui lòng cho biết mã bưu chính."),
+        Turn(34, "borrower", "92683"),
+        Turn(33, "bot", "Cảm ơn Quý khách, thông tin đã được xác minh. Khó khăn này bắt đầu từ khi nào?"),
+        Turn(31, "borrower", "tu thang 9, chac khoang 2-3 thang nua moi on"),
+        Turn(31, "bot", "Cảm ơn Quý khách. Một chuyên viên sẽ xem xét yêu cầu và trả lời tại đây."),
+    )),
+    Story("LN-9005", "telegram", reason=EscalationReason.ASKED, queued_minutes_ago=6, telegram_chat="7300009005",
+          turns=(
+        Turn(7, "borrower", "السلام عليكم، عايز أكلم موظف بخصوص القسط المتأخر"),
+        Turn(6, "bot", "أحوّلكم إلى أحد المختصين، وسيرد عليكم هنا قريباً.", "sent"),
+    )),
 )  # fmt: skip
 
 

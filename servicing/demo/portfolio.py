@@ -1,4 +1,4 @@
-"""The demo portfolio: 64 loans in 7 currencies and 9 locales, with a few months of history.
+"""The demo portfolio: 70 loans in 9 currencies and 15 locales, with a few months of history.
 
 Everything is derived from the anchor date `as_of` and the tables below, never from the clock or
 an unseeded random generator, so the same `as_of` always gives the same loans, payments and
@@ -29,6 +29,7 @@ from servicing.demo.conversations import load_demo_conversations, load_moment
 from servicing.eod import run_eod
 from servicing.errors import ServicingError
 from servicing.escrow import add_escrow_item
+from servicing.outreach.promises import make_promise
 from servicing.outreach.reminders import Outreach, queue_outreach
 from servicing.payments import PaymentInstruction, post_payments
 from servicing.rules.account import Account, Product
@@ -42,7 +43,7 @@ from servicing.rules.payoff import payoff_quote
 from servicing.rules.schedule import due_date_of, installment_interest, split_installment
 from servicing.rules.workouts import WorkoutKind
 from servicing.store.accounts import business_date, load_accounts
-from servicing.store.models import AuditEntry, Case, Loan, Payment
+from servicing.store.models import AuditEntry, Case, Loan, Payment, Promise
 from servicing.store.models import Workout as WorkoutRow
 from servicing.workouts import modify_loan, place_forbearance
 
@@ -144,6 +145,15 @@ PLACES: dict[str, Place] = {
         Place("Yogyakarta", "YO", "id_ID", "ID", "IDR", "Asia/Jakarta"),
         Place("Medan", "SU", "id_ID", "ID", "IDR", "Asia/Jakarta"),
         Place("Denpasar", "BA", "id_ID", "ID", "IDR", "Asia/Makassar"),
+        # Issue 16: the languages US servicers most often need after Spanish (CLDR has no zh_Hans_US, vi_US, ko_US
+        # or fil_US: the language's own formats with the US region, see servicing/boarding.check_locale), and
+        # Arabic for an international portfolio.
+        Place("Oakland", "CA", "zh_Hans_US", "US", "USD", "America/Los_Angeles"),
+        Place("Westminster", "CA", "vi_US", "US", "USD", "America/Los_Angeles"),
+        Place("Fort Lee", "NJ", "ko_US", "US", "USD", "America/New_York"),
+        Place("Daly City", "CA", "fil_US", "US", "USD", "America/Los_Angeles"),
+        Place("Cairo", "C", "ar_EG", "EG", "EGP", "Africa/Cairo"),
+        Place("Riyadh", "01", "ar_SA", "SA", "SAR", "Asia/Riyadh"),
     )
 }
 
@@ -238,6 +248,12 @@ BORROWERS: dict[str, Borrower] = {
     "kusuma": B("Dewi", "Kusuma", "1993-05-02", "8830", "+6281255500194", "55111", "Yogyakarta"),
     "pratama": B("Rizky", "Pratama", "1991-01-15", "3725", "+6281255500195", "20111", "Medan"),
     "wirawan": B("Made", "Wirawan", "1982-03-29", "5264", "+6281255500196", "80111", "Denpasar"),
+    "chen": B("Wei", "Chen", "1976-10-01", "6688", "+15105550151", "94607", "Oakland"),
+    "tran": B("Lan", "Tran", "1984-02-10", "3105", "+17145550152", "92683", "Westminster"),
+    "park": B("Ji-hoon", "Park", "1989-08-15", "7042", "+12015550153", "07024", "Fort Lee"),
+    "reyes": B("Maria", "Reyes", "1981-06-12", "2290", "+16505550154", "94015", "Daly City"),
+    "hassan": B("أحمد", "حسن", "1979-05-21", "4416", "+201001230155", "11511", "Cairo"),
+    "otaibi": B("نورة", "العتيبي", "1987-09-23", "8032", "+966501230156", "12211", "Riyadh"),
 }
 
 
@@ -272,7 +288,9 @@ STREETS: dict[str, tuple[str, str | None] | None] = {
     "lima": ("Rua do Bom Jesus, 180", None), "santoso": ("Jl. Medan Merdeka Barat No. 12", None),
     "rahayu": ("Jl. Asia Afrika No. 65", None), "wijaya": ("Jl. Raya Darmo No. 100", None),
     "kusuma": ("Jl. Malioboro No. 52", None), "pratama": ("Jl. Balai Kota No. 8", None),
-    "wirawan": ("Jl. Gajah Mada No. 30", None),
+    "wirawan": ("Jl. Gajah Mada No. 30", None), "chen": ("388 9th St", "Apt 3"),
+    "tran": ("9200 Bolsa Ave", None), "park": ("1600 Lemoine Ave", "Apt 12C"), "reyes": ("333 Gellert Blvd", None),
+    "hassan": ("15 Talaat Harb Street", "Apt 7"), "otaibi": ("2301 King Fahd Road", None),
 }  # fmt: skip
 MAIL_ELSEWHERE = {"moore": ("PO Box 2281", None)}
 NO_MAILING_ADDRESS = frozenset(key for key, street in STREETS.items() if street is None)
@@ -283,6 +301,8 @@ REGION_NAMES = {
     "IN": {"MH": "Maharashtra", "DL": "Delhi", "KA": "Karnataka", "RJ": "Rajasthan", "UP": "Uttar Pradesh"},
     "ID": {"JK": "DKI Jakarta", "JB": "Jawa Barat", "JI": "Jawa Timur", "YO": "DI Yogyakarta", "SU": "Sumatera Utara",
            "BA": "Bali"},
+    "EG": {"C": "Cairo Governorate"},
+    "SA": {"01": "Riyadh Province"},
 }  # fmt: skip
 NO_REGION = frozenset({"GB"})  # British addresses name no county
 
@@ -446,6 +466,12 @@ LOANS: tuple[DemoLoan, ...] = (
     L("LN-8004", "kusuma", PERSONAL, "50000000", "0.14", 36, 8, "current"),
     L("LN-8005", "pratama", AUTO, "220000000", "0.08", 48, 20, "dpd-135"),
     L("LN-8006", "wirawan", MORTGAGE, "540000000", "0.085", 240, 40, "current"),
+    L("LN-9001", "chen", ESCROWED, "690000.00", "0.0625", 360, 30, "current"),
+    L("LN-9002", "tran", ESCROWED, "540000.00", "0.0675", 360, 20, "dpd-45"),
+    L("LN-9003", "park", AUTO, "42000.00", "0.0699", 60, 12, "current"),
+    L("LN-9004", "reyes", MORTGAGE, "610000.00", "0.06375", 360, 24, "late-fee"),
+    L("LN-9005", "hassan", PERSONAL, "250000.00", "0.22", 48, 10, "dpd-10"),
+    L("LN-9006", "otaibi", MORTGAGE, "950000.00", "0.055", 300, 18, "current"),
 )
 
 
@@ -466,6 +492,23 @@ CASES = (
 )
 
 
+@dataclass(frozen=True)
+class DemoPromise:
+    """A promise to pay a demo borrower made `days_before` as_of, for `days_to_pay` days later, never kept.
+
+    Its last day (its date plus the loan's 15 grace days) has passed by as_of, so end of day finds it broken in the
+    demo's last days, opens the follow-up task, and the demo day's outreach queues the follow-up message.
+    """
+
+    loan_number: str
+    days_before: int
+    days_to_pay: int
+    channel: str
+
+
+PROMISES = (DemoPromise("LN-1003", 19, 2, "sms"),)
+
+
 # -- the plan: boarding rows, escrow bills and dated events, all derived from as_of -----------------
 
 
@@ -479,6 +522,7 @@ class Action(StrEnum):
     FORBEAR = "forbear"
     MODIFY = "modify"
     OPEN_CASE = "open_case"
+    PROMISE = "promise"  # the borrower promises to pay the installment missed, and then does not
 
 
 PAYMENT_ACTIONS = (Action.PAY, Action.PAY_HALF, Action.PAY_EXTRA, Action.PAY_OFF)
@@ -493,6 +537,7 @@ class Event:
     action: Action
     reference: str = ""
     case: DemoCase | None = field(default=None, compare=False)
+    promise: DemoPromise | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -537,6 +582,9 @@ def demo_plan(as_of: date) -> DemoPlan:
             bills.extend(_escrow_bills(loan, as_of, index))
         events.extend(_story_events(loan, story, next_due, as_of))
     events.extend(Event(as_of - timedelta(days=c.days_before), c.loan_number, Action.OPEN_CASE, case=c) for c in CASES)
+    events.extend(
+        Event(as_of - timedelta(days=p.days_before), p.loan_number, Action.PROMISE, promise=p) for p in PROMISES
+    )
     boarded_on = min(date.fromisoformat(r["next_due_date"]) for r in rows) - relativedelta(months=1)
     return DemoPlan(as_of, boarded_on, tuple(rows), tuple(bills), tuple(sorted(events)))
 
@@ -694,12 +742,13 @@ class LoadCounts:
     payments: int = 0
     workouts: int = 0
     cases: int = 0
+    promises: int = 0
     eod_days: int = 0
 
     @property
     def changed(self) -> bool:
         """Tell whether the load changed anything."""
-        return any((self.boarded, self.payments, self.workouts, self.cases, self.eod_days))
+        return any((self.boarded, self.payments, self.workouts, self.cases, self.promises, self.eod_days))
 
 
 @dataclass(frozen=True)
@@ -813,6 +862,8 @@ def _replay(sessions: sessionmaker[Session], plan: DemoPlan, country: str, count
                     counts.workouts += modify_demo_loan(session, event.loan_number, event.day, country)
                 elif event.case is not None:
                     counts.cases += _open_demo_case(session, event.case, event.day, country)
+                elif event.promise is not None:
+                    counts.promises += make_demo_promise(session, event.promise, event.day)
 
 
 def _post_demo_payments(session: Session, day: date, events: Sequence[Event]) -> int:
@@ -845,6 +896,18 @@ def _payment_amount(account: Account, action: Action, day: date) -> Decimal:
     if action is Action.PAY_EXTRA:
         return installment + to_money(installment / 10, account.currency)
     return installment
+
+
+def make_demo_promise(session: Session, demo_promise: DemoPromise, made_on: date) -> int:
+    """Record the borrower's promise to pay the next installment `days_to_pay` days later; return 1 if made."""
+    loan_id = select(Loan.id).where(Loan.loan_number == demo_promise.loan_number).scalar_subquery()
+    if session.scalar(select(Promise.id).where(Promise.loan_id == loan_id, Promise.made_by == ACTOR)) is not None:
+        return 0
+    account = load_accounts(session, [demo_promise.loan_number])[demo_promise.loan_number]
+    make_promise(session, demo_promise.loan_number, amount=_payment_amount(account, Action.PAY, made_on),
+                 promised_for=made_on + timedelta(days=demo_promise.days_to_pay), today=made_on,
+                 channel=demo_promise.channel, actor=ACTOR)  # fmt: skip
+    return 1
 
 
 def place_demo_forbearance(session: Session, loan_number: str, starts_on: date, country: str) -> int:

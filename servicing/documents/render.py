@@ -19,17 +19,27 @@ from typing import Any
 from babel import localedata
 from babel.messages.extract import extract_from_file
 from babel.support import NullTranslations, Translations
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, meta, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, meta, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
 from servicing.documents import wording as marking
 from servicing.rules.formatting import date_text, money_text, month_text, rate_text
-from servicing.speaking import catalog_locale, translations
+from servicing.speaking import (
+    FIRST_STRONG_ISOLATE,
+    POP_ISOLATE,
+    catalog_locale,
+    formatting_locale,
+    is_right_to_left,
+    isolate,
+    text_direction,
+    translations,
+)
 
 DOMAIN = "documents"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-RIGHT_TO_LEFT = frozenset({"ar", "he", "fa", "ur"})
 
 
 @dataclass(frozen=True)
@@ -101,11 +111,30 @@ def _environment_for(catalog: str | None) -> Environment:
     )
     translations = document_translations(catalog) if catalog else NullTranslations()
     environment.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    if catalog and is_right_to_left(catalog):
+        environment.globals["gettext"] = _isolating(environment.globals["gettext"])
     return environment
 
 
+def _isolating(gettext: Any) -> Any:
+    """Return a newstyle gettext that sets each value of a sentence apart (Unicode isolates): in an Arabic sentence
+    an amount, a date, a phone number, a reference or an address keeps its characters in order."""
+
+    @pass_context
+    def isolating_gettext(context: Context, message: str, **variables: Any) -> Any:
+        return gettext(context, message, **{name: _isolated(value) for name, value in variables.items()})
+
+    return isolating_gettext
+
+
+def _isolated(value: Any) -> Any:
+    if isinstance(value, Markup):
+        return value if value.startswith(FIRST_STRONG_ISOLATE) else Markup(FIRST_STRONG_ISOLATE) + value + POP_ISOLATE
+    return isolate(str(value))
+
+
 def _format_locale(locale: str, catalog: str) -> str:
-    return locale if "_" in locale else catalog
+    return formatting_locale(locale, catalog)
 
 
 class Renderer:
@@ -123,18 +152,23 @@ class Renderer:
         language = "en" if fell_back else catalog
         format_locale = _format_locale(locale, catalog) if not fell_back else _english_locale(locale)
         environment = _environment_for(language)
+        right_to_left = is_right_to_left(language)
+
+        def isolated(value: Any) -> Any:
+            """A value set apart from the sentence around it when the document is written right to left."""
+            return _isolated(value) if right_to_left else value
 
         def money(amount: Decimal, currency: str) -> str:
-            return money_text(amount, currency, format_locale)
+            return str(isolated(money_text(amount, currency, format_locale)))
 
         def day(value: date, form: str = "long") -> str:
-            return date_text(value, format_locale, form)
+            return str(isolated(date_text(value, format_locale, form)))
 
         def month(value: date) -> str:
-            return month_text(value, format_locale)
+            return str(isolated(month_text(value, format_locale)))
 
         def percent(rate: Decimal) -> str:
-            return rate_text(rate, format_locale)
+            return str(isolated(rate_text(rate, format_locale)))
 
         page = environment.get_template(template).render(
             **context,
@@ -142,8 +176,10 @@ class Renderer:
             day=day,
             month=month,
             percent=percent,
+            isolated=isolated,
+            direction_of=text_direction,
             lang=language.replace("_", "-"),
-            direction="rtl" if language.split("_")[0] in RIGHT_TO_LEFT else "ltr",
+            direction="rtl" if right_to_left else "ltr",
         )
         return page, language, fell_back
 
@@ -163,8 +199,8 @@ class Renderer:
 
 def _english_locale(locale: str) -> str:
     """Return the English locale of a borrower's region (en_IN for hi_IN), or plain en."""
-    parts = locale.replace("-", "_").split("_")
-    regional = f"en_{parts[1]}" if len(parts) > 1 else "en"
+    region = next((part for part in locale.replace("-", "_").split("_")[1:] if part.isupper() or part.isdigit()), None)
+    regional = f"en_{region}" if region else "en"  # zh_Hans_US: the region is the last part, not the script
     return regional if localedata.exists(regional) else "en"
 
 

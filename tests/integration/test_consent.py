@@ -33,6 +33,11 @@ REVOCATIONS = {
     "it_IT": ("non scrivetemi più", "basta promemoria", "basta solleciti"),
     "hi_IN": ("मुझे मैसेज मत भेजो", "reminder band karo", "vasuli ke message band karo"),
     "id_ID": ("berhenti mengirim pesan", "jangan kirim pengingat lagi", "jangan kirim pesan tagihan lagi"),
+    "zh_Hans_US": ("请别再给我发短信了", "不要再发还款提醒了", "别再发催款短信了"),
+    "vi_VN": ("đừng nhắn tin cho tôi nữa", "ngừng nhắc nhở giùm tôi", "đừng nhắn đòi nợ nữa"),
+    "ko_KR": ("문자 보내지 마세요", "납부 알림 그만 보내세요", "독촉 문자 그만 보내세요"),
+    "fil_PH": ("wag na po kayong mag text", "ayoko na ng paalala", "itigil nyo na ang paniningil sa text"),
+    "ar_EG": ("لا ترسلوا لي رسائل بعد الآن", "وقف التذكيرات من فضلك", "بطلوا رسايل المطالبة"),
 }
 
 
@@ -92,7 +97,7 @@ def test_revoking_reminders_or_collection_messages_in_any_language_is_confirmed_
     assert send("balance") != ""  # the bot still answers
 
 
-@pytest.mark.parametrize("locale", ["en_US", "fr_CA", "hi_IN"])
+@pytest.mark.parametrize("locale", ["en_US", "fr_CA", "hi_IN", "zh_Hans_US", "ar_EG"])
 def test_on_a_chat_a_revocation_stops_the_servicers_messages_but_not_the_answers(
     sessions: sessionmaker[Session], settings: Settings, locale: str
 ) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.engine import Engine, InboundMessage
-from bot.i18n import Speaker
+from bot.i18n import LANGUAGE_IN_TEXT, Speaker, catalog_locale
 from servicing.cases import CaseKind, request_payoff_statement
 from servicing.config import Settings
 from servicing.queries import summarize
@@ -194,8 +194,14 @@ PAYOFF_BY_APRIL_10 = {
     "it_IT": "quanto devo per estinguere il prestito entro il 10 aprile?",
     "hi_IN": "10 अप्रैल तक लोन पूरा चुकाने के लिए कितना देना होगा?",
     "id_ID": "berapa untuk melunasi pinjaman saya sampai 10 April?",
+    "zh_Hans_US": "4月10日前还清贷款要多少钱？",
+    "vi_VN": "tất toán khoản vay đến ngày 10 tháng 4 cần bao nhiêu?",
+    "ko_KR": "4월 10일까지 대출 다 갚으려면 얼마예요?",
+    "fil_PH": "magkano ang payoff ng loan ko sa Abril 10?",
+    "ar_EG": "كم مبلغ سداد القرض بالكامل يوم ١٠ أبريل؟",
 }
-BIRTH_DATES = {"en_US": "05/04/1980", "fr_CA": "1980-05-04", "de_DE": "04.05.1980"}  # others: 04/05/1980
+BIRTH_DATES = {"en_US": "05/04/1980", "fr_CA": "1980-05-04", "de_DE": "04.05.1980", "zh_Hans_US": "1980年5月4日",
+               "ko_KR": "1980.05.04", "fil_PH": "05/04/1980"}  # others: 04/05/1980  # fmt: skip
 
 
 @pytest.mark.parametrize("locale", list(PAYOFF_BY_APRIL_10))
@@ -220,7 +226,9 @@ def test_a_date_with_a_month_name_in_the_payoff_question_is_the_good_through_dat
 @pytest.mark.parametrize(
     ("locale", "reply"),
     [("en_US", "April 10"), ("es_US", "10 de abril"), ("fr_CA", "le 10 avril"), ("pt_BR", "10 de abril"),
-     ("de_DE", "10. April"), ("it_IT", "10 aprile"), ("hi_IN", "10 अप्रैल"), ("id_ID", "10 April")],
+     ("de_DE", "10. April"), ("it_IT", "10 aprile"), ("hi_IN", "10 अप्रैल"), ("id_ID", "10 April"),
+     ("zh_Hans_US", "4月10号"), ("vi_VN", "ngày 10 tháng 4"), ("ko_KR", "4월 10일"), ("fil_PH", "Abril 10"),
+     ("ar_EG", "١٠ أبريل")],
 )  # fmt: skip
 def test_a_date_with_a_month_name_alone_answers_the_payoff_date_question_in_every_language(
     bot: Engine, sessions: sessionmaker[Session], locale: str, reply: str
@@ -346,3 +354,24 @@ def test_asking_for_a_language_by_name_keeps_the_borrowers_region(bot: Engine, s
     assert "français" in chat("in french please")
     with sessions() as session:
         assert session.scalar(select(Conversation.locale)) == "fr"  # CLDR has no fr_US: French as in France
+
+
+@pytest.mark.parametrize(
+    ("question", "yes", "catalog"),
+    [("我还欠多少钱", "好的", "zh_CN"), ("toi con no bao nhieu", "có", "vi"), ("잔액 알려주세요", "네", "ko"),
+     ("magkano pa ang utang ko", "oo", "fil"), ("كم رصيدي؟", "نعم", "ar")],
+)  # fmt: skip
+def test_a_question_in_one_of_the_five_new_languages_is_answered_then_offered_and_switched_to(
+    bot: Engine, sessions: sessionmaker[Session], question: str, yes: str, catalog: str
+) -> None:
+    borrower(sessions, "+15557771051")
+    chat = chat_as(bot, "+15557771051")
+    chat(question)
+    answer = chat("05/04/1980")
+    speaker = Speaker(catalog)
+    language = LANGUAGE_IN_TEXT[catalog]
+    assert "$150,000.00" in answer  # answered first, in the language on file
+    assert speaker.say("Would you like me to write in {language}? Reply YES or NO.", language=language) in answer
+    assert speaker.say("OK, I'll write in {language}.", language=language) in chat(yes)
+    with sessions() as session:
+        assert catalog_locale(session.scalar(select(Conversation.locale)) or "") == catalog

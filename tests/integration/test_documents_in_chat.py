@@ -218,3 +218,21 @@ def test_a_spanish_borrowers_expired_link_says_so_in_spanish(app: Flask, notices
     assert "Descargar el PDF" in page.get_data(as_text=True) and 'lang="es"' in page.get_data(as_text=True)
     expired = client.post("/d/" + stale.rsplit("/", 1)[1])
     assert expired.status_code == 410 and "Este enlace venció" in expired.get_data(as_text=True)
+
+
+def test_an_arabic_borrowers_download_page_reads_right_to_left_and_a_chinese_ones_left_to_right(
+    app: Flask, notices: Notices
+) -> None:
+    sessions = sessions_of(app)
+    settings: Settings = app.extensions["loanline.settings"]
+    links = {}
+    with sessions.begin() as session:
+        for locale in ("ar_EG", "zh_Hans_US"):
+            document = keep_notice(session, settings.documents_dir, a_loan(session, locale=locale), notices.one_page,
+                                   TODAY)  # fmt: skip
+            links[locale] = issue_link(session, document, channel="sms", now=datetime.now(UTC), base_url=None)
+    client = app.test_client()
+    arabic = client.get("/d/" + links["ar_EG"].rsplit("/", 1)[1]).get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in arabic and "تنزيل ملف PDF" in arabic
+    chinese = client.get("/d/" + links["zh_Hans_US"].rsplit("/", 1)[1]).get_data(as_text=True)
+    assert '<html lang="zh-CN" dir="ltr">' in chinese and "下载PDF" in chinese

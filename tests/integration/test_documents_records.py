@@ -83,8 +83,8 @@ def test_a_language_without_the_template_gets_it_in_english_and_says_so(
     renderer: Renderer, sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
     with sessions.begin() as session:
-        loan = a_loan(session, locale="ko_KR")  # no Korean catalog yet
-        rendered = renderer.render("late_notice.html", late_notice_context(session, loan), "ko_KR")
+        loan = a_loan(session, locale="ja_JP")  # no Japanese catalog
+        rendered = renderer.render("late_notice.html", late_notice_context(session, loan), "ja_JP")
         document = keep_document(session, tmp_path, NewDocument("late_notice", loan, "fee:1", rendered, TODAY, "test"))
         assert (document.language, document.flags) == ("en", ["language_fallback"])
     assert "Late payment notice" in text_of(rendered.pdf)

@@ -1,4 +1,4 @@
-"""Journeys 1 to 6 in every language, as a native speaker texts them, with the core's exact figures.
+"""Journeys 1 to 6 in every language (thirteen), as a native speaker texts them, with the core's exact figures.
 
 Each borrower is boarded with a regional locale and the currency of their country; their replies must be in
 their language, with money and dates formatted by Babel for that locale, and every message the bot speaks
@@ -61,6 +61,18 @@ class Native:
     specialist: str
 
 
+ASKS_BIRTH_DATE = "To protect your account, please reply with your date of birth."
+VERIFIED = "Thanks, you're verified."
+
+
+def catalog_text(catalog: str, message: str) -> str:
+    """Return a message as a language's catalog words it, so a test reads the translation instead of quoting it."""
+    with (CATALOGS / catalog / "LC_MESSAGES" / "bot.po").open("rb") as handle:
+        translated = read_po(handle).get(message)
+    assert translated is not None and translated.string, (catalog, message)
+    return str(translated.string)
+
+
 NATIVES = (
     Native("en_US", "US", "USD", "+15557770001", 1, "05/04/1980", "4/15/2026",
            "whats my balance", "how much to pay off my loan?",
@@ -114,6 +126,39 @@ NATIVES = (
            ("saya bayar tepat waktu tapi kena denda", "saya sudah bayar sebelum jatuh tempo",
             "denda Rp425.800 bulan Februari"),
            "saya mau bicara dengan petugas", "tanggal lahir", "terverifikasi", "petugas"),
+    # The five languages of issue 16: what the bot asks and answers is read from the catalog (another engineer
+    # translates it); the word for "specialist" is that translation's.
+    Native("zh_Hans_US", "US", "USD", "+15557770009", 1, "1980年5月4日", "2026年4月15日",
+           "我的贷款余额是多少？", "提前还清贷款需要多少钱？",
+           ("我失业了", "公司裁员把我裁掉了", "从二月份开始", "大概三个月", "现在没有收入", "还不确定"),
+           ("你们收错了滞纳金", "我按时还款了还是被收了滞纳金", "二月份那笔42.58美元的费用"),
+           "我想跟真人客服说话", catalog_text("zh_CN", ASKS_BIRTH_DATE), catalog_text("zh_CN", VERIFIED), "专员"),
+    Native("vi_VN", "VN", "VND", "+84901234510", 25_000, "04/05/1980", "15/04/2026",
+           "tôi còn nợ bao nhiêu?", "muốn tất toán khoản vay thì cần bao nhiêu?",
+           ("tôi bị mất việc", "công ty cắt giảm nhân sự", "từ tháng hai", "khoảng 3 tháng", "hiện không có thu nhập",
+            "chưa biết"),
+           ("phí trễ hạn bị tính sai", "tôi trả đúng hạn mà vẫn bị tính phí trễ", "khoản phí 1.064.500 ₫ tháng hai"),
+           "tôi muốn nói chuyện với nhân viên", catalog_text("vi", ASKS_BIRTH_DATE), catalog_text("vi", VERIFIED),
+           "chuyên viên"),
+    Native("ko_KR", "KR", "KRW", "+821012340011", 1_000, "1980년 5월 4일", "2026년 4월 15일",
+           "대출 잔액이 얼마예요?", "대출을 전부 갚으려면 얼마가 필요해요?",
+           ("실직했어요", "회사 구조조정으로 해고됐어요", "2월부터요", "한 3개월쯤요", "지금은 수입이 없어요",
+            "잘 모르겠어요"),
+           ("연체료가 잘못 부과됐어요", "제때 냈는데도 연체료가 붙었어요", "2월에 붙은 42,580원 수수료"),
+           "상담원이랑 통화하고 싶어요", catalog_text("ko", ASKS_BIRTH_DATE), catalog_text("ko", VERIFIED), "담당자"),
+    Native("fil_PH", "PH", "PHP", "+639171234512", 50, "05/04/1980", "04/15/2026",
+           "magkano pa ang utang ko?", "magkano para bayaran nang buo ang loan ko?",
+           ("nawalan ako ng trabaho", "na-lay off ako sa kumpanya", "simula Pebrero", "mga 3 buwan",
+            "wala akong kita ngayon", "hindi ko pa alam"),
+           ("mali po ang late fee na siningil nyo", "nagbayad ako sa tamang oras pero may late fee pa rin",
+            "yung ₱2,129 na fee noong Pebrero"),
+           "gusto kong makausap ang isang tao", catalog_text("fil", ASKS_BIRTH_DATE), catalog_text("fil", VERIFIED),
+           "ahente"),
+    Native("ar_EG", "EG", "EGP", "+201001234513", 50, "4/5/1980", "15/4/2026",
+           "كم الرصيد المتبقي على قرضي؟", "كم المبلغ المطلوب لسداد القرض بالكامل؟",
+           ("فقدت عملي", "الشركة استغنت عني", "من شهر فبراير", "حوالي ٣ شهور", "لا يوجد دخل حالياً", "لست متأكداً"),
+           ("تم احتساب غرامة تأخير بالخطأ", "دفعت في الموعد ومع ذلك احتسبت غرامة", "غرامة ٢١٢٩ جنيه في فبراير"),
+           "أريد التحدث مع موظف", catalog_text("ar", ASKS_BIRTH_DATE), catalog_text("ar", VERIFIED), "المختص"),
 )  # fmt: skip
 
 
@@ -313,6 +358,11 @@ PAYING = {
     "it_IT": ("voglio fare un pagamento", "venerdì", "sì"),
     "hi_IN": ("मुझे किस्त भरनी है", "शुक्रवार", "हाँ"),
     "id_ID": ("saya mau bayar cicilan", "jumat", "ya"),
+    "zh_Hans_US": ("我要还款", "周五", "好的"),
+    "vi_VN": ("tôi muốn thanh toán", "thứ sáu", "có"),
+    "ko_KR": ("납부하고 싶어요", "금요일", "네"),
+    "fil_PH": ("gusto kong magbayad", "Biyernes", "oo"),
+    "ar_EG": ("أريد أن أدفع", "الجمعة", "نعم"),
 }
 NEXT_FRIDAY = date(2026, 3, 27)
 

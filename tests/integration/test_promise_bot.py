@@ -66,6 +66,16 @@ PROMISING = (
               Decimal(5000), NEXT_FRIDAY, "हाँ", "जन्मतिथि"),
     Promising("id_ID", "ID", "IDR", "+6281234500008", 10_000, "04/05/1980", "saya bisa bayar 500 ribu hari senin",
               Decimal(500_000), NEXT_MONDAY, "ya", "tanggal lahir"),
+    Promising("zh_Hans_US", "US", "USD", "+15557770009", 1, "1980年5月4日", "我周五可以还500美元", Decimal(500),
+              NEXT_FRIDAY, "好的", "出生日期"),
+    Promising("vi_VN", "VN", "VND", "+84901234510", 25_000, "04/05/1980", "thứ hai tôi trả được 5 triệu",
+              Decimal(5_000_000), NEXT_MONDAY, "có", "ngày sinh"),
+    Promising("ko_KR", "KR", "KRW", "+821012340011", 1_000, "1980.05.04", "금요일에 50만원 낼게요",
+              Decimal(500_000), NEXT_FRIDAY, "네", "생년월일"),
+    Promising("fil_PH", "PH", "PHP", "+639171234512", 50, "05/04/1980", "kaya kong magbayad ng 5,000 sa Biyernes",
+              Decimal(5000), NEXT_FRIDAY, "oo", "kapanganakan"),
+    Promising("ar_EG", "EG", "EGP", "+201001234513", 50, "4/5/1980", "أقدر أدفع ٥٠٠٠ جنيه يوم الاثنين",
+              Decimal(5000), NEXT_MONDAY, "نعم", "ميلاد"),
 )  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""Storage at scale (migration 0021): end of day's accrual is a heap-only update on PostgreSQL, and the indexes
+"""Storage at scale (migration 0020): end of day's accrual is a heap-only update on PostgreSQL, and the indexes
 docs/performance.md listed exist on both dialects."""
 
 from __future__ import annotations

@@ -262,7 +262,9 @@ def test_an_empty_message_or_a_bad_message_id_is_refused_and_changes_nothing(app
 
 
 def test_quick_replies_are_in_the_borrowers_language_and_each_asks_its_intent() -> None:
-    for locale in ("en_US", "es_US", "fr_CA", "pt_BR", "de_DE", "it_IT", "hi_IN", "id_ID"):
+    locales = ("en_US", "es_US", "fr_CA", "pt_BR", "de_DE", "it_IT", "hi_IN", "id_ID", "zh_Hans_US", "vi_VN", "ko_KR",
+               "fil_PH", "ar_EG")  # fmt: skip
+    for locale in locales:
         replies = quick_replies(locale)
         assert [nlu.classify(text, locale=locale).intent for text in replies] == list(QUICK_INTENTS), locale
     assert quick_replies("es_US")[0] == "cuanto debo"

@@ -20,12 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
-from bot.channels.segments import segment_count
+from bot.channels.segments import MAX_SEGMENTS, is_gsm7, segment_count
 from bot.channels.sms import MORE_HINT, PAGES_NOTE, paged
 from bot.flows import LOCKED, MENU
 from bot.i18n import Speaker
 from bot.turn import InboundMessage, Turn
 from console import create_app
+from servicing.ach.accounts import add_bank_account, check_bank_details
 from servicing.conversations import (
     EscalationReason,
     escalate,
@@ -40,6 +41,7 @@ from servicing.rules.payoff import payoff_quote
 from servicing.store.accounts import load_account
 from servicing.store.models import Case, Conversation, Message, OutboxItem
 from tests.conftest import SECRET
+from tests.integration.ach_helpers import ACCOUNT, ROUTING, VAULT
 from tests.integration.helpers import board
 from tests.integration.test_sms_sender import twilio_sender
 from tests.twilio_double import RecordingHttpClient
@@ -629,3 +631,40 @@ def test_the_sms_engine_is_built_once_per_app(make_app: AppFactory) -> None:
     Texter(app.test_client(), "+15559990000")("hello")
     assert app.extensions["loanline.sms"].engine is engine
     assert make_app().extensions["loanline.sms"].engine is not engine
+
+
+# -- a long answer in the newer scripts: Chinese, Vietnamese, Korean, Filipino, Arabic -------------------------------
+# The answer is the autopay authorization, among the longest the bot gives: each page fits in three segments and ends
+# with the MORE hint in the borrower's language, and the borrower's own MORE word brings the rest.
+MORE_WORD_OF = {"zh_Hans_US": "更多", "vi_VN": "thêm", "ko_KR": "더보기", "fil_PH": "more", "ar_EG": "المزيد"}
+
+
+@pytest.mark.parametrize("locale", sorted(MORE_WORD_OF))
+def test_a_long_answer_pages_in_the_borrowers_script_and_their_more_word_brings_the_rest(
+    app: Flask, sessions: sessionmaker[Session], locale: str
+) -> None:
+    with sessions.begin() as session:
+        number = board(session, phone=PHONE, locale=locale)
+        add_bank_account(session, number, check_bank_details(ROUTING, ACCOUNT, "checking"), vault=VAULT, actor="ana")
+    client = app.test_client()
+
+    def text(body: str) -> list[str]:
+        """Send an SMS; return the SMS messages the bot answers with."""
+        return replies_in(signed_post(client, sms(body, PHONE)))
+
+    text("autopay")
+    hint = "\n" + Speaker(locale).say(MORE_HINT)
+    pages, asked_for_more = text("1980-05-04"), 0
+    while pages[-1].endswith(hint) and asked_for_more < 10:
+        pages.extend(text(MORE_WORD_OF[locale]))
+        asked_for_more += 1
+    if locale == "zh_Hans_US":  # Chinese says it in under 201 characters: three UCS-2 segments, one page
+        assert asked_for_more == 0  # (a Chinese answer that pages: tests/unit/test_sms_every_script.py)
+    else:
+        assert asked_for_more >= 1, "longer than three segments: it was paged, and MORE brought the rest"
+    assert all(segment_count(page) <= MAX_SEGMENTS for page in pages)
+    assert not pages[-1].endswith(hint)
+    whole = " ".join(page.removesuffix(hint) for page in pages)
+    assert "6789" in whole and ACCOUNT not in whole  # the account's last four digits only
+    assert is_gsm7(whole) == (locale == "fil_PH")  # Filipino stays in GSM-7; the other scripts need UCS-2
+    assert Speaker(locale).say("Reply YES to authorize these automatic payments, or NO.") in whole

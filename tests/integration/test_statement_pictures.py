@@ -28,10 +28,13 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "statements"
 DOCS_IMAGES = ROOT / "docs" / "images"
 LOCALES = {"en": "en_US", "es": "es_US", "fr": "fr_CA", "pt_BR": "pt_BR", "de": "de_DE", "it": "it_IT", "hi": "hi_IN",
-           "id": "id_ID"}  # fmt: skip
+           "id": "id_ID", "zh_CN": "zh_Hans_US", "vi": "vi_VN", "ko": "ko_KR", "fil": "fil_PH",
+           "ar": "ar_EG"}  # fmt: skip
 TITLES = {"en": "Mortgage statement", "es": "Estado de cuenta hipotecario", "fr": "Relevé de prêt hypothécaire",
           "pt_BR": "Extrato do financiamento imobiliário", "de": "Kontoauszug Hypothekendarlehen",
-          "it": "Estratto conto del mutuo", "hi": "बंधक ऋण", "id": "Laporan pinjaman hipotek"}  # fmt: skip
+          "it": "Estratto conto del mutuo", "hi": "बंधक ऋण", "id": "Laporan pinjaman hipotek", "zh_CN": "房贷对账单",
+          "vi": "Bảng sao kê khoản vay thế chấp", "ko": "주택담보대출 명세서", "fil": "Statement ng mortgage",
+          "ar": "كشف حساب التمويل العقاري"}  # fmt: skip
 SAMPLE = StatementFigures(
     loan_id=1, loan_number="M-20260301", product="mortgage", currency="USD", scheduled=True,
     statement_date=date(2026, 3, 14), due_date=date(2026, 4, 1), amount_due=D("1264.13"), late_fee=D("42.58"),

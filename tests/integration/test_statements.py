@@ -197,19 +197,19 @@ def test_the_command_makes_each_statement_once_writes_the_files_and_a_manifest_a
     sessions = make_session_factory(engine)
     with sessions.begin() as session:
         english = a_loan(session)
-        korean = a_loan(session, locale="ko_KR", mailable=False)  # no Korean catalog: English, and flagged
+        japanese = a_loan(session, locale="ja_JP", mailable=False)  # no Japanese catalog: English, and flagged
     out = tmp_path / "out"
     code, output = run_cli("statements", "--out", str(out))
     assert code == 0, output
     assert "2 statements as of 2026-01-20: 2 made, 0 already on file" in output
     with (out / "manifest.csv").open(encoding="utf-8") as handle:
         manifest = {row["loan_number"]: row for row in csv.DictReader(handle)}
-    assert set(manifest) == {english, korean}
+    assert set(manifest) == {english, japanese}
     assert manifest[english]["amount_due"] == "1051.68" and manifest[english]["due_date"] == "2026-02-01"
     assert (manifest[english]["borrower"], manifest[english]["delivery"], manifest[english]["flags"]) == \
         ("Ana Silva", "paper", "")  # fmt: skip
-    assert manifest[korean]["language"] == "en"
-    assert manifest[korean]["flags"] == "no_mailing_address;language_fallback"
+    assert manifest[japanese]["language"] == "en"
+    assert manifest[japanese]["flags"] == "no_mailing_address;language_fallback"
     assert "Mortgage statement" in text_of((out / f"{english}.pdf").read_bytes())
     assert int(manifest[english]["pages"]) == len(pypdf.PdfReader(out / f"{english}.pdf").pages)
 

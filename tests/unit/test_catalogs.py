@@ -16,6 +16,7 @@ from babel.messages.pofile import read_po
 from bot import nlu
 from bot.i18n import CATALOGS, LOCALES, Speaker, catalog_locale
 from bot.words import is_no, is_yes, wants_out
+from servicing.speaking import is_right_to_left, isolate, text_direction
 
 ROOT = CATALOGS.parent
 TRANSLATED = tuple(locale for locale in LOCALES if locale != "en")
@@ -24,6 +25,8 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "say": None, "ask": None}  # as the Makefile's `
 REGIONAL = {
     "en_US": "en", "en_GB": "en", "en_IN": "en", "es_US": "es", "es": "es", "fr_CA": "fr", "fr": "fr",
     "pt_BR": "pt_BR", "pt": "pt_BR", "de_DE": "de", "it_IT": "it", "hi_IN": "hi", "id_ID": "id",
+    "zh_CN": "zh_CN", "zh_Hans_US": "zh_CN", "zh_TW": "zh_CN", "vi_VN": "vi", "ko_KR": "ko", "fil_PH": "fil",
+    "tl_PH": "fil", "ar_EG": "ar", "ar_SA": "ar", "ar": "ar",
 }  # fmt: skip
 # The words each translation tells the borrower to reply with, in place of the English YES, NO, AGENT and MENU.
 REPLY_WORDS = {
@@ -34,6 +37,11 @@ REPLY_WORDS = {
     "it": {"YES": "SÌ", "NO": "NO", "AGENT": "OPERATORE", "MENU": "AIUTO"},
     "hi": {"YES": "हाँ", "NO": "नहीं", "AGENT": "AGENT", "MENU": "MENU"},
     "id": {"YES": "YA", "NO": "TIDAK", "AGENT": "AGEN", "MENU": "MENU"},
+    "zh_CN": {"YES": "是", "NO": "否", "AGENT": "人工", "MENU": "菜单"},
+    "vi": {"YES": "CÓ", "NO": "KHÔNG", "AGENT": "NHÂN VIÊN", "MENU": "TRỢ GIÚP"},
+    "ko": {"YES": "예", "NO": "아니요", "AGENT": "상담원", "MENU": "메뉴"},
+    "fil": {"YES": "OO", "NO": "HINDI", "AGENT": "AGENT", "MENU": "TULONG"},
+    "ar": {"YES": "نعم", "NO": "لا", "AGENT": "موظف", "MENU": "القائمة"},
 }
 
 
@@ -77,7 +85,7 @@ def extracted_msgids() -> set[str]:
 
 def test_the_template_has_messages_and_every_language_has_a_catalog() -> None:
     assert len(msgids(template())) > 40
-    assert set(TRANSLATED) == {"es", "fr", "pt_BR", "de", "it", "hi", "id"}
+    assert set(TRANSLATED) == {"es", "fr", "pt_BR", "de", "it", "hi", "id", "zh_CN", "vi", "ko", "fil", "ar"}
     for locale in TRANSLATED:
         assert (CATALOGS / locale / "LC_MESSAGES" / "bot.po").exists()
 
@@ -90,6 +98,15 @@ def test_every_message_is_translated_and_none_is_fuzzy(locale: str) -> None:
         if message is None or not str(message.string).strip() or message.fuzzy:
             untranslated.append(msgid)
     assert untranslated == [], f"{locale}: translate these (and clear #, fuzzy)"
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_each_catalog_declares_its_languages_plural_forms_as_cldr_counts_them(locale: str) -> None:
+    expected = Catalog(locale=locale)
+    assert (catalog(locale).num_plurals, catalog(locale).plural_expr) == (expected.num_plurals, expected.plural_expr)
+    assert {"zh_CN": 1, "vi": 1, "ko": 1, "fil": 2, "ar": 6}.get(locale, catalog(locale).num_plurals) == (
+        catalog(locale).num_plurals
+    )
 
 
 @pytest.mark.parametrize("locale", TRANSLATED)
@@ -178,7 +195,29 @@ def test_a_speaker_says_each_message_in_the_borrowers_language(locale: str) -> N
     for msgid in msgids(template()):
         values = sample_values(msgid)
         expected = msgid if language == "en" else translation(language, msgid)
-        assert speaker.say(msgid, **values) == expected.format(**values), (locale, msgid)
+        shown = {name: isolate(value) for name, value in values.items()} if is_right_to_left(language) else values
+        assert speaker.say(msgid, **values) == expected.format(**shown), (locale, msgid)
+
+
+def test_an_arabic_message_isolates_each_value_so_numbers_and_references_keep_their_order() -> None:
+    said = Speaker("ar_EG").say("Done: {amount} will be taken on {date}. Reference {reference}.",
+                                amount="$1,234.50", date="30 مارس 2026", reference="PAY-000123")  # fmt: skip
+    assert "\u2068$1,234.50\u2069" in said and "\u2068PAY-000123\u2069" in said and "\u206830 مارس 2026\u2069" in said
+    assert text_direction(said) == "rtl"
+    lines = Speaker("ar").say("Your last payments:\n{lines}", lines="1 x\n2 y")
+    assert lines.endswith("\n1 x\n2 y"), "a list of lines is not isolated: each line is a paragraph"
+    spanish = Speaker("es_US").say("Done: {amount} will be taken on {date}. Reference {reference}.",
+                                   amount="$1.00", date="1 de abril", reference="PAY-1")  # fmt: skip
+    assert "PAY-1" in spanish and "\u2068" not in spanish, "left-to-right languages need no isolates"
+
+
+@pytest.mark.parametrize(
+    ("text", "direction"),
+    [("تم: سيُخصم 100 في 30 مارس", "rtl"), ("Loanline Demo: نذكّركم بأن دفعة قرضكم تستحق. STOP", "rtl"),
+     ("Your payment is due", "ltr"), ("您的还款已到期", "ltr"), ("1234", "ltr"), ("", "ltr")],
+)  # fmt: skip
+def test_a_text_reads_right_to_left_when_most_of_its_letters_do(text: str, direction: str) -> None:
+    assert text_direction(text) == direction
 
 
 @pytest.mark.parametrize("locale", TRANSLATED)

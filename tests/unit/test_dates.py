@@ -55,6 +55,17 @@ def test_a_birth_date_with_a_month_name_is_read_in_every_language(text: str, loc
     assert parse_birth_date(text, locale, TODAY) == date(1972, 8, 14)
 
 
+@pytest.mark.parametrize(
+    ("text", "locale"),
+    [("1980年5月4日", "zh_Hans_US"), ("1980/5/4", "zh_CN"), ("1980년 5월 4일", "ko_KR"), ("1980.05.04", "ko_KR"),
+     ("04/05/1980", "vi_VN"), ("05/04/1980", "fil_US"), ("4/5/1980", "ar_EG"), ("٤/٥/١٩٨٠", "ar_EG"),
+     ("4 مايو 1980", "ar_SA")],
+)  # fmt: skip
+def test_a_birth_date_is_read_year_first_and_in_the_digits_of_the_five_new_languages(text: str, locale: str) -> None:
+    assert parse_birth_date(text, locale, TODAY) == date(1980, 5, 4)
+    assert names_a_full_date(text)
+
+
 def test_a_birth_date_in_the_future_is_no_birth_date() -> None:
     assert parse_birth_date("08/14/2072", "en_US", TODAY) is None
     assert names_a_full_date("08/14/2072")  # still a whole answer: it counts, and it cannot match
@@ -77,6 +88,9 @@ MONTH_NAMES = [
     ("December 20", "en_US"), ("Dec 20", "en_US"), ("the 20th of December", "en_US"), ("20 de diciembre", "es_US"),
     ("20 décembre", "fr_CA"), ("20 déc.", "fr_CA"), ("20 de dezembro", "pt_BR"), ("20. Dezember", "de_DE"),
     ("20 dicembre", "it_IT"), ("20 दिसंबर", "hi_IN"), ("20 दिसम्बर", "hi_IN"), ("20 Desember", "id_ID"),
+    ("12月20日", "zh_Hans_US"), ("12月20号", "zh_CN"), ("20 tháng 12", "vi_VN"), ("ngày 20 tháng 12", "vi_VN"),
+    ("20/12", "vi_VN"), ("12월 20일", "ko_KR"), ("12월20일", "ko_KR"), ("Disyembre 20", "fil_PH"),
+    ("20 ng Disyembre", "fil_PH"), ("20 ديسمبر", "ar_EG"), ("٢٠ ديسمبر", "ar_EG"), ("٢٠/١٢", "ar_EG"),
     ("12/20", "en_US"), ("20/12", "es_US"), ("20.12.", "de_DE"), ("2026-12-20", "fr_CA"), ("20/12/2026", "it_IT"),
 ]  # fmt: skip
 WEEKDAYS_AND_WORDS = [
@@ -90,6 +104,14 @@ WEEKDAYS_AND_WORDS = [
     ("übermorgen", date(2026, 3, 22)), ("lusa", date(2026, 3, 22)), ("the 25th", date(2026, 3, 25)),
     ("15", date(2026, 4, 15)), ("am 15.", date(2026, 4, 15)), ("tanggal 15", date(2026, 4, 15)),
     ("15 तारीख", date(2026, 4, 15)), ("le 1er", date(2026, 4, 1)),
+    ("明天", TOMORROW), ("后天", date(2026, 3, 22)), ("今天", TODAY), ("下周五", FRIDAY), ("星期五", FRIDAY),
+    ("礼拜六", SATURDAY), ("15号", date(2026, 4, 15)), ("ngày mai", TOMORROW), ("ngay mai", TOMORROW),
+    ("hôm nay", TODAY), ("thứ sáu", FRIDAY), ("thu 6 tuan sau", FRIDAY), ("내일", TOMORROW),
+    ("모레", date(2026, 3, 22)), ("오늘", TODAY), ("금요일에", FRIDAY), ("다음 주 금요일", FRIDAY),
+    ("15일", date(2026, 4, 15)), ("bukas", TOMORROW),
+    ("sa Biyernes", FRIDAY), ("Sabado", SATURDAY), ("makalawa", date(2026, 3, 22)), ("غدا", TOMORROW),
+    ("غدًا", TOMORROW), ("بكرة", TOMORROW), ("بعد بكرة", date(2026, 3, 22)), ("يوم الجمعة", FRIDAY),
+    ("الجمعه الجاية", FRIDAY), ("السبت", SATURDAY), ("اليوم", TODAY),
 ]  # fmt: skip
 
 
@@ -111,7 +133,9 @@ def test_weekdays_and_words_for_days_ahead_are_read_in_every_language(text: str,
      ("liquidación al 20 de diciembre", "es_US", "liquidacion"), ("solde au 20 décembre", "fr_CA", "solde"),
      ("quitação até 20 de dezembro", "pt_BR", "quitacao"), ("Ablösebetrag zum 20. Dezember", "de_DE", "ablosebetrag"),
      ("estinzione entro il 20 dicembre", "it_IT", "estinzione"), ("20 दिसंबर तक पेऑफ़", "hi_IN", "पेऑफ"),
-     ("pelunasan sampai 20 Desember", "id_ID", "pelunasan")],
+     ("pelunasan sampai 20 Desember", "id_ID", "pelunasan"), ("12月20日结清金额", "zh_CN", "结清金额"),
+     ("tất toán đến ngày 20 tháng 12", "vi_VN", "tat toan"), ("12월 20일 완납 금액", "ko_KR", "완납 금액"),
+     ("payoff sa Disyembre 20", "fil_PH", "payoff"), ("مبلغ السداد يوم ٢٠ ديسمبر", "ar_EG", "مبلغ السداد")],
 )  # fmt: skip
 def test_a_date_inside_a_question_is_found_and_taken_out_of_it(text: str, locale: str, rest: str) -> None:
     mention = find_day(text, locale, TODAY)
@@ -122,7 +146,11 @@ def test_a_date_inside_a_question_is_found_and_taken_out_of_it(text: str, locale
     ("text", "day", "rest"),
     [("I want to pay on friday", FRIDAY, "i want to pay"),
      ("quiero pagar el viernes que viene", FRIDAY, "quiero pagar"),
-     ("ich möchte morgen zahlen", TOMORROW, "ich mochte zahlen"), ("saya mau bayar besok", TOMORROW, "saya mau bayar")],
+     ("ich möchte morgen zahlen", TOMORROW, "ich mochte zahlen"), ("saya mau bayar besok", TOMORROW, "saya mau bayar"),
+     ("我下周五还款", FRIDAY, "我 还款"), ("tôi sẽ trả vào thứ sáu", FRIDAY, "toi se tra"),
+     ("금요일에 낼게요", FRIDAY, "낼게요"), ("금요일 에스크로 잔액", FRIDAY, "에스크로 잔액"),
+     ("magbabayad ako bukas", TOMORROW, "magbabayad ako"),
+     ("هدفع يوم الجمعة", FRIDAY, "هدفع")],
 )  # fmt: skip
 def test_weekdays_and_relative_words_inside_a_question_are_found(text: str, day: date, rest: str) -> None:
     mention = find_day(text, "en_US", TODAY)
@@ -132,7 +160,8 @@ def test_weekdays_and_relative_words_inside_a_question_are_found(text: str, day:
 @pytest.mark.parametrize(
     "text",
     ["I paid 5.10", "loan 4400012345", "balance", "3", "fri", "can I pay 2 months", "bayar minggu depan",
-     "I missed payment 2.", "call me at 555-123-4567"],
+     "I missed payment 2.", "call me at 555-123-4567", "susunod na linggo", "non ho mai pagato",
+     "có ai ở đó không", "tôi muốn trả tiền"],
 )  # fmt: skip
 def test_amounts_numbers_and_short_words_in_a_question_are_not_dates(text: str) -> None:
     assert find_day(text, "en_US", TODAY) is None

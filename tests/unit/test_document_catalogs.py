@@ -69,3 +69,9 @@ def test_a_document_translation_keeps_the_placeholders_of_its_english(locale: st
         and set(PLACEHOLDER.findall(message.id)) != set(PLACEHOLDER.findall(str(message.string)))
     ]  # fmt: skip
     assert disagreeing == []
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_each_documents_catalog_declares_the_plural_forms_cldr_gives_its_language(locale: str) -> None:
+    expected = Catalog(locale=locale)
+    assert (catalog(locale).num_plurals, catalog(locale).plural_expr) == (expected.num_plurals, expected.plural_expr)

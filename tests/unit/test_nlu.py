@@ -31,7 +31,7 @@ from loanline.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 EVAL_FILE = ROOT / "tests" / "nlu_eval.tsv"
-LOCALES = ("en", "es", "fr", "pt_BR", "de", "it", "hi", "id")
+LOCALES = ("en", "es", "fr", "pt_BR", "de", "it", "hi", "id", "zh_CN", "vi", "ko", "fil", "ar")
 
 
 @pytest.fixture(scope="module")
@@ -261,6 +261,15 @@ SENSITIVE = {
            "mujhe shikayat karni hai", "call karna band karo"],
     "id": ["saya bangkrut", "pengacara saya akan menghubungi", "suami saya meninggal", "ini penipuan",
            "saya mau komplain", "jangan telepon saya lagi"],
+    "zh_CN": ["我已经申请破产了", "我的律师会联系你们", "我丈夫上个月去世了", "这是诈骗", "我要去投诉你们",
+              "不要再联系我了"],
+    "vi": ["tôi đã khai phá sản", "luat su cua toi se goi", "chồng tôi đã qua đời", "đây là lừa đảo",
+           "tôi sẽ khiếu nại", "đừng gọi cho tôi nữa"],
+    "ko": ["파산 신청했어요", "변호사가 연락할 거예요", "남편이 돌아가셨어요", "이거 사기예요", "민원 넣을 거예요",
+           "연락하지 마세요"],
+    "fil": ["nabangkarote na ako", "ang abogado ko ang tatawag", "pumanaw na ang asawa ko", "panloloko ito",
+            "magrereklamo ako", "huwag nyo na akong tawagan"],
+    "ar": ["أعلنت إفلاسي", "محاميّ سيتصل بكم", "زوجي توفي", "هذا احتيال", "سأقدم شكوى", "لا تتصلوا بي مرة أخرى"],
 }  # fmt: skip
 
 

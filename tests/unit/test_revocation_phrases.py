@@ -13,7 +13,7 @@ from bot.consent import revocation_in
 from bot.nlu.catalogs import REVOCATION_SCOPES, load_catalogs
 
 EVALUATION = Path(__file__).resolve().parents[1] / "nlu_eval.tsv"
-LOCALES = ("en", "es", "fr", "pt_BR", "de", "it", "hi", "id")
+LOCALES = ("en", "es", "fr", "pt_BR", "de", "it", "hi", "id", "zh_CN", "vi", "ko", "fil", "ar")
 # As borrowers write them: typos of case, accents left out, punctuation, a word around.
 SAID = [
     ("en", "Please stop texting me.", "all"),
@@ -49,6 +49,26 @@ SAID = [
     ("id", "jangan kirim pesan lagi ya", "all"),
     ("id", "jangan kirim pengingat lagi", "reminder"),
     ("id", "berhenti mengirim pesan penagihan", "collection"),
+    ("zh_CN", "请不要再给我发短信了", "all"),
+    ("zh_CN", "退订", "all"),
+    ("zh_CN", "别再提醒我了", "reminder"),
+    ("zh_CN", "不要再发催款短信", "collection"),
+    ("vi", "Đừng nhắn tin cho tôi nữa!", "all"),
+    ("vi", "huy dang ky", "all"),
+    ("vi", "ngung nhac nho giup toi", "reminder"),
+    ("vi", "đừng nhắn đòi nợ nữa", "collection"),
+    ("ko", "문자 그만 보내세요", "all"),
+    ("ko", "수신거부", "all"),
+    ("ko", "납부 알림 꺼 주세요", "reminder"),
+    ("ko", "독촉 문자 그만 보내세요", "collection"),
+    ("fil", "wag na po kayong mag text", "all"),
+    ("fil", "Ayoko na ng text", "all"),
+    ("fil", "wag na ang reminder", "reminder"),
+    ("fil", "itigil ang paniningil", "collection"),
+    ("ar", "لا ترسلوا لي رسائل", "all"),
+    ("ar", "بطلوا رسايل", "all"),
+    ("ar", "وقف التذكيرات لو سمحت", "reminder"),
+    ("ar", "وقف رسائل المطالبة", "collection"),
 ]
 
 

@@ -30,6 +30,7 @@
     const text = document.createElement("span");
     text.className = "text";
     text.textContent = message.text;
+    text.dir = message.dir === "rtl" ? "rtl" : "ltr"; // an Arabic message reads right to left, numbers in order
     item.appendChild(text);
     transcript.appendChild(item);
     transcript.scrollTop = transcript.scrollHeight;

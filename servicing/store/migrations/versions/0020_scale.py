@@ -1,7 +1,7 @@
 """Scale: the indexes docs/performance.md listed as missing, and the loans table laid out for a heap-only accrual
 
-Revision ID: 0021
-Revises: 0016
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-04 22:20:00
 
 Partial indexes on both dialects (SQLite and PostgreSQL both have them). On PostgreSQL only: the loans table
@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0021'
-down_revision = '0016'
+revision = '0020'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 

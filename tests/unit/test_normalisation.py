@@ -1,0 +1,178 @@
+"""One normal form for every script: each rule of bot/nlu/text.py, and what it lets the matcher understand."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from bot.nlu import classify, normalise, questions, requested_locale, understanding
+from bot.nlu.text import is_unspaced_pair, script_locale, shortest_stem
+from bot.words import is_no, is_yes, wants_out
+
+# Chinese: no spaces, so characters and overlapping pairs of characters
+
+
+def test_chinese_is_read_as_characters_and_overlapping_pairs() -> None:
+    assert normalise("我还欠多少") == "我 我还 还 还欠 欠 欠多 多 多少 少"
+
+
+def test_a_chinese_word_is_found_wherever_the_message_puts_it() -> None:
+    assert " 余 余额 额 " in f" {normalise('请问我的余额是多少？')} "
+    assert " 余 余额 额 " in f" {normalise('余额')} "
+
+
+def test_chinese_glued_to_latin_letters_or_digits_is_read_apart_from_them() -> None:
+    assert normalise("我的balance是多少") == "我 我的 的 balance 是 是多 多 多少 少"
+    assert normalise("还500块") == "还 500 块"
+
+
+def test_full_width_letters_and_digits_are_plain_ones() -> None:
+    assert normalise("ＢＡＬＡＮＣＥ　３") == "balance 3"
+
+
+def test_a_pair_of_chinese_characters_no_catalog_knows_weighs_little() -> None:
+    assert is_unspaced_pair("道我") and is_unspaced_pair("我")
+    assert not is_unspaced_pair("balance") and not is_unspaced_pair("잔액")
+
+
+# Vietnamese: typed with and without diacritics
+
+
+@pytest.mark.parametrize(
+    ("typed", "plain"),
+    [("Tôi còn nợ bao nhiêu?", "toi con no bao nhieu"), ("ĐÓNG TIỀN", "dong tien"), ("đ", "d"),
+     ("thanh toán", "thanh toan"), ("Ngày đến hạn", "ngay den han")],
+)  # fmt: skip
+def test_vietnamese_diacritics_and_the_barred_d_are_folded(typed: str, plain: str) -> None:
+    assert normalise(typed) == plain
+
+
+def test_vietnamese_is_understood_with_and_without_diacritics() -> None:
+    assert classify("tôi còn nợ bao nhiêu", "vi").intent == classify("toi con no bao nhieu", "vi").intent == "balance"
+
+
+# Korean: polite endings and particles
+
+
+@pytest.mark.parametrize(
+    ("typed", "plain"),
+    [("알려주세요", "알려주"), ("알려줘요", "알려주"), ("알려주십시오", "알려주"), ("잔액이요", "잔액"),
+     ("잔액은", "잔액"), ("잔액을", "잔액"), ("감사합니다", "감사하"), ("감사해요", "감사하"), ("감사합니당", "감사하"),
+     ("안녕하세여", "안녕하"), ("얼마예요", "얼마")],
+)  # fmt: skip
+def test_korean_polite_endings_and_particles_are_normalised(typed: str, plain: str) -> None:
+    assert normalise(typed) == plain
+
+
+def test_a_korean_word_keeps_at_least_one_syllable() -> None:
+    assert normalise("요") == "요"
+    assert normalise("이") == "이"
+
+
+def test_korean_decomposed_by_the_keyboard_is_the_same_text() -> None:
+    assert normalise(unicodedata.normalize("NFD", "잔액 얼마예요")) == normalise("잔액 얼마예요") == "잔액 얼마"
+
+
+def test_an_unknown_korean_or_arabic_word_reads_as_the_catalog_word_it_begins_with() -> None:
+    index = understanding().index
+    assert shortest_stem("납부됐는지") == 2 and shortest_stem("رصيدي") == 3 and shortest_stem("balance") is None
+    assert index.correct("상담원님") == "상담원"
+    assert index.correct("رصيدكم") == "رصيد"
+    assert index.correct("balanse") == "balance"  # other scripts keep their one-edit typo correction
+
+
+# Arabic: letter forms, diacritics, tatweel, digits, the glued article
+
+
+@pytest.mark.parametrize(
+    ("typed", "plain"),
+    [("أريد", "اريد"), ("إيقاف", "ايقاف"), ("آخر", "اخر"), ("ٱلرصيد", "رصيد"), ("قيمة", "قيمه"), ("على", "علي"),
+     ("شكــــرا", "شكرا"), ("شُكْرًا", "شكرا"), ("مسؤول", "مسول"), ("رسائل", "رسايل"), ("٣", "3"), ("۳", "3"),
+     ("الرصيد", "رصيد"), ("والرصيد", "رصيد"), ("بالرصيد", "رصيد"), ("لا", "لا")],
+)  # fmt: skip
+def test_arabic_letter_forms_diacritics_tatweel_digits_and_the_article_are_normalised(typed: str, plain: str) -> None:
+    assert normalise(typed) == plain
+
+
+def test_arabic_with_and_without_hamza_and_harakat_is_understood_alike() -> None:
+    assert classify("أُرِيدُ التَّحَدُّثَ مَعَ مُوَظَّفٍ", "ar").intent == classify("اريد التحدث مع موظف").intent == "agent"
+
+
+# Scripts, menus and languages
+
+
+@pytest.mark.parametrize(
+    ("text", "locale"),
+    [("我的余额", "zh_CN"), ("잔액", "ko"), ("رصيدي", "ar"), ("मेरा बैलेंस", "hi"), ("balance", None), ("số dư", None)],
+)
+def test_a_script_only_one_language_of_the_bot_is_written_in_names_it(text: str, locale: str | None) -> None:
+    assert script_locale(normalise(text)) == locale
+
+
+@pytest.mark.parametrize("number", ["٣", "۳", "３", "3️⃣", " #3 ", "3。"])
+def test_the_menu_number_is_read_in_arabic_indic_persian_and_full_width_digits(number: str) -> None:
+    assert classify(number, "ar").intent == "make_payment"
+
+
+@pytest.mark.parametrize(
+    ("text", "locale"),
+    [("中文", "zh_CN"), ("请用中文回复我", "zh_CN"), ("普通话", "zh_CN"), ("tiếng Việt", "vi"), ("tieng viet", "vi"),
+     ("한국어로 해주세요", "ko"), ("Tagalog po", "fil"), ("filipino", "fil"), ("عربي", "ar"), ("بالعربي لو سمحت", "ar"),
+     ("العربية", "ar"), ("我不要英文，要中文", "zh_CN"), ("Vietnamese please", "vi"), ("in Korean", "ko")],
+)  # fmt: skip
+def test_the_five_languages_are_asked_for_by_name(text: str, locale: str) -> None:
+    assert requested_locale(text) == locale
+
+
+@pytest.mark.parametrize(
+    ("text", "locale"),
+    [("我还欠多少钱", "zh_CN"), ("tôi còn nợ bao nhiêu", "vi"), ("잔액 알려주세요", "ko"),
+     ("magkano pa utang ko", "fil"), ("كم رصيدي", "ar")],
+)  # fmt: skip
+def test_the_five_languages_are_detected_without_a_locale_on_file(text: str, locale: str) -> None:
+    assert classify(text) == classify(text, locale)
+    assert (classify(text).intent, classify(text).locale) == ("balance", locale)
+
+
+def test_taglish_is_filipino() -> None:
+    assert (classify("magkano ang balance ko", "fil").intent, classify("magkano ang balance ko").locale) == (
+        "balance",
+        "fil",
+    )
+
+
+@pytest.mark.parametrize(
+    ("locale", "catalog"), [("zh_Hans_US", "zh_CN"), ("zh", "zh_CN"), ("vi_VN", "vi"), ("ko_KR", "ko"),
+                            ("fil_PH", "fil"), ("tl_PH", "fil"), ("ar_EG", "ar"), ("ar_SA", "ar")]
+)  # fmt: skip
+def test_the_five_languages_regional_locales_read_their_catalog(locale: str, catalog: str) -> None:
+    assert classify("qwxz", locale).locale == catalog
+
+
+@pytest.mark.parametrize(
+    ("text", "locale"),
+    [("余额是多少？另外下次还款是什么时候？", "zh_CN"), ("số dư của tôi và ngày đến hạn", "vi"),
+     ("잔액 알려주세요. 그리고 다음 납부일은요?", "ko"), ("magkano ang balance ko tsaka kailan ang due date", "fil"),
+     ("كم رصيدي؟ وكمان متى القسط القادم", "ar")],
+)  # fmt: skip
+def test_two_questions_in_one_message_are_found_in_the_five_languages(text: str, locale: str) -> None:
+    assert [question.intent for question in questions(text, locale)] == ["balance", "next_payment"]
+
+
+# Short answers
+
+
+@pytest.mark.parametrize("word", ["是", "好的", "có", "Vâng", "네", "예", "oo", "Opo", "نعم", "أيوه", "是。", "네!"])
+def test_yes_is_understood_in_the_five_languages(word: str) -> None:
+    assert is_yes(word) and not is_no(word)
+
+
+@pytest.mark.parametrize("word", ["不", "不是", "không", "KHONG", "아니요", "hindi po", "ayoko", "لا", "لأ", "؟لا"])
+def test_no_is_understood_in_the_five_languages(word: str) -> None:
+    assert is_no(word.strip("؟")) and not is_yes(word.strip("؟"))
+
+
+@pytest.mark.parametrize("word", ["取消", "菜单", "hủy", "취소", "메뉴", "kanselahin", "إلغاء", "القائمة"])
+def test_cancel_and_menu_leave_a_question_in_the_five_languages(word: str) -> None:
+    assert wants_out(word)
