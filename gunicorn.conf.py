@@ -4,20 +4,61 @@ Each worker builds the app, then moves everything built so far into the garbage 
 generation, so that full collections no longer walk the libraries' objects (docs/console-performance.md).
 With more than one worker, the rate limits (logins, the webhooks' flood limit) hold across workers only on
 Redis (LOANLINE_REDIS_URL); without it each worker counts alone, and the server says so when it starts.
+
+Metrics (docs/operations.md): with PROMETHEUS_MULTIPROC_DIR set (deploy/ sets it), every worker writes its
+counters to files there and /metrics adds them up; a worker that exits has its live gauges dropped. Gunicorn's
+own lines are JSON like the app's (LOANLINE_LOG_FORMAT=text for people at a terminal).
 """
 
 import gc
 import os
 from typing import Any
 
-bind = "127.0.0.1:8000"
-workers = 2
+bind = os.environ.get("LOANLINE_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("LOANLINE_WEB_WORKERS", "2"))
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+_FORMATTER = (
+    "servicing.operations.logs.JsonFormatter"
+    if os.environ.get("LOANLINE_LOG_FORMAT", "json") == "json"
+    else "servicing.operations.logs.TextFormatter"
+)
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"loanline": {"()": _FORMATTER}},
+    # the names of gunicorn's own defaults, which its root logger's settings refer to
+    "handlers": {
+        name: {"class": "logging.StreamHandler", "formatter": "loanline", "stream": "ext://sys.stderr"}
+        for name in ("console", "error_console")
+    },
+    "root": {"level": "INFO", "handlers": []},  # the app installs its own handler (servicing/operations/logs.py)
+    "loggers": {
+        "gunicorn.error": {"handlers": ["error_console"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},  # the app logs each request
+    },
+}
+
+
+def on_starting(server: Any) -> None:
+    """Make the metrics folder when one is named (the processes of a host share it)."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
 
 
 def post_worker_init(worker: Any) -> None:
     """Freeze the objects of the freshly loaded app."""
     gc.collect()
     gc.freeze()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop a dead worker's live gauges from the metrics folder (its counters stay: they only ever add up)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
 
 def when_ready(server: Any) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask, redirect, url_for
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers.response import Response
 
 from console import (
@@ -28,6 +29,7 @@ from console import (
     i18n,
     limits,
     loans,
+    observability,
     queue,
     reports,
     search,
@@ -42,6 +44,7 @@ from console.security import (
     public,
 )
 from servicing.config import Settings
+from servicing.operations.logs import configure_logging
 from servicing.store.db import make_engine, make_session_factory
 
 SESSION_LIFETIME = timedelta(minutes=30)
@@ -75,6 +78,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     if config:
         app.config.update(config)
+    configure_logging(settings.log_format)
+    observability.init_app(app, app.config.get("METRICS_TOKEN", settings.metrics_token))
     limits.init_app(app)
     engine = make_engine(app.config["DATABASE_URL"], lock_wait=app.config["DATABASE_LOCK_WAIT_SECONDS"])
     sessions = make_session_factory(engine)
@@ -125,6 +130,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     def root() -> Response:
         return redirect(url_for("home.index"))
 
+    if settings.proxy_hops:  # behind trusted proxies: the client's address and the public scheme and host
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     return app
 
 

@@ -12,7 +12,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -209,29 +209,17 @@ def import_payments_command(file: Path) -> None:
 @click.option("--through", callback=iso_date, help="Last business date to run (default today).")
 def eod(through: date | None) -> None:
     """Run end of day for each business date not yet run."""
-    from servicing.documents.correspondence import Correspondence
-    from servicing.documents.delivery import DeliveryPlace
-    from servicing.documents.statement_figures import StatementOptions
-    from servicing.eod import dates_to_run, run_eod
-    from servicing.outreach.reminders import Outreach
+    from loanline.daily import run_end_of_day
+    from servicing.eod import dates_to_run
 
     with runtime() as rt:
-        place = DeliveryPlace(rt.settings.documents_dir, rt.settings.country)
         last = through or rt.today()
         with rt.sessions() as session:
             days = dates_to_run(session, last, rt.settings.country)
         with Progress(TextColumn("end of day {task.fields[day]}"), BarColumn(), MofNCompleteColumn(),
                       console=err, transient=True, disable=not err.is_terminal) as bar:  # fmt: skip
             task = bar.add_task("eod", total=len(days), day="")
-            outreach = Outreach(rt.settings.contact_rules(), datetime.now(UTC), rt.settings.servicer_name,
-                                rt.settings.servicer_phone)  # fmt: skip
-            report = run_eod(rt.sessions, last, country=rt.settings.country,
-                             on_day=lambda r: bar.update(task, advance=1, day=r.business_date.isoformat()),
-                             escrow_policy=rt.settings.escrow_policy(),
-                             letters=Correspondence.from_settings(rt.settings),
-                             statements=StatementOptions.from_settings(rt.settings, actor="eod"),
-                             delivery=place, statement_workers=os.cpu_count() or 1,
-                             outreach=outreach)  # fmt: skip
+            report = run_end_of_day(rt, last, lambda r: bar.update(task, advance=1, day=r.business_date.isoformat()))
     if not report.days:
         click.echo(f"nothing to run: end of day is already through {last.isoformat()}")
         return
@@ -505,8 +493,10 @@ def worker() -> None:
     import threading
 
     from loanline.worker import run_worker
+    from servicing.operations.logs import configure_logging
 
     with runtime() as rt:
+        configure_logging(rt.settings.log_format)
         stop = threading.Event()
         click.echo("outbox worker running (Ctrl-C to stop)")
         try:
@@ -514,6 +504,26 @@ def worker() -> None:
         except KeyboardInterrupt:
             stop.set()
             click.echo("outbox worker stopped; unsent messages stay in the outbox")
+
+
+@main.command()
+@click.option("--tick", "tick_seconds", type=click.FloatRange(min=0.1), default=15.0, show_default=True,
+              help="Seconds between looks at the clock (and tries to lead).")  # fmt: skip
+def scheduler(tick_seconds: float) -> None:
+    """Run the daily jobs (end of day, the ACH export, partitions) at their local times, as one leader among many.
+
+    Start it on as many machines as you like: one leads (a PostgreSQL advisory lock; SQLite: a lock file), the
+    others stand by and take over when it stops or dies. LOANLINE_SCHEDULE sets the jobs and times.
+    """
+    from loanline.scheduler import run_until_signalled
+    from servicing.operations.logs import configure_logging
+
+    with runtime() as rt:
+        configure_logging(rt.settings.log_format)
+        jobs = ", ".join(f"{job} at {at.strftime('%H:%M')}" for job, at in rt.settings.schedule)
+        click.echo(f"scheduler running ({jobs}, {rt.settings.timezone}, business days of {rt.settings.country})")
+        run_until_signalled(rt, tick_seconds)
+        click.echo("scheduler stopped")
 
 
 @main.command()
@@ -549,7 +559,10 @@ def telegram(webhook: bool, host: str, port: int) -> None:
         raise Refused("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token.")
     if webhook and not settings.telegram_webhook_secret:
         raise Refused("TELEGRAM_WEBHOOK_SECRET is not set: webhook mode needs it to tell Telegram from strangers.")
+    from servicing.operations.logs import configure_logging
+
     with runtime() as rt:
+        configure_logging(rt.settings.log_format)
         engine = Engine(rt.sessions, rt.settings, flood=flood_limit(rt.settings))
         try:
             if webhook:
@@ -684,6 +697,71 @@ def _print_evaluation(report: Report) -> None:
 # -- ACH: data keys, the origination file, returns (docs/ach.md) ----------------------------------------------
 
 
+@main.command()
+@click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
+def backup(destination: Path) -> None:
+    """Back up the database while it runs: SQLite with its online backup API, PostgreSQL with pg_dump."""
+    from servicing.operations.backup import backup_database
+
+    settings = _settings_only()
+    try:
+        made = backup_database(settings.database_url, destination)
+    except ServicingError as error:
+        raise Refused(str(error)) from error
+    click.echo(f"backup of the {made.dialect} database written to {made.path} ({made.size} bytes)")
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Overwrite the database's data (stop every Loanline process first).")
+def restore(source: Path, replace: bool) -> None:
+    """Put a backup back into the database at LOANLINE_DATABASE_URL (empty, or overwritten with --replace)."""
+    from servicing.operations.backup import restore_database
+
+    settings = _settings_only()
+    try:
+        done = restore_database(settings.database_url, source, replace=replace)
+    except ServicingError as error:
+        raise Refused(str(error)) from error
+    click.echo(f"restored {done.path} into the {done.dialect} database; run `loanline init` if the code is newer")
+
+
+def _settings_only() -> Any:
+    from servicing.config import Settings
+
+    return Settings.from_env()
+
+
+@main.group()
+def partitions() -> None:
+    """Monthly partitions of the ledger on PostgreSQL (docs/operations.md, "Past one database server")."""
+
+
+@partitions.command("enable")
+@click.option("--yes", is_flag=True, help="Confirm: the ledger is locked while its rows are copied (minutes at scale).")
+def partitions_enable(yes: bool) -> None:
+    """Partition the ledger by month of posting, once, in one transaction (stop end of day and imports first)."""
+    from servicing.operations.partitions import partition_ledger
+
+    if not yes:
+        raise Refused("add --yes: the ledger is locked while its rows are copied into monthly partitions")
+    with runtime() as rt:
+        made = partition_ledger(rt.engine, rt.today())
+    click.echo(f"the ledger is partitioned by month: {len(made)} partitions ({made[0]} to {made[-1]}) and a default")
+
+
+@partitions.command("create")
+@click.option("--months", type=click.IntRange(min=0, max=24), default=2, show_default=True,
+              help="Months after this one to make ready.")  # fmt: skip
+def partitions_create(months: int) -> None:
+    """Make this month's ledger partition and the next ones where missing (the scheduler does it daily)."""
+    from servicing.operations.partitions import create_partitions_ahead
+
+    with runtime() as rt:
+        made = create_partitions_ahead(rt.engine, rt.today(), months)
+    click.echo(f"partitions made: {', '.join(made)}" if made else "no partition needed")
+
+
 @main.group()
 def keys() -> None:
     """The data keys that encrypt bank account numbers (LOANLINE_DATA_KEY, newest first)."""
@@ -718,23 +796,15 @@ def ach() -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Where to write the file.")
 def ach_export(effective: date | None, out: Path) -> None:
     """Write the NACHA PPD file of the debits effective on a date; the same date again gives the same file."""
-    from datetime import UTC, datetime
+    from loanline.daily import export_ach_file
 
-    from servicing.ach.origination import default_effective_date, export_drafts
-    from servicing.queries import current_date
-
-    with runtime() as rt, rt.sessions.begin() as session:
-        business = current_date(session, rt.today())
-        day = effective or default_effective_date(business, rt.settings.country)
-        export = export_drafts(session, day, settings=rt.settings.ach, vault=rt.vault(), business_date=business,
-                               country=rt.settings.country, actor="cli", now=datetime.now(UTC))  # fmt: skip
-    out.touch(mode=0o600)
-    out.write_bytes(export.content)
+    with runtime() as rt:
+        export = export_ach_file(rt, out, effective, actor="cli")
     for reason in export.skipped:
         click.echo(f"skipped {reason}")
     again = "" if export.new else " (exported before: the same file again, nothing new drafted)"
-    click.echo(f"{out}: {export.entries} debits effective {day.isoformat()}, "
-               f"{money_text(export.debit_total, 'USD', OPERATOR_LOCALE)}, sha256 {export.sha256}{again}")  # fmt: skip
+    click.echo(f"{out}: {export.entries} debits effective {export.effective.isoformat()}, "
+               f"{export.content_total}, sha256 {export.sha256}{again}")  # fmt: skip
 
 
 @ach.command("returns")

@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.channels import configured_senders
 from loanline.runtime import Runtime
+from servicing.operations.metrics import record_delivery
 from servicing.outbox import Sender, deliver_outbox
 from servicing.staffing.assignment import assign_waiting_conversations
 
@@ -44,6 +45,7 @@ def run_worker(rt: Runtime, stop: threading.Event, idle_seconds: float = IDLE_SE
                         idle_seconds)  # fmt: skip
             stop.wait(idle_seconds)
             continue
+        record_delivery(report)
         if report.sent or report.retried or report.given_up:
             log.info("outbox: sent %s, retried %s, gave up %s", report.sent, report.retried, report.given_up)
             continue

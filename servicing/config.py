@@ -195,6 +195,24 @@ def _hours(environ: Mapping[str, str], name: str, default: str) -> tuple[time, t
     return start, end
 
 
+SCHEDULED_JOBS = ("eod", "ach-export", "partitions")
+DEFAULT_SCHEDULE = "eod=22:00,ach-export=17:00,partitions=03:00"
+
+
+def _schedule(raw: str) -> tuple[tuple[str, time], ...]:
+    """Return the daily jobs and their local times, written job=HH:MM separated by commas; refuse anything else."""
+    jobs: dict[str, time] = {}
+    for part in raw.split(","):
+        job, _, at = part.strip().partition("=")
+        if job.strip() not in SCHEDULED_JOBS:
+            raise InvalidInput(f"LOANLINE_SCHEDULE: {job.strip()!r} is not a job ({', '.join(SCHEDULED_JOBS)})")
+        try:
+            jobs[job.strip()] = time.fromisoformat(at.strip())
+        except ValueError as error:
+            raise InvalidInput(f"LOANLINE_SCHEDULE: {part.strip()!r}: expected job=HH:MM like eod=22:00") from error
+    return tuple(sorted(jobs.items(), key=lambda item: SCHEDULED_JOBS.index(item[0])))
+
+
 def _flag(value: str | None) -> bool:
     """Return whether an environment switch is on: 1, true, yes or on (any case); off when unset."""
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
@@ -259,6 +277,13 @@ class Settings:
     # Four eyes on money (docs/console-loans.md): a fee waiver above this amount (in the loan's currency)
     # waits for a supervisor's approval; at or below it, the specialist's waiver is done at once.
     fee_waiver_approval_above: Decimal = Decimal("50.00")
+    # Operations (docs/operations.md): who may read /metrics, how logs are written, how many proxies in front of
+    # the web workers are trusted for the client's address and scheme (X-Forwarded-For/-Proto/-Host), and when the
+    # scheduler runs the daily jobs (local times in the portfolio's zone, on business days).
+    metrics_token: str | None = None
+    log_format: str = "json"
+    proxy_hops: int = 0
+    schedule: tuple[tuple[str, time], ...] = ()
 
     def escrow_policy(self) -> AnalysisPolicy:
         """Return the escrow analysis options this servicer's portfolio uses."""
@@ -323,4 +348,8 @@ class Settings:
             data_keys=_data_keys(env, instance),
             ach=_ach_settings(env),
             fee_waiver_approval_above=_threshold(env, "LOANLINE_FEE_WAIVER_APPROVAL_ABOVE", "50.00"),
+            metrics_token=env.get("LOANLINE_METRICS_TOKEN") or None,
+            log_format=_choice(env, "LOANLINE_LOG_FORMAT", ("json", "text"), "json"),
+            proxy_hops=_count(env, "LOANLINE_PROXY_HOPS", 0, 5),
+            schedule=_schedule(env.get("LOANLINE_SCHEDULE") or DEFAULT_SCHEDULE),
         )

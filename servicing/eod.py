@@ -29,6 +29,7 @@ marked kept or broken).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -109,6 +110,7 @@ class DayResult:
     promises_broken: int = 0
     outreach_queued: int = 0  # messages queued (now or for the borrower's morning)
     outreach_suppressed: int = 0
+    seconds: float = 0.0  # the day's transaction and its statements, on the wall clock
 
 
 @dataclass
@@ -158,6 +160,7 @@ def run_eod(
     with sessions() as session:
         days = dates_to_run(session, through, country)
     for day in days:
+        started = time.perf_counter()
         with sessions() as session, session.begin():
             if session.get(BusinessDay, day) is not None:
                 continue
@@ -168,6 +171,7 @@ def run_eod(
             report.days.append(result)
         if statements is not None:
             result.statements = make_day_statements(sessions, day, statements, statement_workers)
+        result.seconds = time.perf_counter() - started
         if on_day is not None:
             on_day(result)
     return report

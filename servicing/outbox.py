@@ -55,6 +55,7 @@ class DeliveryReport:
     retried: int = 0
     given_up: int = 0
     held: list[str] = field(default_factory=list)
+    outcomes: list[tuple[str, str]] = field(default_factory=list)  # (channel, sent | retried | given_up) per attempt
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ def _deliver(
 
     retried_when_disconnected(record_sent)  # a send not recorded would be sent again when its lease ends
     report.sent += 1
+    report.outcomes.append((item.channel, "sent"))
     return None
 
 
@@ -190,6 +192,7 @@ def _failed(session: Session, item: _Claimed, failure: DeliveryFailed, now: date
             mark_decision(session, item.id, Status.FAILED, Reason.DELIVERY_FAILED.value)
         log.warning("outbox %s: gave up after %s attempts (%s)", item.id, attempts, failure.code or "error")
         report.given_up += 1
+        report.outcomes.append((item.channel, "given_up"))
         return
     delay = timedelta(seconds=failure.retry_after) if failure.retry_after else FIRST_RETRY * 2 ** (attempts - 1)
     session.execute(
@@ -198,6 +201,7 @@ def _failed(session: Session, item: _Claimed, failure: DeliveryFailed, now: date
         .values(status="pending", attempts=attempts, last_error=reason, next_attempt_at=now + delay)
     )
     report.retried += 1
+    report.outcomes.append((item.channel, "retried"))
 
 
 def _may_send_now(session: Session, item: _Claimed, now: datetime, rules: ContactRules, report: DeliveryReport) -> bool:

@@ -6,6 +6,7 @@ connections dropped by the server, a request refused before its body is read.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -63,8 +64,17 @@ class LiveApp:
             return Answer(error.code, error.read().decode(errors="replace"), dict(error.headers))
 
     def logged_errors(self) -> list[str]:
-        """Return the lines of the server's log that show a failed request."""
-        return [line for line in self.log.read_text().splitlines() if line.startswith(ERROR_LINES)]
+        """Return the lines of the server's log that show a failed request (plain, or a JSON line's error)."""
+        errors = []
+        for line in self.log.read_text().splitlines():
+            if line.startswith("{"):
+                record = json.loads(line)
+                error = record.get("error", "")
+                if error.startswith(ERROR_LINES) or any(marker in error for marker in ERROR_LINES[1:]):
+                    errors.append(line)
+            elif line.startswith(ERROR_LINES):
+                errors.append(line)
+        return errors
 
 
 def free_port() -> int:

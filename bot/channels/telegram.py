@@ -50,6 +50,7 @@ from bot.engine import SORRY, Engine
 from bot.i18n import Speaker, say
 from bot.turn import InboundMessage, OutgoingDocument, Reply
 from servicing.config import Settings
+from servicing.operations.metrics import record_request
 from servicing.outbox import DeliveryFailed
 from servicing.store.models import Conversation
 
@@ -405,11 +406,28 @@ class SecretCheckedWebhook(SimpleRequestHandler):
         return await super().handle(request)
 
 
+@web.middleware
+async def count_answers(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                        ) -> web.StreamResponse:  # fmt: skip
+    """Count and time the webhook's answers by status in the metrics (docs/operations.md), refusals included."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as refused:
+        status = refused.status
+        raise
+    finally:
+        record_request(WEBHOOK_PATH, request.method, status, time.perf_counter() - started, "telegram")
+
+
 def webhook_app(settings: Settings, engine: Engine, bot: Bot, pacer: SendPacer | None = None) -> web.Application:
     """Return an aiohttp app serving `POST /telegram/webhook` (the secret is required)."""
     if not settings.telegram_webhook_secret:
         raise ValueError("TELEGRAM_WEBHOOK_SECRET is not set")
-    app = web.Application()
+    app = web.Application(middlewares=[count_answers])
     handler = SecretCheckedWebhook(build_dispatcher(engine, pacer), bot, handle_in_background=False,
                                    secret_token=settings.telegram_webhook_secret)  # fmt: skip
     handler.register(app, path=WEBHOOK_PATH)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     false,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -949,3 +950,21 @@ class ApprovalRequest(Base):
     decision_note: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (Index("ix_approval_requests_status", "status", "requested_at"),)
+
+
+def _partial(name: str, *columns: Any, where: str | None = None) -> Index:
+    """An index on both dialects, partial (only the rows `where` selects) when given a condition."""
+    condition = text(where) if where else None
+    return Index(name, *columns, sqlite_where=condition, postgresql_where=condition)
+
+
+# The indexes end of day, reversals and rewinds need at a million loans (migration 0020, docs/performance.md).
+SCALE_INDEXES = (
+    _partial("ix_payments_loan_posted", Payment.loan_id, Payment.received_on, where="status = 'posted'"),
+    _partial("ix_scheduled_payments_due", ScheduledPayment.scheduled_for, where="status = 'scheduled'"),
+    _partial("ix_cases_loan_kind_delinquency", Case.loan_id, Case.kind, Case.delinquency_since),
+    _partial("ix_case_deadlines_open", CaseDeadline.case_id, CaseDeadline.due_on, where="met_on IS NULL"),
+    _partial("ix_workouts_active", Workout.loan_id, where="status = 'active'"),
+    _partial("ix_fees_outstanding", Fee.loan_id, Fee.assessed_on, Fee.seq, where="outstanding > 0"),
+    _partial("ix_loans_active_due", Loan.next_due_date, where="status = 'active'"),
+)

@@ -25,8 +25,9 @@ from servicing.specialists import Role, add_specialist
 from tests.integration.test_console_auth import create_specialist, csrf_token, dispose, log_in, make_console
 
 # Endpoints anyone may reach: the login page, static files, the health check, the channels' signed webhooks, and
-# the documents' single-use download links (the token in the URL is the secret).
-PUBLIC_ENDPOINTS = {"auth.login", "static", "healthz", "root"}
+# the documents' single-use download links (the token in the URL is the secret), the readiness check, and the
+# metrics (guarded by their own bearer token or the loopback address: console/observability.py).
+PUBLIC_ENDPOINTS = {"auth.login", "static", "healthz", "readyz", "metrics", "root"}
 PUBLIC_BLUEPRINTS = {"sms", "telegram", "simulator", "links"}
 ARGUMENTS = {"int": 1, "integer": 1, "default": "x", "string": "x", "path": "x"}
 

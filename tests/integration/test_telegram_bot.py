@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramUnauthorizedError
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -286,6 +287,12 @@ def test_documents_and_photos_reach_the_conversation_as_attachments(
 def test_the_webhook_answers_only_telegram_and_feeds_each_update_once(
     loanline: CountingEngine, settings: Settings
 ) -> None:
+    def answers(status: str) -> float:
+        labels = {"channel": "telegram", "status": status}
+        return REGISTRY.get_sample_value("loanline_webhook_answers_total", labels) or 0
+
+    counted_before = {status: answers(status) for status in ("200", "400", "403")}
+
     async def main() -> None:
         api = await FakeBotAPI().start()
         bot = make_bot(TOKEN, TelegramAPIServer.from_base(api.base_url))
@@ -316,6 +323,8 @@ def test_the_webhook_answers_only_telegram_and_feeds_each_update_once(
             await api.stop()
 
     asyncio.run(asyncio.wait_for(main(), TIME_LIMIT))
+    grown = {status: answers(status) - before for status, before in counted_before.items()}
+    assert grown == {"200": 2, "400": 1, "403": 2}  # the metrics count every answer, refusals included
 
 
 class BrokenEngine(Engine):

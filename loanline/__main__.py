@@ -1,0 +1,5 @@
+"""`python -m loanline`: the same as the `loanline` command."""
+
+from loanline.cli import main
+
+main()
