@@ -131,3 +131,5 @@ def test_a_mention_in_a_note_reaches_the_colleagues_header_and_notifications(
     sue.goto(browsing.console.page_url("/console/notifications/"))
     sue.get_by_role("button", name="Mark all read").click()
     expect(sue.get_by_role("navigation").get_by_role("link", name="Notifications", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Resolve: hand back to the assistant").click()  # Megan's queue is clear again
+    expect(page.get_by_role("status").first).to_be_visible()

@@ -57,7 +57,7 @@ def test_a_report_draws_its_chart_and_downloads_as_csv(browsing: Browsing, page:
     download.value.save_as(saved)
     table = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8-sig"))))
     assert table and {"bucket", "currency", "loans"} <= set(table[0])
-    assert sum(int(row["loans"]) for row in table) == 63  # docs/demo.md: 64 loans, LN-1011 paid off
+    assert sum(int(row["loans"]) for row in table) == 69  # docs/demo.md: 70 loans, LN-1011 paid off
 
 
 def test_every_page_in_the_navigation_obeys_the_content_security_policy(browsing: Browsing, page: Page) -> None:
