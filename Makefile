@@ -7,6 +7,7 @@ PORT ?= 8080
 POSTGRES_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 LOCALES := es fr pt_BR de it hi id zh_CN vi ko fil ar
+AXE := test-artifacts/node/node_modules/axe-core/axe.min.js
 
 .PHONY: install run test test-postgres lint format bench clean catalogs-extract catalogs-update catalogs-compile \
 	documents-catalogs-extract documents-catalogs-update statement-pictures \
@@ -93,6 +94,16 @@ browser-deps:
 			{ $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
 			  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 			echo "browser-deps: could not install chromium: the browser tests will skip"; \
+		fi; \
+	fi
+	@# axe-core (npm) for the accessibility test (tests/browser/test_accessibility_in_browser.py), kept with the
+	@# test artifacts; without npm the accessibility test skips and says so
+	@if [ ! -f $(AXE) ]; then \
+		if command -v npm >/dev/null 2>&1; then \
+			npm install --silent --no-audit --no-fund --prefix test-artifacts/node axe-core@4 >/dev/null || \
+			echo "browser-deps: could not install axe-core: the accessibility test will skip"; \
+		else \
+			echo "browser-deps: no npm: the accessibility test will skip (apt-get install npm)"; \
 		fi; \
 	fi
 

@@ -19,6 +19,7 @@ from bot.consent import answer_consent
 from bot.dates import DateMention, find_day, names_a_full_date, names_part_of_a_date, parse_birth_date, read_day
 from bot.explaining import FEE_DISPUTE_DROPPED, FEE_DISPUTE_OFFER, explain
 from bot.i18n import LANGUAGE_IN_TEXT, LANGUAGE_NAMES, LOCALES, Speaker, catalog_locale, regional_locale, say
+from bot.satisfaction import answer_survey
 from bot.turn import OutgoingDocument, Reply, Turn
 from bot.words import asks_for_autopay, is_no, is_yes, wants_out
 from servicing.ach.autopay import AmountKind, AutopayRefused, AutopayTerms, autopay_offer, enrol_autopay
@@ -138,6 +139,8 @@ def respond(turn: Turn) -> None:
     if answer_consent(turn):
         return
     if not bot_answers(turn):
+        return
+    if answer_survey(turn):
         return
     awaiting = turn.flow.get("await")
     if awaiting in WAITING and not wants_out(turn.text):

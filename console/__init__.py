@@ -15,8 +15,23 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers.response import Response
 
-from console import ach, admin, audit, auth, conversations, home, i18n, limits, loans, queue, reports, worklists
-from console.navigation import navigation
+from console import (
+    ach,
+    admin,
+    approvals,
+    audit,
+    auth,
+    conversations,
+    desk,
+    home,
+    i18n,
+    limits,
+    loans,
+    queue,
+    reports,
+    worklists,
+)
+from console.navigation import count_waiting_approvals, navigation
 from console.security import (
     STRICT_TRANSPORT_SECURITY,
     add_security_headers,
@@ -66,7 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["loanline.settings"] = settings
     auth.login_manager.init_app(app)
     i18n.init_app(app, settings.instance_path)
-    for area in (auth, home, queue, conversations, loans, ach, worklists, reports, audit, admin):
+    for area in (auth, home, queue, conversations, desk, loans, ach, approvals, worklists, reports, audit, admin):
         app.register_blueprint(area.bp)
     register_channel_blueprints(app)
     auth.limit_login_attempts(app)
@@ -75,6 +90,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(auth.end_moved_session)
     app.before_request(auth.expire_idle_session)
     app.before_request(auth.require_new_password)
+    app.before_request(count_waiting_approvals)
     app.after_request(add_security_headers)
     app.context_processor(navigation)
 

@@ -21,6 +21,7 @@ KINDS = {
     "past_due": _l("Past-due reminder"),
     "early_intervention": _l("Early-intervention outreach"),
     "broken_promise": _l("Broken-promise follow-up"),
+    "satisfaction_survey": _l("Satisfaction survey"),
 }
 STATUSES = {
     "queued": _l("queued"),

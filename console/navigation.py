@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from console.security import sessions
+from servicing.approvals.requests import pending_count
 from servicing.specialists import Role
 
 # (endpoint, label, least role); later pages add their entry here.
@@ -17,11 +19,13 @@ NAV = (
     ("queue.index", _l("Queue"), Role.SPECIALIST),
     ("queue.mine", _l("My conversations"), Role.SPECIALIST),
     ("loans.index", _l("Loans"), Role.SPECIALIST),
+    ("approvals.index", _l("Approvals"), Role.SPECIALIST),
     ("worklists.index", _l("Worklists"), Role.SPECIALIST),
     ("reports.index", _l("Reports"), Role.SPECIALIST),
     ("audit.index", _l("Audit log"), Role.SUPERVISOR),
     ("queue.team", _l("Team"), Role.SUPERVISOR),
     ("admin.users", _l("Users"), Role.ADMIN),
+    ("desk.macros", _l("Macros"), Role.SUPERVISOR),
 )
 ROLE_NAMES = {Role.SPECIALIST: _l("Specialist"), Role.SUPERVISOR: _l("Supervisor"), Role.ADMIN: _l("Administrator")}
 
@@ -30,8 +34,25 @@ def navigation() -> dict[str, Any]:
     """Give templates the nav entries the specialist may see, the role names and the page's language."""
     role = current_user.role if current_user.is_authenticated else None
     items = [
-        (endpoint, label)
+        (endpoint, _counted(endpoint, label))
         for endpoint, label, least in NAV
         if role is not None and role.includes(least) and endpoint in current_app.view_functions
     ]
     return {"nav_items": items, "role_names": ROLE_NAMES, "current_locale": str(get_locale() or "en")}
+
+
+def _counted(endpoint: str, label: object) -> object:
+    """Return a nav label with its count when the entry counts something (the requests waiting for approval)."""
+    waiting = g.get("approvals_waiting") if endpoint == "approvals.index" else None
+    return f"{label} ({waiting})" if waiting else label
+
+
+def count_waiting_approvals() -> None:
+    """Count the requests waiting for approval before a page's view runs (for the nav).
+
+    Before the view, not while its template renders: a view may render inside its own transaction, and on
+    SQLite a second transaction in the same thread would wait for the first one's write lock.
+    """
+    if request.method == "GET" and current_user.is_authenticated and request.blueprint not in (None, "static"):
+        with sessions()() as session:
+            g.approvals_waiting = pending_count(session)

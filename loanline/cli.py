@@ -451,14 +451,18 @@ def print_batch(day: date | None, out: Path | None) -> None:
 
 @main.command()
 @click.argument(
-    "name", type=click.Choice(["delinquency", "payments", "cases", "audit", "queue", "promises", "outreach", "ach"])
+    "name",
+    type=click.Choice(
+        ["delinquency", "payments", "cases", "audit", "queue", "promises", "outreach", "ach", "satisfaction"]
+    ),
 )
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
 @click.option("--from", "since", callback=iso_date, help="First day of the period (YYYY-MM-DD).")
 @click.option("--to", "until", callback=iso_date, help="Last day of the period (YYYY-MM-DD).")
 def report(name: str, fmt: str, since: date | None, until: date | None) -> None:
     """Print a report: delinquency buckets, payments posted, case pipeline, audit log, queue by day, promises, ACH,
-    outreach (one row per contact decision: loan, borrower's initials, kind, channel, status, reason, send after)."""
+    outreach (one row per contact decision: loan, borrower's initials, kind, channel, status, reason, send after),
+    satisfaction (per specialist: surveys asked, answered, average score 1 to 5, share satisfied)."""
     from servicing.reports import REPORTS, csv_text
 
     with runtime() as rt, rt.sessions() as session:

@@ -17,6 +17,7 @@ from servicing.ach.nacha import is_routing_number
 from servicing.errors import InvalidInput
 from servicing.rules.contact import ContactRules
 from servicing.rules.escrow import AnalysisPolicy, SmallSurplus
+from servicing.rules.money import parse_amount
 
 SMALL_SURPLUS_CHOICES = tuple(choice.value for choice in SmallSurplus)  # refund, or credit next year's deposits
 SMALL_SHORTAGE_CHOICES = ("spread", "collect")  # spread over 12 months, or billed within 30 days
@@ -146,6 +147,18 @@ class AchSettings:
     returned_payment_fee: Decimal = Decimal("0.00")  # R01/R09 only; 0: none
 
 
+def _threshold(environ: Mapping[str, str], name: str, default: str) -> Decimal:
+    """Read an amount of at least 0 (`0` sends every fee waiver for approval)."""
+    raw = environ.get(name) or default
+    try:
+        amount = parse_amount(raw)
+    except InvalidInput as refused:
+        raise InvalidInput(f"{name}={raw!r}: expected an amount like 50.00") from refused
+    if amount < 0:
+        raise InvalidInput(f"{name}={raw!r}: expected an amount of 0 or more")
+    return amount
+
+
 def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
     """Return an environment setting that must be one of a few words; refuse anything else by name."""
     value = (environ.get(name) or default).strip().lower()
@@ -242,6 +255,9 @@ class Settings:
     # ACH (docs/ach.md): the keys that encrypt bank account numbers (newest first), and the originator.
     data_keys: tuple[str, ...] = ()
     ach: AchSettings = AchSettings()
+    # Four eyes on money (docs/console-loans.md): a fee waiver above this amount (in the loan's currency)
+    # waits for a supervisor's approval; at or below it, the specialist's waiver is done at once.
+    fee_waiver_approval_above: Decimal = Decimal("50.00")
 
     def escrow_policy(self) -> AnalysisPolicy:
         """Return the escrow analysis options this servicer's portfolio uses."""
@@ -304,4 +320,5 @@ class Settings:
             reminder_days_before_due=_days(env, "LOANLINE_REMINDER_DAYS_BEFORE_DUE", 5),
             data_keys=_data_keys(env, instance),
             ach=_ach_settings(env),
+            fee_waiver_approval_above=_threshold(env, "LOANLINE_FEE_WAIVER_APPROVAL_ABOVE", "50.00"),
         )

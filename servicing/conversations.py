@@ -776,3 +776,8 @@ def transfer_to_specialist(session: Session, conversation_id: int, specialist: s
     if username == specialist:
         raise ConversationError("the conversation is already yours")
     transfer_conversation(session, conversation_id, specialist, username, now)
+
+
+def conversation_held_by(session: Session, conversation_id: int, specialist: str) -> Conversation:
+    """Return a conversation the specialist holds, its row locked; refuse one they do not hold."""
+    return _owned(session, conversation_id, specialist)

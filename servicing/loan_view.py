@@ -21,7 +21,18 @@ from servicing.queries import LoanSummary, current_date, require_account, summar
 from servicing.rules.account import Account
 from servicing.rules.money import to_money
 from servicing.rules.schedule import ScheduledInstallment, amortization_schedule
-from servicing.store.models import Borrower, Case, Conversation, Fee, Installment, LedgerEntry, Loan, Payment, Workout
+from servicing.store.models import (
+    AuditEntry,
+    Borrower,
+    Case,
+    Conversation,
+    Fee,
+    Installment,
+    LedgerEntry,
+    Loan,
+    Payment,
+    Workout,
+)
 
 LOANS_PER_PAGE = 25
 LEDGER_PER_PAGE = 25
@@ -459,3 +470,18 @@ def _workouts(session: Session, account: Account) -> tuple[WorkoutLine, ...]:
         WorkoutLine(w.id, w.kind, w.status, w.starts_on, w.ends_on, w.created_by, dict(w.terms))
         for w in session.scalars(query)
     )
+
+
+# -- a loan's history: the audit entries about it --------------------------------------------------------------
+
+HISTORY_LIMIT = 50
+
+
+def loan_history(
+    session: Session, loan_number: str, *, with_views: bool, limit: int = HISTORY_LIMIT
+) -> list[AuditEntry]:
+    """Return the latest audit entries about a loan, newest first; page views only when asked (supervisors)."""
+    query = select(AuditEntry).where(AuditEntry.subject_type == "loan", AuditEntry.subject_id == loan_number)
+    if not with_views:
+        query = query.where(AuditEntry.action != "view")
+    return list(session.scalars(query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)))

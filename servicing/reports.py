@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from servicing.ach.report import ach_report
 from servicing.conversations import sla_target
+from servicing.desk.satisfaction import satisfaction_report
 from servicing.outreach.promises import promises_report
 from servicing.rules.delinquency import BUCKETS
 from servicing.rules.money import to_money
@@ -383,4 +384,5 @@ REPORTS: dict[str, Report] = {
     "promises": promises_report,
     "outreach": outreach_report,
     "ach": ach_report,
+    "satisfaction": satisfaction_report,
 }

@@ -31,14 +31,12 @@ from servicing.conversations import (
     ConversationState,
     UnverifiedDisclosure,
     borrower_paused_until,
-    hand_back_to_bot,
     has_messages_before,
     is_locked,
     is_opted_out,
     is_verified,
     mask_address,
     messages_after,
-    note_on_conversation,
     reply_to_borrower,
     sla_state,
     sla_target,
@@ -47,6 +45,8 @@ from servicing.conversations import (
     unassign_conversation,
     waiting_for,
 )
+from servicing.desk.mentions import note_with_mentions
+from servicing.desk.satisfaction import resolve_with_survey
 from servicing.outreach.flags import contact_overview
 from servicing.outreach.promises import promises_of_borrower
 from servicing.queries import current_date, loan_numbers_of_borrower
@@ -261,22 +261,26 @@ def note(conversation_id: int) -> Response:
     """Keep an internal note on the conversation; the borrower never sees it."""
     try:
         with sessions().begin() as session:
-            note_on_conversation(session, conversation_id, user().username, request.form.get("body", ""),
-                                 datetime.now(UTC))  # fmt: skip
+            kept = note_with_mentions(session, conversation_id, user().username, request.form.get("body", ""),
+                                      datetime.now(UTC))  # fmt: skip
     except ConversationError as error:
         _refused(error)
     else:
         flash(_("Note saved."), "success")
+        if kept.notified:
+            flash(_("Notified: %(names)s.", names=", ".join(kept.notified)), "success")
     return _back(conversation_id)
 
 
 @bp.post("/<int:conversation_id>/resolve")
 @requires_role(Role.SPECIALIST)
 def resolve(conversation_id: int) -> Response:
-    """Resolve the conversation: the bot takes over again and tells the borrower."""
+    """Resolve the conversation: the bot takes over again and tells the borrower; with `survey`, the borrower is
+    asked to rate the help (through the contact policy)."""
+    survey = request.form.get("survey") == "yes"
     try:
         with sessions().begin() as session:
-            hand_back_to_bot(session, conversation_id, user().username, datetime.now(UTC))
+            resolve_with_survey(session, conversation_id, user().username, datetime.now(UTC), survey=survey)
     except ConversationError as error:
         _refused(error)
         return _back(conversation_id)

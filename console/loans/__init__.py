@@ -40,17 +40,16 @@ from console.loans.forms import (
     WorkoutDecisionForm,
     WrittenRequestForm,
 )
+from console.loans.four_eyes import effect_helpers, flash_form_errors, money_action, refusal_message
+from console.loans.labels import label_helpers
 from console.loans.promises import promise_day, promises_section
 from console.security import audits_view, requires_role, sessions, user
-from servicing.conversations import UnverifiedDisclosure
+from servicing.approvals.actions import ActionKind
+from servicing.approvals.requests import loan_requests
 from servicing.decisions import record_written_request
-from servicing.documents.correspondence import Correspondence
 from servicing.errors import LoanNotFound, ServicingError
-from servicing.escrow import run_escrow_analysis
-from servicing.fees import waive_fee as waive_loan_fee
 from servicing.foreclosure import refer_to_foreclosure, schedule_foreclosure_sale
-from servicing.loan_view import find_loans, loan_page
-from servicing.manual_payments import post_manual_payment, reverse_loan_payment
+from servicing.loan_view import find_loans, loan_history, loan_page
 from servicing.notices import notice_needs_confirmation
 from servicing.outreach.flags import clear_contact_flag as clear_flag_on
 from servicing.outreach.flags import loan_contact
@@ -61,16 +60,21 @@ from servicing.rules.money import parse_rate
 from servicing.rules.workouts import ModificationStepName, WorkoutKind
 from servicing.specialists import Role
 from servicing.store.models import Loan
-from servicing.workouts import approve_forbearance, approve_workout, deny_workout, end_forbearance_for_reason
+from servicing.workouts import deny_workout, end_forbearance_for_reason
 
 bp = Blueprint("loans", __name__, url_prefix="/console/loans")
 bp.context_processor(contact_helpers)
 bp.context_processor(explanation_helpers)
+bp.context_processor(label_helpers)
+bp.context_processor(effect_helpers)
 
 # Who may do what (docs/console-loans.md): reading, payoff quotes and posting money received are a
-# specialist's daily work; taking money back, forgiving a fee and loss-mitigation decisions are a supervisor's.
+# specialist's daily work. A specialist may also ask for a reversal, a fee waiver or a workout: the larger
+# ones wait for a supervisor's approval (four eyes, servicing/approvals). Denials, ending a forbearance,
+# foreclosure steps and escrow analyses stay a supervisor's.
 READ_ROLE = Role.SPECIALIST
 POST_PAYMENT_ROLE = Role.SPECIALIST
+REQUEST_ROLE = Role.SPECIALIST  # a maker: asks for a reversal, a waiver or a workout; a checker approves
 PROMISE_ROLE = Role.SPECIALIST  # recording and cancelling a borrower's promise to pay is collection work
 DECISION_ROLE = Role.SUPERVISOR
 FLAG_ROLE = Role.SPECIALIST  # a specialist records what the borrower or the record says; a supervisor clears it
@@ -80,6 +84,32 @@ STEP_NAMES = {
     ModificationStepName.EXTEND_TERM.value: _l("Extend the term"),
     ModificationStepName.FORBEAR_PRINCIPAL.value: _l("Forbear principal"),
 }
+# The loan page's tabs, in order; the first is shown when none is asked. Each is a URL (?tab=): no script needed.
+TABS = {
+    "ledger": _l("Payments and ledger"),
+    "schedule": _l("Schedule"),
+    "escrow": _l("Escrow"),
+    "cases": _l("Cases"),
+    "workouts": _l("Workouts and foreclosure"),
+    "conversations": _l("Conversations and contact"),
+    "documents": _l("Mail and documents"),
+    "audit": _l("History"),
+}
+# The tab an action goes back to.
+TAB_OF = {
+    "loans.post_payment": "ledger", "loans.reverse_payment": "ledger", "loans.waive_fee": "ledger",
+    "loans.analyze_escrow": "escrow", "loans.record_request": "cases", "loans.refer": "workouts",
+    "loans.schedule_sale": "workouts", "loans.place_forbearance": "workouts", "loans.end_forbearance": "workouts",
+    "loans.workout_decision": "workouts", "loans.set_contact_flag": "conversations",
+    "loans.clear_contact_flag": "conversations", "loans.record_promise": "conversations",
+    "loans.cancel_loan_promise": "conversations",
+}  # fmt: skip
+
+
+def tab_argument() -> str:
+    """Return the tab the page asks for (the first when none or an unknown one)."""
+    tab = request.args.get("tab", "")
+    return tab if tab in TABS else next(iter(TABS))
 
 
 # -- pages ----------------------------------------------------------------------------------------------
@@ -100,8 +130,9 @@ def index() -> str:
 @requires_role(READ_ROLE)
 @audits_view("loan", id_argument="loan_number")
 def show(loan_number: str) -> str:
-    """Show a loan: balances, schedule, ledger, escrow, fees, cases, conversations, workouts and actions."""
-    today = servicer_today()
+    """Show a loan: a summary header with its flags, and one tab (ledger, schedule, escrow, cases...) at a time."""
+    today, tab = servicer_today(), tab_argument()
+    may_decide = user().role.includes(DECISION_ROLE)
     with sessions()() as session:
         try:
             view = loan_page(
@@ -111,13 +142,17 @@ def show(loan_number: str) -> str:
         except LoanNotFound:
             abort(404)
         notice_unverified = notice_needs_confirmation(session, loan_number, datetime.now(UTC))
-        mail_forms = mail.mail_context(session, loan_number)  # addresses, consent, preferences, documents
+        mail_forms = mail.mail_context(session, loan_number) if tab == "documents" else {}
         promises = promises_section(session, loan_number, today)
         contact = loan_contact(session, loan_number)
+        requests = loan_requests(session, loan_number)
+        history = loan_history(session, loan_number, with_views=may_decide) if tab == "audit" else []
     payment_form = PaymentForm(formdata=None, received_on=view.as_of, reference=f"console-{uuid.uuid4().hex[:16]}")
     return render_template(
         "loans/show.html",
         view=view,
+        tab=tab,
+        tabs=TABS,
         payment_form=payment_form,
         reversal_form=ReversalForm(formdata=None),
         waiver_form=FeeWaiverForm(formdata=None),
@@ -128,12 +163,16 @@ def show(loan_number: str) -> str:
         referral_form=ForeclosureReferralForm(formdata=None, on=view.as_of),
         sale_form=ForeclosureSaleForm(formdata=None),
         escrow_analysis_form=EscrowAnalysisForm(formdata=None),
-        may_decide=user().role.includes(DECISION_ROLE),
+        may_decide=may_decide,
         notice_unverified=notice_unverified,
         **mail_forms,
         **promises,
         contact=contact,
         flag_form=ContactFlagForm(formdata=None),
+        requests=requests,
+        pending_requests=[r for r in requests if r.status == "pending"],
+        history=history,
+        waiver_threshold=settings().fee_waiver_approval_above,
     )
 
 
@@ -194,23 +233,19 @@ def run_action(
     """Validate the form, run the use case in one transaction, flash what happened, go back to the loan.
 
     A form error or a core refusal is flashed and the transaction rolls back: nothing changes. `back_to` is
-    the page to return to (the loan page unless given).
+    the page to return to (the loan page's tab of the action unless given). Actions that move money go
+    through `money_action` instead (a preview first).
     """
-    back = redirect(back_to or url_for("loans.show", loan_number=loan_number))
+    tab = TAB_OF.get(request.endpoint or "", "documents")
+    back = redirect(back_to or url_for("loans.show", loan_number=loan_number, tab=tab))
     if not form.validate_on_submit():
-        for field, errors in form.errors.items():
-            label = getattr(form, field).label.text if hasattr(form, field) else field
-            flash(_("%(field)s: %(error)s", field=label, error="; ".join(map(str, errors))), "error")
+        flash_form_errors(form)
         return back
     try:
         with sessions().begin() as session:
             message = action(session)
-    except UnverifiedDisclosure:
-        flash(_("Not done: the notice tells the borrower loan figures, and they have not verified on the channel it "
-                "goes to. Tick the confirmation in the form to do it anyway."), "error")  # fmt: skip
-        return back
     except ServicingError as refused:
-        flash(_("Refused: %(reason)s", reason=str(refused)), "error")
+        flash(refusal_message(refused), "error")
         return back
     flash(message, "success")
     return back
@@ -218,38 +253,16 @@ def run_action(
 
 @bp.post("/<loan_number>/payments")
 @requires_role(POST_PAYMENT_ROLE)
-def post_payment(loan_number: str) -> Response:
-    """Post a payment received for the loan, once per reference."""
-    form = PaymentForm()
-
-    def post(session: Session) -> str:
-        amount, reference = form.amount_of(form.amount), (form.reference.data or "").strip()
-        posted = post_manual_payment(
-            session, loan_number, amount=amount, received_on=form.received_on.data or date.min,
-            reference=reference, reason=form.reason.data or "", actor=user().username, today=servicer_today(),
-        )  # fmt: skip
-        if not posted.posted:
-            return str(_("Payment %(reference)s was already posted; nothing changed.", reference=reference))
-        return str(_("Payment %(reference)s posted.", reference=reference))
-
-    return run_action(loan_number, form, post)
+def post_payment(loan_number: str) -> Response | str:
+    """Post a payment received for the loan, once per reference, after its allocation is previewed."""
+    return money_action(loan_number, PaymentForm(), ActionKind.PAYMENT, "ledger")
 
 
 @bp.post("/<loan_number>/payments/reverse")
-@requires_role(DECISION_ROLE)
-def reverse_payment(loan_number: str) -> Response:
-    """Reverse one of the loan's payments exactly, replaying later ones."""
-    form = ReversalForm()
-
-    def reverse(session: Session) -> str:
-        reference = (form.reference.data or "").strip()
-        reverse_loan_payment(
-            session, loan_number, reference, reason=form.reason.data or "", actor=user().username,
-            today=servicer_today(),
-        )  # fmt: skip
-        return str(_("Payment %(reference)s reversed.", reference=reference))
-
-    return run_action(loan_number, form, reverse)
+@requires_role(REQUEST_ROLE)
+def reverse_payment(loan_number: str) -> Response | str:
+    """Preview reversing one of the loan's payments, then send the reversal for a supervisor's approval."""
+    return money_action(loan_number, ReversalForm(), ActionKind.REVERSAL, "ledger")
 
 
 @bp.post("/<loan_number>/cases")
@@ -298,57 +311,24 @@ def schedule_sale(loan_number: str) -> Response:
 
 
 @bp.post("/<loan_number>/fees/waive")
-@requires_role(DECISION_ROLE)
-def waive_fee(loan_number: str) -> Response:
-    """Waive what is still owed on one fee."""
-    form = FeeWaiverForm()
-
-    def waive(session: Session) -> str:
-        fee = waive_loan_fee(
-            session, loan_number, form.fee_id.data or 0, actor=user().username, reason=form.reason.data or "",
-            on=current_date(session, servicer_today()),
-        )  # fmt: skip
-        return str(_("Fee %(id)s waived.", id=fee.id))
-
-    return run_action(loan_number, form, waive)
+@requires_role(REQUEST_ROLE)
+def waive_fee(loan_number: str) -> Response | str:
+    """Preview waiving what is still owed on one fee; above the portfolio's threshold it waits for approval."""
+    return money_action(loan_number, FeeWaiverForm(), ActionKind.FEE_WAIVER, "ledger")
 
 
 @bp.post("/<loan_number>/escrow-analysis")
 @requires_role(DECISION_ROLE)
-def analyze_escrow(loan_number: str) -> Response:
-    """Analyze the loan's escrow account now, with the portfolio's settings: new deposit, refund or bill."""
-    form = EscrowAnalysisForm()
-
-    def analyze(session: Session) -> str:
-        statement = run_escrow_analysis(
-            session, loan_number, on=current_date(session, servicer_today()), actor=user().username,
-            policy=settings().escrow_policy(), reason=form.reason.data or "",
-            letters=Correspondence.from_settings(settings()),
-        )  # fmt: skip
-        deposit = money(statement.new_deposit, statement.currency)
-        day = format_date(statement.computation_year_starts)
-        return str(_("Escrow analyzed: the deposit is %(deposit)s from %(day)s.", deposit=deposit, day=day))
-
-    return run_action(loan_number, form, analyze)
+def analyze_escrow(loan_number: str) -> Response | str:
+    """Preview an escrow analysis now with the portfolio's settings (new deposit, refund or bill), then run it."""
+    return money_action(loan_number, EscrowAnalysisForm(), ActionKind.ESCROW_ANALYSIS, "escrow")
 
 
 @bp.post("/<loan_number>/forbearance")
-@requires_role(DECISION_ROLE)
-def place_forbearance(loan_number: str) -> Response:
-    """Place the loan in an approved forbearance and tell the borrower."""
-    form = ForbearanceForm()
-
-    def place(session: Session) -> str:
-        approve_forbearance(
-            session, loan_number, months=form.months.data or 0,
-            reduced_payment=form.amount_of(form.reduced_payment), starts_on=form.starts_on.data or date.min,
-            reason=form.reason.data or "", actor=user().username, now=datetime.now(UTC),
-            case_reference=(form.case_reference.data or "").strip() or None,
-            disclosure_confirmed=bool(form.confirm_disclosure.data), letters=Correspondence.from_settings(settings()),
-        )  # fmt: skip
-        return str(_("Forbearance placed; the borrower is notified."))
-
-    return run_action(loan_number, form, place)
+@requires_role(REQUEST_ROLE)
+def place_forbearance(loan_number: str) -> Response | str:
+    """Preview a forbearance, then send it for a supervisor's approval (the borrower is told once approved)."""
+    return money_action(loan_number, ForbearanceForm(), ActionKind.FORBEARANCE, "workouts")
 
 
 @bp.post("/<loan_number>/forbearance/end")
@@ -368,28 +348,23 @@ def end_forbearance(loan_number: str) -> Response:
 
 
 @bp.post("/<loan_number>/workout-decision")
-@requires_role(DECISION_ROLE)
-def workout_decision(loan_number: str) -> Response:
-    """Approve a repayment plan, deferral or modification with its terms, or record its denial."""
+@requires_role(REQUEST_ROLE)
+def workout_decision(loan_number: str) -> Response | str:
+    """Preview a repayment plan, deferral or modification and send it for approval; or record a denial."""
     form = WorkoutDecisionForm()
+    if form.decision.data != "deny":
+        kind = ActionKind(form.kind.data) if form.kind.data in WorkoutKind._value2member_map_ else None
+        return money_action(loan_number, form, kind or ActionKind.MODIFICATION, "workouts")
+    if not user().role.includes(DECISION_ROLE):
+        abort(403)  # a denial is a supervisor's regulated decision (Reg X 1024.41)
 
-    def decide(session: Session) -> str:
-        kind = WorkoutKind(form.kind.data)
-        on = current_date(session, servicer_today())
+    def deny(session: Session) -> str:
         reason, case_reference = form.reason.data or "", (form.case_reference.data or "").strip() or None
-        if form.decision.data == "deny":
-            deny_workout(session, loan_number, kind, on=on, reason=reason, actor=user().username,
-                         case_reference=case_reference)  # fmt: skip
-            return str(_("Denial recorded."))
-        rate = parse_rate(form.modification_rate.data) if form.modification_rate.data else None
-        approve_workout(
-            session, loan_number, kind, on=on, reason=reason, actor=user().username, now=datetime.now(UTC),
-            months=form.months.data, modification_rate=rate, case_reference=case_reference,
-            disclosure_confirmed=bool(form.confirm_disclosure.data), letters=Correspondence.from_settings(settings()),
-        )  # fmt: skip
-        return str(_("Approved and booked; the borrower is notified."))
+        deny_workout(session, loan_number, WorkoutKind(form.kind.data), on=current_date(session, servicer_today()),
+                     reason=reason, actor=user().username, case_reference=case_reference)  # fmt: skip
+        return str(_("Denial recorded."))
 
-    return run_action(loan_number, form, decide)
+    return run_action(loan_number, form, deny)
 
 
 @bp.post("/<loan_number>/contact-flags")

@@ -39,6 +39,7 @@ TITLES: dict[str, Any] = {
     "promises": _l("Promises to pay"),
     "outreach": _l("Outreach: contact decisions"),
     "ach": _l("ACH drafts and returns"),
+    "satisfaction": _l("Satisfaction per specialist"),
 }
 LEAST_ROLE = {"audit": Role.SUPERVISOR}
 COLUMNS: dict[str, Any] = {
@@ -58,6 +59,9 @@ COLUMNS: dict[str, Any] = {
     "effective_date": _l("Effective date"), "exported": _l("Exported"), "exported_amount": _l("Amount exported"),
     "returned": _l("Returned"), "returned_amount": _l("Amount returned"), "return_rate_percent": _l("Return rate (%)"),
     "returns_by_code": _l("Returns by code"), "changes": _l("Notifications of change"),
+    "specialist": _l("Specialist"), "asked": _l("Asked"), "not_asked": _l("Not asked (contact policy)"),
+    "answered": _l("Answered"), "response_rate_percent": _l("Response rate (%)"),
+    "average_score": _l("Average score (1 to 5)"), "satisfied_percent": _l("Satisfied, 4 or 5 (%)"),
 }  # fmt: skip
 MONEY_COLUMNS = frozenset({"principal", "amount", "exported_amount", "returned_amount"})
 AUDIT_ROWS_SHOWN = 200
@@ -165,6 +169,15 @@ def ach_charts(rows: Rows) -> list[tuple[str, Chart]]:
             (_("Drafts returned"), bar_chart(day_by_day(returned, 0)))]  # fmt: skip
 
 
+def satisfaction_charts(rows: Rows) -> list[tuple[str, Chart]]:
+    """The average score and the share satisfied, per specialist."""
+    people = [row for row in rows if row["specialist"] != "all"]
+    return [
+        (_("Average score per specialist"), bar_chart([(row["specialist"], row["average_score"]) for row in people])),
+        (_("Answers per specialist"), bar_chart([(row["specialist"], row["answered"]) for row in people])),
+    ]
+
+
 CHARTS: dict[str, Callable[[Rows], list[tuple[str, Chart]]]] = {
     "delinquency": delinquency_charts,
     "payments": payments_charts,
@@ -174,6 +187,7 @@ CHARTS: dict[str, Callable[[Rows], list[tuple[str, Chart]]]] = {
     "promises": promises_charts,
     "outreach": outreach_charts,
     "ach": ach_charts,
+    "satisfaction": satisfaction_charts,
 }
 
 

@@ -1,4 +1,5 @@
-// The conversation page: new messages appear without a reload, canned responses fill the reply box.
+// The conversation page: new messages appear without a reload, canned responses fill the reply box, and
+// Alt+digit applies the macro with that shortcut (the same as clicking its button: the form works without script).
 // Everything a borrower wrote is put on the page with textContent, never parsed as HTML.
 (function () {
   "use strict";
@@ -88,6 +89,26 @@
     });
   }
 
+  function wireMacroShortcuts() {
+    var form = document.getElementById("macros");
+    if (!form) { return; }
+    document.addEventListener("keydown", function (event) {
+      if (!event.altKey || event.ctrlKey || event.metaKey || event.repeat) { return; }
+      var digit = /^Digit([1-9])$/.exec(event.code || "");
+      if (!digit) { return; }
+      var button = form.querySelector('button[data-shortcut="' + digit[1] + '"]');
+      if (!button || button.disabled) { return; }
+      event.preventDefault();
+      button.disabled = true;  // one press, one macro: a held key does not apply it twice
+      var chosen = document.createElement("input");
+      chosen.type = "hidden";
+      chosen.name = button.name;
+      chosen.value = button.value;
+      form.appendChild(chosen);
+      form.submit();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var transcript = document.getElementById("transcript");
     if (transcript) {
@@ -95,5 +116,6 @@
       startPolling(transcript);
     }
     wireCanned();
+    wireMacroShortcuts();
   });
 })();

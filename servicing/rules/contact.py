@@ -42,6 +42,7 @@ class Kind(StrEnum):
     PAST_DUE = "past_due"
     EARLY_INTERVENTION = "early_intervention"
     BROKEN_PROMISE = "broken_promise"
+    SATISFACTION_SURVEY = "satisfaction_survey"  # the one question after a specialist resolved a conversation
 
 
 PURPOSE_OF = {
@@ -51,6 +52,7 @@ PURPOSE_OF = {
     Kind.PAST_DUE: Purpose.COLLECTION,
     Kind.EARLY_INTERVENTION: Purpose.COLLECTION,
     Kind.BROKEN_PROMISE: Purpose.COLLECTION,
+    Kind.SATISFACTION_SURVEY: Purpose.REMINDER,  # informational, like a reminder: its consent and its flags
 }
 
 

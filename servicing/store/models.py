@@ -837,3 +837,101 @@ class AchReturn(Base):
     line: Mapped[int] = mapped_column(Integer)
     business_date: Mapped[date] = mapped_column(Date, index=True)
     outcome: Mapped[str] = mapped_column(String(200))  # what was done, in the servicer's words (account masked)
+
+
+# -- the specialists' desk: macros, mentions, satisfaction surveys (docs/console-working-faster.md) --------------
+
+
+class Macro(Base):
+    """A supervisor's macro: a canned reply and actions (a note, a reason, resolve, the survey) applied in one click.
+
+    `shortcut` is one digit: Alt+digit applies the macro on a conversation page. Retired, never deleted.
+    """
+
+    __tablename__ = "macros"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    shortcut: Mapped[str | None] = mapped_column(String(1), unique=True)
+    canned_key: Mapped[str | None] = mapped_column(String(32))  # a canned response (servicing.canned), or none
+    note: Mapped[str | None] = mapped_column(Text)  # an internal note added with it
+    reason: Mapped[str | None] = mapped_column(String(16))  # an escalation reason the conversation is filed under
+    resolve: Mapped[bool] = mapped_column(Boolean, default=False)
+    survey: Mapped[bool] = mapped_column(Boolean, default=False)  # on resolve, ask the satisfaction question
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Notification(Base):
+    """Something a specialist should look at: a note that mentions them (`@username`). Read, never deleted."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    specialist: Mapped[str] = mapped_column(String(64))  # the username notified
+    kind: Mapped[str] = mapped_column(String(16))  # mention
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    by: Mapped[str] = mapped_column(String(64))  # who wrote the note
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("message_id", "specialist", name="uq_notifications_once"),
+        Index("ix_notifications_unread", "specialist", "read_at", "id"),
+    )
+
+
+class SatisfactionSurvey(Base):
+    """The one-question survey after a specialist resolved a conversation, and the borrower's score (1 to 5)."""
+
+    __tablename__ = "satisfaction_surveys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    specialist: Mapped[str] = mapped_column(String(64))  # who resolved the conversation: the score is theirs
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"))
+    channel: Mapped[str] = mapped_column(String(12))
+    locale: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(12))  # asked | answered | suppressed
+    reason: Mapped[str | None] = mapped_column(String(32))  # why the contact policy suppressed it
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("contact_decisions.id"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    resolved_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # when it goes out (later in quiet hours)
+    score: Mapped[int | None] = mapped_column(Integer)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answer_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+
+    __table_args__ = (
+        Index("ix_satisfaction_conversation", "conversation_id", "status"),
+        Index("ix_satisfaction_specialist", "specialist", "resolved_at"),
+    )
+
+
+# -- four eyes on money: a maker's request a second person approves (docs/console-loans.md) ----------------------
+
+
+class ApprovalRequest(Base):
+    """A money-moving action a maker previewed and asked for; a checker approves (it runs then) or rejects it."""
+
+    __tablename__ = "approval_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_key: Mapped[str] = mapped_column(String(40), unique=True)  # the preview page's: a double submit asks once
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # reversal | fee_waiver | forbearance | modification ...
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON)  # the action's fields, as the form gave them
+    reason: Mapped[str] = mapped_column(String(200))
+    effect: Mapped[dict[str, Any]] = mapped_column(JSON)  # the preview the maker saw
+    loan_state: Mapped[str] = mapped_column(String(64))  # the loan's state when previewed (servicing.approvals)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | approved | rejected
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decision_note: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_approval_requests_status", "status", "requested_at"),)

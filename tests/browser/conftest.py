@@ -55,6 +55,7 @@ STARTUP_SECONDS = 90
 TIMEOUT_MS = 10_000
 LOGGED_IN = re.compile(r"/console/$")
 SUPERVISOR = ("sue", "Sue Supervisor")  # an English-speaking supervisor (the demo's supervisor speaks Spanish)
+CHECKER = ("ada", "Ada Admin")  # an English-speaking admin: the second person of four eyes when sue is the maker
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "browser-test-token"
@@ -175,6 +176,11 @@ def _add_supervisor(console: LiveConsole) -> None:
     console.passwords[username] = "supervisor-password-1"
     with console.sessions().begin() as session:
         add_specialist(session, username, console.passwords[username], Role.SUPERVISOR, display_name=name,
+                       locale="en", actor="browser-tests")  # fmt: skip
+    username, name = CHECKER
+    console.passwords[username] = "checker-password-1"
+    with console.sessions().begin() as session:
+        add_specialist(session, username, console.passwords[username], Role.ADMIN, display_name=name,
                        locale="en", actor="browser-tests")  # fmt: skip
 
 

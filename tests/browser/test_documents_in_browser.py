@@ -46,8 +46,7 @@ def test_a_specialist_sees_a_loans_documents_views_downloads_and_resends_one(
     browsing: Browsing, page: Page, documents: dict[str, int], borrower_channels: BorrowerChannels
 ) -> None:
     browsing.log_in(page, "sam")
-    open_loan(page, LOAN)
-    page.get_by_role("link", name="Documents", exact=True).click()
+    open_loan(page, LOAN, "documents")
     paper = document_row(page, documents["paper"])
     expect(paper).to_contain_text("late_notice")
     expect(paper).to_contain_text("paper")
@@ -89,7 +88,7 @@ def test_a_specialist_changes_the_borrowers_mailing_address(
     browsing: Browsing, page: Page, documents: dict[str, int]
 ) -> None:
     browsing.log_in(page, "sam")
-    open_loan(page, LOAN)
+    open_loan(page, LOAN, "documents")
     mail = page.get_by_role("region", name="Mail and documents")
     expect(mail.locator("#mailing-address")).to_contain_text("245 Luckie St NW")
     mail.get_by_text("Edit the mailing address").click()

@@ -19,7 +19,7 @@ PROMISE_LOAN = "LN-1013"  # Christopher Bell's personal loan, about 10 days late
 
 def test_a_specialist_records_a_promise_to_pay_on_the_loan_page_and_cancels_it(browsing: Browsing, page: Page) -> None:
     browsing.log_in(page, "sam")
-    open_loan(page, PROMISE_LOAN)
+    open_loan(page, PROMISE_LOAN, "conversations")
     promised_for = browsing.console.today + timedelta(days=7)
     form = action_form(page, "Record a promise to pay")
 
@@ -61,7 +61,7 @@ def test_a_promise_for_a_past_date_is_refused_in_the_browser_and_nothing_is_reco
     browsing: Browsing, page: Page
 ) -> None:
     browsing.log_in(page, "sam")
-    open_loan(page, PROMISE_LOAN)
+    open_loan(page, PROMISE_LOAN, "conversations")
     form = action_form(page, "Record a promise to pay")
     day = form.get_by_label("Promised for")
     day.evaluate("field => field.removeAttribute('min')")  # the server must refuse what the browser would stop

@@ -25,6 +25,7 @@ from servicing.queries import loan_summary, payoff_for
 from servicing.specialists import Role
 from servicing.store.accounts import ledger_balances
 from servicing.store.models import (
+    ApprovalRequest,
     AuditEntry,
     Case,
     EscrowAnalysis,
@@ -35,7 +36,7 @@ from servicing.store.models import (
     Payment,
     Workout,
 )
-from tests.integration.console_helpers import sessions_of, signed_in, staffed_console
+from tests.integration.console_helpers import STAFF, sessions_of, signed_in, staffed_console
 from tests.integration.helpers import board
 from tests.integration.test_console_auth import create_specialist, csrf_token
 
@@ -47,7 +48,8 @@ FLASH = re.compile(r'<li class="flash-(\w+)" role="status">(.*?)</li>', re.S)
 @pytest.fixture
 def app(database_url: str, cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     """A console on a database holding one Spanish-speaking borrower's mortgage, a month behind with a late fee."""
-    with staffed_console(database_url, TODAY.isoformat(), monkeypatch) as app:
+    staff = (*STAFF, ("ada", Role.ADMIN))  # a second checker: a supervisor's own requests need another person
+    with staffed_console(database_url, TODAY.isoformat(), monkeypatch, staff) as app:
         with sessions_of(app).begin() as session:
             app.config["LOAN"] = board(session, locale="es", borrower_last_name="Zapata", loan_number="4400081005")
         with sessions_of(app).begin() as session:
@@ -72,9 +74,35 @@ def client_of(app: Flask, username: str) -> FlaskClient:
 
 
 def act(client: FlaskClient, path: str, data: dict[str, Any], *, token: bool = True) -> TestResponse:
-    """Post an action form as the browser would (with the session's CSRF token unless told otherwise)."""
+    """Post an action form as the browser would (with the session's CSRF token unless told otherwise).
+
+    A money-moving action answers with its preview: this confirms it as the specialist would, by posting the
+    preview's own form (the same fields, the loan's state as previewed and the request key).
+    """
     form = {**data, "csrf_token": client.csrf_token} if token else dict(data)  # type: ignore[attr-defined]
-    return client.post(path, data=form)
+    response = client.post(path, data=form)
+    page = response.get_data(as_text=True)
+    if response.status_code == 200 and 'id="confirm-action"' in page:
+        return client.post(path, data=form_on_page(page, path))
+    return response
+
+
+def preview_of(client: FlaskClient, path: str, data: dict[str, Any]) -> str:
+    """Post an action form and return the preview page it answers with (nothing is done)."""
+    response = client.post(path, data={**data, "csrf_token": client.csrf_token})  # type: ignore[attr-defined]
+    assert response.status_code == 200, response.status_code
+    return response.get_data(as_text=True)
+
+
+def approve_latest(app: Flask, checker: str = "ada") -> TestResponse:
+    """Approve the latest request waiting for approval as a checker would: from its page, as the page shows it."""
+    with db(app) as session:
+        request_id = session.scalar(select(func.max(ApprovalRequest.id)).where(ApprovalRequest.status == "pending"))
+    assert request_id is not None
+    client = client_of(app, checker)
+    page = client.get(f"/console/approvals/{request_id}").get_data(as_text=True)
+    return client.post(f"/console/approvals/{request_id}/approve",
+                       data=form_on_page(page, f"/console/approvals/{request_id}/approve"))  # fmt: skip
 
 
 def flashes(client: FlaskClient, loan_number: str) -> list[tuple[str, str]]:
@@ -146,8 +174,8 @@ def test_the_loan_page_shows_the_balances_the_core_computes(app: Flask) -> None:
 
 def ledger_rows(page: str) -> int:
     """Return how many ledger rows a loan page lists."""
-    section = page[page.index('id="ledger"') : page.index('id="cases"')]
-    return section.count("<tr><td>")
+    section = page[page.index('id="ledger"') : page.index('aria-label="Ledger pages"')]
+    return section.count('<tr id="entry-')
 
 
 def test_the_ledger_is_paged_not_loaded_whole(app: Flask) -> None:
@@ -207,8 +235,9 @@ def test_a_manual_payment_submitted_twice_posts_once_and_says_so(app: Flask) -> 
     number = loan_of(app)
     client = client_of(app, "sam")
     assert post_payment(client, number, "1198.45", "phone-1").status_code == 302
-    assert post_payment(client, number, "1198.45", "phone-1").status_code == 302
     messages = flashes(client, number)
+    assert post_payment(client, number, "1198.45", "phone-1").status_code == 302
+    messages += flashes(client, number)
     assert ("success", "Payment phone-1 posted.") in messages
     assert ("success", "Payment phone-1 was already posted; nothing changed.") in messages
     with db(app) as session:
@@ -235,9 +264,11 @@ def test_a_reversal_undoes_the_payment(app: Flask) -> None:
     before = state(app)[:7]
     post_payment(client_of(app, "sam"), number, "1198.45", "phone-2")
     assert state(app)[:7] != before
-    response = act(client_of(app, "sue"), f"/console/loans/{number}/payments/reverse",
+    response = act(client_of(app, "sam"), f"/console/loans/{number}/payments/reverse",
                    {"reference": "phone-2", "reason": "check bounced"})  # fmt: skip
     assert response.status_code == 302
+    assert state(app)[:7] != before  # asked for, not done: a second person approves a reversal
+    assert approve_latest(app, "sue").status_code == 302
     assert state(app)[:7] == before
     [entry] = audits(app, "payment.reversed")
     assert entry.actor == "sue" and entry.detail["reason"] == "check bounced"
@@ -251,7 +282,7 @@ def test_a_payment_of_another_loan_is_not_reversed_from_this_one(app: Flask) -> 
     before = state(app)
     act(client_of(app, "sue"), f"/console/loans/{loan_of(app)}/payments/reverse",
         {"reference": "other-1", "reason": "wrong loan"})  # fmt: skip
-    assert state(app) == before
+    assert state(app) == before  # refused by the preview: no request either
 
 
 # -- fee waiver, forbearance, workout decisions -----------------------------------------------------------------
@@ -303,8 +334,8 @@ def test_a_supervisor_runs_an_escrow_analysis_with_a_reason_and_it_is_audited(ap
     [audit] = audits(app, "escrow.analyzed")
     assert (audit.actor, audit.detail["reason"], audit.detail["shortage"]) == ("sue", "county sent the new tax bill",
                                                                                 "500.00")  # fmt: skip
-    page = client.get(f"/console/loans/{number}").get_data(as_text=True)
-    assert 'id="escrow-last-analysis">Last analysis Feb 17, 2026 (on_demand, by sue): deposit $141.67' in page
+    page = client.get(f"/console/loans/{number}?tab=escrow").get_data(as_text=True)
+    assert 'id="escrow-last-analysis">Last analysis Feb 17, 2026 (on demand, by sue): deposit $141.67' in page
     assert "Next annual analysis: Feb 2, 2027." in page  # the day after the year's last due date
 
 
@@ -315,12 +346,15 @@ def test_a_forbearance_is_placed_then_ended_and_the_borrower_told_in_spanish(app
         {"months": "3", "reduced_payment": "0", "starts_on": "2026-02-01", "reason": "job loss",
          "confirm_disclosure": "y"})  # fmt: skip
     with db(app) as session:
+        assert session.scalar(select(Workout)) is None  # asked for: booked once approved
+    approve_latest(app)
+    with db(app) as session:
         workout = session.scalar(select(Workout))
         assert workout is not None and (workout.kind, workout.status) == ("forbearance", "active")
         [notice] = session.scalars(select(OutboxItem))
         assert "aprobad" in notice.body.lower() and "préstamo que termina en 1005" in notice.body
         assert number not in notice.body
-    assert "End the forbearance" in client.get(f"/console/loans/{number}").get_data(as_text=True)
+    assert "End the forbearance" in client.get(f"/console/loans/{number}?tab=workouts").get_data(as_text=True)
     act(client, f"/console/loans/{number}/forbearance/end", {"reason": "borrower back at work"})
     with db(app) as session:
         assert session.scalar(select(Workout.status)) == "ended"
@@ -331,9 +365,10 @@ def test_a_forbearance_is_placed_then_ended_and_the_borrower_told_in_spanish(app
 
 def test_an_approved_repayment_plan_queues_a_notice_in_the_borrowers_language(app: Flask) -> None:
     number = loan_of(app)
-    act(client_of(app, "sue"), f"/console/loans/{number}/workout-decision",
+    act(client_of(app, "sam"), f"/console/loans/{number}/workout-decision",
         {"kind": "repayment_plan", "decision": "approve", "months": "3", "reason": "can pay extra",
          "confirm_disclosure": "y"})  # fmt: skip
+    approve_latest(app, "sue")
     with db(app) as session:
         assert session.scalar(select(Workout.kind)) == "repayment_plan"
         [notice] = session.scalars(select(OutboxItem))
@@ -360,6 +395,7 @@ def test_an_approved_deferral_or_modification_is_booked_and_told_in_french(
         number = board(session, locale="fr_CA")
     act(client_of(app, "sue"), f"/console/loans/{number}/workout-decision",
         {**terms, "decision": "approve", "reason": "hardship documented", "confirm_disclosure": "y"})  # fmt: skip
+    approve_latest(app)
     with db(app) as session:
         loan = session.scalar(select(Loan).where(Loan.loan_number == number))
         assert loan is not None and loan.days_past_due == 0
@@ -385,7 +421,7 @@ def test_a_notice_with_figures_to_an_unverified_borrower_needs_a_confirmation_an
 ) -> None:
     number = loan_of(app)
     client = client_of(app, "sue")
-    assert client.get(f"/console/loans/{number}").get_data(as_text=True).count(NOTICE_CONFIRMATION) == 2
+    assert client.get(f"/console/loans/{number}?tab=workouts").get_data(as_text=True).count(NOTICE_CONFIRMATION) == 2
     before = state(app)
 
     act(client, f"/console/loans/{number}/{path}", {**form, "reason": "hardship documented"})
@@ -393,6 +429,7 @@ def test_a_notice_with_figures_to_an_unverified_borrower_needs_a_confirmation_an
     assert state(app) == before  # no workout, no notice, no audit: nothing happened
     assert ("error", NOTICE_REFUSAL) in [(kind, text[: len(NOTICE_REFUSAL)]) for kind, text in flashes(client, number)]
     act(client, f"/console/loans/{number}/{path}", {**form, "reason": "hardship documented", "confirm_disclosure": "y"})
+    approve_latest(app)
     with db(app) as session:
         assert session.scalar(select(Workout.kind)) in ("forbearance", "repayment_plan")
         [notice] = session.scalars(select(OutboxItem))
@@ -407,10 +444,11 @@ def test_a_notice_to_a_borrower_verified_on_their_conversation_needs_no_confirma
         conversation.borrower_id, conversation.last_message_at = loan.borrower_id, datetime.now(UTC)
         keep_verified(conversation, datetime.now(UTC))
     client = client_of(app, "sue")
-    assert NOTICE_CONFIRMATION not in client.get(f"/console/loans/{number}").get_data(as_text=True)
+    assert NOTICE_CONFIRMATION not in client.get(f"/console/loans/{number}?tab=workouts").get_data(as_text=True)
 
     act(client, f"/console/loans/{number}/forbearance",
         {"months": "3", "reduced_payment": "0", "starts_on": "2026-02-01", "reason": "job loss"})  # fmt: skip
+    approve_latest(app)
 
     with db(app) as session:
         [notice] = session.scalars(select(OutboxItem))
@@ -477,8 +515,12 @@ def test_an_action_without_the_csrf_token_is_refused(app: Flask, action: str) ->
     assert state(app) == before
 
 
-@pytest.mark.parametrize("action", sorted(set(ACTIONS) - {"payments"}))
-def test_a_specialist_may_not_reverse_waive_or_decide(app: Flask, action: str) -> None:
+SUPERVISORS_ONLY = ("forbearance/end", "escrow-analysis")
+ASKED_FOR = ("payments/reverse", "forbearance", "workout-decision")
+
+
+@pytest.mark.parametrize("action", SUPERVISORS_ONLY)
+def test_a_specialist_may_not_end_a_forbearance_or_analyze_escrow(app: Flask, action: str) -> None:
     number = loan_of(app)
     before = state(app)
     data = {**fill(app, ACTIONS[action]), "reason": "because"}
@@ -486,14 +528,40 @@ def test_a_specialist_may_not_reverse_waive_or_decide(app: Flask, action: str) -
     assert state(app) == before
 
 
-def test_a_supervisor_sees_the_decision_forms_and_a_specialist_does_not(app: Flask) -> None:
+@pytest.mark.parametrize("action", ASKED_FOR)
+def test_a_specialists_reversal_or_workout_waits_for_a_checker_and_moves_nothing(app: Flask, action: str) -> None:
     number = loan_of(app)
-    specialist = client_of(app, "sam").get(f"/console/loans/{number}").get_data(as_text=True)
-    supervisor = client_of(app, "sue").get(f"/console/loans/{number}").get_data(as_text=True)
-    assert "Post a payment received" in specialist and "Post a payment received" in supervisor
-    assert "Place a forbearance" not in specialist and "Waive fee" not in specialist
-    assert "Place a forbearance" in supervisor and "Waive fee" in supervisor
-    assert "Analyze the escrow account now" not in specialist and "Analyze the escrow account now" in supervisor
+    post_payment(client_of(app, "sam"), number, "5.00", "seed-1")
+    before = state(app)
+    data = {**fill(app, ACTIONS[action]), "reason": "because", "confirm_disclosure": "y"}
+    assert act(client_of(app, "sam"), f"/console/loans/{number}/{action}", data).status_code == 302
+    assert state(app)[:12] == before[:12]  # money, workouts, notices: untouched
+    with db(app) as session:
+        request = session.scalars(select(ApprovalRequest)).one()
+    assert (request.status, request.requested_by) == ("pending", "sam")
+    assert [a.actor for a in audits(app, "approval.requested")] == ["sam"]
+
+
+def test_a_specialist_may_not_deny_a_workout(app: Flask) -> None:
+    before = state(app)
+    denial = {"kind": "modification", "decision": "deny", "reason": "income too low"}
+    assert act(client_of(app, "sam"), f"/console/loans/{loan_of(app)}/workout-decision", denial).status_code == 403
+    assert state(app) == before
+
+
+def test_a_specialist_sees_the_request_forms_and_only_a_supervisor_the_decision_forms(app: Flask) -> None:
+    number = loan_of(app)
+    specialist, supervisor = client_of(app, "sam"), client_of(app, "sue")
+    for client in (specialist, supervisor):
+        ledger = client.get(f"/console/loans/{number}?tab=ledger").get_data(as_text=True)
+        workouts = client.get(f"/console/loans/{number}?tab=workouts").get_data(as_text=True)
+        assert "Post a payment received" in ledger and "Waive fee" in ledger and "Place a forbearance" in workouts
+    escrow = "Analyze the escrow account now"
+    assert escrow not in specialist.get(f"/console/loans/{number}?tab=escrow").get_data(as_text=True)
+    assert escrow in supervisor.get(f"/console/loans/{number}?tab=escrow").get_data(as_text=True)
+    assert 'id="foreclosure-referral"' not in specialist.get(f"/console/loans/{number}?tab=workouts").get_data(
+        as_text=True
+    )
 
 
 def test_the_page_speaks_the_specialists_language(app: Flask) -> None:
@@ -534,15 +602,28 @@ def test_the_forms_drawn_on_the_page_post_as_they_are(app: Flask) -> None:
     assert reference is not None and reference.group(1).startswith("console-")
     data = {**payment, "amount": "25.00", "received_on": TODAY.isoformat(), "reference": reference.group(1),
             "reason": "phone"}  # fmt: skip
-    specialist.post(f"/console/loans/{number}/payments", data=data)
-    specialist.post(f"/console/loans/{number}/payments", data=data)  # the browser resubmits
+    preview = specialist.post(f"/console/loans/{number}/payments", data=data).get_data(as_text=True)
+    assert 'id="effect-entries"' in preview  # the allocation, before anything is posted
+    confirm = form_on_page(preview, f"/console/loans/{number}/payments")
+    specialist.post(f"/console/loans/{number}/payments", data=confirm)
+    specialist.post(f"/console/loans/{number}/payments", data=confirm)  # the browser resubmits
     page = supervisor.get(f"/console/loans/{number}").get_data(as_text=True)
     reversal = form_on_page(page, f"/console/loans/{number}/payments/reverse")
     assert reversal["reference"] == reference.group(1)
-    supervisor.post(f"/console/loans/{number}/payments/reverse", data={**reversal, "reason": "duplicate"})
+    preview = supervisor.post(f"/console/loans/{number}/payments/reverse", data={**reversal, "reason": "duplicate"})
+    confirm = form_on_page(preview.get_data(as_text=True), f"/console/loans/{number}/payments/reverse")
+    supervisor.post(f"/console/loans/{number}/payments/reverse", data=confirm)
+    supervisor.post(f"/console/loans/{number}/payments/reverse", data=confirm)  # the browser resubmits: asked once
+    with db(app) as session:
+        assert session.scalar(select(func.count()).select_from(ApprovalRequest)) == 1
+    approve_latest(app)
     waiver = form_on_page(supervisor.get(f"/console/loans/{number}").get_data(as_text=True),
                           f"/console/loans/{number}/fees/waive")  # fmt: skip
-    supervisor.post(f"/console/loans/{number}/fees/waive", data={**waiver, "reason": "goodwill"})
+    preview = supervisor.post(f"/console/loans/{number}/fees/waive", data={**waiver, "reason": "goodwill"})
+    supervisor.post(
+        f"/console/loans/{number}/fees/waive",
+        data=form_on_page(preview.get_data(as_text=True), f"/console/loans/{number}/fees/waive"),
+    )
     with db(app) as session:
         assert list(session.execute(select(Payment.reference, Payment.status))) == [(reference.group(1), "reversed")]
         assert session.scalar(select(Loan.fees_balance).where(Loan.loan_number == number)) == 0
@@ -561,21 +642,25 @@ def test_a_paid_off_loan_and_a_daily_simple_interest_loan_show_their_pages(app: 
     with db(app) as session:
         assert session.scalar(select(Loan.status).where(Loan.loan_number == number)) == "paid_off"
     closed = specialist.get(f"/console/loans/{number}").get_data(as_text=True)
-    assert "paid_off" in closed and "Post a payment received" not in closed and "Nothing left to pay." in closed
+    assert 'id="loan-status">Paid off<' in closed and "Post a payment received" not in closed
+    assert "Nothing left to pay." in specialist.get(f"/console/loans/{number}?tab=schedule").get_data(as_text=True)
     assert specialist.get(f"/console/loans/{number}/payoff").status_code == 302  # nothing to pay off: flashed
-    daily = specialist.get(f"/console/loans/{personal}").get_data(as_text=True)
-    assert "This loan has no escrow account." in daily and "personal" in daily
+    daily = specialist.get(f"/console/loans/{personal}?tab=escrow").get_data(as_text=True)
+    assert "This loan has no escrow account." in daily and "Personal loan" in daily
 
 
 def test_every_field_on_the_loan_page_has_its_own_id_and_label(app: Flask) -> None:
     number = loan_of(app)
     post_payment(client_of(app, "sam"), number, "5.00", "seed-1")
-    page = client_of(app, "sue").get(f"/console/loans/{number}").get_data(as_text=True)
-    ids = re.findall(r'\sid="([^"]+)"', page)
-    assert sorted(ids) == sorted(set(ids))
-    labelled = re.findall(r'<label for="([^"]+)"', page)
-    assert labelled and set(labelled) <= set(ids)
-    assert "decision-months" in labelled and "forbearance-months" in labelled
+    client, labelled_anywhere = client_of(app, "sue"), set()
+    for tab in ("ledger", "schedule", "escrow", "cases", "workouts", "conversations", "documents", "audit"):
+        page = client.get(f"/console/loans/{number}?tab={tab}").get_data(as_text=True)
+        ids = re.findall(r'\sid="([^"]+)"', page)
+        assert sorted(ids) == sorted(set(ids)), tab
+        labelled = re.findall(r'<label for="([^"]+)"', page)
+        assert set(labelled) <= set(ids), tab
+        labelled_anywhere |= set(labelled)
+    assert {"decision-months", "forbearance-months", "payment-amount"} <= labelled_anywhere
 
 
 def test_a_notice_of_error_received_by_mail_is_opened_from_the_loan_page_with_its_clock_from_receipt(
@@ -616,7 +701,7 @@ def test_a_request_the_kind_does_not_allow_is_refused_and_opens_nothing(app: Fla
 def test_a_referral_to_foreclosure_before_day_121_is_refused_and_changes_nothing(app: Flask) -> None:
     # the loan is 19 days past its 2026-02-01 installment on 2026-02-20: Reg X 1024.41(f)(1) forbids a referral
     number, client = loan_of(app), client_of(app, "sue")
-    page = client.get(f"/console/loans/{number}").get_data(as_text=True)
+    page = client.get(f"/console/loans/{number}?tab=workouts").get_data(as_text=True)
     assert 'id="foreclosure-referral"' in page and "Not referred." in page
     before = state(app)
     act(client, f"/console/loans/{number}/foreclosure/referral", {"on": "2026-02-20", "reason": "file review"})

@@ -64,7 +64,7 @@ def act(client: FlaskClient, path: str, data: dict[str, Any], *, token: bool = T
 
 
 def flashes(client: FlaskClient, loan_number: str) -> list[tuple[str, str]]:
-    page = client.get(f"/console/loans/{loan_number}").get_data(as_text=True)
+    page = client.get(f"/console/loans/{loan_number}?tab=documents").get_data(as_text=True)
     return [(kind, html.unescape(text)) for kind, text in FLASH.findall(page)]
 
 
@@ -83,14 +83,14 @@ ADDRESS = {"line1": "400 Park Avenue South", "line2": "Apt 9", "city": "New York
 
 def test_the_loan_page_shows_addresses_consent_preferences_and_documents(app: Flask) -> None:
     client = client_of(app, "sam")
-    page = client.get(f"/console/loans/{app.config['LOAN']}").get_data(as_text=True)
+    page = client.get(f"/console/loans/{app.config['LOAN']}?tab=documents").get_data(as_text=True)
     assert "Mail and documents" in page and "12 Main St" in page and "New York NY 10001" in page
     assert "No consent in force: every document goes on paper." in page and "None: paper for every kind." in page
     paper, second, elsewhere = app.config["DOCUMENTS"]
     assert f'id="document-{paper}"' in page and f'id="document-{second}"' in page
     assert f'id="document-{elsewhere}"' not in page  # another loan's
     assert f"/console/loans/{app.config['LOAN']}/documents/{paper}/download" in page
-    bare = client.get(f"/console/loans/{app.config['OTHER']}").get_data(as_text=True)
+    bare = client.get(f"/console/loans/{app.config['OTHER']}?tab=documents").get_data(as_text=True)
     assert "No mailing address on file: paper documents are held, not printed." in bare
 
 
@@ -183,7 +183,7 @@ def test_editing_the_mailing_address_saves_it_audited_and_a_bad_one_changes_noth
     [entry] = audits(app, "address.mailing_changed")
     assert entry.actor == "sam" and entry.detail["changed"] == ["line1", "line2", "postal_code"]
     assert "Park" not in str(entry.detail) and entry.detail["reason"] == "Borrower called: moved"
-    page = client.get(f"/console/loans/{loan}").get_data(as_text=True)
+    page = client.get(f"/console/loans/{loan}?tab=documents").get_data(as_text=True)
     assert "400 Park Avenue South" in page and 'value="Apt 9"' in page
 
 
@@ -193,7 +193,7 @@ def test_a_property_address_abroad_is_saved_and_removed_with_a_reason(app: Flask
     abroad = {"line1": "Flat 4", "line2": "27 Waterloo Road", "city": "London", "region": "",
               "postal_code": "se1 7pb", "country": "gb", "reason": "Boarding file had none"}  # fmt: skip
     act(client, f"/console/loans/{loan}/property-address", abroad)
-    page = client.get(f"/console/loans/{loan}").get_data(as_text=True)
+    page = client.get(f"/console/loans/{loan}?tab=documents").get_data(as_text=True)
     assert "SE1 7PB" in page and "UNITED KINGDOM" in page
     act(client, f"/console/loans/{loan}/property-address", {**dict.fromkeys(abroad, ""), "reason": "Sold"})
     assert ("success", "Address removed.") in flashes(client, loan)
@@ -212,10 +212,10 @@ def test_a_consent_by_phone_then_electronic_delivery_then_its_withdrawal(app: Fl
     act(client, f"/console/loans/{loan}/esign-consent",
         {"method": "console_phone", "evidence": "Read the disclosure; she said yes and can open PDFs"})  # fmt: skip
     act(client, f"/console/loans/{loan}/delivery-preferences", prefer)
-    page = client.get(f"/console/loans/{loan}").get_data(as_text=True)
+    page = client.get(f"/console/loans/{loan}?tab=documents").get_data(as_text=True)
     assert "In force since" in page and "recorded by sam (console_phone)" in page and "every kind" in page
     act(client, f"/console/loans/{loan}/esign-consent/revoke", {"method": "console_written", "reason": "Letter"})
-    page = client.get(f"/console/loans/{loan}").get_data(as_text=True)
+    page = client.get(f"/console/loans/{loan}?tab=documents").get_data(as_text=True)
     assert "No consent in force" in page and "(paper until the borrower consents)" in page
     with db(app) as session:
         consent = session.scalars(select(EsignConsent)).one()

@@ -62,7 +62,7 @@ def record(client: FlaskClient, loan: str, amount: str = "600.00", day: date = F
 
 
 def flashes(client: FlaskClient, loan: str) -> list[tuple[str, str]]:
-    return FLASH.findall(client.get(f"/console/loans/{loan}").get_data(as_text=True))
+    return FLASH.findall(client.get(f"/console/loans/{loan}?tab=conversations").get_data(as_text=True))
 
 
 def promises(app: Flask) -> list[Promise]:
@@ -78,7 +78,7 @@ def audits(app: Flask, action: str) -> list[AuditEntry]:
 
 
 def promises_section(page: str) -> str:
-    return page[page.index('id="promises"') : page.index('aria-labelledby="fees"')]
+    return page[page.index('id="promises"') : page.index('aria-labelledby="contact"')]
 
 
 def test_a_specialist_records_a_promise_made_by_phone_and_the_loan_page_shows_it(app: Flask) -> None:
@@ -92,7 +92,7 @@ def test_a_specialist_records_a_promise_made_by_phone_and_the_loan_page_shows_it
     )  # fmt: skip
     [audit] = audits(app, "promise.made")
     assert (audit.actor, audit.subject_id) == ("sam", loan)
-    section = promises_section(client.get(f"/console/loans/{loan}").get_data(as_text=True))
+    section = promises_section(client.get(f"/console/loans/{loan}?tab=conversations").get_data(as_text=True))
     assert all(shown in section for shown in ("$600.00", "Mar 6, 2026", "open", "sam", "Phone call", "Mar 21, 2026"))
     assert "Cancel the promise" in section
 
@@ -148,7 +148,7 @@ def test_a_specialist_cancels_an_open_promise_with_a_reason_and_it_is_audited(ap
     assert (cancelled.status, cancelled.resolved_on) == ("cancelled", TODAY)
     [audit] = audits(app, "promise.cancelled")
     assert (audit.actor, audit.detail["reason"]) == ("ana", "Borrower withdrew it")
-    section = promises_section(client.get(f"/console/loans/{loan}").get_data(as_text=True))
+    section = promises_section(client.get(f"/console/loans/{loan}?tab=conversations").get_data(as_text=True))
     assert "cancelled" in section and "Cancel the promise" not in section
 
 
@@ -156,7 +156,7 @@ def test_the_promise_form_is_in_spanish_for_a_spanish_speaking_specialist(app: F
     create_specialist(app, "lola", locale="es")
     client = client_of(app, "lola")
     record(client, loan_of(app))
-    page = client.get(f"/console/loans/{loan_of(app)}").get_data(as_text=True)
+    page = client.get(f"/console/loans/{loan_of(app)}?tab=conversations").get_data(as_text=True)
     assert "Promesas de pago" in page and "Registrar una promesa de pago" in page and "Llamada telefónica" in page
 
 

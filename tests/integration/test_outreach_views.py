@@ -82,12 +82,12 @@ def test_the_outreach_report_lists_every_decision_with_the_borrower_masked(app: 
 
 def test_the_loan_page_shows_the_loans_decisions_and_a_specialist_sets_a_flag_that_is_audited(app: Flask) -> None:
     sam, loan = client_of(app, "sam"), app.config["ANA"]
-    page = text_of(sam.get(f"/console/loans/{loan}").get_data(as_text=True))
+    page = text_of(sam.get(f"/console/loans/{loan}?tab=conversations").get_data(as_text=True))
     assert "Contact" in page and "No contact flag in force." in page
     assert "Payment reminder sms deferred Outside the borrower's contact hours 2026-01-28 13:00" in page
     assert post(sam, f"/console/loans/{loan}/contact-flags", flag="cease_communication", every_loan="y",
                 reason="Letter of January 26 asks us to stop") == 302  # fmt: skip
-    page = text_of(sam.get(f"/console/loans/{loan}").get_data(as_text=True))
+    page = text_of(sam.get(f"/console/loans/{loan}?tab=conversations").get_data(as_text=True))
     assert "Flag set: Cease communication." in page
     assert "Cease communication · every loan · set" in page and "Letter of January 26 asks us to stop" in page
     assert "Clear flag" not in page  # clearing is a supervisor's
@@ -102,13 +102,14 @@ def test_a_flag_is_refused_without_a_note_or_twice_and_cleared_only_by_a_supervi
     post(sam, f"/console/loans/{loan}/contact-flags", flag="bankruptcy", reason="")
     post(sam, f"/console/loans/{loan}/contact-flags", flag="bankruptcy", reason="chapter 7, case 26-10001")
     post(sam, f"/console/loans/{loan}/contact-flags", flag="bankruptcy", reason="again")
-    page = text_of(sam.get(f"/console/loans/{loan}").get_data(as_text=True))
+    page = text_of(sam.get(f"/console/loans/{loan}?tab=conversations").get_data(as_text=True))
     assert "Refused: bankruptcy is already set on this borrower or loan" in page
     with sessions_of(app)() as session:
         [flag] = session.scalars(select(ContactFlag)).all()
     assert post(sam, f"/console/loans/{loan}/contact-flags/clear", flag_id=str(flag.id), reason="dismissed") == 403
     assert post(sue, f"/console/loans/{loan}/contact-flags/clear", flag_id=str(flag.id), reason="dismissed") == 302
-    assert "Flag cleared: Bankruptcy." in text_of(sue.get(f"/console/loans/{loan}").get_data(as_text=True))
+    page = sue.get(f"/console/loans/{loan}?tab=conversations").get_data(as_text=True)
+    assert "Flag cleared: Bankruptcy." in text_of(page)
     with sessions_of(app)() as session:
         cleared = session.get_one(ContactFlag, flag.id)
         assert (cleared.cleared_by, cleared.clear_note) == ("sue", "dismissed")
