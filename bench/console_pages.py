@@ -609,6 +609,7 @@ def pages_to_time(app: Flask, target: Target) -> list[Page]:
         ("conversation_long", "conversations.show", {"conversation_id": target.long_thread}),
         ("conversation_paged", "conversations.show", {"conversation_id": target.long_thread, "before": middle}),
         ("conversation_short", "conversations.show", {"conversation_id": target.short_thread}),
+        *search_pages(app),
     ]
     pages = []
     with app.test_request_context():
@@ -620,6 +621,28 @@ def pages_to_time(app: Flask, target: Target) -> list[Page]:
                 continue
             pages.append(Page(name, url_for(endpoint, **values)))
     return pages
+
+
+def search_pages(app: Flask) -> list[tuple[str, str, dict[str, Any]]]:
+    """Return the searches to time (docs/console-search.md): a borrower's name typed in lower case, their phone as
+    people write it, its last 4 digits, a loan number in lower case, a word in a tenth of the messages, two rarer ones.
+    """
+    with app.extensions["loanline.sessions"]() as session:
+        row = session.execute(
+            text("SELECT b.first_name, b.last_name, p.e164, l.loan_number FROM borrowers b "
+                 "JOIN borrower_phones p ON p.borrower_id = b.id JOIN loans l ON l.borrower_id = b.id "
+                 "ORDER BY b.id DESC LIMIT 1")
+        ).one()  # fmt: skip
+    first, last, e164, loan_number = row
+    national = f"({e164[2:5]}) {e164[5:8]}-{e164[8:]}" if e164.startswith("+1") else e164
+    return [
+        ("search_name", "search.index", {"q": f"{first} {last}".lower()}),
+        ("search_phone", "search.index", {"q": national}),
+        ("search_last4", "search.index", {"q": e164[-4:]}),
+        ("search_loan", "search.index", {"q": loan_number.lower()}),
+        ("search_common_word", "search.index", {"q": "balance"}),
+        ("search_rare_words", "search.index", {"q": "corrected statement"}),
+    ]
 
 
 def size_floor(page: Page, bare: Flask, console: Flask, bare_client: FlaskClient, client: FlaskClient) -> None:
@@ -678,6 +701,7 @@ def time_audit_writes(db_url: str, count: int) -> list[float]:
 def explain_slowest(engine: Engine, log: list[tuple[str, Any, float]], label: str) -> None:
     """Print the slowest statements of one request, and those reading the messages, with their plans."""
     postgres = engine.dialect.name == "postgresql"
+    log = [item for item in log if not item[0].lstrip().upper().startswith("SET ")]  # settings have no plan
     slowest = sorted(log, key=lambda item: -item[2])[:3]
     chosen = slowest + [item for item in log if "FROM messages" in item[0] and item not in slowest]
     for statement, parameters, seconds in chosen:

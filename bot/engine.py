@@ -102,6 +102,8 @@ class Engine:
                 turn.replies = [Reply(turn.speaker.say(SORRY))]
             for reply in turn.replies:
                 sent = record_outbound(session, conversation, without_link_tokens(reply.text), author="bot", now=now)
+                if reply.quoted is not None:
+                    sent.meta = {"quoted": reply.quoted}
                 if reply.document is not None:
                     sent.attachments = [{"kind": "document", "document_id": reply.document.document_id,
                                            "file_name": reply.document.file_name}]  # fmt: skip

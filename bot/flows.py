@@ -536,8 +536,14 @@ def balance(turn: Turn) -> None:
     if summary.days_past_due > 0:
         turn.say("Loan ending {ending}: principal balance {principal}. Amount due {amount_due}, past due since "
                  "{due_date}.", **values)  # fmt: skip
-        return
-    turn.say("Loan ending {ending}: principal balance {principal}. Amount due {amount_due} by {due_date}.", **values)
+    else:
+        turn.say(
+            "Loan ending {ending}: principal balance {principal}. Amount due {amount_due} by {due_date}.", **values
+        )
+    turn.quote("balance", account.loan_number, account.currency, {
+        "principal_balance": summary.principal_balance, "amount_due": summary.amount_due,
+        "due_date": account.next_due_date, "days_past_due": summary.days_past_due,
+    })  # fmt: skip
 
 
 def next_payment(turn: Turn) -> None:
@@ -550,6 +556,10 @@ def next_payment(turn: Turn) -> None:
         amount=s.money(summary.amount_due, account.currency), due_date=s.day(account.next_due_date),
         monthly=s.money(account.monthly_payment + account.escrow_monthly, account.currency),
     )  # fmt: skip
+    turn.quote("next_payment", account.loan_number, account.currency, {
+        "amount_due": summary.amount_due, "due_date": account.next_due_date,
+        "monthly_payment": account.monthly_payment + account.escrow_monthly, "days_past_due": summary.days_past_due,
+    })  # fmt: skip
     if summary.days_past_due > 0:
         turn.say("Days past due: {days}.", days=summary.days_past_due)
 
@@ -592,6 +602,8 @@ def payoff(turn: Turn, good_through: date | None = None) -> None:
         total=s.money(quote.total, account.currency), good_through=s.day(through),
         per_diem=s.money(quote.per_diem, account.currency),
     )  # fmt: skip
+    turn.quote("payoff", account.loan_number, account.currency,
+               {"payoff_total": quote.total, "good_through": through, "per_diem": quote.per_diem})  # fmt: skip
     request = request_payoff_statement(turn.session, loan_id=loan.id, borrower_id=loan.borrower_id,
                                        good_through=through, opened_on=turn.today, country=turn.settings.country,
                                        source=turn.conversation.channel, actor="bot")  # fmt: skip
@@ -646,6 +658,7 @@ def escrow(turn: Turn) -> None:
         turn.say("This loan has no escrow account: you pay taxes and insurance yourself.")
         return
     turn.say("Your escrow balance is {balance}.", balance=s.money(summary.balance, account.currency))
+    turn.quote("escrow", account.loan_number, account.currency, {"escrow_balance": summary.balance})
     if summary.last_disbursement is not None:
         paid = summary.last_disbursement
         turn.say(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -49,6 +50,7 @@ class Reply:
     options: tuple[tuple[str, str], ...] = ()
     request_contact: bool = False
     document: OutgoingDocument | None = None
+    quoted: dict[str, Any] | None = None  # the figures the text tells, as data: kept in the message's meta
 
 
 @dataclass
@@ -83,6 +85,16 @@ class Turn:
     def say(self, message: str, **values: Any) -> None:
         """Add a reply in the borrower's language."""
         self.replies.append(Reply(self.speaker.say(message, **values)))
+
+    def quote(self, intent: str, loan_number: str, currency: str, figures: dict[str, Decimal | date | int]) -> None:
+        """Keep, with the reply just said, the figures it told as data (amounts as exact strings, dates in ISO):
+        the console's handoff summary shows what the bot already answered, and as of when."""
+        if not self.replies:
+            return
+        told = {name: (value.isoformat() if isinstance(value, date) else str(value)) for name, value in figures.items()}
+        quoted = {"intent": intent, "loan": f"…{loan_number[-4:]}", "currency": currency,
+                  "as_of": self.today.isoformat(), "figures": told}  # fmt: skip
+        self.replies[-1] = replace(self.replies[-1], quoted=quoted)
 
     def ask(self, message: str, options: tuple[tuple[str, str], ...] = (), **values: Any) -> None:
         """Add a question, with options the channel may show as buttons."""

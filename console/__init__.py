@@ -21,6 +21,7 @@ from console import (
     approvals,
     audit,
     auth,
+    borrowers,
     conversations,
     desk,
     home,
@@ -29,6 +30,7 @@ from console import (
     loans,
     queue,
     reports,
+    search,
     worklists,
 )
 from console.navigation import count_waiting_approvals, navigation
@@ -43,7 +45,6 @@ from servicing.config import Settings
 from servicing.store.db import make_engine, make_session_factory
 
 SESSION_LIFETIME = timedelta(minutes=30)
-LOGIN_ATTEMPTS_PER_WINDOW = 10
 LOGIN_WINDOW_SECONDS = 300
 
 
@@ -62,7 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SECURE=https,
         STRICT_TRANSPORT_SECURITY=STRICT_TRANSPORT_SECURITY if https else None,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which times out on its own
-        LOGIN_ATTEMPTS_PER_WINDOW=LOGIN_ATTEMPTS_PER_WINDOW,
+        LOGIN_ATTEMPTS_PER_WINDOW=settings.login_attempts,
         LOGIN_WINDOW_SECONDS=LOGIN_WINDOW_SECONDS,
         # Flask-Limiter: counts shared by every worker on Redis, else this process's memory (docs/console.md)
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
@@ -81,7 +82,22 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["loanline.settings"] = settings
     auth.login_manager.init_app(app)
     i18n.init_app(app, settings.instance_path)
-    for area in (auth, home, queue, conversations, desk, loans, ach, approvals, worklists, reports, audit, admin):
+    for area in (
+        auth,
+        home,
+        queue,
+        conversations,
+        desk,
+        loans,
+        ach,
+        approvals,
+        worklists,
+        reports,
+        audit,
+        admin,
+        search,
+        borrowers,
+    ):
         app.register_blueprint(area.bp)
     register_channel_blueprints(app)
     auth.limit_login_attempts(app)

@@ -26,6 +26,7 @@ NAV = (
     ("queue.team", _l("Team"), Role.SUPERVISOR),
     ("admin.users", _l("Users"), Role.ADMIN),
     ("desk.macros", _l("Macros"), Role.SUPERVISOR),
+    ("search.index", _l("Search"), Role.SPECIALIST),
 )
 ROLE_NAMES = {Role.SPECIALIST: _l("Specialist"), Role.SUPERVISOR: _l("Supervisor"), Role.ADMIN: _l("Administrator")}
 

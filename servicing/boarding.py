@@ -33,6 +33,7 @@ from servicing.rules.interest import Compounding, InterestMethod, level_payment
 from servicing.rules.ledger import EntryKind
 from servicing.rules.money import ZERO, check_currency, currency_places, is_money, parse_amount, parse_rate
 from servicing.rules.schedule import add_months, due_date_of
+from servicing.rules.searching import borrower_search_key
 from servicing.store.bulk import chunked, insert_rows, insert_rows_returning_ids
 from servicing.store.models import Borrower, BorrowerPhone, LedgerEntry, Loan, utcnow
 
@@ -576,6 +577,7 @@ def _borrower_row(record: LoanRecord, secret: str) -> dict[str, Any]:
         "date_of_birth_hash": factor_hash(secret, salt, Factor.DATE_OF_BIRTH, record.date_of_birth.isoformat()),
         "tax_id_last4_hash": factor_hash(secret, salt, Factor.TAX_ID_LAST4, record.tax_id_last4),
         "postal_code_hash": factor_hash(secret, salt, Factor.POSTAL_CODE, record.postal_code),
+        "search_key": borrower_search_key(record.first_name, record.last_name, record.email),
         "created_at": utcnow(),
         **address_columns(record.mailing_address, MAILING),
     }

@@ -224,6 +224,7 @@ class Settings:
     redis_url: str | None = None  # rate-limit counts shared by every worker; this process's memory if unset
     rate_limit_prefix: str = "loanline"  # keeps apart the counts of deployments sharing one Redis
     flood_limit: str = "20/minute"  # messages one sender may send before the bot goes quiet (limits' notation)
+    login_attempts: int = 10  # console login POSTs one address may make in 5 minutes (docs/console.md)
     # The portfolio's escrow analysis options (Reg X 1024.17(f)): what becomes of a surplus under $50 for a
     # current borrower, and of a shortage or deficiency under one month's deposit.
     escrow_small_surplus: str = SmallSurplus.CREDIT.value
@@ -308,6 +309,7 @@ class Settings:
             redis_url=env.get("LOANLINE_REDIS_URL") or None,
             rate_limit_prefix=env.get("LOANLINE_RATE_LIMIT_PREFIX") or "loanline",
             flood_limit=env.get("LOANLINE_FLOOD_LIMIT") or "20/minute",
+            login_attempts=_count(env, "LOANLINE_LOGIN_ATTEMPTS", 10, 1000, least=1),
             escrow_small_surplus=_choice(env, "LOANLINE_ESCROW_SMALL_SURPLUS", SMALL_SURPLUS_CHOICES, "credit"),
             escrow_small_shortage=_choice(env, "LOANLINE_ESCROW_SMALL_SHORTAGE", SMALL_SHORTAGE_CHOICES, "spread"),
             servicer_address=env.get("LOANLINE_SERVICER_ADDRESS") or "PO Box 1000, Springfield, IL 62701",

@@ -448,6 +448,23 @@ def record_failed_verification(
     return True
 
 
+def record_failed_claim(session: Session, claim: Claim, now: datetime) -> bool:
+    """Count a failure against one claimed identity outside any chat (a caller a specialist verifies); return True
+    when it reaches three and locks that identity for 30 minutes, exactly as failures in the bot's chats do."""
+    identity = _count_failure(session, claim, now)
+    if identity.failed_attempts < MAX_FAILED_ATTEMPTS:
+        return False
+    identity.failed_attempts = 0
+    identity.locked_until = now + LOCKED_FOR
+    return True
+
+
+def failed_attempts_of(session: Session, claim: Claim) -> int:
+    """Return how many failures count against a claimed identity now (any chat, or a caller)."""
+    identity = session.get(ClaimedIdentity, claim)
+    return identity.failed_attempts if identity is not None else 0
+
+
 def clear_failed_verifications(session: Session, claims: Iterable[Claim]) -> None:
     """Forget the failures counted against whoever a successful verification named."""
     for kind, key in claims:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.store.db import make_engine, make_session_factory
@@ -49,6 +50,18 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def install_trigrams_in_public(admin: Engine) -> None:
+    """Install pg_trgm in the test database's `public` schema, once: each test's schema is dropped at its end, and an
+    extension created inside it (the migration's `CREATE EXTENSION` would put it there) would go with it."""
+    for _attempt in range(3):
+        try:
+            with admin.begin() as connection:
+                connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+            return
+        except DBAPIError:  # another worker created it at the same moment
+            continue
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path, migrated_sqlite: Path) -> Iterator[str]:
     """Return the URL of an empty, migrated database of each backend under test."""
@@ -59,6 +72,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, migrated_sqlite
         return
     schema = f"t_{uuid.uuid4().hex[:16]}"
     admin = create_engine(POSTGRES_URL or "")
+    install_trigrams_in_public(admin)
     with admin.begin() as connection:
         connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
     url = _postgres_schema_url(schema)

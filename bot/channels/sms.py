@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -259,7 +259,7 @@ def answer_by_the_bot(turn: Turn) -> None:
     """Let the engine's flows answer, then cut what they said to fit in SMS."""
     drop_pages(turn)
     answer_the_borrower(turn)
-    turn.replies = paged(turn, [as_sms_text(reply) for reply in turn.replies])
+    turn.replies = kept_quotes(turn.replies, paged(turn, [as_sms_text(reply) for reply in turn.replies]))
 
 
 def is_carrier_keyword(inbound: InboundMessage) -> bool:
@@ -340,6 +340,22 @@ def as_sms_text(reply: Reply) -> str:
     """Return a reply as plain SMS text: its options become a numbered list."""
     lines = [reply.text, *(f"{position} {label}" for position, (label, _) in enumerate(reply.options, start=1))]
     return "\n".join(lines)
+
+
+QUOTE_PREFIX = 60  # a page whose first characters begin a reply is that reply (or its first page)
+
+
+def kept_quotes(said: list[Reply], sent: list[Reply]) -> list[Reply]:
+    """Give each SMS page that starts a reply the figures that reply quoted (the console's handoff summary reads
+    them from the stored message): paging rebuilt the replies as plain text."""
+    quotes = {as_sms_text(reply): reply.quoted for reply in said if reply.quoted is not None}
+    if not quotes:
+        return sent
+    kept = []
+    for reply in sent:
+        quoted = next((q for text, q in quotes.items() if text.startswith(reply.text[:QUOTE_PREFIX])), None)
+        kept.append(replace(reply, quoted=quoted) if quoted is not None else reply)
+    return kept
 
 
 def paged(turn: Turn, texts: list[str]) -> list[Reply]:

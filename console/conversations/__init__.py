@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response
 
@@ -47,6 +48,7 @@ from servicing.conversations import (
 )
 from servicing.desk.mentions import note_with_mentions
 from servicing.desk.satisfaction import resolve_with_survey
+from servicing.handoff.summary import handoff_summary
 from servicing.outreach.flags import contact_overview
 from servicing.outreach.promises import promises_of_borrower
 from servicing.queries import current_date, loan_numbers_of_borrower
@@ -62,6 +64,22 @@ bp.context_processor(contact_helpers)
 bp.context_processor(explanation_helpers)
 SKILL_QUEUE = "skill:"  # the transfer picker's value for a skill queue, before the skill
 CONFIRM_DISCLOSURE = "confirm_disclosure"  # the reply form's checkbox: send figures to an unverified borrower
+# The handoff summary's words for what the bot answered and the figures it quoted (servicing/handoff/summary.py).
+SUMMARY_WORDS = {
+    "balance": _l("Balance"),
+    "next_payment": _l("Next payment"),
+    "payoff": _l("Payoff"),
+    "escrow": _l("Escrow"),
+    "principal_balance": _l("principal balance"),
+    "amount_due": _l("amount due"),
+    "due_date": _l("due date"),
+    "days_past_due": _l("days past due"),
+    "monthly_payment": _l("monthly payment"),
+    "payoff_total": _l("payoff amount"),
+    "good_through": _l("good through"),
+    "per_diem": _l("per day after that"),
+    "escrow_balance": _l("escrow balance"),
+}
 
 
 @dataclass(frozen=True)
@@ -172,6 +190,7 @@ def show(conversation_id: int) -> str:
         contact = contact_overview(session, borrower.id) if borrower else None
         explained = asked_in_conversation(session, conversation, today(session))  # the bot's answers, from the ledger
         people = [member for member in team_overview(session) if member.username != user().username]
+        summary = handoff_summary(session, conversation, now=now, canned=canned)
         session.expunge_all()
     return render_template(
         "conversations/show.html", conversation=conversation, messages=messages, older=older, paged=before,
@@ -184,6 +203,7 @@ def show(conversation_id: int) -> str:
         promises=promises, promise_labels=PromiseLabels.now(),
         contact=contact, explained=explained, transfer_people=people,
         skill_queues=[(SKILL_QUEUE + skill.value, skill.value) for skill in Skill],
+        summary=summary, summary_words=SUMMARY_WORDS,
     )  # fmt: skip
 
 

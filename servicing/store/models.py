@@ -17,12 +17,14 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
     false,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from servicing.rules.money import ZERO
+from servicing.rules.searching import borrower_search_key
 from servicing.store.types import Money, Rate, UTCDateTime
 
 
@@ -69,9 +71,19 @@ class Borrower(Base):
     mailing_region: Mapped[str | None] = mapped_column(String(64))
     mailing_postal_code: Mapped[str | None] = mapped_column(String(20))
     mailing_country: Mapped[str | None] = mapped_column(String(2))
+    # The name and email folded for search (servicing.rules.searching.borrower_search_key), kept by the write
+    # path: boarding sets it, `keep_search_key` below on every ORM insert and update (docs/console-search.md).
+    search_key: Mapped[str] = mapped_column(String(400), default="", server_default="")
 
     phones: Mapped[list[BorrowerPhone]] = relationship(back_populates="borrower")
     loans: Mapped[list[Loan]] = relationship(back_populates="borrower")
+
+
+@event.listens_for(Borrower, "before_insert")
+@event.listens_for(Borrower, "before_update")
+def keep_search_key(_mapper: Any, _connection: Any, borrower: Borrower) -> None:
+    """Fold a borrower's name and email into the key search matches on, whenever the ORM writes them."""
+    borrower.search_key = borrower_search_key(borrower.first_name, borrower.last_name, borrower.email)
 
 
 class BorrowerPhone(Base):
@@ -438,6 +450,8 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What a bot answer quoted, as data (figures with their currency and dates: docs/console-conversations.md)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
     __table_args__ = (
         UniqueConstraint("channel", "direction", "provider_id"),

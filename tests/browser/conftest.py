@@ -145,6 +145,8 @@ def _server_env(instance: Path) -> dict[str, str]:
         "LOANLINE_SECRET_KEY": SECRET,
         "LOANLINE_TODAY": BROWSER_TODAY.isoformat(),
         "LOANLINE_SIMULATOR": "1",
+        # every test logs in from 127.0.0.1, and the desk's tests log people out and in: a shift's worth of logins
+        "LOANLINE_LOGIN_ATTEMPTS": "100",
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,  # the SMS webhook checks signatures; no SID: the server's worker sends no SMS
         "PYTHONUNBUFFERED": "1",
     })  # fmt: skip

@@ -6,6 +6,7 @@ from alembic import context
 
 from servicing.store.db import make_engine
 from servicing.store.models import Base
+from servicing.store.search_schema import is_search_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -29,6 +30,7 @@ def _migrate(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        include_object=is_search_object,  # the search indexes the models cannot declare
     )
     with context.begin_transaction():
         context.run_migrations()
