@@ -18,8 +18,16 @@ GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
 MAX_SEGMENTS = 3
 # A piece is a word with its trailing spaces; Chinese writes no spaces, so a piece also ends after a full-width
 # comma, full stop, colon, semicolon, question or exclamation mark (a page then ends where a clause does).
+# A page never breaks at a no-break space (Babel puts one between an amount and its currency, "9,583.33 ج.م.",
+# "1 234,56 $") nor inside a directional isolate (U+2068 ... U+2069, an Arabic reply's amounts and dates).
 _CLAUSE_MARKS = "，。：；？！、"
-_PIECES = re.compile(rf"[^\s{_CLAUSE_MARKS}]*[{_CLAUSE_MARKS}]+\s*|\S+\s*|\s+")
+_NO_BREAK = "\u00a0\u2007\u202f"
+_SPACE = rf"[^\S{_NO_BREAK}]"
+_UNIT = rf"\u2068[^\u2069]*\u2069|[{_NO_BREAK}]"
+_PIECES = re.compile(
+    rf"(?:{_UNIT}|[^\s{_CLAUSE_MARKS}])*[{_CLAUSE_MARKS}]+{_SPACE}*"
+    rf"|(?:{_UNIT}|\S)+{_SPACE}*|{_SPACE}+"
+)
 
 
 def is_gsm7(text: str) -> bool:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from servicing.eod import run_eod
 from servicing.escrow import add_escrow_item, run_escrow_analysis
 from servicing.manual_payments import post_manual_payment, reverse_loan_payment
+from servicing.rules.calendar import business_days_between
 from servicing.rules.escrow import EscrowStatement
 from servicing.rules.money import to_money
 from servicing.store.accounts import load_account
@@ -56,8 +57,13 @@ def partial_payment_held(sessions: sessionmaker[Session], loan: str) -> Decimal:
 
 
 def late_fee_charged(sessions: sessionmaker[Session], loan: str, country: str) -> Fee:
-    """Run end of day past February's grace period without a payment: the late fee it charges."""
-    run_eod(sessions, date(2026, 2, 20), country=country)
+    """Run end of day past February's grace period without a payment: the late fee it charges.
+
+    End of day runs through 20 February, or the country's first business day after it: Vietnam's banks close
+    for Tet from 14 to 22 February 2026, so its late fees are charged on the 23rd.
+    """
+    [first, *_] = business_days_between(date(2026, 2, 19), date(2026, 3, 6), country)
+    run_eod(sessions, first, country=country)
     with sessions() as session:
         fee = session.scalar(select(Fee).join(Loan, Loan.id == Fee.loan_id).where(Loan.loan_number == loan))
         assert fee is not None

@@ -51,6 +51,12 @@ QUESTIONS = {  # (where did my payment go, why a fee, why did my payment change,
               "perché sono in ritardo"),
     "hi_IN": ("मेरा पेमेंट कहां गया", "यह फीस क्या है?", "मेरी ईएमआई क्यों बढ़ गई", "मैं लेट क्यों हूं"),
     "id_ID": ("pembayaran saya ke mana", "kenapa ada denda?", "kenapa cicilan naik", "kenapa saya telat"),
+    "zh_Hans_US": ("我的钱去哪了", "为什么有这笔费用？", "为什么我的月供涨了", "为什么说我逾期了"),
+    "vi_VN": ("tiền tôi trả đi đâu rồi", "sao lại có khoản phí này?", "tại sao tiền góp tăng",
+              "sao nói tôi bị trễ hạn"),
+    "ko_KR": ("제 돈 어디로 갔어요", "이 수수료는 뭐예요?", "왜 월 납부액이 올랐어요", "왜 연체라고 나와요"),
+    "fil_PH": ("saan napunta ang bayad ko", "bakit may fee?", "bakit tumaas ang hulog ko", "bakit sabi late ako"),
+    "ar_EG": ("فلوسي راحت فين", "ليه فيه رسوم؟", "ليه القسط زاد", "ليه مكتوب اني متأخر"),
 }  # fmt: skip
 FIXED_LATE_CHARGE = {"CA", "DE", "IT"}  # countries whose mortgages are charged a fixed amount, set per portfolio
 __all__ = ["spoken"]  # the fixture recording what the bot says, shared with the journeys

@@ -64,6 +64,35 @@ def test_over_sms_a_hindi_borrower_reads_a_long_explanation_in_pages_that_fit_an
         assert hindi.money(figure, "INR") in whole, figure
 
 
+def test_over_sms_an_arabic_borrower_reads_why_the_payment_went_up_in_pages_and_asks_for_more(
+    make_app: object,  # noqa: F811
+) -> None:
+    app: Flask = make_app()  # type: ignore[operator]
+    sessions: sessionmaker[Session] = app.extensions["loanline.sessions"]
+    with sessions.begin() as session:
+        loan = board(session, phone=PHONE, locale="ar_EG", country="EG", currency="EGP",
+                     original_principal="7500000.00", escrow_monthly="10000.00", escrow_balance="15000.00")  # fmt: skip
+    statement = scenario.escrow_shortage(sessions, loan, 50)
+    text = Texter(app.test_client())
+    asked = text("ليه القسط زاد")
+    arabic = Speaker("ar_EG")
+    assert asked.startswith(arabic.say("To protect your account, please reply with your date of birth."))
+    assert not any(ch.isdigit() for ch in asked)
+    client = app.test_client()
+    verified, first = replies_in(signed_post(client, sms("4/5/1980")))
+    assert verified == arabic.say("Thanks, you're verified.")
+    more = "\n" + arabic.say(MORE_HINT)
+    assert first.endswith(more), "an Arabic explanation travels as UCS-2, longer than 3 segments: it is paged"
+    pages = [first]
+    while pages[-1].endswith(more):
+        [page] = replies_in(signed_post(client, sms("المزيد")))  # MORE in Arabic
+        pages.append(page)
+    assert len(pages) >= 2 and all(segment_count(page) <= 3 for page in pages)
+    whole = " ".join(page.removesuffix(more) for page in pages)
+    for figure in (statement.current_deposit, statement.new_deposit, statement.recovery_deposit, statement.shortage):
+        assert arabic.money(figure, "EGP") in whole, (figure, pages)
+
+
 def test_over_telegram_a_linked_chat_asks_why_it_is_late_and_hears_the_figures(
     sessions: sessionmaker[Session],
     telegram_settings: Settings,  # noqa: F811

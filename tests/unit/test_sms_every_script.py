@@ -4,6 +4,8 @@ MORE word is the one the adapter answers."""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from functools import cache
 
 import pytest
@@ -82,3 +84,25 @@ def test_filipino_stays_in_gsm7_wherever_the_english_does() -> None:
 def test_vietnamese_typed_in_decomposed_form_is_still_the_more_word() -> None:
     decomposed = "the\u0302m"  # ê as e and a combining circumflex, as some keyboards send it
     assert keyword(decomposed) == "thêm" and keyword(decomposed) in MORE_WORDS
+
+
+@pytest.mark.parametrize("locale", ["ar_EG", "fr_CA", "vi_VN"])
+def test_a_page_never_parts_an_amount_from_its_currency(locale: str) -> None:
+    speaker = Speaker(locale)
+    currency = "EGP" if locale == "ar_EG" else "CAD"
+    amounts = [speaker.money(Decimal("9583.33") + n, currency) for n in range(20)]
+    text = " ".join(f"{amount} le {n + 1}." for n, amount in enumerate(amounts))
+    cut = pages(text, "\n" + speaker.say(MORE_HINT))
+    assert len(cut) >= 2 and all(segment_count(page) <= MAX_SEGMENTS for page in cut)
+    for amount in amounts:
+        assert any(amount in page for page in cut), (amount, cut)
+
+
+def test_an_arabic_page_never_cuts_a_date_inside_its_isolate() -> None:
+    arabic = Speaker("ar_EG")
+    # how an Arabic reply carries a date: in a first-strong isolate (the speaker wraps every value in one)
+    days = [f"\u2068{arabic.day(date(2026, 3, 1 + n))}\u2069" for n in range(20)]
+    cut = pages(" ".join(f"استحق في {day}." for day in days), "\n" + arabic.say(MORE_HINT))
+    assert len(cut) >= 2 and all(segment_count(page) <= MAX_SEGMENTS for page in cut)
+    for day in days:
+        assert any(day in page for page in cut), (day, cut)
