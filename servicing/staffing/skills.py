@@ -25,7 +25,7 @@ SKILL_OF_REASON = {
     "locked_out": Skill.GENERAL,
 }
 # The borrower languages a specialist may speak: the bot's languages, by language code.
-LANGUAGES = ("en", "es", "fr", "pt", "de", "it", "hi", "id")
+LANGUAGES = ("en", "es", "fr", "pt", "de", "it", "hi", "id", "zh", "vi", "ko", "fil", "ar")
 
 
 def needed_skill(chosen: str | None, reason: str | None) -> Skill:
