@@ -23,21 +23,24 @@ _FORMATTER = (
     if os.environ.get("LOANLINE_LOG_FORMAT", "json") == "json"
     else "servicing.operations.logs.TextFormatter"
 )
-logconfig_dict = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"loanline": {"()": _FORMATTER}},
-    # the names of gunicorn's own defaults, which its root logger's settings refer to
-    "handlers": {
-        name: {"class": "logging.StreamHandler", "formatter": "loanline", "stream": "ext://sys.stderr"}
-        for name in ("console", "error_console")
-    },
-    "root": {"level": "INFO", "handlers": []},  # the app installs its own handler (servicing/operations/logs.py)
-    "loggers": {
-        "gunicorn.error": {"handlers": ["error_console"], "level": "INFO", "propagate": False},
-        "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},  # the app logs each request
-    },
-}
+# LOANLINE_GUNICORN_OWN_LOGS=1 leaves gunicorn its own plain logging to the files its command line names (the
+# rate-limit tests read its error and access logs to see both workers answer)
+if os.environ.get("LOANLINE_GUNICORN_OWN_LOGS") != "1":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"loanline": {"()": _FORMATTER}},
+        # the names of gunicorn's own defaults, which its root logger's settings refer to
+        "handlers": {
+            name: {"class": "logging.StreamHandler", "formatter": "loanline", "stream": "ext://sys.stderr"}
+            for name in ("console", "error_console")
+        },
+        "root": {"level": "INFO", "handlers": []},  # the app installs its own handler (servicing/operations/logs.py)
+        "loggers": {
+            "gunicorn.error": {"handlers": ["error_console"], "level": "INFO", "propagate": False},
+            "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},  # the app logs each request
+        },
+    }
 
 
 def on_starting(server: Any) -> None:

@@ -183,7 +183,7 @@ def workers(database_url: str, tmp_path: Path, redis_prefix: str) -> Iterator[Wo
         "LOANLINE_DATABASE_URL": database_url, "LOANLINE_SECRET_KEY": SECRET, "LOANLINE_INSTANCE_PATH": str(tmp_path),
         "LOANLINE_TODAY": "2026-03-20", "LOANLINE_PUBLIC_URL": base_url, "LOANLINE_REDIS_URL": REDIS_URL,
         "LOANLINE_RATE_LIMIT_PREFIX": redis_prefix, "LOANLINE_FLOOD_LIMIT": "5/minute",
-        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN, "PYTHONPATH": str(REPO),
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN, "PYTHONPATH": str(REPO), "LOANLINE_GUNICORN_OWN_LOGS": "1",
     }  # fmt: skip
     engine = make_engine(database_url)
     sessions = make_session_factory(engine)
