@@ -132,7 +132,8 @@ def test_two_schedulers_one_leads_and_end_of_day_runs_each_business_date_once(
         wait_for(lambda: days_run(engine) == len(reference[3]), "end of day through today", pair)
         wait_for(lambda: any(s.said("eod for 2026-03-20 done") for s in pair), "the leader's report", pair)
         leaders = [s for s in pair if s.said("scheduler: leading")]
-        standbys = [s for s in pair if s.said("standing by")]
+        # a leader may also have stood by for a moment while the other held the lock at start
+        standbys = [s for s in pair if s.said("standing by") and not s.said("scheduler: leading")]
     assert len(leaders) == 1 and len(standbys) == 1
     assert not standbys[0].said("eod for")
     assert outcome(sessions) == reference
