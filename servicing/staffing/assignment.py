@@ -20,6 +20,7 @@ from servicing.audit import record_audit
 from servicing.conversations import ConversationState
 from servicing.staffing.presence import Presence
 from servicing.staffing.skills import language_of, needed_skill
+from servicing.store.db import IN_THIS_SCHEMA
 from servicing.store.models import Conversation, Specialist
 
 ASSIGNMENT_LOCK = 15_0001  # the advisory lock key every run of the assignment takes on PostgreSQL
@@ -98,7 +99,7 @@ _WAITING = (
 def take_assignment_turn(session: Session) -> None:
     """Wait until no other run of the assignment is under way (PostgreSQL; SQLite has one writer at a time)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ASSIGNMENT_LOCK})
+        session.execute(text(f"SELECT pg_advisory_xact_lock({IN_THIS_SCHEMA})"), {"key": ASSIGNMENT_LOCK})
 
 
 def available_candidates(session: Session) -> list[Candidate]:

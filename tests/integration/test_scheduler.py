@@ -193,6 +193,31 @@ def test_the_advisory_lock_has_one_holder_and_is_lost_with_its_connection(databa
             each.dispose()
 
 
+@pytest.mark.postgres
+def test_two_installations_in_two_schemas_of_one_database_each_have_their_own_leader(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's advisory lock")
+    here = make_engine(database_url)
+    with here.connect() as connection:
+        engine_schema = str(connection.scalar(text("SELECT current_schema()")))
+    schema = f"{engine_schema}_other"
+    with here.begin() as connection:
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    there = make_engine(database_url.replace(engine_schema, schema))
+    ours, theirs, ours_again = AdvisoryLock(here), AdvisoryLock(there), AdvisoryLock(here)
+    try:
+        assert ours.try_to_lead() and theirs.try_to_lead(), "each installation leads its own"
+        assert ours.still_leading() and theirs.still_leading()
+        assert not ours_again.try_to_lead(), "a second scheduler of the same installation stands by"
+    finally:
+        for each in (ours, theirs, ours_again):
+            each.step_down()
+        there.dispose()
+        with here.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        here.dispose()
+
+
 def test_an_in_memory_database_cannot_have_a_scheduler() -> None:
     with pytest.raises(ValueError, match="in-memory"):
         leadership_for(make_engine("sqlite://"))
