@@ -128,3 +128,8 @@ def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+def named_connections(url: str, application_name: str) -> str:
+    """Return the URL with an application name its connections carry, so that a test can end only those."""
+    return make_url(url).update_query_dict({"application_name": application_name}).render_as_string(hide_password=False)
