@@ -74,6 +74,16 @@ _GLUED = re.compile("(?<!\\S)(?:وال|بال|فال|كال|لل|ال)(?=[\u0621
 # Scripts whose words carry endings glued on (Korean verb endings and particles, Arabic pronoun suffixes): an
 # unknown word there reads as the longest known word it begins with, of at least this many letters.
 _GLUED_ENDINGS = ((re.compile(f"^[{_HANGUL}]+$"), 2), (re.compile("^[\u0621-\u064a]+$"), 3))
+# Letters glued before a word that are words of their own (Arabic و "and", ف "so", ب "with", ل "for": ومش is و مش,
+# بقسط is ب قسط), and the endings glued after it (Arabic pronouns and verb persons: اتحسبوا and اتحسبت are both
+# اتحسب + an ending). An unknown word reads as the catalog word left when a prefix is taken away, or as a catalog
+# word with the same root form (the word less one ending, at least this many letters left).
+_GLUED_AFFIXES = (
+    (re.compile("^[\u0621-\u064a]+$"), ("\u0648", "\u0641", "\u0628", "\u0644"),
+     ("\u0648\u0627", "\u0648\u0646", "\u064a\u0646", "\u0627\u062a", "\u0647\u0627", "\u0647\u0645",
+      "\u0643\u0645", "\u0646\u0627", "\u062a\u0645", "\u0646\u064a", "\u062a", "\u064a", "\u0643",
+      "\u0647", "\u0627"), 3),
+)  # fmt: skip
 _SCRIPTS = {
     "hi": re.compile("[\u0900-\u097f]"),
     "zh_CN": re.compile(f"[{_UNSPACED}]"),
@@ -135,6 +145,25 @@ def shortest_stem(word: str) -> int | None:
     for script, shortest in _GLUED_ENDINGS:
         if script.match(word):
             return shortest
+    return None
+
+
+def unglued(word: str) -> tuple[str, ...]:
+    """Return the readings of a word without the one-letter word glued before it (Arabic ومش: مش), if any."""
+    for script, prefixes, _endings, _shortest in _GLUED_AFFIXES:
+        if script.match(word):
+            return tuple(word[1:] for prefix in prefixes if word.startswith(prefix) and len(word) > 2)
+    return ()
+
+
+def root_form(word: str) -> str | None:
+    """Return a word less its longest glued ending, leaving enough letters (Arabic اتحسبوا: اتحسب), or None."""
+    for script, _prefixes, endings, shortest in _GLUED_AFFIXES:
+        if script.match(word):
+            for ending in endings:  # longest first
+                if word.endswith(ending) and len(word) - len(ending) >= shortest:
+                    return word[: -len(ending)]
+            return None
     return None
 
 
