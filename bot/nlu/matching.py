@@ -28,7 +28,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.nlu.catalogs import Phrase
-from bot.nlu.text import is_unspaced_pair, root_form, shortest_stem, unglued
+from bot.nlu.text import is_unspaced_pair, root_form, shortest_stem, shortest_typo, unglued
 
 DIGIT_WEIGHT = 0.5
 # A pair of Chinese characters no catalog knows is most often two words' edges ("道我" in "知道我的余额"), not
@@ -166,7 +166,7 @@ class PhraseIndex:
             if form in self.frequency:
                 return form
         stem = self.stem(word) or self.same_root(word)
-        if stem is not None or len(word) < MIN_CORRECTABLE:
+        if stem is not None or len(word) < shortest_typo(word, MIN_CORRECTABLE):
             return stem or word
         found: set[str] = set()
         for variant in deletions(word) | {word}:

@@ -84,6 +84,10 @@ _GLUED_AFFIXES = (
       "\u0643\u0645", "\u0646\u0627", "\u062a\u0645", "\u0646\u064a", "\u062a", "\u064a", "\u0643",
       "\u0647", "\u0627"), 3),
 )  # fmt: skip
+# Scripts whose short words are one letter from many others: Arabic is written without its short vowels, so a
+# four-letter word (تسوي, "you do") is one edit from another word (تسويه, "settlement"). Typos are corrected in
+# words of at least this many letters there (4 elsewhere).
+_SHORTEST_TYPO = ((re.compile("^[\u0621-\u064a]+$"), 5),)
 _SCRIPTS = {
     "hi": re.compile("[\u0900-\u097f]"),
     "zh_CN": re.compile(f"[{_UNSPACED}]"),
@@ -165,6 +169,14 @@ def root_form(word: str) -> str | None:
                     return word[: -len(ending)]
             return None
     return None
+
+
+def shortest_typo(word: str, default: int) -> int:
+    """Return the fewest letters a word of this script needs for a typo in it to be corrected."""
+    for script, shortest in _SHORTEST_TYPO:
+        if script.match(word):
+            return shortest
+    return default
 
 
 def is_devanagari(text: str) -> bool:
