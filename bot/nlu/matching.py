@@ -109,6 +109,7 @@ class PhraseIndex:
             for phrase, words in zip(self.phrases, self.words, strict=True)
         ]
         self.masses = [sum(weights.values()) for weights in self.word_weights]
+        self.keys = [(phrase.locale, phrase.label) for phrase in self.phrases]
         self.exact: dict[str, list[int]] = defaultdict(list)
         self.strong: dict[str, list[int]] = defaultdict(list)
         self.middle: dict[str, list[int]] = defaultdict(list)
@@ -243,26 +244,31 @@ class PhraseIndex:
     def _scores(self, words: list[str], candidates: set[int], seen: _TextWeights) -> list[tuple[float, int]]:
         """Return (100 x phrase share^a x text share^b, position) of each candidate; `seen` keeps the text's
         weights and explained shares per locale and intent from one call to the next."""
-        a, b = self.scoring.phrase_exponent, self.scoring.text_exponent
+        a = self.scoring.phrase_exponent
         text_weights, explained = seen
-        phrases, word_weights, masses = self.phrases, self.word_weights, self.masses
+        keys, word_weights, masses = self.keys, self.word_weights, self.masses
+        present = set(words)
         scored = []
         for position in candidates:
-            phrase = phrases[position]
-            locale = phrase.locale
-            weights = text_weights.get(locale)
-            if weights is None:
-                weights = text_weights[locale] = {word: self.weight(locale, word) for word in words}
-            key = (locale, phrase.label)
+            key = keys[position]
             share = explained.get(key)
             if share is None:
-                vocabulary = self.vocabulary[key]
-                found = sum([weight for word, weight in weights.items() if word in vocabulary])
-                share = explained[key] = (found / (sum(weights.values()) + self.scoring.text_prior)) ** b
-            own = word_weights[position]
-            shared = sum([own[word] for word in own.keys() & weights.keys()])
+                share = explained[key] = self._explained(key, words, text_weights)
+            own = word_weights[position]  # the phrase's words with their weights: what is shared is weighed so
+            shared = sum([own[word] for word in own.keys() & present])
             scored.append((100.0 * (shared / masses[position]) ** a * share, position))
         return scored
+
+    def _explained(self, key: tuple[str, str], words: list[str], text_weights: dict[str, dict[str, float]]) -> float:
+        """Return the text share^b of a (locale, intent): its words found in any phrase of that intent there."""
+        locale = key[0]
+        weights = text_weights.get(locale)
+        if weights is None:
+            weights = text_weights[locale] = {word: self.weight(locale, word) for word in words}
+        vocabulary = self.vocabulary[key]
+        found = sum([weight for word, weight in weights.items() if word in vocabulary])
+        share: float = (found / (sum(weights.values()) + self.scoring.text_prior)) ** self.scoring.text_exponent
+        return share
 
     def _characters(self, text: str, position: int) -> float:
         """Return rapidfuzz's similarity of the text and a phrase when near-identical, else 0."""
