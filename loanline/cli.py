@@ -701,8 +701,8 @@ def _print_evaluation(report: Report) -> None:
             if not o.correct:
                 click.echo(f"  missed [{o.example.lang}] {o.example.text}: {o.example.intent or UNKNOWN} -> "
                            f"{o.intent or UNKNOWN} ({o.score:.1f})")  # fmt: skip
-        rejected = sum(1 for o in held_out.outcomes if o.example.intent is None)
-        click.echo(f"held-out out-of-scope rejection: {held_out.rejection:.3f}  ({rejected})")
+        unknown = sum(1 for o in held_out.outcomes if o.example.intent is None)
+        click.echo(f"held-out out-of-scope rejection: {held_out.rejection:.3f}  ({unknown})")
         click.echo(f"held-out accuracy: {held_out.accuracy:.3f}  ({len(held_out.outcomes)})")
     out_of_scope = sum(1 for o in report.outcomes if o.example.intent is None)
     click.echo(f"out-of-scope rejection: {report.rejection:.3f}  ({out_of_scope})")

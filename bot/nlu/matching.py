@@ -160,7 +160,9 @@ class PhraseIndex:
         return UNKNOWN_PAIR_WEIGHT if is_unspaced_pair(word) else self.unknown_weight[locale]
 
     def correct(self, word: str) -> str:
-        """Return the catalog word one edit away (two for long words) from an unknown word, else the word."""
+        """Return the catalog word an unknown word stands for, else the word: without a glued one-letter word, the
+        word it begins with or shares a root with (scripts that glue, see `bot.nlu.text`), else the catalog word
+        one edit away (two for long words; a short word keeps its first letter)."""
         if word in self.frequency or is_number(word):
             return word
         for form in unglued(word):
