@@ -275,6 +275,8 @@ def checked_email(typed: str) -> str | None:
     if not EMAIL_LOCAL.fullmatch(local) or ".." in local or local.startswith(".") or local.endswith("."):
         raise InvalidInput(f"email: the part before the @ cannot be {local!r}")
     domain = domain.lower()
+    if not domain:
+        raise InvalidInput("email: nothing after the @ (name@example.com)")
     try:
         labels = domain.encode("idna").decode("ascii").split(".")
     except UnicodeError as error:

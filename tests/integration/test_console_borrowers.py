@@ -200,9 +200,10 @@ def test_the_email_is_changed_validated_and_removed_with_a_reason_and_audited_ma
         assert session.get_one(Borrower, borrower_id).email == "Ana.S@correo.example"
     found = client.get("/console/search/?q=ana.s%40correo.example").get_data(as_text=True)
     assert f'href="/console/borrowers/{borrower_id}"' in found
-    for typed, said in (("ana.s@", "is not a domain"), ("ana s@correo.example", "before the @"),
-                        ("ana@@correo.example", "not an email address"), ("ana@localhost", "is not a domain"),
-                        ("Ana.S@CORREO.example", "already the borrower")):  # fmt: skip
+    refused = (("ana.s@", "nothing after the @"), ("ana.s@correo", "is not a domain"),
+               ("ana s@correo.example", "before the @"), ("ana@@correo.example", "not an email address"),
+               ("ana@localhost", "is not a domain"), ("Ana.S@CORREO.example", "already the borrower"))  # fmt: skip
+    for typed, said in refused:
         page = post(client, borrower_id, "email", email=typed, reason="typo")
         assert "Not changed: email:" in page and said in page, typed
     assert "Email removed." in post(client, borrower_id, "email", email="  ", reason="asked us to forget it")
