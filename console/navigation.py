@@ -9,6 +9,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from console.queue.forms import PRESENCE_CHOICES
 from console.security import sessions
 from servicing.approvals.requests import pending_count
 from servicing.specialists import Role
@@ -32,14 +33,16 @@ ROLE_NAMES = {Role.SPECIALIST: _l("Specialist"), Role.SUPERVISOR: _l("Supervisor
 
 
 def navigation() -> dict[str, Any]:
-    """Give templates the nav entries the specialist may see, the role names and the page's language."""
+    """Give templates the nav entries the specialist may see, the role names, the page's language and the
+    header's presence choices (the status form on every page, docs/console-assignment.md)."""
     role = current_user.role if current_user.is_authenticated else None
     items = [
         (endpoint, _counted(endpoint, label))
         for endpoint, label, least in NAV
         if role is not None and role.includes(least) and endpoint in current_app.view_functions
     ]
-    return {"nav_items": items, "role_names": ROLE_NAMES, "current_locale": str(get_locale() or "en")}
+    return {"nav_items": items, "role_names": ROLE_NAMES, "current_locale": str(get_locale() or "en"),
+            "presence_choices": PRESENCE_CHOICES}  # fmt: skip
 
 
 def _counted(endpoint: str, label: object) -> object:

@@ -89,15 +89,14 @@ def mine() -> str:
 
 
 def _forms(team: list[Member]) -> dict[str, object]:
-    """Return the forms the queue pages carry: presence, save view, bulk (with the people to assign to)."""
+    """Return the forms the queue pages carry: save view, bulk (with the people to assign to)."""
     bulk = BulkForm()
     bulk.to.choices = [("", "—")] + [
         (member.username, f"{member.display_name} ({presence_label(member.presence)}, {member.load}/{member.capacity})")
         for member in team
     ]
-    presence = PresenceForm(presence=user().presence)
     return {
-        "presence_form": presence, "save_form": SaveViewForm(), "delete_form": DeleteViewForm(), "bulk_form": bulk,
+        "save_form": SaveViewForm(), "delete_form": DeleteViewForm(), "bulk_form": bulk,
         "seen_version": seen_version, "channels": CHANNELS, "languages": LANGUAGES, "skills": [s.value for s in Skill],
         "may_assign_others": user().role.includes(Role.SUPERVISOR),
     }  # fmt: skip

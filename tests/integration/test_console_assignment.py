@@ -86,6 +86,43 @@ def test_an_unknown_presence_is_refused_and_changes_nothing(app: Flask) -> None:
         assert specialist(session, "sam").presence == "offline"
 
 
+STATUS_FORM = re.compile(
+    r'<form method="post" action="/console/queue/presence" class="my-status" id="status" data-presence="(\w+)">'
+    r'.*?<input type="hidden" name="next" value="([^"]*)">'
+    r'.*?<select id="status-presence" name="presence">(.*?)</select>',
+    re.S,
+)
+
+
+@pytest.mark.parametrize("path", ["/console/", "/console/loans/?q=LN", "/console/search/?q=x", "/console/queue/mine",
+                                  "/console/reports/", "/console/notifications/"])  # fmt: skip
+def test_every_page_carries_the_status_in_its_header_and_setting_it_comes_back_to_that_page(
+    app: Flask, path: str
+) -> None:
+    sam = signed_in(app, "sam")
+    shown = STATUS_FORM.search(sam.get(path).get_data(as_text=True))
+    assert shown is not None, path
+    presence, back, options = shown.groups()
+    assert (presence, back) == ("offline", path)
+    assert '<option value="offline" selected>Offline</option>' in options
+    form = {"presence": "away", "next": back, "csrf_token": csrf_token(sam, path)}
+    answer = sam.post("/console/queue/presence", data=form)
+    assert answer.status_code == 302 and answer.headers["Location"] == path
+    page = sam.get(path).get_data(as_text=True)
+    assert "Your status: Away." in page
+    assert STATUS_FORM.search(page).group(1) == "away"  # type: ignore[union-attr]
+    with sessions_of(app)() as session:
+        assert specialist(session, "sam").presence == "away"
+
+
+def test_the_status_form_refuses_a_request_without_its_csrf_token(app: Flask) -> None:
+    sam = signed_in(app, "sam")
+    answer = sam.post("/console/queue/presence", data={"presence": "available"})
+    assert answer.status_code in (302, 400)
+    with sessions_of(app)() as session:
+        assert specialist(session, "sam").presence == "offline"
+
+
 def test_the_queue_filters_by_channel_language_reason_sla_and_skill(app: Flask) -> None:
     sessions = sessions_of(app)
     breached_sms = waiting(sessions, "+15550000011", EscalationReason.ASKED, minutes_ago=90)
