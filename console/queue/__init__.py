@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers.response import Response
 
 from console.queue.forms import BulkForm, DeleteViewForm, PresenceForm, ReassignForm, SaveViewForm
@@ -135,7 +136,9 @@ def presence() -> Response:
         return back
     flash(_("Your status: %(presence)s.", presence=presence_label(form.presence.data or "")), "success")
     if handed_back:
-        flash(_("Back in the queue: %(count)d conversations you had not answered.", count=len(handed_back)), "info")
+        flash(ngettext("Back in the queue: %(num)d conversation you had not answered.",
+                       "Back in the queue: %(num)d conversations you had not answered.",
+                       len(handed_back)), "info")  # fmt: skip
     if form.presence.data == "available":
         offer_waiting_conversations()
     return back
@@ -220,7 +223,7 @@ def _ticked() -> list[tuple[int, str]] | None:
 
 def _report(outcome: BulkOutcome) -> None:
     if outcome.done:
-        flash(_("Done: %(count)d conversations.", count=len(outcome.done)), "success")
+        flash(ngettext("Done: %(num)d conversation.", "Done: %(num)d conversations.", len(outcome.done)), "success")
     for conversation_id, why in sorted(outcome.skipped.items()):
         flash(_("Skipped conversation %(id)d: %(why)s.", id=conversation_id, why=why), "warning")
 

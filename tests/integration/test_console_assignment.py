@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -74,8 +75,18 @@ def test_a_specialist_who_becomes_available_gets_the_waiting_conversation_and_lo
     assert (conversation(app, spanish).state, conversation(app, spanish).assigned_to) == ("assigned", "sam")
     assert actions(app, "conversation.assigned") == [("assignment", str(spanish))]
     page = set_status(sam, "offline")
-    assert "Back in the queue: 1 conversations you had not answered." in page
+    assert "Back in the queue: 1 conversation you had not answered." in page
     assert conversation(app, spanish).state == "queued"
+
+
+def test_handing_back_one_conversation_is_said_in_the_singular_in_french_too(app: Flask) -> None:
+    profile(app, "sam", languages=["en"], skills=["general"])
+    waiting(sessions_of(app), "+15550000091")
+    sam = signed_in(app, "sam")
+    set_status(sam, "available")
+    profile(app, "sam", locale="fr")
+    page = html.unescape(set_status(sam, "offline"))
+    assert "De retour dans la file : 1 conversation à laquelle vous n'aviez pas répondu." in page
 
 
 def test_an_unknown_presence_is_refused_and_changes_nothing(app: Flask) -> None:
@@ -178,7 +189,7 @@ def test_bulk_resolve_skips_a_conversation_that_changed_since_the_page_was_shown
     form = {"action": "resolve", "conversation": [str(first), str(second), str(third)],
             "csrf_token": csrf_token(sam, QUEUE), **{f"seen-{key}": value for key, value in seen.items()}}  # fmt: skip
     response = sam.post("/console/queue/bulk", data=form, follow_redirects=True).get_data(as_text=True)
-    assert "Done: 1 conversations." in response
+    assert "Done: 1 conversation." in response
     assert f"Skipped conversation {second}: changed since the page was shown." in response
     assert f"Skipped conversation {third}: changed since the page was shown." in response
     assert conversation(app, first).state == "bot"
