@@ -196,10 +196,12 @@ def test_a_supervisor_and_two_specialists_run_a_shift_from_the_console(
     screenshot(greta, "shift-available")
 
     # Borrowers write in; the assignment gives each to someone who speaks their language, the least loaded first.
-    console.text_from_borrower(VIKRAM.phone, "agent se baat karao")
+    told = console.text_from_borrower(VIKRAM.phone, "agent se baat karao")
+    assert "आपको एक विशेषज्ञ से जोड़ा जा रहा है, जो जल्द ही यहीं जवाब देंगे।" in told  # day or night: Ravi is at work
     vikram = held_conversation(console, VIKRAM)
     assert vikram.assigned_to == RAVI.username  # only Ravi speaks Hindi
-    console.text_from_borrower(LUKAS.phone, "Mitarbeiter")
+    told = console.text_from_borrower(LUKAS.phone, "Mitarbeiter")
+    assert "Ich verbinde Sie mit einem Berater, der Ihnen hier in Kürze antwortet." in told  # not "from Monday"
     lukas = held_conversation(console, LUKAS)
     assert lukas.assigned_to == GRETA.username  # both speak German: Greta holds nothing, Ravi one
     console.text_from_borrower(JONAS.phone, "Kundenservice")
