@@ -12,6 +12,7 @@ from flask_login import current_user
 from console.queue.forms import PRESENCE_CHOICES
 from console.security import sessions
 from servicing.approvals.requests import pending_count
+from servicing.conversations import held_count
 from servicing.specialists import Role
 
 # (endpoint, label, least role); later pages add their entry here.
@@ -29,6 +30,7 @@ NAV = (
     ("desk.macros", _l("Macros"), Role.SUPERVISOR),
     ("search.index", _l("Search"), Role.SPECIALIST),
 )
+COUNTED = {"approvals.index": "approvals_waiting", "queue.mine": "conversations_held"}  # endpoint: its count in g
 ROLE_NAMES = {Role.SPECIALIST: _l("Specialist"), Role.SUPERVISOR: _l("Supervisor"), Role.ADMIN: _l("Administrator")}
 
 
@@ -46,13 +48,16 @@ def navigation() -> dict[str, Any]:
 
 
 def _counted(endpoint: str, label: object) -> object:
-    """Return a nav label with its count when the entry counts something (the requests waiting for approval)."""
-    waiting = g.get("approvals_waiting") if endpoint == "approvals.index" else None
-    return f"{label} ({waiting})" if waiting else label
+    """Return a nav label with its count when the entry counts something: the requests waiting for approval, and
+    the conversations the specialist holds (so one assigned while they read another page shows on the next)."""
+    counter = COUNTED.get(endpoint)
+    count = g.get(counter) if counter else None
+    return f"{label} ({count})" if count else label
 
 
-def count_waiting_approvals() -> None:
-    """Count the requests waiting for approval before a page's view runs (for the nav).
+def count_for_navigation() -> None:
+    """Count the requests waiting for approval and the conversations the specialist holds before a page's view
+    runs (for the nav).
 
     Before the view, not while its template renders: a view may render inside its own transaction, and on
     SQLite a second transaction in the same thread would wait for the first one's write lock.
@@ -60,3 +65,4 @@ def count_waiting_approvals() -> None:
     if request.method == "GET" and current_user.is_authenticated and request.blueprint not in (None, "static"):
         with sessions()() as session:
             g.approvals_waiting = pending_count(session)
+            g.conversations_held = held_count(session, current_user.username)

@@ -89,6 +89,19 @@ def test_handing_back_one_conversation_is_said_in_the_singular_in_french_too(app
     assert "De retour dans la file : 1 conversation à laquelle vous n'aviez pas répondu." in page
 
 
+def test_the_nav_counts_the_conversations_the_specialist_holds_on_every_page(app: Flask) -> None:
+    sessions = sessions_of(app)
+    first, second = waiting(sessions, "+15550000101"), waiting(sessions, "+15550000102")
+    sam = signed_in(app, "sam")
+    assert ">My conversations</a>" in sam.get("/console/").get_data(as_text=True)
+    with sessions.begin() as session:
+        claim_conversation(session, first, "sam", datetime.now(UTC))
+        claim_conversation(session, second, "sam", datetime.now(UTC))
+    for path in ("/console/", "/console/loans/?q=LN", "/console/reports/"):
+        assert ">My conversations (2)</a>" in sam.get(path).get_data(as_text=True), path
+    assert ">My conversations</a>" in signed_in(app, "ana").get("/console/").get_data(as_text=True)  # only one's own
+
+
 def test_an_unknown_presence_is_refused_and_changes_nothing(app: Flask) -> None:
     sam = signed_in(app, "sam")
     page = set_status(sam, "asleep")
