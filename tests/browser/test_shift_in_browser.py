@@ -209,7 +209,11 @@ def test_a_supervisor_and_two_specialists_run_a_shift_from_the_console(
     assert jonas.assigned_to == RAVI.username  # one each: Ravi's last assignment is the older one
 
     for desk_page, mine in ((greta, (lukas,)), (ravi, (vikram, jonas))):
-        desk_page.get_by_role("navigation", name="Main").get_by_role("link", name="My conversations").click()
+        desk_page.reload()  # still the home page: the nav counts what they hold
+        held_link = desk_page.get_by_role("navigation", name="Main").get_by_role(
+            "link", name=f"My conversations ({len(mine)})", exact=True
+        )
+        held_link.click()
         for held in mine:
             expect(desk_page.locator(f'a[href="/console/conversations/{held.id}"]').first).to_be_visible()
     screenshot(ravi, "shift-assigned")
