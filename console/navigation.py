@@ -9,8 +9,10 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from console.queue.forms import PRESENCE_CHOICES
 from console.security import sessions
 from servicing.approvals.requests import pending_count
+from servicing.conversations import held_count
 from servicing.specialists import Role
 
 # (endpoint, label, least role); later pages add their entry here.
@@ -28,28 +30,34 @@ NAV = (
     ("desk.macros", _l("Macros"), Role.SUPERVISOR),
     ("search.index", _l("Search"), Role.SPECIALIST),
 )
+COUNTED = {"approvals.index": "approvals_waiting", "queue.mine": "conversations_held"}  # endpoint: its count in g
 ROLE_NAMES = {Role.SPECIALIST: _l("Specialist"), Role.SUPERVISOR: _l("Supervisor"), Role.ADMIN: _l("Administrator")}
 
 
 def navigation() -> dict[str, Any]:
-    """Give templates the nav entries the specialist may see, the role names and the page's language."""
+    """Give templates the nav entries the specialist may see, the role names, the page's language and the
+    header's presence choices (the status form on every page, docs/console-assignment.md)."""
     role = current_user.role if current_user.is_authenticated else None
     items = [
         (endpoint, _counted(endpoint, label))
         for endpoint, label, least in NAV
         if role is not None and role.includes(least) and endpoint in current_app.view_functions
     ]
-    return {"nav_items": items, "role_names": ROLE_NAMES, "current_locale": str(get_locale() or "en")}
+    return {"nav_items": items, "role_names": ROLE_NAMES, "current_locale": str(get_locale() or "en"),
+            "presence_choices": PRESENCE_CHOICES}  # fmt: skip
 
 
 def _counted(endpoint: str, label: object) -> object:
-    """Return a nav label with its count when the entry counts something (the requests waiting for approval)."""
-    waiting = g.get("approvals_waiting") if endpoint == "approvals.index" else None
-    return f"{label} ({waiting})" if waiting else label
+    """Return a nav label with its count when the entry counts something: the requests waiting for approval, and
+    the conversations the specialist holds (so one assigned while they read another page shows on the next)."""
+    counter = COUNTED.get(endpoint)
+    count = g.get(counter) if counter else None
+    return f"{label} ({count})" if count else label
 
 
-def count_waiting_approvals() -> None:
-    """Count the requests waiting for approval before a page's view runs (for the nav).
+def count_for_navigation() -> None:
+    """Count the requests waiting for approval and the conversations the specialist holds before a page's view
+    runs (for the nav).
 
     Before the view, not while its template renders: a view may render inside its own transaction, and on
     SQLite a second transaction in the same thread would wait for the first one's write lock.
@@ -57,3 +65,4 @@ def count_waiting_approvals() -> None:
     if request.method == "GET" and current_user.is_authenticated and request.blueprint not in (None, "static"):
         with sessions()() as session:
             g.approvals_waiting = pending_count(session)
+            g.conversations_held = held_count(session, current_user.username)

@@ -96,6 +96,17 @@ _WAITING = (
 )
 
 
+def someone_on_shift_for(session: Session, conversation: Conversation) -> bool:
+    """Tell whether an available specialist speaks the conversation's language and has the skill it needs.
+
+    Their load does not matter: a person at work frees a place as they resolve. Out of business hours the bot
+    then tells the borrower a person replies shortly, not at the next opening (docs/conversation.md).
+    """
+    language = language_of(conversation.locale)
+    skill = needed_skill(conversation.skill, conversation.escalation_reason).value
+    return any(language in c.languages and skill in c.skills for c in available_candidates(session))
+
+
 def take_assignment_turn(session: Session) -> None:
     """Wait until no other run of the assignment is under way (PostgreSQL; SQLite has one writer at a time)."""
     if session.get_bind().dialect.name == "postgresql":
