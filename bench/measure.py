@@ -200,6 +200,13 @@ def import_in_child(kind: str, url: str, path: Path, today: Any) -> ChildImport:
         return pool.apply(_child_import, (kind, url, str(path), today))
 
 
+def peak_mb() -> float:
+    """Return the most memory this process, or a child it waited for, has held (ru_maxrss), in MB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
+
+
 def _child_import(kind: str, url: str, path: str, today: Any) -> ChildImport:
     engine = make_engine(url)
     sessions = make_session_factory(engine)
@@ -210,6 +217,4 @@ def _child_import(kind: str, url: str, path: str, today: Any) -> ChildImport:
         result = import_payments(sessions, Path(path), today=today, actor="bench")
     seconds = time.perf_counter() - started
     engine.dispose()
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    forked = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return ChildImport(seconds, len(result.imported), len(result.refused), max(own, forked) / 1024)
+    return ChildImport(seconds, len(result.imported), len(result.refused), peak_mb())
