@@ -11,6 +11,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -195,9 +196,9 @@ def import_in_child(kind: str, url: str, path: Path, today: Any) -> ChildImport:
     The process is started with `spawn`: its peak memory (`ru_maxrss`) is the import's own, not the
     benchmark's, which has generated files and held portfolios before.
     """
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(1) as pool:
-        return pool.apply(_child_import, (kind, url, str(path), today))
+    # not a multiprocessing.Pool: its processes are daemons, which may not fork the second parsing process
+    with ProcessPoolExecutor(1, multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_child_import, kind, url, str(path), today).result()
 
 
 def peak_mb() -> float:
