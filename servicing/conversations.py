@@ -188,6 +188,7 @@ def record_inbound(
         created_at=now,
     )
     if lock:  # the locked conversation's messages arrive one at a time: nobody can store this one meanwhile
+        conversation.last_message_at = now  # written in the same flush as the message
         session.add(message)
         session.flush()
     else:
@@ -196,7 +197,7 @@ def record_inbound(
                 session.add(message)
         except IntegrityError:  # the same provider id arrived on another worker at the same moment
             return Inbound(conversation, None, duplicate=True)
-    conversation.last_message_at = now
+        conversation.last_message_at = now
     return Inbound(conversation, message, duplicate=False)
 
 
@@ -219,9 +220,14 @@ def record_outbound(
     deliver_later: bool = False,
     proactive: bool = False,
     send_after: datetime | None = None,
+    meta: dict[str, Any] | None = None,
+    attachments: list[dict[str, Any]] | None = None,
 ) -> Message:
     """Store an outbound message; with `deliver_later` queue it in the outbox for a worker to send
-    (from `send_after` when given: a message the contact policy deferred to the borrower's morning)."""
+    (from `send_after` when given: a message the contact policy deferred to the borrower's morning).
+
+    `meta` and `attachments` are written with the message (one INSERT, no UPDATE after it).
+    """
     body = storable_text(body)
     message = Message(
         conversation_id=conversation.id,
@@ -232,7 +238,10 @@ def record_outbound(
         status="queued" if deliver_later else "sent",
         created_at=now,
         sent_at=None if deliver_later else now,
+        attachments=attachments or [],
     )
+    if meta is not None:
+        message.meta = meta
     session.add(message)
     session.flush()
     if deliver_later:
