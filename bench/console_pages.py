@@ -784,13 +784,27 @@ def time_audit_writes(db_url: str, count: int) -> list[float]:
 def explain_slowest(engine: Engine, log: list[tuple[str, Any, float]], label: str) -> None:
     """Print the slowest statements of one request, and those reading the messages, with their plans."""
     postgres = engine.dialect.name == "postgresql"
-    log = [item for item in log if not item[0].lstrip().upper().startswith("SET ")]  # settings have no plan
+    # Settings have no plan, but the statements after them are planned under them (search's `SET LOCAL
+    # enable_...`): each statement is explained with the settings in force when it ran.
+    settings: dict[str, str] = {}
+    in_force: dict[int, list[str]] = {}
+    for position, (statement, _parameters, _seconds) in enumerate(log):
+        if statement.lstrip().upper().startswith("SET "):
+            name = statement.split()[2] if statement.split()[1].upper() == "LOCAL" else statement.split()[1]
+            settings[name] = statement
+        else:
+            in_force[position] = list(settings.values())
+    log_of = {id(item): position for position, item in enumerate(log)}
+    log = [item for item in log if not item[0].lstrip().upper().startswith("SET ")]
     slowest = sorted(log, key=lambda item: -item[2])[:3]
     chosen = slowest + [item for item in log if "FROM messages" in item[0] and item not in slowest]
-    for statement, parameters, seconds in chosen:
+    for item in chosen:
+        statement, parameters, seconds = item
         print(f"    {seconds * 1000:7.2f} ms  {' '.join(statement.split())[:300]}")
         prefix = "EXPLAIN (ANALYZE, BUFFERS) " if postgres else "EXPLAIN QUERY PLAN "
         with engine.connect() as connection:
+            for setting in in_force.get(log_of[id(item)], []) if postgres else []:
+                connection.exec_driver_sql(setting)
             plan = connection.exec_driver_sql(prefix + statement, parameters).fetchall()
         for line in plan:
             print(f"               {line[-1] if not postgres else line[0]}")
