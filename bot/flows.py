@@ -77,6 +77,7 @@ from servicing.scheduled import (
     posting_day,
     schedule_payment,
 )
+from servicing.staffing.assignment import someone_on_shift_for
 from servicing.store.accounts import load_account_by_id
 from servicing.store.models import Borrower, Case, Document, Fee, Loan, Payment
 
@@ -1208,7 +1209,7 @@ def hand_off(turn: Turn, reason: EscalationReason, announce: bool = True) -> Non
     turn.conversation.waiting_acknowledged = True
     turn.forget()
     opening = next_opening(turn.now, turn.settings.business_hours, turn.settings.timezone, turn.settings.country)
-    if opening is None:
+    if opening is None or someone_on_shift_for(turn.session, turn.conversation):
         if announce:
             turn.say("I'm passing you to a specialist, who will reply here shortly.")
         else:

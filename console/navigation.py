@@ -10,8 +10,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from console import desk
+from console.queue.forms import PRESENCE_CHOICES
 from console.security import sessions
 from servicing.approvals.requests import pending_count
+from servicing.conversations import held_count
 from servicing.specialists import Role
 
 # (endpoint, label, least role); later pages add their entry here.
@@ -29,29 +31,35 @@ NAV = (
     ("desk.macros", _l("Macros"), Role.SUPERVISOR),
     ("search.index", _l("Search"), Role.SPECIALIST),
 )
+COUNTED = {"approvals.index": "approvals_waiting", "queue.mine": "conversations_held"}  # endpoint: its count in g
 ROLE_NAMES = {Role.SPECIALIST: _l("Specialist"), Role.SUPERVISOR: _l("Supervisor"), Role.ADMIN: _l("Administrator")}
 
 
 def navigation() -> dict[str, Any]:
-    """Give templates the nav entries the specialist may see, the role names and the page's language."""
+    """Give templates the nav entries the specialist may see, the role names, the page's language and the
+    header's presence choices (the status form on every page, docs/console-assignment.md)."""
     role = current_user.role if current_user.is_authenticated else None
     items = [
         (endpoint, _counted(endpoint, label))
         for endpoint, label, least in NAV
         if role is not None and role.includes(least) and endpoint in current_app.view_functions
     ]
-    return {"nav_items": items, "role_names": ROLE_NAMES, "current_locale": str(get_locale() or "en")}
+    return {"nav_items": items, "role_names": ROLE_NAMES, "current_locale": str(get_locale() or "en"),
+            "presence_choices": PRESENCE_CHOICES}  # fmt: skip
 
 
 def _counted(endpoint: str, label: object) -> object:
-    """Return a nav label with its count when the entry counts something (the requests waiting for approval)."""
-    waiting = g.get("approvals_waiting") if endpoint == "approvals.index" else None
-    return f"{label} ({waiting})" if waiting else label
+    """Return a nav label with its count when the entry counts something: the requests waiting for approval, and
+    the conversations the specialist holds (so one assigned while they read another page shows on the next)."""
+    counter = COUNTED.get(endpoint)
+    count = g.get(counter) if counter else None
+    return f"{label} ({count})" if count else label
 
 
 def read_page_header() -> None:
     """Read what a page's header shows before its view runs, in one transaction: the requests waiting for
-    approval (the nav) and the specialist's unread notifications, with a conversation page's macros (`desk`).
+    approval and the conversations the specialist holds (the nav), and their unread notifications, with a
+    conversation page's macros (`desk`).
 
     Before the view, not while its template renders: a view may render inside its own transaction, and on
     SQLite a second transaction in the same thread would wait for the first one's write lock. One transaction
@@ -66,5 +74,6 @@ def read_page_header() -> None:
     with sessions()() as session:
         if counts_approvals:
             g.approvals_waiting = pending_count(session)
+            g.conversations_held = held_count(session, current_user.username)
         if with_desk:
             desk.load_desk(session)

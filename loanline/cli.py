@@ -681,7 +681,10 @@ def outreach_of(session: Session, loan_number: str) -> dict[str, Any]:
 
 
 def _print_evaluation(report: Report) -> None:
-    """Print accuracy per language and per intent, the confusions and the rejection rate; accuracy last."""
+    """Print accuracy per language and per intent, the confusions, the held-out rows' figures and the rejection
+    rate; accuracy last."""
+    from bot.nlu.evaluation import UNKNOWN
+
     for title, rows in (("per language", report.by_language()), ("per intent", report.by_intent())):
         click.echo(title)
         for name, (accuracy, count) in rows.items():
@@ -689,6 +692,18 @@ def _print_evaluation(report: Report) -> None:
     click.echo("confusions (expected -> got, count)")
     for expected, got, count in report.confusions():
         click.echo(f"  {expected} -> {got}  {count}")
+    held_out = report.held_out()
+    if held_out.outcomes:
+        click.echo("held out (rows never seen while the matcher was tuned), per language")
+        for name, (accuracy, count) in held_out.by_language().items():
+            click.echo(f"  {name:<16}{accuracy:>7.3f}  ({count})")
+        for o in held_out.outcomes:
+            if not o.correct:
+                click.echo(f"  missed [{o.example.lang}] {o.example.text}: {o.example.intent or UNKNOWN} -> "
+                           f"{o.intent or UNKNOWN} ({o.score:.1f})")  # fmt: skip
+        unknown = sum(1 for o in held_out.outcomes if o.example.intent is None)
+        click.echo(f"held-out out-of-scope rejection: {held_out.rejection:.3f}  ({unknown})")
+        click.echo(f"held-out accuracy: {held_out.accuracy:.3f}  ({len(held_out.outcomes)})")
     out_of_scope = sum(1 for o in report.outcomes if o.example.intent is None)
     click.echo(f"out-of-scope rejection: {report.rejection:.3f}  ({out_of_scope})")
     click.echo(f"accuracy: {report.accuracy:.3f}")

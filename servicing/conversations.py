@@ -668,6 +668,16 @@ def conversations_of(session: Session, specialist: str, limit: int = 100) -> lis
     return [_entry(row) for row in session.execute(query)]
 
 
+def held_count(session: Session, specialist: str) -> int:
+    """Return how many conversations a specialist holds (the console's "My conversations (n)")."""
+    query = (
+        select(func.count())
+        .select_from(Conversation)
+        .where(Conversation.assigned_to == specialist, Conversation.state == ConversationState.ASSIGNED.value)
+    )
+    return session.scalar(query) or 0
+
+
 def conversation_by_id(session: Session, conversation_id: int) -> Conversation:
     """Return a conversation or refuse an unknown id."""
     conversation = session.get(Conversation, conversation_id)

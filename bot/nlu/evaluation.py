@@ -1,4 +1,10 @@
-"""Scoring classify() on a labelled file: accuracy per language and per intent, confusions, rejection."""
+"""Scoring classify() on a labelled file: accuracy per language and per intent, confusions, rejection.
+
+A row may carry a fourth cell, `held_out`, naming the batch of rows written after the matcher and the catalogs
+were frozen and never looked at while tuning them (for instance `2026-12-05`). Their figures are reported apart:
+they are the ones to quote for messages the matcher has never seen. Once a batch's misses have been studied to
+change the catalogs or the code, its cells are emptied: the rows stay, as ordinary (seen) rows.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from bot.nlu import Classification, classify
 
 UNKNOWN = "unknown"
 COLUMNS = ("lang", "intent", "text")
+HELD_OUT = "held_out"
 
 
 class EvaluationFileError(ValueError):
@@ -20,11 +27,13 @@ class EvaluationFileError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Example:
-    """One labelled utterance; intent None means out of scope (`unknown` in the file)."""
+    """One labelled utterance; intent None means out of scope (`unknown` in the file); `held_out` names the
+    batch of rows never seen while the matcher was tuned ("" for the others)."""
 
     lang: str
     intent: str | None
     text: str
+    held_out: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +82,10 @@ class Report:
         counts = Counter((o.example.intent or UNKNOWN, o.intent or UNKNOWN) for o in self.outcomes if not o.correct)
         return [(expected, got, n) for (expected, got), n in counts.most_common()]
 
+    def held_out(self) -> Report:
+        """Return the report restricted to the held-out rows (those never seen while tuning)."""
+        return Report([o for o in self.outcomes if o.example.held_out])
+
     @property
     def rejection(self) -> float:
         """Return the share of out-of-scope examples that came back with no intent."""
@@ -86,20 +99,22 @@ def _share(flags: Iterable[bool]) -> float:
 
 
 def read_examples(path: Path) -> list[Example]:
-    """Read a `lang<TAB>intent<TAB>text` file with a header; intent `unknown` means out of scope."""
+    """Read a `lang<TAB>intent<TAB>text[<TAB>held_out]` file with a header; intent `unknown` means out of scope,
+    a non-empty `held_out` cell marks a row never seen while the matcher was tuned."""
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
         header = next(reader, None)
-        if header is None or tuple(cell.strip() for cell in header) != COLUMNS:
-            raise EvaluationFileError(f"{path}: the first line must be lang<TAB>intent<TAB>text")
+        columns = tuple(cell.strip() for cell in header or ())
+        if columns not in (COLUMNS, (*COLUMNS, HELD_OUT)):
+            raise EvaluationFileError(f"{path}: the first line must be lang<TAB>intent<TAB>text[<TAB>held_out]")
         examples = []
         for number, row in enumerate(reader, start=2):
             if not row or not "".join(row).strip():
                 continue
-            if len(row) != len(COLUMNS):
-                raise EvaluationFileError(f"{path}:{number}: expected 3 tab-separated cells")
-            lang, intent, text = (cell.strip() for cell in row)
-            examples.append(Example(lang, None if intent == UNKNOWN else intent, text))
+            if not len(COLUMNS) <= len(row) <= len(columns):
+                raise EvaluationFileError(f"{path}:{number}: expected {len(columns)} tab-separated cells or 3")
+            lang, intent, text, held_out = ([cell.strip() for cell in row] + [""])[:4]
+            examples.append(Example(lang, None if intent == UNKNOWN else intent, text, held_out))
     return examples
 
 

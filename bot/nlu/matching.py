@@ -28,7 +28,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.nlu.catalogs import Phrase
-from bot.nlu.text import is_unspaced_pair, shortest_stem
+from bot.nlu.text import is_unspaced_pair, root_form, shortest_stem, shortest_typo, unglued
 
 DIGIT_WEIGHT = 0.5
 # A pair of Chinese characters no catalog knows is most often two words' edges ("道我" in "知道我的余额"), not
@@ -36,9 +36,18 @@ DIGIT_WEIGHT = 0.5
 UNKNOWN_PAIR_WEIGHT = 1.0
 # Words below this weight ("my", "de", "hai") do not make a phrase a candidate on their own.
 STRONG_WEIGHT = 2.0
+# When no phrase sharing a telling word comes this close, phrases sharing a word of at least MIDDLE_WEIGHT are
+# scored too: a text whose telling words are shared by several intents ("mensualité", "pourquoi") is still
+# compared with the phrases it is nearest, at the cost of more candidates for the few texts that need it.
+WIDEN_BELOW = 60.0
+MIDDLE_WEIGHT = 1.0
 MIN_CORRECTABLE = 4
 LONG_WORD = 8
 CHARACTER_CANDIDATES = 8
+
+
+# A text's word weights per locale and the share of it each (locale, intent) explains, computed once per text.
+_TextWeights = tuple[dict[str, dict[str, float]], dict[tuple[str, str], float]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +66,12 @@ class Scored:
 
     score: float
     position: int
+
+
+def is_number(word: str) -> bool:
+    """Return whether a normalised word is a figure: digits, or digits with a unit or ending glued on ("500k",
+    "15th", Korean "140만원이었는데", Vietnamese "5tr"), which says as little about the intent as the figure."""
+    return word[:1].isdigit()
 
 
 def deletions(word: str) -> set[str]:
@@ -94,8 +109,10 @@ class PhraseIndex:
             for phrase, words in zip(self.phrases, self.words, strict=True)
         ]
         self.masses = [sum(weights.values()) for weights in self.word_weights]
+        self.keys = [(phrase.locale, phrase.label) for phrase in self.phrases]
         self.exact: dict[str, list[int]] = defaultdict(list)
         self.strong: dict[str, list[int]] = defaultdict(list)
+        self.middle: dict[str, list[int]] = defaultdict(list)
         self.weak: dict[str, list[int]] = defaultdict(list)
         self.vocabulary: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.locale_frequency: dict[str, Counter[str]] = defaultdict(Counter)
@@ -104,11 +121,18 @@ class PhraseIndex:
             self.vocabulary[phrase.locale, phrase.label].update(weights)
             self.locale_frequency[phrase.locale].update(weights)
             for word, weight in weights.items():
-                (self.strong if weight >= STRONG_WEIGHT else self.weak)[word].append(position)
+                if weight >= STRONG_WEIGHT:
+                    self.strong[word].append(position)
+                else:
+                    (self.middle if weight >= MIDDLE_WEIGHT else self.weak)[word].append(position)
         self.frequency = Counter(word for words in self.words for word in words)
         self.typos: dict[str, set[str]] = defaultdict(set)
+        self.roots: dict[str, set[str]] = defaultdict(set)
         for word in self.frequency:
-            if len(word) >= MIN_CORRECTABLE and not word.isdigit():
+            for form in (word, root_form(word)):
+                if form is not None:
+                    self.roots[form].add(word)
+            if len(word) >= MIN_CORRECTABLE and not is_number(word):
                 for variant in deletions(word) | {word}:
                     self.typos[variant].add(word)
 
@@ -128,7 +152,7 @@ class PhraseIndex:
 
     def weight(self, locale: str, word: str) -> float:
         """Return how much a word says in a locale; numbers say little, unknown words a lot."""
-        if word.isdigit():
+        if is_number(word):
             return DIGIT_WEIGHT
         known = self.weights[locale].get(word)
         if known is not None:
@@ -136,15 +160,22 @@ class PhraseIndex:
         return UNKNOWN_PAIR_WEIGHT if is_unspaced_pair(word) else self.unknown_weight[locale]
 
     def correct(self, word: str) -> str:
-        """Return the catalog word one edit away (two for long words) from an unknown word, else the word."""
-        if word in self.frequency or word.isdigit():
+        """Return the catalog word an unknown word stands for, else the word: without a glued one-letter word, the
+        word it begins with or shares a root with (scripts that glue, see `bot.nlu.text`), else the catalog word
+        one edit away (two for long words; a short word keeps its first letter)."""
+        if word in self.frequency or is_number(word):
             return word
-        stem = self.stem(word)
-        if stem is not None or len(word) < MIN_CORRECTABLE:
+        for form in unglued(word):
+            if form in self.frequency:
+                return form
+        stem = self.stem(word) or self.same_root(word)
+        if stem is not None or len(word) < shortest_typo(word, MIN_CORRECTABLE):
             return stem or word
         found: set[str] = set()
         for variant in deletions(word) | {word}:
             found |= self.typos.get(variant, set())
+        if len(word) < LONG_WORD:  # a short word mistyped keeps its first letter: "chung" is not "nhung"
+            found = {known for known in found if known[0] == word[0]}
         if not found:
             return word
         # Most frequent first: of two words equally close, the commoner is the likelier meant.
@@ -164,6 +195,15 @@ class PhraseIndex:
                 return word[:length]
         return None
 
+    def same_root(self, word: str) -> str | None:
+        """Return the commonest catalog word with the root form of an unknown word, in scripts that glue endings
+        (Arabic اتحسبوا is اتحسبت, both اتحسب + an ending), else None."""
+        root = root_form(word)
+        if root is None:
+            return None
+        found = self.roots.get(root, set())
+        return min(found, key=lambda known: (-self.frequency[known], known)) if found else None
+
     def search(self, normalised: str, limit: int = 5) -> list[Scored]:
         """Return the phrases closest to a normalised text, best first (at most `limit`, or every exact match)."""
         words = list(dict.fromkeys(self.correct(word) for word in normalised.split()))
@@ -171,8 +211,14 @@ class PhraseIndex:
         exact = [Scored(100.0, i) for i in self.exact.get(text, ())]
         if exact:
             return exact  # all of them: "menu" is a phrase of every language, and the hint picks among them
-        scored = heapq.nlargest(CHARACTER_CANDIDATES, self._scores(words), key=lambda s: (s.score, -s.position))
-        best = [Scored(max(s.score, self._characters(text, s.position)), s.position) for s in scored]
+        candidates = self._candidates(words)
+        seen: _TextWeights = ({}, {})
+        scores = self._scores(words, candidates, seen)
+        if max(scores, default=(0.0, 0))[0] < WIDEN_BELOW:
+            wider = {position for word in words for position in self.middle.get(word, ())} - candidates
+            scores += self._scores(words, wider, seen)
+        scored = heapq.nlargest(CHARACTER_CANDIDATES, scores, key=lambda s: (s[0], -s[1]))
+        best = [Scored(max(score, self._characters(text, position)), position) for score, position in scored]
         best.sort(key=lambda s: (-s.score, s.position))
         return best[:limit]
 
@@ -193,29 +239,38 @@ class PhraseIndex:
             found.update(self.strong.get(word, ()))
         if not found:
             for word in words:
+                found.update(self.middle.get(word, ()))
                 found.update(self.weak.get(word, ()))
         return found
 
-    def _scores(self, words: list[str]) -> list[Scored]:
-        """Return each candidate's 100 x phrase share^a x text share^b."""
-        a, b = self.scoring.phrase_exponent, self.scoring.text_exponent
-        text_weights: dict[str, dict[str, float]] = {}
-        explained: dict[tuple[str, str], float] = {}
+    def _scores(self, words: list[str], candidates: set[int], seen: _TextWeights) -> list[tuple[float, int]]:
+        """Return (100 x phrase share^a x text share^b, position) of each candidate; `seen` keeps the text's
+        weights and explained shares per locale and intent from one call to the next."""
+        a = self.scoring.phrase_exponent
+        text_weights, explained = seen
+        keys, word_weights, masses = self.keys, self.word_weights, self.masses
+        present = set(words)
         scored = []
-        for position in self._candidates(words):
-            phrase = self.phrases[position]
-            if phrase.locale not in text_weights:
-                text_weights[phrase.locale] = {word: self.weight(phrase.locale, word) for word in words}
-            weights = text_weights[phrase.locale]
-            key = (phrase.locale, phrase.label)
-            if key not in explained:
-                vocabulary = self.vocabulary[key]
-                found = sum(weight for word, weight in weights.items() if word in vocabulary)
-                explained[key] = (found / (sum(weights.values()) + self.scoring.text_prior)) ** b
-            own = self.word_weights[position]
-            shared = sum([own[word] for word in own.keys() & weights.keys()])
-            scored.append(Scored(100.0 * (shared / self.masses[position]) ** a * explained[key], position))
+        for position in candidates:
+            key = keys[position]
+            share = explained.get(key)
+            if share is None:
+                share = explained[key] = self._explained(key, words, text_weights)
+            own = word_weights[position]  # the phrase's words with their weights: what is shared is weighed so
+            shared = sum([own[word] for word in own.keys() & present])
+            scored.append((100.0 * (shared / masses[position]) ** a * share, position))
         return scored
+
+    def _explained(self, key: tuple[str, str], words: list[str], text_weights: dict[str, dict[str, float]]) -> float:
+        """Return the text share^b of a (locale, intent): its words found in any phrase of that intent there."""
+        locale = key[0]
+        weights = text_weights.get(locale)
+        if weights is None:
+            weights = text_weights[locale] = {word: self.weight(locale, word) for word in words}
+        vocabulary = self.vocabulary[key]
+        found = sum([weight for word, weight in weights.items() if word in vocabulary])
+        share: float = (found / (sum(weights.values()) + self.scoring.text_prior)) ** self.scoring.text_exponent
+        return share
 
     def _characters(self, text: str, position: int) -> float:
         """Return rapidfuzz's similarity of the text and a phrase when near-identical, else 0."""

@@ -52,6 +52,8 @@ _ENDINGS = {
     "해요": "하", "돼요": "되", "되요": "되", "줘요": "주", "이에요": "", "예요": "", "에요": "", "어요": "",
     "아요": "", "했어": "했", "나요": "", "까요": "", "가요": "", "네요": "", "지요": "", "죠": "", "니다": "",
     "니까": "", "요": "", "해": "하", "줘": "주", "돼": "되",
+    # joining one clause to the next (이미 냈는데, 연체됐다고, 들어오면, 아파서): the clause's verb is what it says
+    "는데": "", "은데": "", "다고": "", "지만": "", "해서": "하", "어서": "", "아서": "", "으면": "", "면": "",
     # as texted: 안녕하세여, 감사함다, 감사합니당
     "세여": "", "에여": "", "해여": "하", "여": "", "함다": "하", "슴다": "", "합니당": "하", "니당": "",
 }  # fmt: skip
@@ -74,6 +76,20 @@ _GLUED = re.compile("(?<!\\S)(?:وال|بال|فال|كال|لل|ال)(?=[\u0621
 # Scripts whose words carry endings glued on (Korean verb endings and particles, Arabic pronoun suffixes): an
 # unknown word there reads as the longest known word it begins with, of at least this many letters.
 _GLUED_ENDINGS = ((re.compile(f"^[{_HANGUL}]+$"), 2), (re.compile("^[\u0621-\u064a]+$"), 3))
+# Letters glued before a word that are words of their own (Arabic و "and", ف "so", ب "with", ل "for": ومش is و مش,
+# بقسط is ب قسط), and the endings glued after it (Arabic pronouns and verb persons: اتحسبوا and اتحسبت are both
+# اتحسب + an ending). An unknown word reads as the catalog word left when a prefix is taken away, or as a catalog
+# word with the same root form (the word less one ending, at least this many letters left).
+_GLUED_AFFIXES = (
+    (re.compile("^[\u0621-\u064a]+$"), ("\u0648", "\u0641", "\u0628", "\u0644"),
+     ("\u0648\u0627", "\u0648\u0646", "\u064a\u0646", "\u0627\u062a", "\u0647\u0627", "\u0647\u0645",
+      "\u0643\u0645", "\u0646\u0627", "\u062a\u0645", "\u0646\u064a", "\u062a", "\u064a", "\u0643",
+      "\u0647", "\u0627"), 3),
+)  # fmt: skip
+# Scripts whose short words are one letter from many others: Arabic is written without its short vowels, so a
+# four-letter word (تسوي, "you do") is one edit from another word (تسويه, "settlement"). Typos are corrected in
+# words of at least this many letters there (4 elsewhere).
+_SHORTEST_TYPO = ((re.compile("^[\u0621-\u064a]+$"), 5),)
 _SCRIPTS = {
     "hi": re.compile("[\u0900-\u097f]"),
     "zh_CN": re.compile(f"[{_UNSPACED}]"),
@@ -136,6 +152,33 @@ def shortest_stem(word: str) -> int | None:
         if script.match(word):
             return shortest
     return None
+
+
+def unglued(word: str) -> tuple[str, ...]:
+    """Return the readings of a word without the one-letter word glued before it (Arabic ومش: مش), if any."""
+    for script, prefixes, _endings, _shortest in _GLUED_AFFIXES:
+        if script.match(word):
+            return tuple(word[1:] for prefix in prefixes if word.startswith(prefix) and len(word) > 2)
+    return ()
+
+
+def root_form(word: str) -> str | None:
+    """Return a word less its longest glued ending, leaving enough letters (Arabic اتحسبوا: اتحسب), or None."""
+    for script, _prefixes, endings, shortest in _GLUED_AFFIXES:
+        if script.match(word):
+            for ending in endings:  # longest first
+                if word.endswith(ending) and len(word) - len(ending) >= shortest:
+                    return word[: -len(ending)]
+            return None
+    return None
+
+
+def shortest_typo(word: str, default: int) -> int:
+    """Return the fewest letters a word of this script needs for a typo in it to be corrected."""
+    for script, shortest in _SHORTEST_TYPO:
+        if script.match(word):
+            return shortest
+    return default
 
 
 def is_devanagari(text: str) -> bool:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers.response import Response
 
 from console.admin.forms import AccountActionForm, NewUserForm, ProfileForm, ResetPasswordForm
@@ -190,6 +191,7 @@ def _account_action(username: str, *, activate: bool) -> Response:
     if activate:
         flash(_("%(username)s can log in again.", username=specialist.username), "success")
     else:
-        flash(_("%(username)s is deactivated; %(count)d conversations went back to the queue.",
-                username=specialist.username, count=len(handed_back)), "success")  # fmt: skip
+        flash(ngettext("%(username)s is deactivated; %(num)d conversation went back to the queue.",
+                       "%(username)s is deactivated; %(num)d conversations went back to the queue.",
+                       len(handed_back), username=specialist.username), "success")  # fmt: skip
     return back

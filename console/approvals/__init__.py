@@ -1,20 +1,24 @@
 """Approvals: the money-moving requests waiting for a second person, and approving or rejecting one.
 
 A maker's request (console/loans/four_eyes.py) waits here. A supervisor or admin who is not the maker approves it
-(the action runs then, once, if the loan is as the page showed it) or rejects it with a note. docs/console-loans.md.
+(the action runs then, once, if the loan is as the page showed it) or rejects it with a note; until then the maker
+may withdraw it. The three share one path (`_decided`): check the form, decide in one transaction, flash what
+happened. docs/console-loans.md.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional
 
 from console.loans.four_eyes import circumstances, effect_helpers, flash_form_errors, refusal_message
 from console.loans.labels import label_helpers, word
@@ -26,13 +30,16 @@ from servicing.approvals.requests import (
     NOTE_LENGTH,
     PENDING,
     REJECTED,
+    WITHDRAWN,
     ApprovalRefused,
+    Decision,
     StaleRequest,
     approve_request,
     get_request,
     recompute,
     reject_request,
     requests_page,
+    withdraw_request,
 )
 from servicing.errors import ServicingError
 from servicing.specialists import Role
@@ -41,7 +48,7 @@ bp = Blueprint("approvals", __name__, url_prefix="/console/approvals")
 bp.context_processor(label_helpers)
 bp.context_processor(effect_helpers)
 LIST_ROLE = Role.SPECIALIST  # makers follow their requests; only checkers decide
-STATUSES = (PENDING, APPROVED, REJECTED)
+STATUSES = (PENDING, APPROVED, REJECTED, WITHDRAWN)
 
 
 class ApproveForm(FlaskForm):
@@ -56,6 +63,13 @@ class RejectForm(FlaskForm):
 
     note = StringField(_l("Why not"), validators=[DataRequired(), Length(max=NOTE_LENGTH)])
     submit = SubmitField(_l("Reject"))
+
+
+class WithdrawForm(FlaskForm):
+    """The maker withdrawing their own request, with an optional note why."""
+
+    note = StringField(_l("Why (optional)"), validators=[Optional(), Length(max=NOTE_LENGTH)])
+    submit = SubmitField(_l("Withdraw my request"))
 
 
 @bp.get("/")
@@ -93,7 +107,7 @@ def show(request_id: int) -> str:
         "approvals/show.html", kept=kept, loan_number=loan_number, asked=Effect.from_json(kept.effect),
         now_effect=now_effect, refused=refused, may_check=may_check,
         approve_form=ApproveForm(formdata=None, seen_state=now_effect.loan_state if now_effect else ""),
-        reject_form=RejectForm(formdata=None),
+        reject_form=RejectForm(formdata=None), withdraw_form=WithdrawForm(formdata=None),
     )  # fmt: skip
 
 
@@ -102,26 +116,9 @@ def show(request_id: int) -> str:
 def approve(request_id: int) -> Response:
     """Approve a request: its action runs now, once, as the checker, if the loan is as the page showed it."""
     form = ApproveForm()
-    back = redirect(url_for("approvals.show", request_id=request_id))
-    if not form.validate_on_submit():
-        flash_form_errors(form)
-        return back
-    try:
-        with sessions().begin() as session:
-            decision = approve_request(session, request_id, seen_state=form.seen_state.data or "",
-                                       who=circumstances(letters=True))  # fmt: skip
-    except StaleRequest:
-        flash(_("The loan changed while you looked: here is the effect now. Approve again to go ahead."), "error")
-        return back
-    except ServicingError as refused:
-        flash(refusal_message(refused), "error")
-        return back
-    if decision.decided_now:
-        flash(_("Request #%(id)s approved and done.", id=request_id), "success")
-    else:
-        flash(_("Request #%(id)s was already %(status)s by %(who)s; nothing changed.", id=request_id,
-                status=word("approval_status", decision.status), who=decision.decided_by), "success")  # fmt: skip
-    return redirect(url_for("approvals.index"))
+    return _decided(request_id, form, _("Request #%(id)s approved and done.", id=request_id), lambda session:
+                    approve_request(session, request_id, seen_state=form.seen_state.data or "",
+                                    who=circumstances(letters=True)))  # fmt: skip
 
 
 @bp.post("/<int:request_id>/reject")
@@ -129,19 +126,39 @@ def approve(request_id: int) -> Response:
 def reject(request_id: int) -> Response:
     """Reject a request with a note; nothing about the loan changes."""
     form = RejectForm()
+    return _decided(request_id, form, _("Request #%(id)s rejected.", id=request_id), lambda session:
+                    reject_request(session, request_id, checker=user().username, note=form.note.data or "",
+                                   now=datetime.now(UTC)))  # fmt: skip
+
+
+@bp.post("/<int:request_id>/withdraw")
+@requires_role(LIST_ROLE)
+def withdraw(request_id: int) -> Response:
+    """Withdraw one's own pending request (the maker only); nothing about the loan changes."""
+    form = WithdrawForm()
+    return _decided(request_id, form, _("Request #%(id)s withdrawn.", id=request_id), lambda session:
+                    withdraw_request(session, request_id, maker=user().username, note=form.note.data or "",
+                                     now=datetime.now(UTC)))  # fmt: skip
+
+
+def _decided(request_id: int, form: FlaskForm, done: str, decide: Callable[[Session], Decision]) -> Response:
+    """Check the form, decide the request in one transaction, and say what happened: done, found already decided
+    (a double click, two tabs) and left as it was, or refused (back to the request, with why)."""
     back = redirect(url_for("approvals.show", request_id=request_id))
     if not form.validate_on_submit():
         flash_form_errors(form)
         return back
     try:
         with sessions().begin() as session:
-            decision = reject_request(session, request_id, checker=user().username, note=form.note.data or "",
-                                      now=datetime.now(UTC))  # fmt: skip
+            decision = decide(session)
+    except StaleRequest:
+        flash(_("The loan changed while you looked: here is the effect now. Approve again to go ahead."), "error")
+        return back
     except ServicingError as refused:
         flash(refusal_message(refused), "error")
         return back
     if decision.decided_now:
-        flash(_("Request #%(id)s rejected.", id=request_id), "success")
+        flash(done, "success")
     else:
         flash(_("Request #%(id)s was already %(status)s by %(who)s; nothing changed.", id=request_id,
                 status=word("approval_status", decision.status), who=decision.decided_by), "success")  # fmt: skip

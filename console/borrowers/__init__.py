@@ -1,11 +1,13 @@
-"""A borrower's profile (`/console/borrowers/<id>`): phones, Telegram chats, address, language, time zone, consent
-and contact flags, each change with a reason and audited; and the caller verification form (docs/console-borrowers.md).
+"""A borrower's profile (`/console/borrowers/<id>`): name, email, phones, Telegram chats, the mailing address and
+each loan's property address, language, time zone, consent and contact flags, each change with a reason and
+audited; and the caller verification form (docs/console-borrowers.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -28,12 +30,16 @@ from servicing.borrowers.profile import (
     add_phone,
     borrower_profile,
     change_consent,
+    change_email,
     change_language,
+    change_mailing_address,
+    change_name,
+    change_property_address,
     change_time_zone,
     remove_phone,
     unlink_telegram_chat,
 )
-from servicing.documents.addresses import MAILING, change_address
+from servicing.documents.addresses import MAILING, PARTS, PROPERTY, AddressChange
 from servicing.errors import ServicingError
 from servicing.outreach.flags import clear_contact_flag, set_contact_flag
 from servicing.queries import loan_numbers_of_borrower
@@ -60,23 +66,43 @@ def show(borrower_id: int) -> str:
                            purposes=CONSENT_PURPOSES, specialist_flags=[f.value for f in SPECIALIST_FLAGS])  # fmt: skip
 
 
-def _change(borrower_id: int, done: str, change: Callable[[Session, str, str], object]) -> Response:
-    """Run one change in one transaction with the form's reason; flash what happened or why nothing did."""
+def _change(borrower_id: int, done: str | Callable[[Any], str], change: Callable[[Session, str, str], Any]) -> Response:
+    """Run one change in one transaction with the form's reason; flash what happened (`done`, or what `done` says
+    of the change's result) or why nothing did."""
     reason = request.form.get("reason", "")
     try:
         with sessions().begin() as session:
-            change(session, reason, user().username)
+            result = change(session, reason, user().username)
     except BorrowerNotFound:
         abort(404)
     except ServicingError as error:
         flash(_("Not changed: %(reason)s.", reason=str(error)), "error")
     else:
-        flash(done, "success")
+        flash(done if isinstance(done, str) else done(result), "success")
     return redirect(url_for("borrowers.show", borrower_id=borrower_id))
 
 
 def _field(name: str, length: int = 200) -> str:
     return request.form.get(name, "")[:length]
+
+
+@bp.post("/<int:borrower_id>/name")
+@requires_role(Role.SPECIALIST)
+def name(borrower_id: int) -> Response:
+    """Correct the borrower's first and last name."""
+    first, last = _field("first_name", 300), _field("last_name", 300)
+    return _change(borrower_id, _("Name changed."), lambda session, reason, actor: change_name(
+        session, borrower_id, first, last, reason=reason, actor=actor))  # fmt: skip
+
+
+@bp.post("/<int:borrower_id>/email")
+@requires_role(Role.SPECIALIST)
+def email(borrower_id: int) -> Response:
+    """Set, change or (blank) remove the borrower's email."""
+    typed = _field("email", 400)
+    return _change(borrower_id, lambda kept: str(_("Email changed.") if kept else _("Email removed.")),
+                   lambda session, reason, actor: change_email(session, borrower_id, typed, reason=reason,
+                                                               actor=actor))  # fmt: skip
 
 
 @bp.post("/<int:borrower_id>/language")
@@ -141,13 +167,35 @@ def _first_loan(session: Session, borrower_id: int) -> str:
     return numbers[0]
 
 
+def _address_fields(kind: str) -> dict[str, str | None]:
+    """Return the form's `<kind>_line1` ... fields, cut well above their columns (the core refuses overlong)."""
+    return {f"{kind}_{part}": _field(f"{kind}_{part}", 300) or None for part in PARTS}
+
+
+def _address_done(change: AddressChange) -> str:
+    if not change.changed:
+        return str(_("The address is as it was; nothing changed."))
+    if change.address is None:
+        return str(_("Address removed."))
+    return str(_("Address saved."))
+
+
 @bp.post("/<int:borrower_id>/address")
 @requires_role(Role.SPECIALIST)
 def address(borrower_id: int) -> Response:
     """Change the mailing address (all the borrower's loans); all fields blank removes it."""
-    values = {key: _field(key, 100) or None for key in request.form if key.startswith(f"{MAILING}_")}
-    return _change(borrower_id, _("Mailing address saved."), lambda session, reason, actor: change_address(
-        session, _first_loan(session, borrower_id), MAILING, values, actor=actor, reason=reason))  # fmt: skip
+    values = _address_fields(MAILING)
+    return _change(borrower_id, _address_done, lambda session, reason, actor: change_mailing_address(
+        session, borrower_id, values, reason=reason, actor=actor))  # fmt: skip
+
+
+@bp.post("/<int:borrower_id>/property-address/<loan_number>")
+@requires_role(Role.SPECIALIST)
+def property_address(borrower_id: int, loan_number: str) -> Response:
+    """Change the address of the property securing one of the borrower's loans; all fields blank removes it."""
+    values = _address_fields(PROPERTY)
+    return _change(borrower_id, _address_done, lambda session, reason, actor: change_property_address(
+        session, borrower_id, loan_number[:32], values, reason=reason, actor=actor))  # fmt: skip
 
 
 @bp.post("/<int:borrower_id>/flags")

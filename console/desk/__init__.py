@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response
 
 from console.arguments import servicer_today
-from console.queue.labels import REASONS
+from console.queue import offer_waiting_conversations
+from console.queue.labels import REASONS, skill_label
 from console.security import audits_view, requires_role, sessions, user
 from servicing.canned import CANNED
 from servicing.conversations import UnverifiedDisclosure
@@ -31,6 +32,7 @@ from servicing.desk.mentions import mark_notifications_read, notifications_of, u
 from servicing.errors import ServicingError
 from servicing.queries import current_date
 from servicing.specialists import Role
+from servicing.staffing.skills import Skill
 
 bp = Blueprint("desk", __name__, url_prefix="/console")
 CONFIRM_DISCLOSURE = "confirm_disclosure"
@@ -69,6 +71,7 @@ def draft_from_form() -> MacroDraft:
         name=form.get("name", "")[:200], shortcut=form.get("shortcut") or None,
         canned_key=form.get("canned_key") or None, note=form.get("note") or None, reason=form.get("reason") or None,
         resolve=form.get("resolve") == "yes", survey=form.get("survey") == "yes",
+        transfer_to=form.get("transfer_to", "")[:32] or None,
     )  # fmt: skip
 
 
@@ -84,7 +87,8 @@ def macros() -> str:
         in_use = active_macros(session)
         session.expunge_all()
     return render_template("desk/macros.html", macros=in_use, canned=[c.key for c in CANNED], reasons=REASONS,
-                           shortcuts=SHORTCUTS)  # fmt: skip
+                           shortcuts=SHORTCUTS, skills=[skill.value for skill in Skill],
+                           skill_label=skill_label)  # fmt: skip
 
 
 @bp.post("/macros/")
@@ -155,8 +159,15 @@ def apply(conversation_id: int) -> Response:
     except ServicingError as error:
         flash(_("Not done: %(reason)s.", reason=str(error)), "error")
         return back
-    flash(_("Macro %(name)s applied.", name=applied.macro), "success")
-    return redirect(url_for("queue.mine")) if applied.resolved else back
+    if applied.transferred_to is not None:
+        flash(_("Macro %(name)s applied: sent to the %(queue)s queue.", name=applied.macro,
+                queue=skill_label(applied.transferred_to)), "success")  # fmt: skip
+    else:
+        flash(_("Macro %(name)s applied.", name=applied.macro), "success")
+    if not applied.handed_on:
+        return back
+    offer_waiting_conversations()  # the queue it went to, and the room it left with this specialist
+    return redirect(url_for("queue.mine"))
 
 
 # -- notifications -------------------------------------------------------------------------------------------

@@ -105,7 +105,12 @@ WORDS: dict[str, dict[str, LazyString | str]] = {
         "modification": _l("Modification"),
         "escrow_analysis": _l("Escrow analysis"),
     },
-    "approval_status": {"pending": _l("Waiting for approval"), "approved": _l("Approved"), "rejected": _l("Rejected")},
+    "approval_status": {
+        "pending": _l("Waiting for approval"),
+        "approved": _l("Approved"),
+        "rejected": _l("Rejected"),
+        "withdrawn": _l("Withdrawn"),
+    },
     "figure": {
         "status": _l("Status"),
         "amount_due": _l("Amount due"),
@@ -173,6 +178,7 @@ WORDS: dict[str, dict[str, LazyString | str]] = {
         "approval.requested": _l("Approval requested"),
         "approval.approved": _l("Approval given"),
         "approval.rejected": _l("Approval refused"),
+        "approval.withdrawn": _l("Approval request withdrawn"),
     },
     "conversation_channel": dict(CHANNELS),
     "conversation_state": dict(STATES),

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers.response import Response
 
 from console.queue.forms import BulkForm, DeleteViewForm, PresenceForm, ReassignForm, SaveViewForm
@@ -89,15 +90,14 @@ def mine() -> str:
 
 
 def _forms(team: list[Member]) -> dict[str, object]:
-    """Return the forms the queue pages carry: presence, save view, bulk (with the people to assign to)."""
+    """Return the forms the queue pages carry: save view, bulk (with the people to assign to)."""
     bulk = BulkForm()
     bulk.to.choices = [("", "—")] + [
         (member.username, f"{member.display_name} ({presence_label(member.presence)}, {member.load}/{member.capacity})")
         for member in team
     ]
-    presence = PresenceForm(presence=user().presence)
     return {
-        "presence_form": presence, "save_form": SaveViewForm(), "delete_form": DeleteViewForm(), "bulk_form": bulk,
+        "save_form": SaveViewForm(), "delete_form": DeleteViewForm(), "bulk_form": bulk,
         "seen_version": seen_version, "channels": CHANNELS, "languages": LANGUAGES, "skills": [s.value for s in Skill],
         "may_assign_others": user().role.includes(Role.SUPERVISOR),
     }  # fmt: skip
@@ -136,7 +136,9 @@ def presence() -> Response:
         return back
     flash(_("Your status: %(presence)s.", presence=presence_label(form.presence.data or "")), "success")
     if handed_back:
-        flash(_("Back in the queue: %(count)d conversations you had not answered.", count=len(handed_back)), "info")
+        flash(ngettext("Back in the queue: %(num)d conversation you had not answered.",
+                       "Back in the queue: %(num)d conversations you had not answered.",
+                       len(handed_back)), "info")  # fmt: skip
     if form.presence.data == "available":
         offer_waiting_conversations()
     return back
@@ -221,7 +223,7 @@ def _ticked() -> list[tuple[int, str]] | None:
 
 def _report(outcome: BulkOutcome) -> None:
     if outcome.done:
-        flash(_("Done: %(count)d conversations.", count=len(outcome.done)), "success")
+        flash(ngettext("Done: %(num)d conversation.", "Done: %(num)d conversations.", len(outcome.done)), "success")
     for conversation_id, why in sorted(outcome.skipped.items()):
         flash(_("Skipped conversation %(id)d: %(why)s.", id=conversation_id, why=why), "warning")
 

@@ -1,4 +1,5 @@
-"""Use cases of four eyes: a maker asks for an action, a checker approves it (it runs then, once) or rejects it."""
+"""Use cases of four eyes: a maker asks for an action, a checker approves it (it runs then, once) or rejects it;
+until then the maker may withdraw it (asked by mistake, or no longer needed), and nobody can approve it after."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from servicing.errors import InvalidInput, LoanNotFound, ServicingError
 from servicing.specialists import Role
 from servicing.store.models import ApprovalRequest, Loan, Specialist
 
-PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+PENDING, APPROVED, REJECTED, WITHDRAWN = "pending", "approved", "rejected", "withdrawn"
 CHECKER_ROLE = Role.SUPERVISOR  # supervisors and admins approve; docs/console-loans.md
 NOTE_LENGTH = 200
 
@@ -106,6 +107,26 @@ def reject_request(session: Session, request_id: int, *, checker: str, note: str
                  {"request_id": request.id, "kind": request.kind, "maker": request.requested_by,
                   "note": note.strip()})  # fmt: skip
     return Decision(request.id, REJECTED, True, checker)
+
+
+def withdraw_request(session: Session, request_id: int, *, maker: str, note: str, now: datetime) -> Decision:
+    """Withdraw a pending request as its maker, with an optional note why; nothing about the loan changes.
+
+    Only the maker withdraws (a checker rejects instead); a second withdrawal (a double click) finds it withdrawn
+    and changes nothing, and a request already approved or rejected stays as decided.
+    """
+    why = " ".join(note.split())
+    if len(why) > NOTE_LENGTH:
+        raise ApprovalRefused(f"a note has at most {NOTE_LENGTH} characters")
+    request = _locked_request(session, request_id)
+    if request.status != PENDING:
+        return _already_decided(request, maker)
+    if maker != request.requested_by:
+        raise ApprovalRefused("only the person who asked for a request withdraws it; a checker rejects it instead")
+    _decide(session, request, WITHDRAWN, maker, why or None, now)
+    record_audit(session, maker, "approval.withdrawn", "loan", _loan_number(session, request.loan_id),
+                 {"request_id": request.id, "kind": request.kind, "note": why or None})  # fmt: skip
+    return Decision(request.id, WITHDRAWN, True, maker)
 
 
 def recompute(session: Session, request: ApprovalRequest, who: Circumstances) -> Effect:

@@ -1,11 +1,14 @@
 """A borrower's profile as the console shows it, and the changes a specialist makes to it.
 
 Every change needs a reason (what the borrower asked, or what the record shows), changes nothing when refused,
-and is audited in its own transaction with the values masked: a phone or chat by its last 4 characters.
+and is audited in its own transaction with the values masked: a phone or chat by its last 4 characters, a name
+by each word's first two letters, an email by its first letter and domain, an address as docs/documents.md says.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,7 +26,8 @@ from servicing.conversations import (
     mask_address,
     set_opt_out,
 )
-from servicing.documents.context import Address, mailing_address
+from servicing.documents.addresses import CONTROL, MAILING, PROPERTY, AddressChange, change_address
+from servicing.documents.context import Address, mailing_address, property_address
 from servicing.documents.records import consent_in_force
 from servicing.errors import InvalidInput
 from servicing.outreach.flags import FlagView, Revocation, contact_flags, revocations
@@ -32,7 +36,12 @@ from servicing.rules.searching import phone_number_in
 from servicing.store.models import Borrower, BorrowerPhone, Conversation, EsignConsent, Loan
 
 REASON_LENGTH = 200
+NAME_LENGTH = 100  # each of first and last name: the columns' length
+EMAIL_LENGTH, EMAIL_LOCAL_LENGTH = 254, 64  # RFC 5321's limits on a path and its local part
 CONSENT_PURPOSES = tuple(purpose.value for purpose in Purpose)
+# A local part: any printable character but spaces and the ones RFC 5322 reserves (quoted local parts refused)
+EMAIL_LOCAL = re.compile(r'[^\s"(),:;<>@\[\\\]]+')
+DOMAIN_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 
 
 @dataclass(frozen=True)
@@ -56,10 +65,11 @@ class TelegramChat:
 
 @dataclass(frozen=True)
 class LoanLine:
-    """One of the borrower's loans, for the links."""
+    """One of the borrower's loans, for the links, and the address of the property securing it."""
 
     loan_number: str
     status: str
+    property: Address
 
 
 @dataclass(frozen=True)
@@ -79,7 +89,8 @@ class Profile:
 
 
 def borrower_profile(session: Session, borrower_id: int, now: datetime) -> Profile:
-    """Return a borrower's profile: phones, Telegram chats, loans, address, language, zone, consent, flags."""
+    """Return a borrower's profile: phones, Telegram chats, loans and their properties, mailing address, language,
+    zone, consent, flags."""
     borrower = _borrower(session, borrower_id)
     phones = session.scalars(
         select(BorrowerPhone).where(BorrowerPhone.borrower_id == borrower_id).order_by(BorrowerPhone.id)
@@ -89,14 +100,12 @@ def borrower_profile(session: Session, borrower_id: int, now: datetime) -> Profi
         .where(Conversation.borrower_id == borrower_id, Conversation.channel == "telegram")
         .order_by(Conversation.id)
     )
-    loans = session.execute(
-        select(Loan.loan_number, Loan.status).where(Loan.borrower_id == borrower_id).order_by(Loan.id)
-    )
+    loans = session.scalars(select(Loan).where(Loan.borrower_id == borrower_id).order_by(Loan.id))
     return Profile(
         borrower,
         [PhoneOnFile(p.id, p.e164, p.is_primary) for p in phones],
         [TelegramChat(c.id, mask_address("telegram", c.address), c.state, c.last_message_at) for c in chats],
-        [LoanLine(*row) for row in loans],
+        [LoanLine(loan.loan_number, loan.status, property_address(loan)) for loan in loans],
         mailing_address(borrower),
         contact_flags(session, borrower_id),
         revocations(session, borrower_id),
@@ -214,3 +223,109 @@ def change_consent(
     set_opt_out(session, "sms", phone.e164, revoked, now, purpose=purpose)
     _audit(session, actor, "consent.revoked" if revoked else "consent.given", borrower_id, why,
            phone=f"…{phone.e164[-4:]}", purpose=purpose)  # fmt: skip
+
+
+def change_name(
+    session: Session, borrower_id: int, first_name: str, last_name: str, *, reason: str, actor: str
+) -> None:
+    """Correct the borrower's name (a typo boarded, a marriage); search finds them by the new one at once."""
+    why = checked_reason(reason)
+    first, last = _name_part(first_name, "first name"), _name_part(last_name, "last name")
+    borrower = _borrower(session, borrower_id, lock=True)
+    before = (borrower.first_name, borrower.last_name)
+    if before == (first, last):
+        raise InvalidInput("name: it is already the borrower's")
+    borrower.first_name, borrower.last_name = first, last  # the search key follows (Borrower's before_update)
+    _audit(session, actor, "borrower.name_changed", borrower_id, why, before=masked_name(*before),
+           after=masked_name(first, last))  # fmt: skip
+
+
+def _name_part(typed: str, field: str) -> str:
+    control = CONTROL.search(typed)
+    if control:
+        raise InvalidInput(f"{field}: holds a control character (U+{ord(control.group()):04X})")
+    text = " ".join(typed.split())
+    if not any(character.isalpha() for character in text):
+        raise InvalidInput(f"{field}: missing (a name has letters, in any script)")
+    if len(text) > NAME_LENGTH:
+        raise InvalidInput(f"{field}: at most {NAME_LENGTH} characters")
+    return text
+
+
+def masked_name(first_name: str, last_name: str) -> str:
+    """Return a name fit for the audit log: each word's first two letters (as search's audit keeps names)."""
+    return " ".join(f"{word[:2]}…" if len(word) > 2 else word for word in f"{first_name} {last_name}".split())
+
+
+def checked_email(typed: str) -> str | None:
+    """Return an email address with its domain in lower case, None for a blank one; refuse what cannot be one.
+
+    An address is a local part (at most 64 characters, no spaces, quotes, brackets or two dots in a row), one @
+    and a domain of at least two labels (letters, digits and inner hyphens; an internationalized domain is
+    checked in its IDNA form), 254 characters in all.
+    """
+    text = typed.strip()
+    if not text:
+        return None
+    if CONTROL.search(text) or len(text) > EMAIL_LENGTH or text.count("@") != 1:
+        raise InvalidInput("email: not an email address (name@example.com)")
+    local, domain = text.split("@")
+    if len(local) > EMAIL_LOCAL_LENGTH:
+        raise InvalidInput(f"email: the part before the @ is longer than {EMAIL_LOCAL_LENGTH} characters")
+    if not EMAIL_LOCAL.fullmatch(local) or ".." in local or local.startswith(".") or local.endswith("."):
+        raise InvalidInput(f"email: the part before the @ cannot be {local!r}")
+    domain = domain.lower()
+    if not domain:
+        raise InvalidInput("email: nothing after the @ (name@example.com)")
+    try:
+        labels = domain.encode("idna").decode("ascii").split(".")
+    except UnicodeError as error:
+        raise InvalidInput(f"email: {domain[:64]!r} is not a domain") from error
+    if len(labels) < 2 or labels[-1].isdigit() or not all(DOMAIN_LABEL.fullmatch(label) for label in labels):
+        raise InvalidInput(f"email: {domain[:64]!r} is not a domain")
+    return f"{local}@{domain}"
+
+
+def masked_email(email: str | None) -> str | None:
+    """Return an email fit for the audit log: its first letter and its domain."""
+    if email is None:
+        return None
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}…@{domain}"
+
+
+def change_email(session: Session, borrower_id: int, typed: str, *, reason: str, actor: str) -> str | None:
+    """Set (or, blank, remove) the borrower's email; return it as kept. Search finds them by the new one at once."""
+    why = checked_reason(reason)
+    email = checked_email(typed)
+    borrower = _borrower(session, borrower_id, lock=True)
+    if email == borrower.email:
+        raise InvalidInput("email: it is already the borrower's" if email else "email: the borrower has none")
+    before, borrower.email = borrower.email, email
+    _audit(session, actor, "borrower.email_changed" if email else "borrower.email_removed", borrower_id, why,
+           before=masked_email(before), after=masked_email(email))  # fmt: skip
+    return email
+
+
+def change_mailing_address(
+    session: Session, borrower_id: int, values: Mapping[str, str | None], *, reason: str, actor: str
+) -> AddressChange:
+    """Set (or, all blank, remove) the borrower's mailing address: where paper for every loan of theirs goes."""
+    why = checked_reason(reason)
+    _borrower(session, borrower_id)
+    first = session.scalar(select(Loan.loan_number).where(Loan.borrower_id == borrower_id).order_by(Loan.id))
+    if first is None:  # an address is read in the loan's country: a borrower has at least one loan once boarded
+        raise InvalidInput("mailing address: the borrower has no loan")
+    return change_address(session, first, MAILING, values, actor=actor, reason=why)
+
+
+def change_property_address(
+    session: Session, borrower_id: int, loan_number: str, values: Mapping[str, str | None], *, reason: str, actor: str
+) -> AddressChange:
+    """Set (or, all blank, remove) the address of the property securing one of the borrower's loans."""
+    why = checked_reason(reason)
+    _borrower(session, borrower_id)
+    owner = session.scalar(select(Loan.borrower_id).where(Loan.loan_number == loan_number))
+    if owner != borrower_id:
+        raise InvalidInput("loan: not one of this borrower's")
+    return change_address(session, loan_number, PROPERTY, values, actor=actor, reason=why)

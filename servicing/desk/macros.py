@@ -2,7 +2,9 @@
 
 A macro holds any of: a canned response (servicing.canned: rendered from its key in the borrower's language when
 applied), an internal note (its @mentions notify, as any note's), a reason the conversation is filed under (its
-priority follows), resolve (hand back to the assistant), and, with resolve, the satisfaction survey. Applying it
+priority follows), and then one of: a transfer to a skill queue (general, loss mitigation, disputes, payoffs: the
+conversation waits there for the assignment, as the conversation page's transfer picker sends it), or resolve
+(hand back to the assistant) and, with resolve, the satisfaction survey. Applying it
 is one transaction on a conversation the specialist holds: every step or none (a canned reply the loan cannot
 fill, a borrower who opted out or has not verified for figures refuse the whole macro), and one audit entry
 says which macro did what. Macros are retired, never deleted, so the audit's names stay meaningful.
@@ -22,6 +24,8 @@ from servicing.conversations import PRIORITY, ConversationError, EscalationReaso
 from servicing.desk.mentions import note_with_mentions
 from servicing.desk.satisfaction import resolve_with_survey
 from servicing.errors import InvalidInput
+from servicing.staffing.skills import Skill
+from servicing.staffing.team import transfer_to_skill_queue
 from servicing.store.models import Macro
 
 SHORTCUTS = tuple("123456789")
@@ -44,12 +48,13 @@ class MacroDraft:
     reason: str | None = None
     resolve: bool = False
     survey: bool = False
+    transfer_to: str | None = None  # a skill queue
 
     def checked(self) -> MacroDraft:
         """Return the draft trimmed, or raise MacroError saying what is wrong with it."""
         name, note = self.name.strip(), (self.note or "").strip() or None
-        shortcut, canned, reason = (value.strip() if value else None for value in
-                                    (self.shortcut, self.canned_key, self.reason))  # fmt: skip
+        shortcut, canned, reason, queue = (value.strip() if value else None for value in
+                                           (self.shortcut, self.canned_key, self.reason, self.transfer_to))  # fmt: skip
         if not 1 <= len(name) <= MAX_NAME:
             raise MacroError(f"a macro needs a name of 1 to {MAX_NAME} characters")
         if shortcut and shortcut not in SHORTCUTS:
@@ -62,9 +67,15 @@ class MacroDraft:
             raise MacroError(f"a macro's note is at most {MAX_NOTE} characters")
         if self.survey and not self.resolve:
             raise MacroError("the satisfaction survey goes out only when the macro resolves the conversation")
-        if not (canned or note or reason or self.resolve):
-            raise MacroError("a macro needs at least one action: a canned reply, a note, a reason or resolve")
-        return MacroDraft(name, shortcut or None, canned or None, note, reason or None, self.resolve, self.survey)
+        if queue and queue not in {skill.value for skill in Skill}:
+            raise MacroError(f"no skill queue {queue!r}")
+        if queue and self.resolve:
+            raise MacroError("a macro either transfers the conversation to a queue or resolves it, not both")
+        if not (canned or note or reason or queue or self.resolve):
+            raise MacroError("a macro needs at least one action: a canned reply, a note, a reason, a transfer or "
+                             "resolve")  # fmt: skip
+        return MacroDraft(name, shortcut or None, canned or None, note, reason or None, self.resolve, self.survey,
+                          queue or None)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,12 @@ class AppliedMacro:
     macro: str
     steps: tuple[str, ...]
     resolved: bool
+    transferred_to: str | None = None  # the skill queue the conversation now waits in
+
+    @property
+    def handed_on(self) -> bool:
+        """Tell whether the specialist no longer holds the conversation (resolved, or sent to a queue)."""
+        return self.resolved or self.transferred_to is not None
 
 
 def active_macros(session: Session) -> list[Macro]:
@@ -117,7 +134,8 @@ def apply_macro(
     session: Session, conversation_id: int, macro_id: int, specialist: str, now: datetime, *,
     specialist_name: str, today: date, disclosure_confirmed: bool = False,
 ) -> AppliedMacro:  # fmt: skip
-    """Apply a macro to a conversation the specialist holds: reply, note, reason, resolve and survey, all or none."""
+    """Apply a macro to a conversation the specialist holds: reply, note, reason, then a transfer to a skill queue
+    or resolve and the survey; all or none."""
     macro = _in_use(session, macro_id)
     conversation = conversation_held_by(session, conversation_id, specialist)
     steps: list[str] = []
@@ -132,6 +150,9 @@ def apply_macro(
         conversation.escalation_reason = macro.reason
         conversation.priority = PRIORITY[EscalationReason(macro.reason)]
         steps.append(f"reason:{macro.reason}")
+    if macro.transfer_to:  # last: the reply and the note above are the holder's, written before it leaves them
+        transfer_to_skill_queue(session, conversation_id, specialist, macro.transfer_to)
+        steps.append(f"transfer:{macro.transfer_to}")
     if macro.resolve:
         survey = resolve_with_survey(session, conversation_id, specialist, now, survey=macro.survey)
         steps.append("resolve")
@@ -139,7 +160,7 @@ def apply_macro(
             steps.append(f"survey:{survey.status}")
     record_audit(session, specialist, "macro.applied", "conversation", str(conversation_id),
                  {"macro": macro.id, "name": macro.name, "steps": steps})  # fmt: skip
-    return AppliedMacro(macro.name, tuple(steps), macro.resolve)
+    return AppliedMacro(macro.name, tuple(steps), macro.resolve, macro.transfer_to)
 
 
 def _in_use(session: Session, macro_id: int) -> Macro:
@@ -152,6 +173,7 @@ def _in_use(session: Session, macro_id: int) -> Macro:
 def _fill(macro: Macro, draft: MacroDraft) -> None:
     macro.name, macro.shortcut, macro.canned_key, macro.note = draft.name, draft.shortcut, draft.canned_key, draft.note
     macro.reason, macro.resolve, macro.survey = draft.reason, draft.resolve, draft.survey
+    macro.transfer_to = draft.transfer_to
 
 
 def _refuse_taken(session: Session, draft: MacroDraft, macro_id: int | None) -> None:
@@ -165,4 +187,5 @@ def _refuse_taken(session: Session, draft: MacroDraft, macro_id: int | None) -> 
 
 def _described(draft: MacroDraft) -> dict[str, object]:
     return {"name": draft.name, "shortcut": draft.shortcut, "canned": draft.canned_key, "note": bool(draft.note),
-            "reason": draft.reason, "resolve": draft.resolve, "survey": draft.survey}  # fmt: skip
+            "reason": draft.reason, "transfer_to": draft.transfer_to, "resolve": draft.resolve,
+            "survey": draft.survey}  # fmt: skip

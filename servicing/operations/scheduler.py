@@ -4,7 +4,8 @@ Any number of `loanline scheduler` processes may run; one leads and runs the job
 over when it goes. Leadership is a lock the operating system or the database releases by itself when its
 holder dies, even by SIGKILL:
 
-- PostgreSQL: `pg_try_advisory_lock` on a connection of its own, held as long as that connection lives. The
+- PostgreSQL: `pg_try_advisory_lock` on a connection of its own, held as long as that connection lives (keyed by
+  the schema too, so that two installations sharing one database each have a leader). The
   leader checks the connection before every job; when the server ends it, leadership is given up, and a
   standby's next try takes it.
 - SQLite: an exclusive `flock` of a file next to the database (`<database>.scheduler.lock`): one process at a
@@ -36,6 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from servicing.rules.calendar import is_business_day
+from servicing.store.db import IN_THIS_SCHEMA
 
 log = logging.getLogger(__name__)
 SCHEDULER_LOCK = 1_700_017  # the key of the scheduler's PostgreSQL advisory lock (outreach uses 1_300_013)
@@ -67,7 +69,8 @@ class AdvisoryLock:
             return True
         try:
             self.connection = self.engine.connect()
-            held = bool(self.connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}))
+            taken = self.connection.scalar(text(f"SELECT pg_try_advisory_lock({IN_THIS_SCHEMA})"), {"key": self.key})
+            held = bool(taken)
             self.connection.commit()  # the lock is the session's: it outlives this (empty) transaction
         except SQLAlchemyError as error:
             log.warning("scheduler: the database refused the leadership lock (%s)", type(error).__name__)
@@ -83,7 +86,8 @@ class AdvisoryLock:
         try:
             held = self.connection.scalar(
                 text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
-                     "AND objid = :key AND granted"), {"key": self.key})  # fmt: skip
+                     "AND classid = :key AND objid = hashtext(current_schema())::oid AND objsubid = 2 AND granted"),
+                {"key": self.key})  # fmt: skip
             self.connection.commit()
         except SQLAlchemyError:
             self._drop()
@@ -93,7 +97,7 @@ class AdvisoryLock:
     def step_down(self) -> None:
         if self.connection is not None:
             try:
-                self.connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+                self.connection.execute(text(f"SELECT pg_advisory_unlock({IN_THIS_SCHEMA})"), {"key": self.key})
                 self.connection.commit()
             except SQLAlchemyError:
                 pass  # the connection is gone, and the lock with it

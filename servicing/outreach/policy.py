@@ -45,6 +45,7 @@ from servicing.rules.contact import (
     start_of_servicer_day,
 )
 from servicing.store.bulk import chunked, execute_many, insert_rows_returning_ids
+from servicing.store.db import IN_THIS_SCHEMA
 from servicing.store.models import (
     Borrower,
     BorrowerPhone,
@@ -284,7 +285,7 @@ def take_outreach_turn(session: Session) -> None:
     transaction-scoped advisory lock; SQLite: every transaction already holds the one write lock from BEGIN.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": OUTREACH_LOCK})
+        session.execute(text(f"SELECT pg_advisory_xact_lock({IN_THIS_SCHEMA})"), {"key": OUTREACH_LOCK})
 
 
 def record_decisions(

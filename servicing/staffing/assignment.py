@@ -20,6 +20,7 @@ from servicing.audit import record_audit
 from servicing.conversations import ConversationState
 from servicing.staffing.presence import Presence
 from servicing.staffing.skills import language_of, needed_skill
+from servicing.store.db import IN_THIS_SCHEMA
 from servicing.store.models import Conversation, Specialist
 
 ASSIGNMENT_LOCK = 15_0001  # the advisory lock key every run of the assignment takes on PostgreSQL
@@ -95,10 +96,21 @@ _WAITING = (
 )
 
 
+def someone_on_shift_for(session: Session, conversation: Conversation) -> bool:
+    """Tell whether an available specialist speaks the conversation's language and has the skill it needs.
+
+    Their load does not matter: a person at work frees a place as they resolve. Out of business hours the bot
+    then tells the borrower a person replies shortly, not at the next opening (docs/conversation.md).
+    """
+    language = language_of(conversation.locale)
+    skill = needed_skill(conversation.skill, conversation.escalation_reason).value
+    return any(language in c.languages and skill in c.skills for c in available_candidates(session))
+
+
 def take_assignment_turn(session: Session) -> None:
     """Wait until no other run of the assignment is under way (PostgreSQL; SQLite has one writer at a time)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ASSIGNMENT_LOCK})
+        session.execute(text(f"SELECT pg_advisory_xact_lock({IN_THIS_SCHEMA})"), {"key": ASSIGNMENT_LOCK})
 
 
 def available_candidates(session: Session) -> list[Candidate]:

@@ -29,6 +29,9 @@ BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})  # primary 
 RECONNECT_ATTEMPTS = 3  # a transaction runs again this many times in all when the server drops its connection
 SQLITE_BUSY_SECONDS = 10  # how long a SQLite writer waits for its turn and for the lock (PRAGMA busy_timeout too)
 WRITERS_GAP_SECONDS = 0.005  # a long job's pause between two of its transactions: every waiting writer looks in it
+# The arguments of a PostgreSQL advisory lock taken for this installation: the lock's own key (bound as :key) and the
+# schema the connection works in, so that two installations in two schemas of one database never wait on each other.
+IN_THIS_SCHEMA = ":key, hashtext(current_schema())"
 
 
 def accrued_interest_units(

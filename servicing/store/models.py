@@ -858,7 +858,8 @@ class AchReturn(Base):
 
 
 class Macro(Base):
-    """A supervisor's macro: a canned reply and actions (a note, a reason, resolve, the survey) applied in one click.
+    """A supervisor's macro: a canned reply and actions (a note, a reason, a transfer to a skill queue, or resolve
+    and the survey) applied in one click.
 
     `shortcut` is one digit: Alt+digit applies the macro on a conversation page. Retired, never deleted.
     """
@@ -871,6 +872,7 @@ class Macro(Base):
     canned_key: Mapped[str | None] = mapped_column(String(32))  # a canned response (servicing.canned), or none
     note: Mapped[str | None] = mapped_column(Text)  # an internal note added with it
     reason: Mapped[str | None] = mapped_column(String(16))  # an escalation reason the conversation is filed under
+    transfer_to: Mapped[str | None] = mapped_column(String(16))  # a skill queue it is sent to (migration 0022)
     resolve: Mapped[bool] = mapped_column(Boolean, default=False)
     survey: Mapped[bool] = mapped_column(Boolean, default=False)  # on resolve, ask the satisfaction question
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -149,6 +149,9 @@ def _server_env(instance: Path) -> dict[str, str]:
         "LOANLINE_LOGIN_ATTEMPTS": "100",
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,  # the SMS webhook checks signatures; no SID: the server's worker sends no SMS
         "PYTHONUNBUFFERED": "1",
+        # the server runs this checkout's code, not whichever one the virtualenv's editable install points at
+        # (a git worktree shares the main checkout's .venv)
+        "PYTHONPATH": os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH")))),
     })  # fmt: skip
     return env
 

@@ -111,7 +111,7 @@ def test_a_specialist_sets_available_and_gets_a_conversation_assigned(
 
     status_form(page).get_by_label("My status").select_option("offline")
     status_form(page).get_by_role("button", name="Set status").click()
-    expect(page.get_by_text(re.compile(r"Back in the queue: \d+ conversations you had not answered"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Back in the queue: \d+ conversations? you had not answered"))).to_be_visible()
     assert conversation(console, waiting_id).state == "queued"
 
 

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from servicing.store.models import SatisfactionSurvey
+from servicing.store.models import AuditEntry, Conversation, SatisfactionSurvey
 from tests.browser.conftest import BorrowerChannels, Browsing, screenshot
 
 
@@ -30,6 +30,8 @@ KAREN = "+16025550109"  # Karen Mitchell, LN-1010 (en_US, Phoenix): see docs/dem
 KAREN_NAME = "Karen Mitchell"
 MEGAN = "+16125550113"  # Megan Foster, LN-1014 (en_US, Minneapolis)
 MEGAN_NAME = "Megan Foster"
+MICHAEL = "+14155550106"  # Michael Brooks, LN-1007 (en_US, San Francisco)
+MICHAEL_NAME = "Michael Brooks"
 ARABIC = "مرحبا، أحتاج إلى مساعدة في دفعتي"  # a borrower writing Arabic: "hello, I need help with my payment"
 
 
@@ -133,3 +135,39 @@ def test_a_mention_in_a_note_reaches_the_colleagues_header_and_notifications(
     expect(sue.get_by_role("navigation").get_by_role("link", name="Notifications", exact=True)).to_be_visible()
     page.get_by_role("button", name="Resolve: hand back to the assistant").click()  # Megan's queue is clear again
     expect(page.get_by_role("status").first).to_be_visible()
+
+
+def test_a_macro_sends_the_conversation_to_a_skill_queue(browsing: Browsing, page: Page, colleague: Browsing) -> None:
+    browsing.log_in(page, "sue")
+    page.get_by_role("navigation").get_by_role("link", name="Macros").click()
+    form = page.locator("form.panel").filter(has=page.get_by_role("button", name="Save macro"))
+    form.get_by_label("Name", exact=True).fill("Send to payoffs")
+    form.get_by_label("Transfer to a skill queue").select_option(label="Queue: Payoffs")
+    form.get_by_label("Resolve: hand back to the assistant").check()
+    form.get_by_role("button", name="Save macro").click()  # a transfer and resolve together: refused
+    expect(page.get_by_role("status").filter(has_text="not both")).to_be_visible()
+    form = page.locator("form.panel").filter(has=page.get_by_role("button", name="Save macro"))
+    form.get_by_label("Name", exact=True).fill("Send to payoffs")
+    form.get_by_label("Shortcut (Alt + digit)").select_option("3")
+    form.get_by_label("Internal note (@username notifies a colleague)").fill("Wants a payoff quote")
+    form.get_by_label("Transfer to a skill queue").select_option(label="Queue: Payoffs")
+    form.get_by_role("button", name="Save macro").click()
+    expect(page.get_by_role("status").filter(has_text="Macro Send to payoffs saved.")).to_be_visible()
+    expect(page.locator("table.macros")).to_contain_text("Queue: Payoffs")
+
+    sam = colleague.new_page()
+    claimed = claim(colleague, sam, MICHAEL, MICHAEL_NAME)
+    conversation_id = int(claimed.rsplit("/", 1)[1])
+    sam.get_by_role("group", name="Macros").get_by_role("button", name=re.compile("Send to payoffs")).click()
+    expect(sam).to_have_url(re.compile(r"/console/queue/mine$"))
+    expect(sam.get_by_role("status").filter(has_text="sent to the Payoffs queue")).to_be_visible()
+    screenshot(sam, "macro-transfer")
+    with browsing.console.sessions()() as session:
+        conversation = session.get_one(Conversation, conversation_id)
+        assert conversation.skill == "payoffs" and conversation.assigned_to != "sam"
+        moved = session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.action == "conversation.transferred", AuditEntry.subject_id == str(conversation_id)
+            )
+        ).one()
+    assert (moved.actor, moved.detail) == ("sam", {"to_queue": "payoffs"})

@@ -89,6 +89,41 @@ def test_a_specialist_asks_for_a_reversal_a_supervisor_approves_it_and_the_ledge
     assert any((a.actor, a.detail["maker"], a.subject_id) == ("sue", "sam", REVERSAL_LOAN) for a in approved)
 
 
+def test_the_maker_withdraws_their_request_and_the_supervisor_finds_nothing_to_approve(
+    browsing: Browsing, page: Page
+) -> None:
+    browsing.log_in(page, "sam")
+    open_loan(page, REVERSAL_LOAN, "ledger")
+    row = page.get_by_role("region", name="Payments (latest)").get_by_role("row").filter(has_text="Posted").first
+    reference = row.locator("td").first.inner_text()
+    row.get_by_label("Reason").fill("The borrower says this payment bounced")
+    row.get_by_role("button", name="Reverse payment").click()
+    page.locator("#confirm-submit").click()
+    expect(page.get_by_role("status").filter(has_text="Sent for approval")).to_be_visible()
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=re.compile(r"^Approvals")).click()
+    page.locator("#approval-requests tbody tr").filter(has_text=REVERSAL_LOAN).last.get_by_role("link").first.click()
+    request_url = page.url
+    page.get_by_label("Why (optional)").fill("The bank says it cleared after all")
+    page.get_by_role("button", name="Withdraw my request").click()
+    expect(page.get_by_role("status").filter(has_text=re.compile(r"Request #\d+ withdrawn\."))).to_be_visible()
+    assert payment_status(browsing, reference) == "posted"
+
+    other = second_person(browsing)
+    checker = other.new_page()
+    other.log_in(checker, "sue")
+    checker.goto(request_url)
+    expect(checker.locator("#request-status")).to_contain_text("Withdrawn")
+    expect(checker.locator("#request-status")).to_contain_text("The bank says it cleared after all")
+    expect(checker.get_by_role("button", name="Approve")).to_have_count(0)
+    checker.get_by_role("navigation", name="Main").get_by_role("link", name=re.compile(r"^Approvals")).click()
+    checker.locator("#status-withdrawn").click()
+    expect(checker.locator("#approval-requests")).to_contain_text(REVERSAL_LOAN)
+    screenshot(checker, "four-eyes-withdrawn")
+    assert not other.report.problems(), other.report.problems()
+    other.context.close()
+
+
 def payment_status(browsing: Browsing, reference: str) -> str | None:
     with browsing.console.sessions()() as session:
         return session.scalar(

@@ -86,6 +86,40 @@ def test_a_specialist_edits_a_profile_with_a_reason(browsing: Browsing, page: Pa
     phones.get_by_label("Reason (required)").fill("typo")
     phones.get_by_role("button", name="Add phone").click()
     expect(page.get_by_text("Not changed: phone: not a phone number.")).to_be_visible()
+
+    email = page.locator("#email-form")
+    email.get_by_label("Email (blank removes it)").fill("sophie.tremblay@")
+    email.get_by_label("Reason (required)").fill("New address, said on the phone")
+    email.get_by_role("button", name="Change email").click()
+    expect(page.get_by_text("Not changed: email: nothing after the @ (name@example.com).")).to_be_visible()
+    email = page.locator("#email-form")
+    email.get_by_label("Email (blank removes it)").fill("sophie.tremblay@courriel.example")
+    email.get_by_label("Reason (required)").fill("New address, said on the phone")
+    email.get_by_role("button", name="Change email").click()
+    expect(page.get_by_text("Email changed.")).to_be_visible()
+
+    name = page.locator("#name-form")
+    name.get_by_label("First name").fill("Sophie-Anne")
+    name.get_by_label("Reason (required)").fill("Her full first name, from the deed")
+    name.get_by_role("button", name="Change name").click()
+    expect(page.get_by_role("heading", name="Sophie-Anne Tremblay", level=1)).to_be_visible()
+
+    home = page.get_by_role("form", name="Property of loan LN-3001")
+    home.get_by_label("Line 1").fill("1200 Rue Sherbrooke Ouest")
+    home.get_by_label("City").fill("Montréal")
+    home.get_by_label("Region").fill("QC")
+    home.get_by_label("Postal code").fill("H3A 0A1")  # ... a Canadian code
+    home.get_by_label("Country").fill("CA")
+    home.get_by_label("Reason (required)").fill("The deed gives the property's address")
+    home.get_by_role("button", name="Save property address").click()
+    expect(page.get_by_text("Address saved.")).to_be_visible()
+    home = page.get_by_role("form", name="Property of loan LN-3001")
+    home.get_by_label("Postal code").fill("90210")  # ... not a Canadian code: refused, nothing changed
+    home.get_by_label("Reason (required)").fill("typo")
+    home.get_by_role("button", name="Save property address").click()
+    expect(page.get_by_text("is not a postal code of CA")).to_be_visible()
+    kept = page.get_by_role("form", name="Property of loan LN-3001").get_by_label("Postal code")
+    expect(kept).to_have_value("H3A 0A1")
     screenshot(page, "borrower-profile")
 
 

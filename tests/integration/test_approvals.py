@@ -21,6 +21,7 @@ from servicing.approvals.requests import (
     recompute,
     reject_request,
     request_approval,
+    withdraw_request,
 )
 from servicing.eod import run_business_day
 from servicing.manual_payments import post_manual_payment
@@ -294,3 +295,53 @@ def test_a_rejected_request_changes_nothing_and_is_kept_with_its_note(
         assert (request.status, request.decided_by, request.decision_note) == ("rejected", "sue", "the check cleared")
     with sessions() as session, session.begin():
         assert not approve_request(session, request_id, seen_state="x", who=as_("ada")).decided_now
+
+
+def test_the_maker_withdraws_a_pending_request_and_then_nobody_can_approve_it(
+    sessions: sessionmaker[Session], loan: str
+) -> None:
+    request_id = ask(sessions, reversal(loan), "sam")
+    with sessions() as session:
+        state, before = loan_state(session, loan), everything(session)[:5]
+    with sessions() as session, session.begin():
+        withdrawn = withdraw_request(session, request_id, maker="sam", note="  asked on the wrong loan ", now=NOW)
+    assert (withdrawn.status, withdrawn.decided_now, withdrawn.decided_by) == ("withdrawn", True, "sam")
+    with sessions() as session, session.begin():
+        assert not approve_request(session, request_id, seen_state=state, who=as_("sue")).decided_now
+        assert not reject_request(session, request_id, checker="ada", note="no", now=NOW).decided_now
+        assert not withdraw_request(session, request_id, maker="sam", note="", now=NOW).decided_now  # a double click
+    with sessions() as session:
+        assert everything(session)[:5] == before and pending_count(session) == 0
+        request = session.get_one(ApprovalRequest, request_id)
+        assert (request.status, request.decided_by, request.decision_note) == (
+            "withdrawn",
+            "sam",
+            "asked on the wrong loan",
+        )
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "approval.withdrawn")).one()
+        assert (entry.actor, entry.subject_id, entry.detail["request_id"]) == ("sam", loan, request_id)
+        decisions = select(func.count()).where(AuditEntry.action.in_(("approval.approved", "approval.rejected")))
+        assert session.scalar(decisions) == 0
+
+
+def test_nobody_but_the_maker_withdraws_a_request_and_a_decided_one_stays_decided(
+    sessions: sessionmaker[Session], loan: str
+) -> None:
+    request_id = ask(sessions, reversal(loan), "sam")
+    for other in ("sue", "ada", "nobody"):
+        with sessions() as session, session.begin(), pytest.raises(ApprovalRefused, match="only the person who asked"):
+            withdraw_request(session, request_id, maker=other, note="", now=NOW)
+    with sessions() as session, session.begin(), pytest.raises(ApprovalRefused, match="at most 200"):
+        withdraw_request(session, request_id, maker="sam", note="x" * 201, now=NOW)
+    with sessions() as session:
+        assert session.get_one(ApprovalRequest, request_id).status == "pending"
+        state = loan_state(session, loan)
+    with sessions() as session, session.begin():
+        approve_request(session, request_id, seen_state=state, who=as_("sue"))
+    with sessions() as session, session.begin():
+        late = withdraw_request(session, request_id, maker="sam", note="too late", now=NOW)
+    assert (late.status, late.decided_now, late.decided_by) == ("approved", False, "sue")
+    with sessions() as session:
+        assert session.scalar(select(Payment.status)) == "reversed"
+        assert session.scalar(select(func.count()).select_from(AuditEntry)
+                              .where(AuditEntry.action == "approval.withdrawn")) == 0  # fmt: skip

@@ -150,7 +150,7 @@ def test_deactivating_hands_back_what_the_person_held_and_refuses_oneself(app: F
     ada = signed_in(app, "ada")
     page = "/console/admin/users/sam"
     done = ada.post(page + "/deactivate", data={"csrf_token": csrf_token(ada, page)}, follow_redirects=True)
-    assert "sam is deactivated; 1 conversations went back to the queue." in done.get_data(as_text=True)
+    assert "sam is deactivated; 1 conversation went back to the queue." in done.get_data(as_text=True)
     with sessions_of(app)() as session:
         assert session.get_one(Conversation, held).state == "queued"
         assert not specialist(session, "sam").active

@@ -156,6 +156,43 @@ def test_a_rejection_needs_a_note_and_changes_nothing(app: Flask) -> None:
     assert "Rejected" in sue.get("/console/approvals/?status=rejected").get_data(as_text=True)
 
 
+def test_the_maker_withdraws_their_request_nobody_else_can_and_then_it_cannot_be_approved(app: Flask) -> None:
+    sam, ana, sue = client_of(app, "sam"), client_of(app, "ana"), client_of(app, "sue")
+    request_id = request_reversal(app, sam)
+    assert 'id="withdraw-request"' not in ana.get(f"/console/approvals/{request_id}").get_data(as_text=True)
+    assert 'id="withdraw-request"' not in sue.get(f"/console/approvals/{request_id}").get_data(as_text=True)
+    for other in (ana, sue):  # the form the maker's page holds, posted by someone else
+        other.post(f"/console/approvals/{request_id}/withdraw", data={"csrf_token": other.csrf_token})  # type: ignore[attr-defined]
+        assert any("only the person who asked" in text for _, text in flashes(other, loan_of(app)))
+    with db(app) as session:
+        assert session.get_one(ApprovalRequest, request_id).status == "pending"
+    checker_form = approval_form(sue, request_id)  # sue looks at it while the maker changes their mind
+
+    mine = sam.get(f"/console/approvals/{request_id}").get_data(as_text=True)
+    assert 'id="withdraw-request"' in mine and 'id="maker-waits"' in mine
+    sam.post(f"/console/approvals/{request_id}/withdraw", data={"csrf_token": sam.csrf_token, "note": "x" * 201})  # type: ignore[attr-defined]
+    assert any("Why (optional)" in text for _, text in flashes(sam, loan_of(app)))
+    sam.post(f"/console/approvals/{request_id}/withdraw",
+             data={"csrf_token": sam.csrf_token, "note": "wrong payment"})  # type: ignore[attr-defined]  # fmt: skip
+    assert ("success", f"Request #{request_id} withdrawn.") in flashes(sam, loan_of(app))
+    assert not re.search(r"Approvals \(\d+\)", sam.get("/console/").get_data(as_text=True))
+
+    before = state(app)
+    sue.post(f"/console/approvals/{request_id}/approve", data=checker_form)
+    assert (f"Request #{request_id} was already Withdrawn by sam; nothing changed.") in [
+        t for _, t in flashes(sue, loan_of(app))
+    ]
+    assert state(app) == before and payment_status(app) == "posted"
+    listing = sue.get("/console/approvals/?status=withdrawn").get_data(as_text=True)
+    assert f'id="request-{request_id}"' in listing
+    with db(app) as session:
+        kept = session.get_one(ApprovalRequest, request_id)
+        withdrawn = session.scalars(select(AuditEntry).where(AuditEntry.action == "approval.withdrawn")).one()
+    assert (kept.status, kept.decided_by, kept.decision_note) == ("withdrawn", "sam", "wrong payment")
+    assert (withdrawn.actor, withdrawn.detail["note"]) == ("sam", "wrong payment")
+    assert "Approval request withdrawn" in sue.get(f"/console/loans/{loan_of(app)}?tab=audit").get_data(as_text=True)
+
+
 def test_a_fee_waiver_above_the_threshold_waits_and_one_below_is_done_at_once(app: Flask) -> None:
     with db(app) as session:
         fee = session.scalars(select(Fee)).one()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -74,14 +75,74 @@ def test_a_specialist_who_becomes_available_gets_the_waiting_conversation_and_lo
     assert (conversation(app, spanish).state, conversation(app, spanish).assigned_to) == ("assigned", "sam")
     assert actions(app, "conversation.assigned") == [("assignment", str(spanish))]
     page = set_status(sam, "offline")
-    assert "Back in the queue: 1 conversations you had not answered." in page
+    assert "Back in the queue: 1 conversation you had not answered." in page
     assert conversation(app, spanish).state == "queued"
+
+
+def test_handing_back_one_conversation_is_said_in_the_singular_in_french_too(app: Flask) -> None:
+    profile(app, "sam", languages=["en"], skills=["general"])
+    waiting(sessions_of(app), "+15550000091")
+    sam = signed_in(app, "sam")
+    set_status(sam, "available")
+    profile(app, "sam", locale="fr")
+    page = html.unescape(set_status(sam, "offline"))
+    assert "De retour dans la file : 1 conversation à laquelle vous n'aviez pas répondu." in page
+
+
+def test_the_nav_counts_the_conversations_the_specialist_holds_on_every_page(app: Flask) -> None:
+    sessions = sessions_of(app)
+    first, second = waiting(sessions, "+15550000101"), waiting(sessions, "+15550000102")
+    sam = signed_in(app, "sam")
+    assert ">My conversations</a>" in sam.get("/console/").get_data(as_text=True)
+    with sessions.begin() as session:
+        claim_conversation(session, first, "sam", datetime.now(UTC))
+        claim_conversation(session, second, "sam", datetime.now(UTC))
+    for path in ("/console/", "/console/loans/?q=LN", "/console/reports/"):
+        assert ">My conversations (2)</a>" in sam.get(path).get_data(as_text=True), path
+    assert ">My conversations</a>" in signed_in(app, "ana").get("/console/").get_data(as_text=True)  # only one's own
 
 
 def test_an_unknown_presence_is_refused_and_changes_nothing(app: Flask) -> None:
     sam = signed_in(app, "sam")
     page = set_status(sam, "asleep")
     assert "Not done: choose available, away or offline." in page
+    with sessions_of(app)() as session:
+        assert specialist(session, "sam").presence == "offline"
+
+
+STATUS_FORM = re.compile(
+    r'<form method="post" action="/console/queue/presence" class="my-status" id="status" data-presence="(\w+)">'
+    r'.*?<input type="hidden" name="next" value="([^"]*)">'
+    r'.*?<select id="status-presence" name="presence">(.*?)</select>',
+    re.S,
+)
+
+
+@pytest.mark.parametrize("path", ["/console/", "/console/loans/?q=LN", "/console/search/?q=x", "/console/queue/mine",
+                                  "/console/reports/", "/console/notifications/"])  # fmt: skip
+def test_every_page_carries_the_status_in_its_header_and_setting_it_comes_back_to_that_page(
+    app: Flask, path: str
+) -> None:
+    sam = signed_in(app, "sam")
+    shown = STATUS_FORM.search(sam.get(path).get_data(as_text=True))
+    assert shown is not None, path
+    presence, back, options = shown.groups()
+    assert (presence, back) == ("offline", path)
+    assert '<option value="offline" selected>Offline</option>' in options
+    form = {"presence": "away", "next": back, "csrf_token": csrf_token(sam, path)}
+    answer = sam.post("/console/queue/presence", data=form)
+    assert answer.status_code == 302 and answer.headers["Location"] == path
+    page = sam.get(path).get_data(as_text=True)
+    assert "Your status: Away." in page
+    assert STATUS_FORM.search(page).group(1) == "away"  # type: ignore[union-attr]
+    with sessions_of(app)() as session:
+        assert specialist(session, "sam").presence == "away"
+
+
+def test_the_status_form_refuses_a_request_without_its_csrf_token(app: Flask) -> None:
+    sam = signed_in(app, "sam")
+    answer = sam.post("/console/queue/presence", data={"presence": "available"})
+    assert answer.status_code in (302, 400)
     with sessions_of(app)() as session:
         assert specialist(session, "sam").presence == "offline"
 
@@ -141,7 +202,7 @@ def test_bulk_resolve_skips_a_conversation_that_changed_since_the_page_was_shown
     form = {"action": "resolve", "conversation": [str(first), str(second), str(third)],
             "csrf_token": csrf_token(sam, QUEUE), **{f"seen-{key}": value for key, value in seen.items()}}  # fmt: skip
     response = sam.post("/console/queue/bulk", data=form, follow_redirects=True).get_data(as_text=True)
-    assert "Done: 1 conversations." in response
+    assert "Done: 1 conversation." in response
     assert f"Skipped conversation {second}: changed since the page was shown." in response
     assert f"Skipped conversation {third}: changed since the page was shown." in response
     assert conversation(app, first).state == "bot"

@@ -158,6 +158,113 @@ def test_consent_to_a_purpose_is_revoked_and_given_back_on_a_phone(app: Flask, b
     assert [e.detail["phone"] for e in audits(app, "consent.revoked")] == ["…2001"]
 
 
+def test_the_name_is_corrected_with_a_reason_audited_masked_and_search_finds_the_new_one(
+    app: Flask, borrower_id: int
+) -> None:
+    client = signed_in(app, "sam")
+    page = post(client, borrower_id, "name", first_name=" Ana  María ", last_name="Silva Costa", reason="married")
+    assert "Name changed." in page and "Ana María Silva Costa" in page
+    with sessions_of(app)() as session:
+        borrower = session.get_one(Borrower, borrower_id)
+        assert (borrower.first_name, borrower.last_name) == ("Ana María", "Silva Costa")
+    found = client.get("/console/search/?q=maria+costa").get_data(as_text=True)
+    assert f'href="/console/borrowers/{borrower_id}"' in found
+    [entry] = audits(app, "borrower.name_changed")
+    assert entry.detail == {"before": "An… Si…", "after": "An… Ma… Si… Co…", "reason": "married"}
+    assert entry.actor == "sam"
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "reason", "said"),
+    [("", "Silva", "typo", "first name: missing"), ("Ana", "1234", "typo", "last name: missing"),
+     ("Ana\x07", "Silva", "typo", "control character"), ("A" * 101, "Silva", "typo", "at most 100"),
+     ("Ana", "Silva", "same", "already the borrower"), ("Bea", "Silva", " ", "reason: say why")],
+)  # fmt: skip
+def test_a_bad_name_is_refused_with_a_message_and_changes_nothing(
+    app: Flask, borrower_id: int, first: str, last: str, reason: str, said: str
+) -> None:
+    page = post(signed_in(app, "sam"), borrower_id, "name", first_name=first, last_name=last, reason=reason)
+    assert "Not changed" in page and said in page
+    with sessions_of(app)() as session:
+        borrower = session.get_one(Borrower, borrower_id)
+        assert (borrower.first_name, borrower.last_name) == ("Ana", "Silva")
+    assert audits(app, "borrower.name_changed") == []
+
+
+def test_the_email_is_changed_validated_and_removed_with_a_reason_and_audited_masked(
+    app: Flask, borrower_id: int
+) -> None:
+    client = signed_in(app, "sam")
+    assert "Email changed." in post(client, borrower_id, "email", email="Ana.S@Correo.Example", reason="new job")
+    with sessions_of(app)() as session:
+        assert session.get_one(Borrower, borrower_id).email == "Ana.S@correo.example"
+    found = client.get("/console/search/?q=ana.s%40correo.example").get_data(as_text=True)
+    assert f'href="/console/borrowers/{borrower_id}"' in found
+    refused = (("ana.s@", "nothing after the @"), ("ana.s@correo", "is not a domain"),
+               ("ana s@correo.example", "before the @"), ("ana@@correo.example", "not an email address"),
+               ("ana@localhost", "is not a domain"), ("Ana.S@CORREO.example", "already the borrower"))  # fmt: skip
+    for typed, said in refused:
+        page = post(client, borrower_id, "email", email=typed, reason="typo")
+        assert "Not changed: email:" in page and said in page, typed
+    assert "Email removed." in post(client, borrower_id, "email", email="  ", reason="asked us to forget it")
+    with sessions_of(app)() as session:
+        assert session.get_one(Borrower, borrower_id).email is None
+    changed, removed = audits(app, "borrower.email_changed"), audits(app, "borrower.email_removed")
+    assert [e.detail for e in changed] == [{"before": "a…@example.com", "after": "A…@correo.example",
+                                            "reason": "new job"}]  # fmt: skip
+    assert [e.detail for e in removed] == [{"before": "A…@correo.example", "after": None,
+                                            "reason": "asked us to forget it"}]  # fmt: skip
+
+
+MAILING = {"mailing_line1": "12 Rue des Lilas", "mailing_city": "Montreal", "mailing_region": "QC",
+           "mailing_postal_code": "H2X 1Y4", "mailing_country": "CA"}  # fmt: skip
+
+
+def test_the_mailing_address_is_saved_refused_when_bad_and_removed_with_a_reason(app: Flask, borrower_id: int) -> None:
+    client = signed_in(app, "sam")
+    assert "Address saved." in post(client, borrower_id, "address", **MAILING, reason="moved to Montreal")
+    assert "nothing changed" in post(client, borrower_id, "address", **MAILING, reason="again")
+    bad = post(client, borrower_id, "address", **{**MAILING, "mailing_postal_code": "90210"}, reason="typo")
+    assert "Not changed: mailing_postal_code: &#39;90210&#39; is not a postal code of CA." in bad
+    assert "Not changed: reason" in post(client, borrower_id, "address", **{**MAILING, "mailing_city": "Laval"},
+                                         reason="")  # fmt: skip
+    with sessions_of(app)() as session:
+        borrower = session.get_one(Borrower, borrower_id)
+        assert (borrower.mailing_line1, borrower.mailing_city, borrower.mailing_postal_code) == (
+            "12 Rue des Lilas", "Montreal", "H2X 1Y4")  # fmt: skip
+    [saved] = audits(app, "address.mailing_changed")
+    assert saved.detail["reason"] == "moved to Montreal" and saved.detail["after"]["line1"] == "12 …"
+    assert saved.detail["borrower"] == borrower_id
+    assert "Address removed." in post(client, borrower_id, "address", reason="returned mail")
+    with sessions_of(app)() as session:
+        assert session.get_one(Borrower, borrower_id).mailing_line1 is None
+
+
+def test_each_loans_property_address_is_editable_from_the_profile_and_only_the_borrowers_own(
+    app: Flask, borrower_id: int
+) -> None:
+    with sessions_of(app).begin() as session:
+        number = session.scalars(select(Loan.loan_number).where(Loan.borrower_id == borrower_id)).one()
+        other = board(session, phone="+15550002009")
+    client = signed_in(app, "sam")
+    page = client.get(f"/console/borrowers/{borrower_id}").get_data(as_text=True)
+    assert f'action="/console/borrowers/{borrower_id}/property-address/{number}"' in page and other not in page
+    where = {"property_line1": "400 Oak Ave", "property_city": "Austin", "property_region": "TX",
+             "property_postal_code": "78701", "property_country": "US"}  # fmt: skip
+    assert "Address saved." in post(client, borrower_id, f"property-address/{number}", **where, reason="survey")
+    bad = post(client, borrower_id, f"property-address/{number}", **{**where, "property_region": "ZZ"}, reason="x")
+    assert "is not a US state or province code" in bad
+    theirs = post(client, borrower_id, f"property-address/{other}", **where, reason="wrong borrower")
+    assert "Not changed: loan: not one of this borrower&#39;s." in theirs
+    with sessions_of(app)() as session:
+        mine = session.scalars(select(Loan).where(Loan.loan_number == number)).one()
+        assert (mine.property_line1, mine.property_region, mine.property_postal_code) == ("400 Oak Ave", "TX", "78701")
+        assert session.scalars(select(Loan.property_line1).where(Loan.loan_number == other)).one() is None
+    [entry] = audits(app, "address.property_changed")
+    assert (entry.subject_id, entry.detail["reason"], entry.actor) == (number, "survey", "sam")
+    assert "400 Oak Ave" in client.get(f"/console/borrowers/{borrower_id}").get_data(as_text=True)
+
+
 def test_a_caller_who_answers_right_is_a_match(app: Flask, borrower_id: int) -> None:
     client = signed_in(app, "sam")
     page = post(client, borrower_id, "verify-caller", date_of_birth="1980-05-04", tax_id_last4="1234")

@@ -105,3 +105,27 @@ def test_resolving_without_the_survey_box_asks_nothing_and_with_it_asks_once(app
     assert [(s.conversation_id, s.status) for s in surveys] == [(asked, "asked")]
     report = sam.get("/console/reports/satisfaction").get_data(as_text=True)
     assert "Satisfaction per specialist" in report and "<td>sam</td>" in report.replace(' dir="auto"', "")
+
+
+def test_a_macro_transfers_to_a_skill_queue_and_a_bad_transfer_is_refused(app: Flask) -> None:
+    sue = signed_in(app, "sue")
+    assert "no skill queue" in save_macro(sue, name="To sales", transfer_to="sales")
+    assert "not both" in save_macro(sue, name="Both", transfer_to="disputes", resolve="yes")
+    assert macros(app) == []
+    page = save_macro(sue, name="Disputed fee", shortcut="4", note="disputes a late fee", transfer_to="disputes")
+    assert "Macro Disputed fee saved." in page and "Queue: Disputes" in page
+    [macro] = macros(app)
+    assert (macro.transfer_to, macro.resolve) == ("disputes", False)
+
+    conversation_id, _ = borrower_conversation(app)
+    sam = signed_in(app, "sam")
+    where = post(sam, conversation_id, "macro", macro=str(macro.id))
+    assert where.endswith("/console/queue/mine")
+    mine = sam.get(where).get_data(as_text=True)
+    assert "Macro Disputed fee applied: sent to the Disputes queue." in mine
+    with sessions_of(app)() as session:
+        conversation = session.get_one(Conversation, conversation_id)
+        assert (conversation.skill, conversation.assigned_to) == ("disputes", None)  # nobody available has the skill
+        assert session.scalars(select(Message.body).where(Message.internal)).one() == "disputes a late fee"
+        applied = session.scalars(select(AuditEntry).where(AuditEntry.action == "macro.applied")).one()
+    assert applied.detail["steps"] == ["note", "transfer:disputes"]

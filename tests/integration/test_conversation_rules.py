@@ -16,7 +16,8 @@ from bot.engine import Engine, InboundMessage
 from servicing.config import Settings
 from servicing.eod import disburse_escrow
 from servicing.payments import PaymentInstruction, post_payments
-from servicing.store.models import Conversation, EscrowItem, Loan, ScheduledPayment
+from servicing.specialists import Role, add_specialist
+from servicing.store.models import Conversation, EscrowItem, Loan, ScheduledPayment, Specialist
 from tests.integration.helpers import Clock, board
 
 PHONE, LOAN = "+15557770009", "4400077777"
@@ -83,6 +84,21 @@ def test_outside_business_hours_the_borrower_is_told_when_a_person_will_reply(bo
     clock.now = datetime(2026, 3, 21, 3, 0, tzinfo=UTC)  # Friday 23:00 in New York
     reply = talk(bot, "sms", PHONE)("talk to a person")
     assert "Monday, March 23, 2026, 8:00" in reply and "Eastern Daylight Time" in reply
+
+
+def test_outside_business_hours_an_available_specialist_with_the_language_means_a_reply_shortly(
+    bot: Engine, clock: Clock, sessions: sessionmaker[Session]
+) -> None:
+    with sessions.begin() as session:
+        late = add_specialist(session, "nora", "nora-password-1", Role.SPECIALIST, actor="tests")
+        late.presence, late.languages, late.skills = "available", ["es"], ["general"]
+    clock.now = datetime(2026, 3, 21, 3, 0, tzinfo=UTC)  # Friday 23:00 in New York
+    reply = talk(bot, "sms", PHONE)("talk to a person")
+    assert "Monday, March 23, 2026, 8:00" in reply  # Nora speaks Spanish only: nobody on shift for an English borrower
+    with sessions.begin() as session:
+        session.scalars(select(Specialist).where(Specialist.username == "nora")).one().languages = ["es", "en"]
+    reply = talk(bot, "sms", "+15557770010")("talk to a person")  # another borrower, while Nora works late
+    assert "who will reply here shortly" in reply and "Monday" not in reply
 
 
 def test_a_scheduled_payment_can_be_cancelled_before_its_date(bot: Engine, sessions: sessionmaker[Session]) -> None:

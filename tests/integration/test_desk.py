@@ -16,6 +16,7 @@ from servicing.config import Settings
 from servicing.conversations import (
     BACK_TO_BOT,
     BorrowerOptedOut,
+    ConversationError,
     EscalationReason,
     claim_conversation,
     escalate,
@@ -224,6 +225,8 @@ def test_a_note_notifies_each_active_colleague_it_names_once_and_leaves_other_na
         MacroDraft("Bad canned", canned_key="no_such_reply"),
         MacroDraft("Bad reason", reason="bored"),
         MacroDraft("Survey alone", survey=True),
+        MacroDraft("Bad queue", transfer_to="sales"),
+        MacroDraft("Both ways", transfer_to="payoffs", resolve=True),
     ],
 )
 def test_a_macro_that_is_wrong_is_refused_and_nothing_is_saved(
@@ -272,6 +275,41 @@ def test_a_macro_replies_in_the_borrowers_language_notes_files_resolves_and_asks
     assert bodies[2].startswith(spanish.say(QUESTION))
     assert conversation.state == "bot"
     assert (entry.actor, entry.detail["name"]) == ("sam", "Hardship papers")
+
+
+def test_a_macro_replies_notes_and_transfers_to_a_skill_queue_in_one_step(sessions: sessionmaker[Session]) -> None:
+    staff(sessions)
+    conversation_id = held_conversation(sessions, "es_US")
+    with sessions.begin() as session:
+        draft = MacroDraft("To payoffs", shortcut="3", canned_key="looking_into_it", note="wants a payoff quote",
+                           transfer_to="payoffs")  # fmt: skip
+        macro = define_macro(session, draft, "sue", NOW).id
+    with sessions.begin() as session:
+        applied = apply_macro(session, conversation_id, macro, "sam", NOW, specialist_name="Sam", today=TODAY)
+    assert applied.steps == ("reply:looking_into_it", "note", "transfer:payoffs")
+    assert (applied.transferred_to, applied.resolved, applied.handed_on) == ("payoffs", False, True)
+    with sessions() as session:
+        conversation = session.get_one(Conversation, conversation_id)
+        assert (conversation.state, conversation.assigned_to, conversation.skill) == ("queued", None, "payoffs")
+        assert session.scalar(select(func.count()).select_from(OutboxItem)) == 1  # the reply; no "assistant back"
+        moved = session.scalars(select(AuditEntry).where(AuditEntry.action == "conversation.transferred")).one()
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "macro.applied")).one()
+    assert (moved.actor, moved.detail) == ("sam", {"to_queue": "payoffs"})
+    assert entry.detail["steps"] == ["reply:looking_into_it", "note", "transfer:payoffs"]
+
+
+def test_a_transfer_macro_on_a_conversation_not_held_changes_nothing(sessions: sessionmaker[Session]) -> None:
+    staff(sessions)
+    conversation_id = held_conversation(sessions, holder="ana")
+    with sessions.begin() as session:
+        macro = define_macro(session, MacroDraft("To disputes", note="disputed fee", transfer_to="disputes"), "sue",
+                             NOW).id  # fmt: skip
+    with pytest.raises(ConversationError), sessions.begin() as session:
+        apply_macro(session, conversation_id, macro, "sam", NOW, specialist_name="Sam", today=TODAY)
+    with sessions() as session:
+        conversation = session.get_one(Conversation, conversation_id)
+        assert (conversation.state, conversation.assigned_to, conversation.skill) == ("assigned", "ana", None)
+        assert session.scalar(select(func.count()).select_from(Message).where(Message.internal)) == 0
 
 
 def test_a_macro_refused_half_way_leaves_no_note_no_reply_and_the_conversation_held(

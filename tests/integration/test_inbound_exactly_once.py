@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.store.models import Conversation, Message
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, named_connections
 from tests.live_gunicorn import Answer, LiveApp, serve_with_gunicorn
 
 PAIRS = 60
@@ -97,7 +97,7 @@ def test_no_message_is_lost_when_the_database_ends_every_connection_mid_run(
     forms = [sms_form(f"+1555300{n % 6:04d}", f"hello {n}") for n in range(120)]
     answers: list[Answer] = []
     ended = 0
-    with serve_with_gunicorn(f"{database_url}&application_name={application_name}", tmp_path) as app:
+    with serve_with_gunicorn(named_connections(database_url, application_name), tmp_path) as app:
         for round_start in range(0, len(forms), 4):
             batch = forms[round_start : round_start + 4]
             if round_start % 40 == 20:  # between two rounds: each worker's pooled connection is dead when used

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, make_url, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -191,6 +191,30 @@ def test_the_advisory_lock_has_one_holder_and_is_lost_with_its_connection(databa
         second.step_down()
         for each in engines:
             each.dispose()
+
+
+@pytest.mark.postgres
+def test_two_installations_in_two_schemas_of_one_database_each_have_their_own_leader(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's advisory lock")
+    schema = "another_installation"
+    here = make_engine(database_url)
+    with here.begin() as connection:
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    elsewhere = make_url(database_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    there = make_engine(elsewhere.render_as_string(hide_password=False))
+    ours, theirs, ours_again = AdvisoryLock(here), AdvisoryLock(there), AdvisoryLock(here)
+    try:
+        assert ours.try_to_lead() and theirs.try_to_lead(), "each installation leads its own"
+        assert ours.still_leading() and theirs.still_leading()
+        assert not ours_again.try_to_lead(), "a second scheduler of the same installation stands by"
+    finally:
+        for each in (ours, theirs, ours_again):
+            each.step_down()
+        there.dispose()
+        with here.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        here.dispose()
 
 
 def test_an_in_memory_database_cannot_have_a_scheduler() -> None:

@@ -18,7 +18,7 @@ from loanline.worker import start_worker_thread
 from servicing.config import Settings
 from servicing.conversations import find_or_open_conversation, record_outbound
 from servicing.store.models import OutboxItem
-from tests.conftest import SECRET
+from tests.conftest import SECRET, named_connections
 from tests.integration.test_inbound_exactly_once import end_the_apps_connections
 
 
@@ -67,7 +67,7 @@ def test_the_worker_keeps_delivering_after_the_database_ends_its_connections(
     if not database_url.startswith("postgresql"):
         pytest.skip("a SQLite file has no server to end connections")
     application_name = f"loanline-worker-{uuid.uuid4().hex[:8]}"
-    settings = Settings.from_env({"LOANLINE_DATABASE_URL": f"{database_url}&application_name={application_name}",
+    settings = Settings.from_env({"LOANLINE_DATABASE_URL": named_connections(database_url, application_name),
                                   "LOANLINE_SECRET_KEY": SECRET, "LOANLINE_INSTANCE_PATH": str(tmp_path)})  # fmt: skip
     rt = Runtime.start(settings)  # the worker's own connections, named so that only they are ended
 

@@ -23,6 +23,7 @@ from bot.nlu import (
     questions,
     requested_locale,
     sensitive_topic,
+    understanding,
 )
 from bot.nlu.calibrate import calibrate, held_out_matches, plateau
 from bot.nlu.catalogs import INTENTS, OUT_OF_SCOPE, TOPICS, CatalogError, load_catalogs, read_catalogs
@@ -375,6 +376,30 @@ def test_classify_evaluates_a_labelled_file_and_prints_accuracy_last() -> None:
     assert float(lines[-1].removeprefix("accuracy: ")) >= 0.95
     assert "per language" in lines and "per intent" in lines
     assert any(line.startswith("out-of-scope rejection: ") for line in lines)
+
+
+def test_held_out_rows_are_marked_in_a_fourth_column_and_reported_apart(tmp_path: Path) -> None:
+    labelled = tmp_path / "eval.tsv"
+    labelled.write_text(
+        "lang\tintent\ttext\theld_out\nen\tbalance\twhat do i owe\nen\tbalance\thow much is left\tbatch-1\n"
+        "en\tunknown\ttell me about dolphins\tbatch-1\n",
+        encoding="utf-8",
+    )
+    examples = read_examples(labelled)
+    assert [example.held_out for example in examples] == ["", "batch-1", "batch-1"]
+    assert [o.example.text for o in evaluate(examples).held_out().outcomes] == [
+        "how much is left",
+        "tell me about dolphins",
+    ]
+    lines = CliRunner().invoke(main, ["classify", "--file", str(labelled)]).output.strip().splitlines()
+    assert "held out (rows never seen while the matcher was tuned), per language" in lines
+    assert "held-out accuracy: 1.000  (2)" in lines and lines[-1] == "accuracy: 1.000"
+
+
+def test_a_figure_with_a_unit_glued_on_weighs_as_a_number() -> None:
+    index = understanding().index
+    assert index.weight("ko", "140만원이었는데") == index.weight("en", "500k") == index.weight("en", "500") == 0.5
+    assert index.correct("15th") == "15th"
 
 
 def test_classify_prints_one_json_line_for_a_text() -> None:

@@ -7,7 +7,7 @@ import unicodedata
 import pytest
 
 from bot.nlu import classify, normalise, questions, requested_locale, understanding
-from bot.nlu.text import is_unspaced_pair, script_locale, shortest_stem
+from bot.nlu.text import is_unspaced_pair, root_form, script_locale, shortest_stem, shortest_typo, unglued
 from bot.words import is_no, is_yes, wants_out
 
 # Chinese: no spaces, so characters and overlapping pairs of characters
@@ -65,6 +65,15 @@ def test_korean_polite_endings_and_particles_are_normalised(typed: str, plain: s
     assert normalise(typed) == plain
 
 
+@pytest.mark.parametrize(
+    ("typed", "plain"),
+    [("이미 냈는데", "이미 냈"), ("연체됐다고", "연체됐"), ("월급 들어오면", "월급 들어오"), ("얼마면 돼요", "얼마 돼"),
+     ("비싸지만", "비싸")],
+)  # fmt: skip
+def test_korean_endings_joining_two_clauses_are_cut_like_the_final_ones(typed: str, plain: str) -> None:
+    assert normalise(typed) == plain
+
+
 def test_a_korean_word_keeps_at_least_one_syllable() -> None:
     assert normalise("요") == "요"
     assert normalise("이") == "이"
@@ -80,6 +89,25 @@ def test_an_unknown_korean_or_arabic_word_reads_as_the_catalog_word_it_begins_wi
     assert index.correct("상담원님") == "상담원"
     assert index.correct("رصيدكم") == "رصيد"
     assert index.correct("balanse") == "balance"  # other scripts keep their one-edit typo correction
+
+
+def test_an_unknown_arabic_word_reads_without_a_glued_conjunction_or_by_its_root_form() -> None:
+    index = understanding().index
+    assert unglued("ومش") == ("مش",) and unglued("و") == () and unglued("balance") == ()
+    assert root_form("اتحسبوا") == root_form("اتحسبت") == "اتحسب" and root_form("مش") is None
+    assert index.correct("وفلوس") == "فلوس" and index.correct("بقسط") == "قسط"  # "and money", "with an instalment"
+    assert index.correct("اتحسبوا") == "اتحسبت"  # "they were counted" reads as "it was counted"
+
+
+def test_short_arabic_words_are_not_taken_for_typos_of_other_words() -> None:
+    assert shortest_typo("تسوي", 4) == 5 and shortest_typo("balance", 4) == 4
+    assert understanding().index.correct("تسوي") != "تسويه"  # "you do" is not "settlement"
+
+
+def test_a_short_typo_keeps_its_first_letter() -> None:
+    index = understanding().index
+    assert index.correct("chung") == "chung"  # Vietnamese chứng is not nhưng
+    assert index.correct("balanse") == "balance"
 
 
 # Arabic: letter forms, diacritics, tatweel, digits, the glued article

@@ -1,7 +1,7 @@
 """Conversation lookups: by loan (the loan page's conversations tab) and by address alone (search by phone)
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-05 01:10:00
 
 The loan page lists the conversations `WHERE loan_id = ? OR borrower_id = ?` and search the ones
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = '0022'
-down_revision = '0021'
+revision = '0023'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
