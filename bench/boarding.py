@@ -12,7 +12,17 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from measure import SECRET, Figures, fresh_sqlite, header, sqlite_insert_floor, stopwatch, verdict
+from measure import (
+    SECRET,
+    Figures,
+    fresh_sqlite,
+    header,
+    load_average,
+    peak_mb,
+    sqlite_insert_floor,
+    stopwatch,
+    verdict,
+)
 from portfolio import TODAY, write_loan_file, write_payment_file
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,6 +64,9 @@ def _board(figures: Figures, sessions: sessionmaker[Session], path: Path, loans:
     figures.add("boarding_ratio", round(seconds / floor, 1), f"boarding: {seconds / floor:.1f} x floor")
     figures.add("boarded", len(result.imported), f"boarded {len(result.imported):,}, "
                 f"refused {len(result.refused):,}")  # fmt: skip
+    peak = peak_mb()
+    figures.add("boarding_peak_mb", round(peak), f"peak memory so far (ru_maxrss, this process or the one "
+                f"parsing with it): {peak:,.0f} MB, load average {load_average()}")  # fmt: skip
     for refusal in result.refused[:5]:
         print(f"    refused line {refusal.line}: {refusal.reason}")
 
@@ -69,6 +82,9 @@ def _post(figures: Figures, sessions: sessionmaker[Session], path: Path, payment
     figures.add("posting_ratio", round(seconds / floor, 1), f"posting: {seconds / floor:.1f} x floor")
     figures.add("posted", len(result.imported), f"posted {len(result.imported):,}, "
                 f"refused {len(result.refused):,}")  # fmt: skip
+    peak = peak_mb()
+    figures.add("posting_peak_mb", round(peak), f"peak memory so far (ru_maxrss): {peak:,.0f} MB, "
+                f"load average {load_average()}")  # fmt: skip
     for refusal in result.refused[:5]:
         print(f"    refused line {refusal.line}: {refusal.reason}")
 

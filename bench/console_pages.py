@@ -26,8 +26,11 @@ Goal: under 100 ms p99 for every page. Figures and findings: docs/console-perfor
     .venv/bin/python bench/console_pages.py [--quick] [--postgres URL] [--requests R] [--explain]
     .venv/bin/python bench/console_pages.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-`--bot-writes N` runs a bot-like writer beside the requests; `--gc-freeze` and `--deferred-reads`
-prototype fixes in the measuring process only (nothing in the tree changes).
+The measuring process freezes the objects built at start (`gc.collect(); gc.freeze()` once the app is created), as
+both serving processes do (`loanline run`'s `settle_long_lived_objects`, gunicorn's `post_worker_init`);
+`--no-gc-freeze` measures without, where full collections of those objects land on some requests.
+`--bot-writes N` runs a bot-like writer beside the requests; `--deferred-reads` prototypes a fix in the
+measuring process only (nothing in the tree changes).
 """
 
 from __future__ import annotations
@@ -56,11 +59,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 
+from servicing.cases import CaseKind, open_case
 from servicing.conversations import PRIORITY
 from servicing.importing import import_loans
 from servicing.specialists import Role, add_specialist
 from servicing.store.db import make_engine, make_session_factory
 from servicing.store.migrate import upgrade_database
+from servicing.store.search_schema import create_sqlite_search, drop_sqlite_search
 
 GOAL_P99_MS = 100.0
 SEED = 20261128
@@ -73,6 +78,11 @@ PASSWORD = "bench-password-1"
 SPECIALIST = "bench"
 OTHER_SPECIALISTS = ("ana", "bruno", "chen")
 CHUNK = 50_000
+CASE_KINDS = (CaseKind.PAYOFF_REQUEST, CaseKind.NOTICE_OF_ERROR, CaseKind.REQUEST_FOR_INFORMATION,
+              CaseKind.ARREARS_INFORMATION)  # fmt: skip
+# PostgreSQL: the full-text index over messages, dropped for the bulk load and made again after it, as migration
+# 0020 makes it (servicing/store/search_schema.create_postgresql_search).
+PG_MESSAGE_WORDS_INDEX = "CREATE INDEX search_messages_words ON messages USING gin (search_words)"
 LOCALES = ("en", "en", "en", "es", "es", "fr", "pt_BR", "de", "it", "hi", "id")
 INBOUND = (
     "whats my balance",
@@ -355,7 +365,8 @@ def conversation_rows(dataset: Dataset, rng: random.Random) -> list[Row]:
 
 
 def prepare_portfolio(db: Database, shape: Shape, folder: Path) -> list[tuple[int, int, str]]:
-    """Board the loans and add the specialists; return each loan's (id, borrower id, primary phone)."""
+    """Board the loans, add the specialists and open cases on a quarter of the loans (the first loan's among them,
+    for the case-reference search); return each loan's (id, borrower id, primary phone)."""
     import_loans(db.sessions, write_loan_file(folder / "loans.csv", shape.loans), secret=SECRET, today=TODAY,
                  actor="bench")  # fmt: skip
     with db.sessions() as session, session.begin():
@@ -363,6 +374,10 @@ def prepare_portfolio(db: Database, shape: Shape, folder: Path) -> list[tuple[in
                        actor="bench")  # fmt: skip
         for name in OTHER_SPECIALISTS:
             add_specialist(session, name, PASSWORD, Role.SPECIALIST, display_name=name.title(), actor="bench")
+        loans = session.execute(text("SELECT id, borrower_id FROM loans ORDER BY id")).all()
+        for number, (loan_id, borrower_id) in enumerate(loans[:: max(1, len(loans) // (shape.loans // 4))]):
+            open_case(session, CASE_KINDS[number % len(CASE_KINDS)], opened_on=TODAY, country="US", source="mail",
+                      actor="bench", loan_id=loan_id, borrower_id=borrower_id)  # fmt: skip
         query = text(
             "SELECT l.id, l.borrower_id, min(p.e164) FROM loans l JOIN borrower_phones p"
             " ON p.borrower_id = l.borrower_id GROUP BY l.id, l.borrower_id ORDER BY l.id"
@@ -377,6 +392,7 @@ class Loader:
         self.engine = engine
         self.seconds = 0.0  # spent in the database (the rest of the load is generating the rows)
         self.vacuum_seconds = 0.0
+        self.index_seconds = 0.0  # dropping the search index before the load and building it again after
         self.raw = engine.raw_connection()
         self.postgres = engine.dialect.name == "postgresql"
         if self.postgres:
@@ -394,11 +410,43 @@ class Loader:
                 write = copy.write_row
                 for row in rows:
                     write(row)
-        else:
+        else:  # one transaction per call: the project's connections are in autocommit (SQLAlchemy says BEGIN)
             marks = ", ".join("?" * len(columns))
+            cursor.execute("BEGIN")
             cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+            cursor.execute("COMMIT")
         cursor.close()
         self.seconds += time.perf_counter() - start
+
+    def without_search_index(self) -> None:
+        """Drop the messages' search index for the load (`with_search_index` builds it again in one pass).
+
+        With the index kept row by row the load took 14 minutes: SQLite's trigger writes each message into the FTS5
+        table, and PostgreSQL updates the GIN index for each row. SQLite: the FTS5 tables and their triggers go,
+        as docs/console-search.md says a bulk import of history should do; PostgreSQL: the GIN index goes, the
+        generated `search_words` column stays (COPY computes it per row, as any insert does).
+        """
+        start = time.perf_counter()
+        if self.postgres:
+            self.raw.driver_connection.execute("DROP INDEX search_messages_words")  # type: ignore[union-attr]
+        else:
+            drop_sqlite_search(_RawConnection(self.raw))
+        self.index_seconds += time.perf_counter() - start
+
+    def with_search_index(self) -> None:
+        """Build the search index again over every row loaded, the way migration 0020 makes it (after `finish`)."""
+        start = time.perf_counter()
+        if self.postgres:
+            driver = self.raw.driver_connection
+            driver.execute("SET maintenance_work_mem = '512MB'")  # type: ignore[union-attr]
+            driver.execute(PG_MESSAGE_WORDS_INDEX)  # type: ignore[union-attr]
+            driver.commit()  # type: ignore[union-attr]
+        else:
+            connection = _RawConnection(self.raw)
+            connection.exec_driver_sql("BEGIN")
+            create_sqlite_search(connection)  # the FTS5 tables filled by 'rebuild', then the triggers
+            connection.exec_driver_sql("COMMIT")
+        self.index_seconds += time.perf_counter() - start
 
     def finish(self) -> None:
         """Commit, and move the id sequences past the explicit ids."""
@@ -423,12 +471,25 @@ class Loader:
         self.raw.close()
 
 
+class _RawConnection:
+    """A DB-API connection read as the one method of SQLAlchemy's `Connection` that search_schema's DDL calls."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def exec_driver_sql(self, statement: str) -> None:
+        cursor = self.raw.cursor()
+        cursor.execute(statement)
+        cursor.close()
+
+
 def load_conversations(db: Database, shape: Shape, folder: Path, label: str) -> Dataset:
     """Fill the database; print how long the load took and its rate."""
     rng = random.Random(SEED)
     with stopwatch() as portfolio_time:
         owners = prepare_portfolio(db, shape, folder)
-    print(f"  {label}: {shape.loans:,} loans boarded and 4 specialists added in {portfolio_time():.1f} s", flush=True)
+    print(f"  {label}: {shape.loans:,} loans boarded, 4 specialists added and cases opened in {portfolio_time():.1f} s",
+          flush=True)  # fmt: skip
     loader = Loader(db.engine)
     outbox: list[Row] = []
     columns = [TextColumn(f"  {label} messages"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
@@ -439,18 +500,21 @@ def load_conversations(db: Database, shape: Shape, folder: Path, label: str) -> 
         schedule = message_schedule(dataset, rng)
         for moment, index in schedule:
             dataset.threads[index].last = moment
+        loader.without_search_index()
         loader.insert("conversations", CONVERSATION_COLUMNS, conversation_rows(dataset, random.Random(SEED + 1)))
         for chunk in message_rows(dataset, schedule, rng, outbox):
             loader.insert("messages", MESSAGE_COLUMNS, chunk)
             progress.advance(task, len(chunk))
         loader.insert("outbox", OUTBOX_COLUMNS, outbox)
         loader.finish()
+        loader.with_search_index()
     seconds = load_time()
     loader.settle()
     rows = shape.conversations + shape.messages + len(outbox)
     print(f"  {label}: loaded {shape.conversations:,} conversations, {shape.messages:,} messages and "
           f"{len(outbox):,} outbox rows in {seconds:.1f} s: {rows / seconds:,.0f} rows/s, of which "
-          f"{loader.seconds:.1f} s in the database ({rows / loader.seconds:,.0f} rows/s), the rest generating them"
+          f"{loader.seconds:.1f} s in the database ({rows / loader.seconds:,.0f} rows/s) and "
+          f"{loader.index_seconds:.1f} s building the search index in one pass, the rest generating them"
           + (f"; VACUUM ANALYZE {loader.vacuum_seconds:.1f} s" if loader.postgres else ""), flush=True)  # fmt: skip
     print(f"  {label}: conversations by state {dataset.counts}", flush=True)
     return dataset
@@ -609,6 +673,7 @@ def pages_to_time(app: Flask, target: Target) -> list[Page]:
         ("conversation_long", "conversations.show", {"conversation_id": target.long_thread}),
         ("conversation_paged", "conversations.show", {"conversation_id": target.long_thread, "before": middle}),
         ("conversation_short", "conversations.show", {"conversation_id": target.short_thread}),
+        *record_pages(app, target),
         *search_pages(app),
     ]
     pages = []
@@ -623,16 +688,33 @@ def pages_to_time(app: Flask, target: Target) -> list[Page]:
     return pages
 
 
+def record_pages(app: Flask, target: Target) -> list[tuple[str, str, dict[str, Any]]]:
+    """Return the borrower and loan pages to time: those of the long thread's borrower and loan, the loan page on its
+    first tab (the ledger), on its conversations and on its cases."""
+    with app.extensions["loanline.sessions"]() as session:
+        borrower_id, loan_number = session.execute(
+            text("SELECT c.borrower_id, l.loan_number FROM conversations c JOIN loans l ON l.id = c.loan_id "
+                 "WHERE c.id = :thread"), {"thread": target.long_thread}
+        ).one()  # fmt: skip
+    return [
+        ("borrower", "borrowers.show", {"borrower_id": borrower_id}),
+        ("loan", "loans.show", {"loan_number": loan_number}),
+        ("loan_conversations", "loans.show", {"loan_number": loan_number, "tab": "conversations"}),
+        ("loan_cases", "loans.show", {"loan_number": loan_number, "tab": "cases"}),
+    ]
+
+
 def search_pages(app: Flask) -> list[tuple[str, str, dict[str, Any]]]:
     """Return the searches to time (docs/console-search.md): a borrower's name typed in lower case, their phone as
-    people write it, its last 4 digits, a loan number in lower case, a word in a tenth of the messages, two rarer ones.
-    """
+    people write it, its last 4 digits, a loan number and a case reference in lower case, a word in a tenth of the
+    messages, two rarer ones."""
     with app.extensions["loanline.sessions"]() as session:
         row = session.execute(
             text("SELECT b.first_name, b.last_name, p.e164, l.loan_number FROM borrowers b "
                  "JOIN borrower_phones p ON p.borrower_id = b.id JOIN loans l ON l.borrower_id = b.id "
                  "ORDER BY b.id DESC LIMIT 1")
         ).one()  # fmt: skip
+        reference = session.scalar(text("SELECT reference FROM cases ORDER BY id LIMIT 1"))
     first, last, e164, loan_number = row
     national = f"({e164[2:5]}) {e164[5:8]}-{e164[8:]}" if e164.startswith("+1") else e164
     return [
@@ -640,6 +722,7 @@ def search_pages(app: Flask) -> list[tuple[str, str, dict[str, Any]]]:
         ("search_phone", "search.index", {"q": national}),
         ("search_last4", "search.index", {"q": e164[-4:]}),
         ("search_loan", "search.index", {"q": loan_number.lower()}),
+        ("search_case", "search.index", {"q": str(reference).lower()}),
         ("search_common_word", "search.index", {"q": "balance"}),
         ("search_rare_words", "search.index", {"q": "corrected statement"}),
     ]
@@ -701,13 +784,27 @@ def time_audit_writes(db_url: str, count: int) -> list[float]:
 def explain_slowest(engine: Engine, log: list[tuple[str, Any, float]], label: str) -> None:
     """Print the slowest statements of one request, and those reading the messages, with their plans."""
     postgres = engine.dialect.name == "postgresql"
-    log = [item for item in log if not item[0].lstrip().upper().startswith("SET ")]  # settings have no plan
+    # Settings have no plan, but the statements after them are planned under them (search's `SET LOCAL
+    # enable_...`): each statement is explained with the settings in force when it ran.
+    settings: dict[str, str] = {}
+    in_force: dict[int, list[str]] = {}
+    for position, (statement, _parameters, _seconds) in enumerate(log):
+        if statement.lstrip().upper().startswith("SET "):
+            name = statement.split()[2] if statement.split()[1].upper() == "LOCAL" else statement.split()[1]
+            settings[name] = statement
+        else:
+            in_force[position] = list(settings.values())
+    log_of = {id(item): position for position, item in enumerate(log)}
+    log = [item for item in log if not item[0].lstrip().upper().startswith("SET ")]
     slowest = sorted(log, key=lambda item: -item[2])[:3]
     chosen = slowest + [item for item in log if "FROM messages" in item[0] and item not in slowest]
-    for statement, parameters, seconds in chosen:
+    for item in chosen:
+        statement, parameters, seconds = item
         print(f"    {seconds * 1000:7.2f} ms  {' '.join(statement.split())[:300]}")
         prefix = "EXPLAIN (ANALYZE, BUFFERS) " if postgres else "EXPLAIN QUERY PLAN "
         with engine.connect() as connection:
+            for setting in in_force.get(log_of[id(item)], []) if postgres else []:
+                connection.exec_driver_sql(setting)
             plan = connection.exec_driver_sql(prefix + statement, parameters).fetchall()
         for line in plan:
             print(f"               {line[-1] if not postgres else line[0]}")
@@ -806,7 +903,7 @@ def measure(url: str, target: Target, label: str, requests: int, instance: Path,
     """
     figures = Figures(label)
     app = console_app(url, instance)
-    if freeze:  # the prototype fix: what create_app (or gunicorn's post_fork hook) would do once started
+    if freeze:  # what loanline/serve.py and gunicorn.conf.py's post_worker_init do once the app is built
         gc.collect()
         gc.freeze()
     if deferred_reads:  # prototype: the console's transactions begin deferred on SQLite (readers never wait)
@@ -916,8 +1013,9 @@ def main() -> None:
     parser.add_argument("--no-sqlite", action="store_true", help="skip SQLite (with --postgres)")
     parser.add_argument(
         "--gc-freeze",
-        action="store_true",
-        help="prototype: gc.freeze() once the console app is created, before any request",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="gc.freeze() once the console app is created, as the serving processes do (default: on)",
     )
     parser.add_argument(
         "--bot-writes",

@@ -1,17 +1,20 @@
 """Benchmark: one business day of end of day over N loans, on SQLite (and PostgreSQL when given).
 
-Set-up (not timed): board N loans, post one payment per loan, schedule 1% of them a payment and
-give 2% of the escrowed ones a tax bill due on the measured day. Timed: `run_business_day` for the
+Set-up (not timed as end of day): board N loans and post one payment per loan, each import in a process of
+its own whose time and peak memory (ru_maxrss) are printed; schedule 1% of the loans a payment and
+give 2% of the escrowed ones a tax bill due on the measured day (PostgreSQL: then ANALYZE). Timed:
+`run_business_day_in_ranges` (what `run_eod` runs: payments and fees, the accrual in loan id ranges of
+100,000, the rest of the day, each in its own transaction) for the
 day before (the first run, which charges the whole backlog of late fees and opens every
 early-intervention task) and then for the measured day (a steady day: the scheduled payments,
 the tax bills, the loans that passed their grace period that day), each with its outreach
 (`queue_outreach`, the contact policy: reminders, past-due notices, early-intervention invitations,
-confirmations of the payments received in the last 3 days; timed apart in the same transaction, at
+confirmations of the payments received in the last 3 days; timed apart in the day's last transaction, at
 23:00 in New York, when most borrowers' messages wait for their morning). Floor: one set-based SQL
 UPDATE accruing interest and days past due over the same rows, measured in the same run and
 rolled back. Goal: under 3 s for 100,000 loans, outreach included.
 
-    .venv/bin/python bench/eod.py [--loans N] [--postgres URL]
+    .venv/bin/python bench/eod.py [--loans N] [--postgres URL] [--no-sqlite]
 """
 
 from __future__ import annotations
@@ -22,13 +25,22 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from measure import SECRET, Database, Figures, fresh_sqlite, header, postgres_schema, stopwatch, verdict
+from measure import (
+    Database,
+    Figures,
+    fresh_sqlite,
+    header,
+    import_in_child,
+    load_average,
+    postgres_schema,
+    stopwatch,
+    verdict,
+)
 from portfolio import TODAY, write_loan_file, write_payment_file
 from sqlalchemy import Date, DateTime, bindparam, text
 
-from servicing.eod import DayResult, run_business_day
-from servicing.importing import import_loans, import_payments
-from servicing.outreach.reminders import Outreach, OutreachResult, queue_outreach
+from servicing.eod import DayResult, run_business_day_in_ranges
+from servicing.outreach.reminders import Outreach
 from servicing.rules.contact import DEFAULT_RULES
 
 GOAL_SECONDS = 3.0
@@ -66,34 +78,55 @@ ESCROW_SQL = """
 """
 
 
-def prepare(db: Database, loans: int, folder: Path) -> None:
-    """Board the portfolio, post its payments and add the day's scheduled payments and escrow bills."""
-    loan_file = write_loan_file(folder / "loans.csv", loans)
-    with stopwatch() as elapsed:
-        import_loans(db.sessions, loan_file, secret=SECRET, today=TODAY, actor="bench")
-        with db.sessions() as session:
-            write_payment_file(folder / "payments.csv", session)
-        import_payments(db.sessions, folder / "payments.csv", today=TODAY, actor="bench")
+def prepare(db: Database, label: str, loans: int, folder: Path) -> dict[str, float]:
+    """Board the portfolio, post its payments and add the day's scheduled payments and escrow bills.
+
+    Boarding and posting each run in a process of their own, so that their peak memory is theirs alone.
+    """
+    loan_file = folder / "loans.csv"
+    if not loan_file.exists():
+        write_loan_file(loan_file, loans)
+    boarded = import_in_child("loans", db.url, loan_file, TODAY)
+    print(f"  {label} boarding: {boarded.imported:,} loans in {boarded.seconds:.1f} s "
+          f"({boarded.imported / boarded.seconds:,.0f} rows/s), peak memory {boarded.peak_mb:,.0f} MB "
+          f"(load average {load_average()})", flush=True)  # fmt: skip
+    with db.sessions() as session:
+        write_payment_file(folder / "payments.csv", session)
+    posted = import_in_child("payments", db.url, folder / "payments.csv", TODAY)
+    print(f"  {label} posting: {posted.imported:,} payments in {posted.seconds:.1f} s "
+          f"({posted.imported / posted.seconds:,.0f} payments/s), peak memory {posted.peak_mb:,.0f} MB "
+          f"(load average {load_average()})", flush=True)  # fmt: skip
     day, now = bindparam("day", type_=Date()), bindparam("now", type_=DateTime(timezone=True))
     with db.sessions() as session, session.begin():
         session.execute(text(SCHEDULE_SQL).bindparams(day, now), {"day": DAY, "now": datetime.now(UTC)})
         session.execute(text(ESCROW_SQL).bindparams(day), {"day": DAY})
-    print(f"  set-up (board, post, schedule): {elapsed():.1f} s")
+        if db.engine.dialect.name == "postgresql":
+            session.execute(text("ANALYZE"))
+    return {
+        f"{label}_boarding_s": round(boarded.seconds, 1),
+        f"{label}_posting_s": round(posted.seconds, 1),
+        f"{label}_boarding_peak_mb": round(boarded.peak_mb),
+        f"{label}_posting_peak_mb": round(posted.peak_mb),
+    }
 
 
 def measure_days(db: Database, label: str, loans: int) -> dict[str, float]:
     """Time the first day, the floor (rolled back) and then the steady day; print and return the figures."""
-    first, first_reach, first_result = run_day(db, FIRST_DAY)
+    first, first_result = run_day(db, FIRST_DAY)
+    print(f"  {label} first day done in {first:.2f} s (load average {load_average()})", flush=True)
     dialect = db.engine.dialect.name
     with db.sessions() as session, session.begin():
         with stopwatch() as elapsed:
             session.execute(text(FLOOR_SQL[dialect]), {"day": DAY.isoformat()})
         floor = elapsed()
         session.rollback()
-    seconds, reach, result = run_day(db, DAY)
-    print(f"  {label} floor: one set-based UPDATE over {loans:,} loans {floor:.3f} s")
-    days = (("first run", FIRST_DAY, first, first_reach, first_result), ("steady day", DAY, seconds, reach, result))
-    for name, day, took, (outreach_s, reached), done in days:
+    seconds, result = run_day(db, DAY)
+    print(f"  {label} floor: one set-based UPDATE over {loans:,} loans {floor:.3f} s "
+          f"(load average {load_average()})")  # fmt: skip
+    days = (("first run", FIRST_DAY, first, first_result), ("steady day", DAY, seconds, result))
+    for name, day, took, done in days:
+        outreach_s, reached = done.outreach_seconds, done.outreach
+        assert reached is not None
         print(f"  {label} end of day {day} ({name}): {took:.2f} s ({verdict(took < GOAL_SECONDS)} of "
               f"{GOAL_SECONDS:.0f} s), {took / floor:.1f} x floor; of which outreach {outreach_s:.2f} s, "
               f"{outreach_s / floor:.1f} x floor")  # fmt: skip
@@ -103,40 +136,43 @@ def measure_days(db: Database, label: str, loans: int) -> dict[str, float]:
               f"{done.early_intervention:,}")  # fmt: skip
         print(f"    outreach: {sum(reached.statuses.values()):,} decided ({dict(sorted(reached.statuses.items()))}), "
               f"by kind {dict(sorted(reached.kinds.items()))}")  # fmt: skip
+    assert result.outreach is not None and first_result.outreach is not None
     return {f"{label}_floor_s": round(floor, 4), f"{label}_first_day_s": round(first, 3),
             f"{label}_eod_s": round(seconds, 3), f"{label}_ratio": round(seconds / floor, 1),
-            f"{label}_outreach_s": round(reach[0], 3), f"{label}_first_day_outreach_s": round(first_reach[0], 3),
-            f"{label}_outreach_decided": sum(reach[1].statuses.values())}  # fmt: skip
+            f"{label}_outreach_s": round(result.outreach_seconds, 3),
+            f"{label}_first_day_outreach_s": round(first_result.outreach_seconds, 3),
+            f"{label}_outreach_decided": sum(result.outreach.statuses.values())}  # fmt: skip
 
 
-def run_day(db: Database, day: date) -> tuple[float, tuple[float, OutreachResult], DayResult]:
-    """Run end of day for one date and its outreach in one transaction; return the seconds it all took, the
-    seconds and result of the outreach alone, and what end of day did."""
+def run_day(db: Database, day: date) -> tuple[float, DayResult]:
+    """Run end of day for one date with its outreach, as `run_eod` does (in loan id ranges); return the
+    seconds it all took and what end of day did (the outreach's seconds and decisions among it)."""
     outreach = Outreach(DEFAULT_RULES, datetime.combine(day, time(23, 0), tzinfo=ZoneInfo("America/New_York")),
                         "Bench Servicing", "+1 800 555 0100")  # fmt: skip
-    with db.sessions() as session, session.begin(), stopwatch() as elapsed:
-        result = run_business_day(session, day, "eod")
-        with stopwatch() as outreach_elapsed:
-            reached = queue_outreach(session, day, outreach)
-        outreach_s = outreach_elapsed()
-    return elapsed(), (outreach_s, reached), result
+    with stopwatch() as elapsed:
+        result = run_business_day_in_ranges(db.sessions, day, "eod", outreach=outreach)
+    assert result is not None
+    return elapsed(), result
 
 
-def run(loans: int, postgres: str | None) -> Figures:
-    """Run the benchmark on SQLite, then on PostgreSQL when a URL is given."""
+def run(loans: int, postgres: str | None, *, sqlite: bool = True) -> Figures:
+    """Run the benchmark on SQLite (unless told not to), then on PostgreSQL when a URL is given."""
     figures = Figures("eod")
     with tempfile.TemporaryDirectory(prefix="loanline-bench-") as name:
         folder = Path(name)
-        db = fresh_sqlite(folder)
-        try:
-            prepare(db, loans, folder)
-            figures.values.update(measure_days(db, "sqlite", loans))
-        finally:
-            db.engine.dispose()
+        if sqlite:
+            db = fresh_sqlite(folder)
+            try:
+                figures.values.update(prepare(db, "sqlite", loans, folder))
+                figures.values.update(measure_days(db, "sqlite", loans))
+            finally:
+                db.engine.dispose()
+            (folder / "loanline.db").unlink()
         if postgres:
             with postgres_schema(postgres) as pg:
-                prepare(pg, loans, folder)
+                figures.values.update(prepare(pg, "postgresql", loans, folder))
                 figures.values.update(measure_days(pg, "postgresql", loans))
+    figures.values["load_average"] = load_average()
     return figures
 
 
@@ -145,9 +181,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--loans", type=int, default=100_000, help="loans in the portfolio (default 100000)")
     parser.add_argument("--postgres", metavar="URL", help="also run on this PostgreSQL database (own schema)")
+    parser.add_argument("--no-sqlite", action="store_true", help="run on PostgreSQL only")
     args = parser.parse_args()
     header("eod", args.loans)
-    run(args.loans, args.postgres).finish()
+    run(args.loans, args.postgres, sqlite=not args.no_sqlite).finish()
 
 
 if __name__ == "__main__":

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import platform
+import resource
 import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +22,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from servicing.importing import import_loans, import_payments
 from servicing.store.db import make_engine, make_session_factory
 from servicing.store.migrate import upgrade_database
 
@@ -169,3 +173,49 @@ def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
     return ordered[rank]
+
+
+def load_average() -> str:
+    """Return the 1-, 5- and 15-minute load averages, as `uptime` prints them."""
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+@dataclass(frozen=True)
+class ChildImport:
+    """An import run in a process of its own: how long it took, what it did and the most memory it held."""
+
+    seconds: float
+    imported: int
+    refused: int
+    peak_mb: float  # ru_maxrss of the process, or of a process it forked (loans are parsed in two) if larger
+
+
+def import_in_child(kind: str, url: str, path: Path, today: Any) -> ChildImport:
+    """Run `import_loans` (kind "loans") or `import_payments` of `path` into `url` in a fresh process.
+
+    The process is started with `spawn`: its peak memory (`ru_maxrss`) is the import's own, not the
+    benchmark's, which has generated files and held portfolios before.
+    """
+    # not a multiprocessing.Pool: its processes are daemons, which may not fork the second parsing process
+    with ProcessPoolExecutor(1, multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_child_import, kind, url, str(path), today).result()
+
+
+def peak_mb() -> float:
+    """Return the most memory this process, or a child it waited for, has held (ru_maxrss), in MB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
+
+
+def _child_import(kind: str, url: str, path: str, today: Any) -> ChildImport:
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    started = time.perf_counter()
+    if kind == "loans":
+        result = import_loans(sessions, Path(path), secret=SECRET, today=today, actor="bench")
+    else:
+        result = import_payments(sessions, Path(path), today=today, actor="bench")
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    return ChildImport(seconds, len(result.imported), len(result.refused), peak_mb())

@@ -29,7 +29,7 @@ from servicing.importing import import_loans
 from servicing.payments import PaymentInstruction, post_payments, reverse_payment
 from servicing.queries import payoff_for
 from servicing.store.accounts import load_account
-from servicing.store.models import BusinessDay
+from servicing.store.models import BusinessDay, utcnow
 
 GOAL_P99_MS = 5.0
 LOAN = "M-30YEARS"
@@ -73,7 +73,7 @@ def post_history(db: Database) -> None:
         for number in RETURNED:
             reverse_payment(session, f"HIST-{number:03d}", reason="NSF", today=TODAY, business_date=TODAY,
                             actor="bench", returned_payment_fee=Decimal("25.00"))  # fmt: skip
-        session.add(BusinessDay(business_date=TODAY))
+        session.add(BusinessDay(business_date=TODAY, finished_at=utcnow()))
 
 
 def quote_latencies(db: Database, quotes: int) -> tuple[list[float], list[float]]:

@@ -100,13 +100,13 @@ class Engine:
                     raise  # not a bug: the whole turn runs again on a fresh connection
                 log.exception("conversation %s: could not answer", conversation.id)
                 turn.replies = [Reply(turn.speaker.say(SORRY))]
-            for reply in turn.replies:
-                sent = record_outbound(session, conversation, without_link_tokens(reply.text), author="bot", now=now)
-                if reply.quoted is not None:
-                    sent.meta = {"quoted": reply.quoted}
-                if reply.document is not None:
-                    sent.attachments = [{"kind": "document", "document_id": reply.document.document_id,
-                                           "file_name": reply.document.file_name}]  # fmt: skip
+            for reply in turn.replies:  # each stored in one INSERT, what it quoted and attached included
+                quoted = {"quoted": reply.quoted} if reply.quoted is not None else None
+                document = reply.document
+                attached = [{"kind": "document", "document_id": document.document_id,
+                             "file_name": document.file_name}] if document is not None else None  # fmt: skip
+                record_outbound(session, conversation, without_link_tokens(reply.text), author="bot", now=now,
+                                meta=quoted, attachments=attached)  # fmt: skip
             return turn.replies
 
     def _admission(self, inbound: InboundMessage) -> Admission:

@@ -35,7 +35,7 @@ from console import (
     search,
     worklists,
 )
-from console.navigation import count_for_navigation, navigation
+from console.navigation import navigation, read_page_header
 from console.security import (
     STRICT_TRANSPORT_SECURITY,
     add_security_headers,
@@ -111,7 +111,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(auth.end_moved_session)
     app.before_request(auth.expire_idle_session)
     app.before_request(auth.require_new_password)
-    app.before_request(count_for_navigation)
+    app.before_request(read_page_header)
     app.after_request(add_security_headers)
     app.context_processor(navigation)
 

@@ -4,10 +4,11 @@ waiting conversations to available specialists on every pass (docs/console-assig
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import OperationalError
 
@@ -29,7 +30,8 @@ def run_worker(rt: Runtime, stop: threading.Event, idle_seconds: float = IDLE_SE
     """
     senders = outbox_senders(rt)
     rules = rt.settings.contact_rules()  # servicer-started messages pass the contact policy again before sending
-    worker = f"{socket.gethostname()}:{threading.get_ident()}"
+    worker = f"{socket.gethostname()[:32]}:{os.getpid()}:{threading.get_ident() % 10**9}"  # who holds a claim
+    lease = timedelta(seconds=rt.settings.outbox_lease_seconds)
     if not set(senders) - {"simulator"}:
         log.warning("outbox worker: no channel has credentials; SMS and Telegram messages stay queued")
     assigned_at = float("-inf")
@@ -39,7 +41,7 @@ def run_worker(rt: Runtime, stop: threading.Event, idle_seconds: float = IDLE_SE
                 offer_waiting_conversations(rt)
                 assigned_at = time.monotonic()
             report = deliver_outbox(rt.sessions, senders, worker=worker, clock=lambda: datetime.now(UTC),
-                                    rules=rules)  # fmt: skip
+                                    rules=rules, lease=lease)  # fmt: skip
         except OperationalError as error:  # the database restarted, failed over or was busy: the next pass retries
             log.warning("outbox worker: the database failed (%s); trying again in %s s", type(error.orig).__name__,
                         idle_seconds)  # fmt: skip

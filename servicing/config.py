@@ -239,6 +239,7 @@ class Settings:
     today_override: str | None = None
     simulator: bool = False  # the borrower simulator at /simulator (a development tool: off in production)
     telegram_api_url: str | None = None  # another Bot API server (a local one, a test double); Telegram's if unset
+    twilio_api_url: str | None = None  # another Twilio REST API server (a test double); api.twilio.com if unset
     redis_url: str | None = None  # rate-limit counts shared by every worker; this process's memory if unset
     rate_limit_prefix: str = "loanline"  # keeps apart the counts of deployments sharing one Redis
     flood_limit: str = "20/minute"  # messages one sender may send before the bot goes quiet (limits' notation)
@@ -284,6 +285,9 @@ class Settings:
     log_format: str = "json"
     proxy_hops: int = 0
     schedule: tuple[tuple[str, time], ...] = ()
+    # How long an outbox worker's claim on a message lasts: a worker killed mid-send leaves its messages to be sent
+    # again by another once the lease ends (docs/reliability.md), so it is longer than any send takes.
+    outbox_lease_seconds: int = 300
 
     def escrow_policy(self) -> AnalysisPolicy:
         """Return the escrow analysis options this servicer's portfolio uses."""
@@ -331,6 +335,7 @@ class Settings:
             today_override=env.get("LOANLINE_TODAY") or None,
             simulator=_flag(env.get("LOANLINE_SIMULATOR")),
             telegram_api_url=env.get("TELEGRAM_API_URL") or None,
+            twilio_api_url=env.get("TWILIO_API_URL") or None,
             redis_url=env.get("LOANLINE_REDIS_URL") or None,
             rate_limit_prefix=env.get("LOANLINE_RATE_LIMIT_PREFIX") or "loanline",
             flood_limit=env.get("LOANLINE_FLOOD_LIMIT") or "20/minute",
@@ -352,4 +357,5 @@ class Settings:
             log_format=_choice(env, "LOANLINE_LOG_FORMAT", ("json", "text"), "json"),
             proxy_hops=_count(env, "LOANLINE_PROXY_HOPS", 0, 5),
             schedule=_schedule(env.get("LOANLINE_SCHEDULE") or DEFAULT_SCHEDULE),
+            outbox_lease_seconds=_count(env, "LOANLINE_OUTBOX_LEASE_SECONDS", 300, 3600, least=5),
         )

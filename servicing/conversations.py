@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -94,8 +95,9 @@ class Inbound:
     """A stored inbound message and its conversation; `duplicate` when the provider delivered it before."""
 
     conversation: Conversation
-    message: Message | None
+    message: Message | None  # the stored row as an object (None when stored in one statement: see message_id)
     duplicate: bool
+    message_id: int | None = None
 
 
 # Built once: the statements every inbound message runs (building a statement costs more than running it).
@@ -104,6 +106,13 @@ _CONVERSATION = select(Conversation).where(
 )
 _CONVERSATION_LOCKED = _CONVERSATION.with_for_update()
 _conversations = cast(Table, Conversation.__table__)
+_messages = cast(Table, Message.__table__)
+_STORE_INBOUND = {
+    dialect.dialect.name: dialect.insert(_messages)
+    .on_conflict_do_nothing(index_elements=["channel", "direction", "provider_id"])
+    .returning(_messages.c.id)
+    for dialect in (postgresql, sqlite)
+}
 _INBOUND_BY_PROVIDER_ID = select(Message.id).where(
     Message.channel == bindparam("channel"), Message.direction == "in", Message.provider_id == bindparam("provider_id")
 )
@@ -170,10 +179,13 @@ def record_inbound(
 ) -> Inbound:
     """Store an inbound message before acting on it; a provider id seen before is reported as a duplicate.
 
-    The message is written (flushed) before this returns; with `lock` the conversation's row is locked first.
+    The message is written (flushed) before this returns; with `lock` the conversation's row is locked first, and
+    the message is stored in one statement (`Inbound.message_id`; the webhooks' path, docs/performance.md).
     """
     conversation = find_or_open_conversation(session, channel, address, now, for_update=lock)
     body = storable_text(body)
+    if lock:  # the locked conversation's messages arrive one at a time: the unique key alone tells a duplicate
+        return _insert_unless_seen(session, conversation, body, provider_id, now, attachments or [])
     if provider_id is not None and _seen(session, channel, provider_id):
         return Inbound(conversation, None, duplicate=True)
     message = Message(
@@ -187,17 +199,33 @@ def record_inbound(
         attachments=attachments or [],
         created_at=now,
     )
-    if lock:  # the locked conversation's messages arrive one at a time: nobody can store this one meanwhile
-        session.add(message)
-        session.flush()
-    else:
-        try:
-            with session.begin_nested():
-                session.add(message)
-        except IntegrityError:  # the same provider id arrived on another worker at the same moment
-            return Inbound(conversation, None, duplicate=True)
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:  # the same provider id arrived on another worker at the same moment
+        return Inbound(conversation, None, duplicate=True)
     conversation.last_message_at = now
     return Inbound(conversation, message, duplicate=False)
+
+
+def _insert_unless_seen(
+    session: Session,
+    conversation: Conversation,
+    body: str,
+    provider_id: str | None,
+    now: datetime,
+    attachments: list[dict[str, Any]],
+) -> Inbound:
+    """Store an inbound message in one statement, `INSERT ... ON CONFLICT DO NOTHING RETURNING`: no row back means
+    its provider id is stored already (the unique key on channel, direction and provider id)."""
+    values = {"conversation_id": conversation.id, "channel": conversation.channel, "direction": "in",
+              "author": "borrower", "body": body, "provider_id": provider_id, "status": "received",
+              "attachments": attachments, "created_at": now}  # fmt: skip
+    message_id = session.execute(_STORE_INBOUND[session.get_bind().dialect.name], values).scalar_one_or_none()
+    if message_id is None:
+        return Inbound(conversation, None, duplicate=True)
+    conversation.last_message_at = now
+    return Inbound(conversation, None, duplicate=False, message_id=message_id)
 
 
 def storable_text(text: str) -> str:
@@ -219,9 +247,14 @@ def record_outbound(
     deliver_later: bool = False,
     proactive: bool = False,
     send_after: datetime | None = None,
+    meta: dict[str, Any] | None = None,
+    attachments: list[dict[str, Any]] | None = None,
 ) -> Message:
     """Store an outbound message; with `deliver_later` queue it in the outbox for a worker to send
-    (from `send_after` when given: a message the contact policy deferred to the borrower's morning)."""
+    (from `send_after` when given: a message the contact policy deferred to the borrower's morning).
+
+    `meta` and `attachments` are written with the message (one INSERT, no UPDATE after it).
+    """
     body = storable_text(body)
     message = Message(
         conversation_id=conversation.id,
@@ -232,7 +265,10 @@ def record_outbound(
         status="queued" if deliver_later else "sent",
         created_at=now,
         sent_at=None if deliver_later else now,
+        attachments=attachments or [],
     )
+    if meta is not None:
+        message.meta = meta
     session.add(message)
     session.flush()
     if deliver_later:

@@ -53,7 +53,7 @@ from servicing.documents.delivery import DayDelivery, DeliveryPlace, deliver_day
 from servicing.documents.end_of_day import make_end_of_day_letters
 from servicing.escrow import analyze_escrow_due
 from servicing.outreach.promises import resolve_promises
-from servicing.outreach.reminders import Outreach, queue_outreach
+from servicing.outreach.reminders import Outreach, OutreachResult, queue_outreach
 from servicing.payments import PaymentInstruction, post_payments
 from servicing.rules.account import FeeKind
 from servicing.rules.calendar import business_days_between
@@ -83,6 +83,7 @@ if TYPE_CHECKING:
 EARLY_INTERVENTION_AT_DAYS = 30
 STATEMENTS_FOR_WORKERS = 200  # fewer statements than this are made in this process: starting workers costs more
 SHORTEST_MONTH_DAYS = 28  # consecutive monthly due dates are never closer than this
+ACCRUAL_RANGE = 100_000  # loan ids per transaction of the accrual (run_business_day_in_ranges)
 loans = cast(Table, Loan.__table__)
 scheduled = cast(Table, ScheduledPayment.__table__)
 escrow_items = cast(Table, EscrowItem.__table__)
@@ -111,6 +112,8 @@ class DayResult:
     outreach_queued: int = 0  # messages queued (now or for the borrower's morning)
     outreach_suppressed: int = 0
     seconds: float = 0.0  # the day's transaction and its statements, on the wall clock
+    outreach: OutreachResult | None = None  # what the outreach decided, when it ran
+    outreach_seconds: float = 0.0  # of which the outreach
 
 
 @dataclass
@@ -145,7 +148,11 @@ def run_eod(
     statement_workers: int = 1,
     outreach: Outreach | None = None,
 ) -> EodReport:
-    """Run end of day for every business date not yet run up to `through`, one transaction per date.
+    """Run end of day for every business date not yet run up to `through`, each in loan id ranges.
+
+    Each date runs through `run_business_day_in_ranges`: its payments and fees in one transaction, the
+    accrual a range of loan ids per transaction, the rest of the day in a last one; a date a crash left
+    unfinished is resumed (its payments and fees are not run again; the accrual is redone, being absolute).
 
     `escrow_policy` holds the portfolio's escrow analysis options (the servicer's settings); with `letters`,
     each day also makes its notices (late notices, escrow statements, early intervention); `delivery`, where
@@ -161,14 +168,14 @@ def run_eod(
         days = dates_to_run(session, through, country)
     for day in days:
         started = time.perf_counter()
-        with sessions() as session, session.begin():
-            if session.get(BusinessDay, day) is not None:
-                continue
-            reach_out = outreach if day == days[-1] else None
-            result = run_business_day(
-                session, day, actor, escrow_policy, letters=letters, delivery=delivery, outreach=reach_out
-            )
-            report.days.append(result)
+        reach_out = outreach if day == days[-1] else None
+        ran = run_business_day_in_ranges(
+            sessions, day, actor, escrow_policy, letters=letters, delivery=delivery, outreach=reach_out
+        )
+        if ran is None:  # another run finished this date meanwhile
+            continue
+        result = ran
+        report.days.append(result)
         if statements is not None:
             result.statements = make_day_statements(sessions, day, statements, statement_workers)
         result.seconds = time.perf_counter() - started
@@ -192,12 +199,96 @@ def run_business_day(
     session.add(marker)
     session.flush()
     result = DayResult(day)
+    pay_and_charge(session, day, actor, result)
+    result.loans_accrued = accrue_and_age(session, day)
+    after_accrual(session, day, actor, result, escrow_policy, letters=letters, delivery=delivery, outreach=outreach)
+    marker.finished_at = utcnow()
+    marker.loans_processed = result.loans_accrued
+    return result
+
+
+def run_business_day_in_ranges(
+    sessions: sessionmaker[Session],
+    day: date,
+    actor: str,
+    escrow_policy: AnalysisPolicy = DEFAULT_POLICY,
+    *,
+    letters: Correspondence | None = None,
+    delivery: DeliveryPlace | None = None,
+    outreach: Outreach | None = None,
+    range_size: int = ACCRUAL_RANGE,
+    on_range: Callable[[int, int], None] | None = None,
+) -> DayResult | None:
+    """Run one business date in transactions of bounded size; None when that date had already finished.
+
+    1. the day's payments and fees (`pay_and_charge`: drafts settled, scheduled payments, promises, late fees),
+       with the date's row in `business_days`, unfinished (`finished_at` empty), in one transaction;
+    2. the accrual and days past due, `range_size` loan ids per transaction (`on_range(first id, loans)`
+       after each commit), the last range open-ended so that a loan boarded meanwhile is accrued too;
+    3. the rest of the day (`after_accrual`) and `finished_at`, in one transaction.
+
+    A crash leaves the date finished, or unfinished after step 1, or with nothing of it. Run again, the
+    date resumes: step 1, whose transaction committed, is not run again; the accrual is run again over every
+    range, which is harmless (it sets each loan's accrued interest and days past due from the loan's own
+    columns, it adds nothing); step 3 runs once, with the date's row locked and its `finished_at` checked.
+    The business date (`business_date`) moves only when step 3 commits.
+    """
+    result = DayResult(day)
+    with sessions() as session, session.begin():
+        marker = _day_marker(session, day)
+        if marker is not None and marker.finished_at is not None:
+            return None
+        if marker is None:
+            session.add(BusinessDay(business_date=day, started_at=utcnow()))
+            session.flush()  # a second runner of the same date fails here, before doing anything
+            pay_and_charge(session, day, actor, result)
+    with sessions() as session:
+        first, last = session.execute(select(func.min(loans.c.id), func.max(loans.c.id))).one()
+    starts = list(range(first, last + 1, range_size)) if first is not None else [0]
+    for number, start in enumerate(starts):
+        stop = None if number == len(starts) - 1 else start + range_size
+        with sessions() as session, session.begin():
+            accrued = accrue_and_age(session, day, (start, stop))
+        result.loans_accrued += accrued
+        if on_range is not None:
+            on_range(start, accrued)
+    with sessions() as session, session.begin():
+        marker = _day_marker(session, day)
+        if marker is None or marker.finished_at is not None:
+            return None
+        after_accrual(session, day, actor, result, escrow_policy, letters=letters, delivery=delivery,
+                      outreach=outreach)  # fmt: skip
+        marker.finished_at = utcnow()
+        marker.loans_processed = result.loans_accrued
+    return result
+
+
+def _day_marker(session: Session, day: date) -> BusinessDay | None:
+    """Return the date's row in `business_days`, locked (PostgreSQL; SQLite's writer holds the lock)."""
+    return session.scalar(select(BusinessDay).where(BusinessDay.business_date == day).with_for_update())
+
+
+def pay_and_charge(session: Session, day: date, actor: str, result: DayResult) -> None:
+    """Steps before the accrual: settle the drafts, post the scheduled payments, resolve promises, late fees."""
     result.ach_settled = settle_drafts(session, day, actor)
     post_scheduled_payments(session, day, actor, result)
     promises = resolve_promises(session, day)
     result.promises_kept, result.promises_broken = promises.kept, promises.broken
     result.late_fees = assess_late_fees(session, day, actor)
-    result.loans_accrued = accrue_and_age(session, day)
+
+
+def after_accrual(
+    session: Session,
+    day: date,
+    actor: str,
+    result: DayResult,
+    escrow_policy: AnalysisPolicy = DEFAULT_POLICY,
+    *,
+    letters: Correspondence | None = None,
+    delivery: DeliveryPlace | None = None,
+    outreach: Outreach | None = None,
+) -> None:
+    """Steps after the accrual: escrow, early intervention and arrears, letters, overdue cases, delivery, outreach."""
     result.escrow_disbursed = disburse_escrow(session, day, actor)
     result.escrow_analyzed = analyze_escrow_due(session, day, actor, escrow_policy)
     result.early_intervention = open_early_intervention_tasks(session, day)
@@ -209,11 +300,11 @@ def run_business_day(
     if delivery is not None:  # after the day's letters are made
         result.delivered = deliver_day(session, day, delivery, actor)
     if outreach is not None:
+        started = time.perf_counter()
         reached = queue_outreach(session, day, outreach)
         result.outreach_queued, result.outreach_suppressed = reached.queued, reached.statuses["suppressed"]
-    marker.finished_at = utcnow()
-    marker.loans_processed = result.loans_accrued
-    return result
+        result.outreach = reached
+        result.outreach_seconds = time.perf_counter() - started
 
 
 def make_day_statements(sessions: sessionmaker[Session], day: date, options: StatementOptions, workers: int = 1) -> int:
@@ -362,10 +453,22 @@ ACCRUE_SQL = {
 }
 
 
-def accrue_and_age(session: Session, day: date) -> int:
-    """Accrue interest to `day` and age every active loan's delinquency, in one statement."""
+def accrue_and_age(session: Session, day: date, ids: tuple[int, int | None] | None = None) -> int:
+    """Accrue interest to `day` and age every active loan's delinquency, in one statement; return how many.
+
+    With `ids` (first, stop), only the loans with first <= id < stop (stop None: no upper bound). The
+    statement sets each value from the loan's own columns, so running it twice for a day changes nothing.
+    """
     dialect = session.get_bind().dialect.name
-    result = session.execute(text(ACCRUE_SQL[dialect]), {"day": day.isoformat()})
+    sql, values = ACCRUE_SQL[dialect], dict[str, Any](day=day.isoformat())
+    if ids is not None:
+        first, stop = ids
+        sql += " AND id >= :first"
+        values["first"] = first
+        if stop is not None:
+            sql += " AND id < :stop"
+            values["stop"] = stop
+    result = session.execute(text(sql), values)
     return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 import csv
 import functools
 import gc
-import itertools
 import multiprocessing as mp
 import os
+import pickle
 import re
+import sqlite3
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,7 +33,7 @@ from servicing.boarding import (
 )
 from servicing.boarding import parse_loan_row as _parse_loan_row
 from servicing.errors import InvalidInput, ServicingError
-from servicing.payments import PaymentInstruction, Refusal, post_payments, repeated_in_file
+from servicing.payments import PaymentInstruction, Refusal, post_payments
 from servicing.queries import current_date
 from servicing.rules.money import parse_amount
 from servicing.store.db import yield_to_other_writers
@@ -45,6 +48,7 @@ PARALLEL_ROWS = 20_000  # files at least this long are parsed in two processes
 # Rows committed per transaction: about half a second of SQLite's write lock on a slow machine, which is
 # how long a webhook or a console page may wait behind an import.
 CHUNK_ROWS = 2_000
+SPOOL_BATCH = 50_000  # rows read and parsed (loans: in two processes when at least PARALLEL_ROWS) before spooling
 
 Progress = Callable[[str, int, int | None], None]  # (step, rows done, rows in all when known)
 P = ParamSpec("P")
@@ -76,8 +80,7 @@ def read_rows(
     fewer fields than the header. A record is one line: a field may not hold a line break (CR, LF and
     CRLF all end a line). A row holding a control character is refused by itself, with the field.
     """
-    text = _file_text(path)
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n") if text else []
+    lines = _file_lines(path)
     reader = csv.reader(_well_quoted(lines, path.name), strict=True)
     try:
         header = [h.strip() for h in next(reader)]
@@ -94,16 +97,27 @@ def read_rows(
         yield line, _row_refusal(row) or row
 
 
-def _file_text(path: Path) -> str:
+def _file_lines(path: Path) -> Iterator[str]:
+    """Yield the file's lines one at a time (CR, LF and CRLF all end one), refusing it at a byte that is not UTF-8.
+
+    The file is never held whole: a line at a time is read and decoded. A byte order mark is dropped.
+    """
     try:
-        return path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = error.object[: error.start].count(b"\n") + 1
-        bad = error.object[error.start]
-        reason = f"line {line}: not UTF-8 (byte 0x{bad:02x}); save the file as UTF-8"
-        raise FileRefused(f"{path.name}: {reason}") from error
+        handle = path.open("rb")
     except OSError as error:
         raise FileRefused(f"{path.name}: {error.strerror}") from error
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as error:
+                bad = error.object[error.start]
+                reason = f"line {number}: not UTF-8 (byte 0x{bad:02x}); save the file as UTF-8"
+                raise FileRefused(f"{path.name}: {reason}") from error
+            pieces = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+            if text.endswith("\n"):
+                pieces.pop()  # the empty start of the next line
+            yield from pieces
 
 
 def _check_header(name: str, header: list[str], required: Sequence[str], optional: Sequence[str]) -> None:
@@ -232,27 +246,103 @@ def import_loans(
     boards what is left.
     """
     result = ImportResult()
-    lines: list[tuple[int, dict[str, str] | str]] = []
+    with Spool() as spool:
+        _spool_loans(spool, path, result, progress)
+        for line, number, first in spool.repeats():
+            result.refused.append(Refusal(line, number, f"duplicate loan number (first on line {first})"))
+
+        def board(session: Session, part: Sequence[tuple[int | None, LoanRecord]]) -> Committed:
+            report = board_loans(session, part, secret=secret, boarded_on=today, actor=actor, vault=vault)
+            return Committed(report.boarded, report.unchanged, report.refused, ("boarded", "unchanged"))
+
+        kept = spool.count()
+        sizes = [min(CHUNK_ROWS, kept - start) for start in range(0, kept, CHUNK_ROWS)] or [0]
+        parts = spool.parts(sizes, "line", lambda line, _number, data: (line, pickle.loads(data)))
+        audit = (actor, "loans.imported", path)
+        return _commit_in_parts(sessions, parts, sizes, board, result, audit=audit, step="boarding loans",
+                                progress=progress)  # fmt: skip
+
+
+def _spool_loans(spool: Spool, path: Path, result: ImportResult, progress: Progress | None) -> None:
+    """Read and parse the loan file `SPOOL_BATCH` rows at a time, spooling each good record with its line."""
+    batch: list[tuple[int, dict[str, str] | str]] = []
+
+    def parse() -> None:
+        good: list[tuple[int, str, bytes]] = []
+        for (line, row), parsed in zip(batch, _parse_loan_rows([row for _, row in batch]), strict=True):
+            if isinstance(row, str):
+                result.refused.append(Refusal(line, "", row))
+            elif isinstance(parsed, LoanRecord):
+                good.append((line, parsed.loan_number, pickle.dumps(parsed, pickle.HIGHEST_PROTOCOL)))
+            else:
+                result.refused.append(Refusal(line, row.get("loan_number", "").strip(), str(parsed)))
+        spool.add(good)
+        batch.clear()
+
     for line, row in read_rows(path, REQUIRED_COLUMNS, OPTIONAL_COLUMNS):
-        lines.append((line, row))
+        batch.append((line, row))
         _count_read(result, progress)
-    records: list[tuple[int | None, LoanRecord]] = []
-    for (line, row), parsed in zip(lines, _parse_loan_rows([row for _, row in lines]), strict=True):
-        if isinstance(row, str):
-            result.refused.append(Refusal(line, "", row))
-        elif isinstance(parsed, LoanRecord):
-            records.append((line, parsed))
-        else:
-            result.refused.append(Refusal(line, row.get("loan_number", "").strip(), str(parsed)))
-    records = _first_of_each_loan(records, result)
+        if len(batch) >= SPOOL_BATCH:
+            parse()
+    parse()
 
-    def board(session: Session, part: Sequence[tuple[int | None, LoanRecord]]) -> Committed:
-        report = board_loans(session, part, secret=secret, boarded_on=today, actor=actor, vault=vault)
-        return Committed(report.boarded, report.unchanged, report.refused, ("boarded", "unchanged"))
 
-    parts = _parts(records, CHUNK_ROWS)
-    audit = (actor, "loans.imported", path)
-    return _commit_in_parts(sessions, parts, board, result, audit=audit, step="boarding loans", progress=progress)
+class Spool:
+    """A file's checked rows kept on disk until the whole file is read, in a temporary SQLite database.
+
+    A file is refused whole when a line of it is broken, so nothing may be committed before its last line
+    is read; keeping the rows in memory until then costs about a kilobyte a row (a million rows: over a
+    gigabyte). Here each row costs a few dozen bytes on disk, and what is in memory at any moment is one
+    batch being read and one part being committed. The database is deleted when the spool closes.
+    Rows are (line, key, data): `key` the loan number or reference whose repeats are refused, `data` the
+    row's own columns.
+    """
+
+    def __init__(self, columns: Sequence[str] = ()) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="loanline-import-")
+        self._db = sqlite3.connect(Path(self._folder.name) / "spool.db")
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("PRAGMA synchronous = OFF")
+        self._extra = tuple(columns)
+        extra = "".join(f", {column}" for column in self._extra)
+        self._db.execute(f"CREATE TABLE rows (line INTEGER PRIMARY KEY, key TEXT NOT NULL, data{extra})")
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._db.close()
+        self._folder.cleanup()
+
+    def add(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Keep rows of (line, key, data, and the extra columns)."""
+        marks = ", ".join("?" * (3 + len(self._extra)))
+        self._db.executemany(f"INSERT INTO rows VALUES ({marks})", rows)
+
+    def repeats(self) -> list[tuple[int, str, int]]:
+        """Drop every row whose key an earlier line has; return each as (line, key, first line)."""
+        self._db.execute("CREATE INDEX rows_key ON rows (key, line)")
+        found = self._db.execute(
+            "SELECT r.line, r.key, f.first FROM rows r JOIN (SELECT key, MIN(line) AS first FROM rows GROUP BY key"
+            " HAVING COUNT(*) > 1) f ON f.key = r.key WHERE r.line > f.first ORDER BY r.line"
+        ).fetchall()
+        self._db.executemany("DELETE FROM rows WHERE line = ?", [(line,) for line, _, _ in found])
+        return found
+
+    def count(self) -> int:
+        """Return how many rows are kept."""
+        return int(self._db.execute("SELECT COUNT(*) FROM rows").fetchone()[0])
+
+    def group_sizes(self, group: str) -> list[int]:
+        """Return how many rows each value of column `group` has, in that column's order."""
+        query = f"SELECT COUNT(*) FROM rows GROUP BY {group} ORDER BY {group}"
+        return [count for (count,) in self._db.execute(query)]
+
+    def parts(self, sizes: Sequence[int], order: str, make: Callable[..., T]) -> Iterator[list[T]]:
+        """Yield the rows in `order`, made into items by `make(*row)`, in parts of the given sizes."""
+        cursor = self._db.execute(f"SELECT * FROM rows ORDER BY {order}")
+        for size in sizes:
+            yield [make(*row) for row in cursor.fetchmany(size)] if size else []
 
 
 @dataclass(frozen=True)
@@ -267,7 +357,8 @@ class Committed:
 
 def _commit_in_parts(
     sessions: sessionmaker[Session],
-    parts: Sequence[Sequence[T]],
+    parts: Iterable[Sequence[T]],
+    sizes: Sequence[int],
     apply: Callable[[Session, Sequence[T]], Committed],
     result: ImportResult,
     *,
@@ -275,14 +366,15 @@ def _commit_in_parts(
     step: str,
     progress: Progress | None,
 ) -> ImportResult:
-    """Apply each part of a checked file in a transaction of its own, audited, letting other writers go between."""
+    """Apply each part of a checked file (`sizes`: how long each is) in a transaction of its own, audited, letting
+    other writers go between; a part is read only when its turn comes."""
     actor, action, path = audit
-    total, done = sum(len(part) for part in parts), 0
+    total, done = sum(sizes), 0
     for number, part in enumerate(parts, start=1):
         with sessions() as session, session.begin():
             committed = apply(session, part)
             done_name, unchanged_name = committed.names
-            _audit_part(session, actor, action, path, (number, len(parts)),
+            _audit_part(session, actor, action, path, (number, len(sizes)),
                         {done_name: len(committed.done), unchanged_name: len(committed.unchanged),
                          "refused": len(committed.refused) + (len(result.refused) if number == 1 else 0)})  # fmt: skip
         result.imported += committed.done
@@ -308,27 +400,6 @@ def _count_read(result: ImportResult, progress: Progress | None) -> None:
     result.rows += 1
     if progress and result.rows % 5000 == 0:
         progress("reading", result.rows, None)
-
-
-def _parts(items: Sequence[T], size: int) -> list[Sequence[T]]:
-    """Return the items in parts of at most `size`, in order (one empty part when there are none)."""
-    return [items[start : start + size] for start in range(0, len(items), size)] or [items]
-
-
-def _first_of_each_loan(
-    records: list[tuple[int | None, LoanRecord]], result: ImportResult
-) -> list[tuple[int | None, LoanRecord]]:
-    """Return the records without a loan number repeated from an earlier line, refusing the repeats."""
-    first: dict[str, int | None] = {}
-    kept = []
-    for line, record in records:
-        if record.loan_number in first:
-            where = first[record.loan_number]
-            result.refused.append(Refusal(line, record.loan_number, f"duplicate loan number (first on line {where})"))
-        else:
-            first[record.loan_number] = line
-            kept.append((line, record))
-    return kept
 
 
 def _parse_loan_rows(rows: Sequence[dict[str, str] | str]) -> list[LoanRecord | str | None]:
@@ -391,39 +462,55 @@ def import_payments(
     the same loan, amount and date is unchanged, so running an interrupted import again posts what is left.
     """
     result = ImportResult()
-    instructions: list[PaymentInstruction] = []
-    for line, row in read_rows(path, PAYMENT_REQUIRED, PAYMENT_OPTIONAL):
-        _count_read(result, progress)
-        if isinstance(row, str):
-            result.refused.append(Refusal(line, "", row))
-            continue
-        try:
-            instructions.append(parse_payment_row(row, line))
-        except InvalidInput as error:
-            result.refused.append(Refusal(line, row.get("reference", "").strip(), str(error)))
-    repeated = repeated_in_file(instructions)
-    result.refused += [Refusal(i.line, i.reference, reason) for i, reason in repeated.items()]
-    instructions = [i for i in instructions if i not in repeated]
+    with Spool(("received", "amount", "method")) as spool:
+        batch: list[tuple[int, str, str, int, str, str | None]] = []
+        for line, row in read_rows(path, PAYMENT_REQUIRED, PAYMENT_OPTIONAL):
+            _count_read(result, progress)
+            if isinstance(row, str):
+                result.refused.append(Refusal(line, "", row))
+                continue
+            try:
+                i = parse_payment_row(row, line)
+            except InvalidInput as error:
+                result.refused.append(Refusal(line, row.get("reference", "").strip(), str(error)))
+                continue
+            batch.append((line, i.reference, i.loan_number, i.received_on.toordinal(), str(i.amount), i.method))
+            if len(batch) >= SPOOL_BATCH:
+                spool.add(batch)
+                batch.clear()
+        spool.add(batch)
+        result.refused += [
+            Refusal(line, reference, f"duplicate reference {reference} (first on line {first})")
+            for line, reference, first in spool.repeats()
+        ]
 
-    def post(session: Session, part: Sequence[PaymentInstruction]) -> Committed:
-        report = post_payments(session, part, today=today, business_date=current_date(session, today), actor=actor)
-        return Committed(report.posted, report.already_posted, report.refused, ("posted", "already_posted"))
+        def post(session: Session, part: Sequence[PaymentInstruction]) -> Committed:
+            business_date = current_date(session, today)
+            report = post_payments(session, part, today=today, business_date=business_date, actor=actor)
+            return Committed(report.posted, report.already_posted, report.refused, ("posted", "already_posted"))
 
-    parts = _parts_by_loan(instructions, CHUNK_ROWS)
-    audit = (actor, "payments.imported", path)
-    return _commit_in_parts(sessions, parts, post, result, audit=audit, step="posting payments", progress=progress)
+        def instruction(
+            line: int, reference: str, loan: str, received: int, amount: str, method: str | None
+        ) -> PaymentInstruction:
+            return PaymentInstruction(loan, Decimal(amount), date.fromordinal(received), reference, method, "import",
+                                      line)  # fmt: skip
+
+        sizes = _part_sizes(spool.group_sizes("data"), CHUNK_ROWS)
+        parts = spool.parts(sizes, "data, received, line", instruction)
+        audit = (actor, "payments.imported", path)
+        return _commit_in_parts(sessions, parts, sizes, post, result, audit=audit, step="posting payments",
+                                progress=progress)  # fmt: skip
 
 
-def _parts_by_loan(instructions: list[PaymentInstruction], size: int) -> list[list[PaymentInstruction]]:
-    """Return the payments in parts of about `size`, one loan's all in one part in date order where they fit."""
-    ordered = sorted(instructions, key=lambda i: (i.loan_number, i.received_on, i.line or 0))
-    parts: list[list[PaymentInstruction]] = [[]]
-    for _, group in itertools.groupby(ordered, key=lambda i: i.loan_number):
-        payments = list(group)
-        if parts[-1] and len(parts[-1]) + len(payments) > size:
-            parts.append([])
-        for start in range(0, len(payments), size):  # a loan with more than a part's worth spans several
+def _part_sizes(loans: Sequence[int], size: int) -> list[int]:
+    """Return the sizes of parts of about `size` payments that keep each loan's (`loans`: how many each has, in
+    loan order) in one part where they fit; a loan with more than a part's worth spans several."""
+    parts = [0]
+    for payments in loans:
+        if parts[-1] and parts[-1] + payments > size:
+            parts.append(0)
+        for start in range(0, payments, size):
             if start:
-                parts.append([])
-            parts[-1].extend(payments[start : start + size])
+                parts.append(0)
+            parts[-1] += min(size, payments - start)
     return parts

@@ -69,7 +69,9 @@ class _Claimed:
     attempts: int
 
 
-def claim_due(session: Session, worker: str, now: datetime, limit: int, channels: set[str]) -> list[_Claimed]:
+def claim_due(
+    session: Session, worker: str, now: datetime, limit: int, channels: set[str], lease: timedelta = LEASE
+) -> list[_Claimed]:
     """Take up to `limit` due rows for this worker, each on a lease; other workers skip them."""
     query = (
         select(OutboxItem)
@@ -84,7 +86,7 @@ def claim_due(session: Session, worker: str, now: datetime, limit: int, channels
     )
     claimed = []
     for item in session.scalars(query):
-        item.status, item.claimed_by, item.next_attempt_at = "sending", worker, now + LEASE
+        item.status, item.claimed_by, item.next_attempt_at = "sending", worker, now + lease
         claimed.append(_Claimed(item.id, item.message_id, item.channel, item.address, item.body, item.proactive,
                                 item.attempts))  # fmt: skip
     return claimed
@@ -98,6 +100,7 @@ def deliver_outbox(
     clock: Callable[[], datetime],
     limit: int = 50,
     rules: ContactRules = DEFAULT_RULES,
+    lease: timedelta = LEASE,
 ) -> DeliveryReport:
     """Send what is due on the channels that have a sender; record each outcome.
 
@@ -107,7 +110,7 @@ def deliver_outbox(
     report = DeliveryReport()
     now = clock()
     with sessions.begin() as session:
-        claimed = claim_due(session, worker, now, limit, set(senders))
+        claimed = claim_due(session, worker, now, limit, set(senders), lease)
     waiting: dict[str, datetime] = {}  # channels whose provider asked to wait (a 429), until when
     for item in claimed:
         if item.channel in waiting:

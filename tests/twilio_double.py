@@ -5,8 +5,12 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import threading
+import time
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 from twilio.http import HttpClient
 from twilio.http.response import Response
@@ -66,3 +70,62 @@ class RecordingHttpClient(HttpClient):  # type: ignore[misc]
     def sent_bodies(self) -> list[str]:
         """Return the text of every message sent, in order."""
         return [str(call["data"]["Body"]) for call in self.calls]
+
+
+class FakeTwilioAPI:
+    """Twilio's REST API on 127.0.0.1 for processes a test starts (they reach it through TWILIO_API_URL).
+
+    `POST /2010-04-01/Accounts/{sid}/Messages.json` is recorded (`To`, `Body`, when it arrived) and answered
+    with a queued message after `delay` seconds, so that a test can kill a sender while a send is in flight.
+    """
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.sent: list[tuple[str, str, float]] = []  # (To, Body, time.monotonic() on arrival)
+        self._sids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-twilio", daemon=True)
+
+    def __enter__(self) -> FakeTwilioAPI:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _record(self, to: str, body: str) -> str:
+        with self._lock:
+            self.sent.append((to, body, time.monotonic()))
+            return f"SM{next(self._sids):032d}"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                form = {key: values[0] for key, values in parse_qs(self.rfile.read(length).decode()).items()}
+                if not self.path.endswith("/Messages.json"):
+                    self._answer(404, {"code": 20404, "message": "not found", "status": 404})
+                    return
+                sid = api._record(form.get("To", ""), form.get("Body", ""))
+                time.sleep(api.delay)
+                self._answer(201, {"sid": sid, "status": "queued", "to": form.get("To"), "from": form.get("From"),
+                                   "body": form.get("Body"), "num_segments": "1"})  # fmt: skip
+
+            def _answer(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Stay quiet: the test reads what was sent, not a log."""
+
+        return Handler

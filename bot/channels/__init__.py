@@ -51,6 +51,8 @@ def sms_sender(settings: Settings, http_client: Any = None) -> Sender | None:
     from bot.channels.twilio_sender import TwilioSender  # noqa: PLC0415
 
     client = Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client)
+    if settings.twilio_api_url:  # a stand-in for api.twilio.com (TWILIO_API_URL), as TELEGRAM_API_URL is for Telegram
+        client.api.base_url = settings.twilio_api_url.rstrip("/")
     callback = f"{settings.public_url.rstrip('/')}/sms/twilio/status" if settings.public_url else None
     assert settings.twilio_from_number is not None
     return TwilioSender(client, settings.twilio_from_number, status_callback=callback)

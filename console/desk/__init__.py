@@ -10,6 +10,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from sqlalchemy.orm import Session
 from werkzeug.wrappers.response import Response
 
 from console.arguments import servicer_today
@@ -38,19 +39,23 @@ CONFIRM_DISCLOSURE = "confirm_disclosure"
 NOT_PAGES = frozenset({None, "static", "conversations.messages", "conversations.attachment"})
 
 
-@bp.before_app_request
-def load_desk() -> None:
-    """Read, before the view opens its own transaction, the unread count every page's header shows and, for a
-    conversation page, the macros in use (a second transaction inside the view's would wait on SQLite's lock)."""
+def shows_desk() -> bool:
+    """Tell whether the request is a console page whose header shows the unread notifications (a signed-in GET)."""
     if request.method != "GET" or request.endpoint in NOT_PAGES or not request.path.startswith("/console"):
-        return
-    if not current_user.is_authenticated:
-        return
-    with sessions()() as session:
-        g.unread_notifications = unread_notifications(session, user().username)
-        if request.endpoint == "conversations.show":
-            g.macros_in_use = active_macros(session)
-            session.expunge_all()
+        return False
+    return bool(current_user.is_authenticated)
+
+
+def load_desk(session: Session) -> None:
+    """Read the unread count every page's header shows and, for a conversation page, the macros in use.
+
+    Called before the view opens its own transaction (`console.navigation.read_page_header`, one transaction
+    with the nav's other count): a second transaction inside the view's would wait on SQLite's lock.
+    """
+    g.unread_notifications = unread_notifications(session, user().username)
+    if request.endpoint == "conversations.show":
+        g.macros_in_use = active_macros(session)
+        session.expunge_all()
 
 
 @bp.app_context_processor

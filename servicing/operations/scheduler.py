@@ -12,9 +12,11 @@ holder dies, even by SIGKILL:
   time on the one machine SQLite lives on.
 
 Leadership saves duplicated work, it is not what makes a job happen once. End of day cannot run twice for a
-business date: the date's row in `business_days` is written in the same transaction as the day's work (its
-primary key refuses a second one), so a leader killed midway leaves nothing and its successor runs the date
-whole. The ACH export is one file per effective date (asked again, the same file), and making partitions
+business date: the date's row in `business_days` is written in the same transaction as the day's payments and
+fees (its primary key refuses a second one), the accrual is absolute (run again, it adds nothing) and the
+rest of the day commits with the row's `finished_at`, checked under the row's lock; a leader killed midway
+leaves the date unfinished and its successor resumes it (`servicing.eod.run_business_day_in_ranges`).
+The ACH export is one file per effective date (asked again, the same file), and making partitions
 creates only those missing. A job runs on business days (the portfolio's calendar, the holidays end of day
 already uses) at or after its local time in the portfolio's zone, once per date in a process; a new leader runs
 what is due and not yet done (for end of day, what the database has not recorded).

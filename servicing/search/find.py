@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from servicing.audit import record_audit
@@ -141,11 +142,16 @@ def borrowers_found(session: Session, query: Query) -> dict[int, list[str]]:
     if query.phone is not None:
         note(session.scalars(select(BorrowerPhone.borrower_id).where(BorrowerPhone.e164 == query.phone)), "phone")
     if query.last4 is not None:
-        on_phone = select(BorrowerPhone.borrower_id).where(BorrowerPhone.e164.like(f"%{query.last4}")).limit(LIMIT)
+        on_phone = select(BorrowerPhone.borrower_id).where(last_four(BorrowerPhone.e164) == query.last4).limit(LIMIT)
         note(session.scalars(on_phone), "phone_last4")
     if query.phone is None and query.last4 is None and any(c.isalpha() for c in query.key):
         note(index_for(session).borrowers_by_key(session, query.key, LIMIT), "name_or_email")
     return dict(list(ways.items())[:LIMIT])
+
+
+def last_four(column: Any) -> ColumnElement[str]:
+    """Return the last four characters of a column, as the indexes of migration 0024 are built on them."""
+    return func.substr(column, func.length(column) - 3)
 
 
 def borrower_hits(session: Session, ways: dict[int, list[str]]) -> list[BorrowerHit]:
@@ -179,7 +185,7 @@ def loans_found(session: Session, query: Query) -> list[LoanHit]:
         if query.identifier != query.text:
             conditions.append(Loan.loan_number == query.text)
     if query.last4 is not None:
-        conditions.append(Loan.loan_number.like(f"%{query.last4}"))
+        conditions.append(last_four(Loan.loan_number) == query.last4)
     if not conditions:
         return []
     rows = session.execute(

@@ -289,8 +289,9 @@ def ledger_row(
 
 
 def business_date(session: Session) -> date | None:
-    """Return the last date end of day ran through, or None before the first run."""
-    return session.scalar(select(BusinessDay.business_date).order_by(BusinessDay.business_date.desc()).limit(1))
+    """Return the last date end of day finished, or None before the first run (a date being run is not one yet)."""
+    finished = select(BusinessDay.business_date).where(BusinessDay.finished_at.is_not(None))
+    return session.scalar(finished.order_by(BusinessDay.business_date.desc()).limit(1))
 
 
 def bucket_sums() -> list[Any]:

@@ -404,9 +404,9 @@ class Conversation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(12))
-    address: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64), index=True)  # search by phone (unique index leads with channel)
     borrower_id: Mapped[int | None] = mapped_column(ForeignKey("borrowers.id"), index=True)
-    loan_id: Mapped[int | None] = mapped_column(ForeignKey("loans.id"))
+    loan_id: Mapped[int | None] = mapped_column(ForeignKey("loans.id"), index=True)  # the loan page's conversations
     state: Mapped[str] = mapped_column(String(12), default="bot")
     escalation_reason: Mapped[str | None] = mapped_column(String(16))
     priority: Mapped[int] = mapped_column(Integer, default=0)

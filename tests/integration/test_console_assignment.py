@@ -245,6 +245,7 @@ def test_a_supervisor_sees_the_team_and_reassigns(app: Flask) -> None:
     sue = signed_in(app, "sue")
     page = sue.get("/console/queue/team").get_data(as_text=True)
     assert "Available" in page and "0 of 5" in page and "Disputes" in page and "Français (fr)" in page
+    assert re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d UTC</td>", page), "since when it is held, with its zone"
     token = csrf_token(sue, "/console/queue/team")
     sue.post(f"/console/queue/{held}/reassign", data={"to": "ana", "csrf_token": token})
     assert conversation(app, held).assigned_to == "ana"

@@ -42,6 +42,7 @@ from servicing.store.models import (
     Payment,
     Promise,
     Workout,
+    utcnow,
 )
 from tests.conftest import BACKENDS, POSTGRES_URL, SECRET
 
@@ -344,7 +345,7 @@ def test_the_summary_counts_loans_by_currency_bucket_and_product(loaded: LoadedD
 
 def test_the_demo_refuses_a_database_whose_end_of_day_already_ran(sessions: sessionmaker[Session]) -> None:
     with sessions() as session, session.begin():
-        session.add(BusinessDay(business_date=AS_OF))
+        session.add(BusinessDay(business_date=AS_OF, finished_at=utcnow()))
     with pytest.raises(DemoRefused, match="end of day already ran"):
         load_demo(sessions, secret=SECRET, as_of=AS_OF, country="US")
     with sessions() as session:

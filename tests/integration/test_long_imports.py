@@ -117,6 +117,37 @@ def test_an_interrupted_payment_import_resumed_posts_exactly_what_one_uninterrup
     assert parts == [(1, 6), (2, 6), *((n, 6) for n in range(1, 7)), (1, 1)]  # stopped, resumed, the twins
 
 
+def test_a_payment_file_broken_on_its_last_line_posts_nothing_though_it_is_posted_in_chunks(
+    sessions: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_loans(sessions, write_loans(tmp_path / "loans.csv", range(1, 7)), secret=SECRET, today=TODAY, actor="t")
+    path = write_payments(tmp_path / "p.csv", range(1, 7), "P")
+    path.write_text(path.read_text(encoding="utf-8") + 'L-1,900.00,2026-03-16,"P-last,ach\n', encoding="utf-8")
+    monkeypatch.setattr(servicing.importing, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(servicing.importing, "SPOOL_BATCH", 5)  # the file is read a few rows at a time
+    with pytest.raises(servicing.importing.FileRefused, match="line 26"):
+        import_payments(sessions, path, today=TODAY, actor="test")
+    with sessions() as session:
+        assert count(session, Payment) == 0
+    path.write_text(path.read_text(encoding="utf-8").replace('"P-last', "P-last"), encoding="utf-8")
+    posted = import_payments(sessions, path, today=TODAY, actor="test")
+    assert (len(posted.imported), posted.refused) == (25, [])
+
+
+def test_a_reference_repeated_far_apart_in_a_file_read_in_batches_is_refused_naming_its_first_line(
+    sessions: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_loans(sessions, write_loans(tmp_path / "loans.csv", range(1, 7)), secret=SECRET, today=TODAY, actor="t")
+    path = write_payments(tmp_path / "p.csv", range(1, 7), "P")
+    path.write_text(path.read_text(encoding="utf-8") + "L-2,1.00,2026-03-16,P0-1,ach\n", encoding="utf-8")
+    monkeypatch.setattr(servicing.importing, "SPOOL_BATCH", 5)
+    result = import_payments(sessions, path, today=TODAY, actor="test")
+    assert len(result.imported) == 24
+    assert [(r.line, r.key, r.reason) for r in result.refused] == [
+        (26, "P0-1", "duplicate reference P0-1 (first on line 2)")
+    ]
+
+
 # -- webhooks during a long import (SQLite) -------------------------------------------------------------
 
 

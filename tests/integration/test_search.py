@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.cases import CaseKind, open_case
 from servicing.conversations import add_internal_note, record_inbound, record_outbound
-from servicing.search.find import search_console
-from servicing.store.models import AuditEntry, Borrower, Loan, Message
+from servicing.search.find import last_four, search_console
+from servicing.store.models import AuditEntry, Borrower, BorrowerPhone, Loan, Message
 from tests.integration.helpers import board
 
 NOW = datetime(2026, 3, 20, 15, 0, tzinfo=UTC)
@@ -94,6 +95,18 @@ def test_the_last_4_digits_find_the_phone_and_the_loan_ending_so(
     results = search(sessions, "1004")
     assert "अनीता गुप्ता" in borrower_names(results)
     assert results.borrowers[0].matched_on == ("phone_last4",)
+
+
+def test_the_last_4_digits_are_looked_up_in_an_index_not_read_from_every_phone_and_loan(engine: Engine) -> None:
+    explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+    for wanted in (select(BorrowerPhone.id).where(last_four(BorrowerPhone.e164) == "1004"),
+                   select(Loan.id).where(last_four(Loan.loan_number) == "1004")):  # fmt: skip
+        sql = str(wanted.compile(engine, compile_kwargs={"literal_binds": True}))
+        with engine.connect() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.exec_driver_sql("SET enable_seqscan = off")  # an empty table: a scan costs nothing
+            plan = " ".join(str(row) for row in connection.exec_driver_sql(explain + sql).all())
+        assert "_last4" in plan, plan
 
 
 def test_a_loan_number_in_any_case_finds_the_loan_and_its_borrower(

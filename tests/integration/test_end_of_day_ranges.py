@@ -1,0 +1,109 @@
+"""End of day in loan id ranges: a date stopped midway is resumed, and ends as one uninterrupted run would."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from servicing.eod import run_business_day_in_ranges, run_eod
+from servicing.store.accounts import business_date
+from servicing.store.db import make_engine, make_session_factory
+from servicing.store.models import BusinessDay, Fee, LedgerEntry, Loan
+from tests.integration.helpers import board
+
+BEFORE = date(2026, 2, 16)  # the last day of grace of the installment due 2026-02-01 (a holiday)
+LAST_RUN = date(2026, 2, 13)  # the business date before DAY
+DAY = date(2026, 2, 17)  # the day each loan's late fee is charged
+LOANS = 7
+
+
+class Stopped(Exception):
+    """Stands for the process dying between two committed ranges."""
+
+
+def portfolio(sessions: sessionmaker[Session]) -> None:
+    """Seven mortgages, none paid, run through the day before their late fee."""
+    with sessions.begin() as session:
+        for _ in range(LOANS):
+            board(session)
+    run_eod(sessions, BEFORE, country="US")
+
+
+def outcome(sessions: sessionmaker[Session]) -> dict[str, Any]:
+    """What the day left, loan by loan in boarding order (the two databases' loan numbers differ)."""
+    with sessions() as session:
+        loans = session.execute(
+            select(Loan.accrued_interest, Loan.days_past_due, Loan.fees_balance).order_by(Loan.id)
+        ).all()
+        fees = session.execute(select(Fee.amount, Fee.assessed_on).order_by(Fee.loan_id, Fee.seq)).all()
+        return {
+            "loans": [tuple(row) for row in loans],
+            "fees": [tuple(row) for row in fees],
+            "ledger": session.scalar(select(func.count()).select_from(LedgerEntry)),
+            "business_date": business_date(session),
+        }
+
+
+@pytest.fixture
+def uninterrupted(tmp_path: Path, migrated_sqlite: Path) -> dict[str, Any]:
+    """The same portfolio's day run in one go, on a database of its own."""
+    path = tmp_path / "twin.db"
+    shutil.copyfile(migrated_sqlite, path)
+    engine = make_engine(f"sqlite:///{path}")
+    sessions = make_session_factory(engine)
+    portfolio(sessions)
+    run_eod(sessions, DAY, country="US")
+    result = outcome(sessions)
+    engine.dispose()
+    return result
+
+
+def test_a_day_stopped_between_two_accrual_ranges_is_resumed_and_charges_and_accrues_nothing_twice(
+    sessions: sessionmaker[Session], uninterrupted: dict[str, Any]
+) -> None:
+    portfolio(sessions)
+    ranges: list[tuple[int, int]] = []
+
+    def stop_after_the_second(first_id: int, accrued: int) -> None:
+        ranges.append((first_id, accrued))
+        if len(ranges) == 2:
+            raise Stopped
+
+    with pytest.raises(Stopped):
+        run_business_day_in_ranges(sessions, DAY, "eod", range_size=2, on_range=stop_after_the_second)
+    with sessions() as session:
+        marker = session.get(BusinessDay, DAY)
+        assert marker is not None and marker.finished_at is None, "the date is started, not finished"
+        assert business_date(session) == LAST_RUN, "the business date moves only when the day finishes"
+        assert session.scalar(select(func.count()).select_from(Fee)) == LOANS, "the day's fees committed"
+
+    report = run_eod(sessions, DAY, country="US")  # what the next scheduler run does
+
+    assert [day.business_date for day in report.days] == [DAY]
+    assert report.days[0].late_fees == 0, "the fees committed before the stop are not charged again"
+    assert report.days[0].loans_accrued == LOANS
+    assert outcome(sessions) == uninterrupted
+    assert uninterrupted["business_date"] == DAY and len(uninterrupted["fees"]) == LOANS
+
+
+def test_each_accrual_range_is_committed_on_its_own(sessions: sessionmaker[Session]) -> None:
+    portfolio(sessions)
+    seen: list[tuple[int, int]] = []
+
+    def look(first_id: int, accrued: int) -> None:
+        with sessions() as other:  # another connection sees each range as soon as it is committed
+            days = other.scalars(select(Loan.days_past_due).where(Loan.id >= first_id).order_by(Loan.id)).all()
+        seen.append((accrued, days[0]))
+
+    result = run_business_day_in_ranges(sessions, DAY, "eod", range_size=3, on_range=look)
+
+    assert result is not None and result.loans_accrued == LOANS
+    assert [accrued for accrued, _ in seen] == [3, 3, 1]
+    assert [days for _, days in seen] == [16, 16, 16], "each range's loans are aged to the day once committed"
+    assert run_business_day_in_ranges(sessions, DAY, "eod") is None, "a finished date is not run again"
