@@ -42,6 +42,11 @@ _DEVANAGARI = re.compile("[\u0900-\u097f]")
 # of consecutive pairs, wherever the message puts it.
 _UNSPACED = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _UNSPACED_RUN = re.compile(f"[{_UNSPACED}]+")
+# Chinese as texted: the particles that end a sentence or soften it (吗, 呢, 吧, 啊...) say nothing of what is
+# asked and only make pairs that are the edges of two words ("了吗", "吗我"): they go; colloquial characters
+# (啥, 咋) are the common ones (什么, 怎么). The aspect particle 了 and the measure words 个, 份, 张 go too (a
+# measure word in one catalog line made it a telling word of that intent; 还了 and 还 ask the same thing here).
+_UNSPACED_LETTERS = str.maketrans({"啥": "什么", "咋": "怎么", **dict.fromkeys("吗呢吧啊呀嘛啦哦噢呗了个份张", None)})
 _UNSPACED_PAIR = re.compile(f"^[{_UNSPACED}]{{1,2}}$")
 # Endings that vary with politeness, not meaning, at the end of a word (Korean: 알려주세요, 알려줘요 and
 # 알려주십시오 are all 알려주), longest first, each to what it is replaced with; then the particles that
@@ -60,6 +65,10 @@ _ENDINGS = {
 _PARTICLES = ("에서", "에게", "으로", "까지", "부터", "이랑", "이", "가", "은", "는", "을", "를", "에", "의",
               "도", "로", "와", "과", "랑", "께", "좀")  # fmt: skip
 _HANGUL = "\uac00-\ud7a3"
+# The verbs that make a verb of a noun (납부했, 청구됐, 확인 부탁드려, 입금할게: "did", "was done", "please" and "will"
+# after a Sino-Korean noun) are set apart from it once the endings are cut, so 납부했 and 납부하 are both the noun
+# 납부 and a verb that weighs little. After two syllables at least, at the end of a word.
+_VERBAL_STEMS = ("했", "됐", "드려", "드립", "드리", "할게", "하", "되", "해야", "하려고", "할", "한", "된")
 
 
 def _suffixes(table: dict[str, str] | tuple[str, ...]) -> re.Pattern[str]:
@@ -69,6 +78,7 @@ def _suffixes(table: dict[str, str] | tuple[str, ...]) -> re.Pattern[str]:
 
 
 _ENDING = _suffixes(_ENDINGS)
+_VERBAL = re.compile(f"(?<=[{_HANGUL}]{{2}})({'|'.join(sorted(_VERBAL_STEMS, key=len, reverse=True))})(?= |$)")
 _PARTICLE = _suffixes(_PARTICLES)
 # Prefixes glued to an Arabic word: the article and the conjunctions and prepositions before it
 # (الرصيد, والرصيد, بالرصيد: رصيد), when at least two letters are left.
@@ -90,6 +100,27 @@ _GLUED_AFFIXES = (
 # four-letter word (تسوي, "you do") is one edit from another word (تسويه, "settlement"). Typos are corrected in
 # words of at least this many letters there (4 elsewhere).
 _SHORTEST_TYPO = ((re.compile("^[\u0621-\u064a]+$"), 5),)
+# Function words that differ from one Arabic dialect to the next (Egyptian, Gulf, Levantine, Modern Standard),
+# each to one form, so a catalog line in one dialect stands for the same question in the others: "want" (عايز,
+# ابغى, بدي, اريد), "why" (ليه, ليش, لماذا), "how much" (كام, قديش, كم), "when", "where", "what", "how", "this",
+# "now", "not" and "money". Keys are normal forms (ى is ي, ة is ه); applied before the article is cut.
+_DIALECT_WORDS = {
+    word: canonical
+    for canonical, words in (
+        ("اريد", "عايز عاوز عايزه عاوزه ابغي ابغا ابي ابا بدي حابب"),
+        ("لماذا", "ليه ليش ليشو لماذا"),
+        ("كم", "كام قديش قداش بكام بكم كم"),
+        ("متي", "امتي متي ايمتي وقتيش"),
+        ("اين", "فين وين اين"),
+        ("ماذا", "ايه ايش شو وش شنو ماذا"),
+        ("كيف", "ازاي كيف كيفاش شلون اشلون"),
+        ("هذا", "ده دي هذا هذه هذي هاد هادا هيدا هيدي"),
+        ("دلوقتي", "الان دلوقتي دلوقت الحين هلق هسه"),
+        ("مش", "مش مو مب"),
+        ("فلوس", "فلوس مصاري"),
+    )
+    for word in words.split()
+}
 _SCRIPTS = {
     "hi": re.compile("[\u0900-\u097f]"),
     "zh_CN": re.compile(f"[{_UNSPACED}]"),
@@ -117,9 +148,9 @@ def _words(text: str) -> str:
         if _UNSPACED_RUN.search(text):
             text = _UNSPACED_RUN.sub(_pairs, text)
         if _HANGUL_PRESENT.search(text):
-            text = _PARTICLE.sub("", _ENDING.sub(_ending, text))
+            text = _VERBAL.sub(r" \1", _PARTICLE.sub("", _ENDING.sub(_ending, text)))
         if _ARABIC_PRESENT.search(text):
-            text = _GLUED.sub("", text)
+            text = _GLUED.sub("", " ".join(_DIALECT_WORDS.get(word, word) for word in text.split()))
     return " ".join(text.split()[:MAX_TOKENS])
 
 
@@ -130,7 +161,9 @@ _ARABIC_PRESENT = re.compile("[\u0621-\u064a]")
 
 def _pairs(run: re.Match[str]) -> str:
     """Return a run of unspaced characters as its overlapping pairs, set apart by spaces."""
-    characters = run.group()
+    characters = run.group().translate(_UNSPACED_LETTERS)
+    if not characters:
+        return " "
     grams = [characters[0]]
     for i in range(1, len(characters)):
         grams += [characters[i - 1 : i + 1], characters[i]]

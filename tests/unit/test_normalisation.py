@@ -27,6 +27,17 @@ def test_chinese_glued_to_latin_letters_or_digits_is_read_apart_from_them() -> N
     assert normalise("还500块") == "还 500 块"
 
 
+def test_chinese_particles_and_measure_words_go_and_colloquial_characters_are_the_common_ones() -> None:
+    assert normalise("我这个月还了吗？") == normalise("我这月还") == "我 我这 这 这月 月 月还 还"
+    assert normalise("开一份证明吧") == normalise("开一证明")
+    assert normalise("啥时候扣款") == normalise("什么时候扣款")
+    assert normalise("咋还款") == normalise("怎么还款")
+
+
+def test_a_text_of_chinese_particles_alone_is_empty() -> None:
+    assert normalise("吗呢吧") == ""
+
+
 def test_full_width_letters_and_digits_are_plain_ones() -> None:
     assert normalise("ＢＡＬＡＮＣＥ　３") == "balance 3"
 
@@ -58,8 +69,8 @@ def test_vietnamese_is_understood_with_and_without_diacritics() -> None:
 @pytest.mark.parametrize(
     ("typed", "plain"),
     [("알려주세요", "알려주"), ("알려줘요", "알려주"), ("알려주십시오", "알려주"), ("잔액이요", "잔액"),
-     ("잔액은", "잔액"), ("잔액을", "잔액"), ("감사합니다", "감사하"), ("감사해요", "감사하"), ("감사합니당", "감사하"),
-     ("안녕하세여", "안녕하"), ("얼마예요", "얼마")],
+     ("잔액은", "잔액"), ("잔액을", "잔액"), ("감사합니다", "감사 하"), ("감사해요", "감사 하"),
+     ("감사합니당", "감사 하"), ("안녕하세여", "안녕 하"), ("얼마예요", "얼마")],
 )  # fmt: skip
 def test_korean_polite_endings_and_particles_are_normalised(typed: str, plain: str) -> None:
     assert normalise(typed) == plain
@@ -67,10 +78,19 @@ def test_korean_polite_endings_and_particles_are_normalised(typed: str, plain: s
 
 @pytest.mark.parametrize(
     ("typed", "plain"),
-    [("이미 냈는데", "이미 냈"), ("연체됐다고", "연체됐"), ("월급 들어오면", "월급 들어오"), ("얼마면 돼요", "얼마 돼"),
-     ("비싸지만", "비싸")],
+    [("이미 냈는데", "이미 냈"), ("연체됐다고", "연체 됐"), ("월급 들어오면", "월급 들어오"),
+     ("얼마면 돼요", "얼마 돼"), ("비싸지만", "비싸")],
 )  # fmt: skip
 def test_korean_endings_joining_two_clauses_are_cut_like_the_final_ones(typed: str, plain: str) -> None:
+    assert normalise(typed) == plain
+
+
+@pytest.mark.parametrize(
+    ("typed", "plain"),
+    [("납부했어요", "납부 했"), ("납부합니다", "납부 하"), ("청구됐어요", "청구 됐"),
+     ("확인 부탁드려요", "확인 부탁 드려"), ("입금할게요", "입금 할게"), ("하하", "하")],
+)  # fmt: skip
+def test_a_korean_noun_made_a_verb_is_the_noun_and_the_verb_apart(typed: str, plain: str) -> None:
     assert normalise(typed) == plain
 
 
@@ -121,6 +141,21 @@ def test_a_short_typo_keeps_its_first_letter() -> None:
 )  # fmt: skip
 def test_arabic_letter_forms_diacritics_tatweel_digits_and_the_article_are_normalised(typed: str, plain: str) -> None:
     assert normalise(typed) == plain
+
+
+@pytest.mark.parametrize(
+    ("dialects", "plain"),
+    [(("عايز", "ابغى", "بدي", "أريد"), "اريد"), (("ليه", "ليش", "لماذا"), "لماذا"), (("كام", "قديش", "كم"), "كم"),
+     (("امتى", "متى"), "متي"), (("فين", "وين", "أين"), "اين"), (("ايه", "ايش", "شو", "وش"), "ماذا"),
+     (("ازاي", "كيف", "شلون"), "كيف"), (("ده", "هذا", "هاد"), "هذا"), (("دلوقتي", "الحين", "الآن"), "دلوقتي"),
+     (("مش", "مو"), "مش"), (("فلوس", "مصاري"), "فلوس")],
+)  # fmt: skip
+def test_arabic_function_words_of_every_dialect_are_one_word(dialects: tuple[str, ...], plain: str) -> None:
+    assert [normalise(word) for word in dialects] == [plain] * len(dialects)
+
+
+def test_an_arabic_question_in_three_dialects_reads_the_same() -> None:
+    assert normalise("ليش القسط زاد الحين") == normalise("ليه القسط زاد دلوقتي") == normalise("لماذا القسط زاد الآن")
 
 
 def test_arabic_with_and_without_hamza_and_harakat_is_understood_alike() -> None:
