@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
@@ -11,9 +10,6 @@ from servicing.store.models import Base
 from servicing.store.search_schema import is_search_object
 
 
-# SQLite's reflection skips expression indexes with a warning: the search indexes on the last 4 digits (0024) are such,
-# and left out of the comparison by name anyway.
-@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index search_")
 def test_the_migrated_database_has_every_table_column_and_index_the_models_declare(engine: Engine) -> None:
     with engine.connect() as connection:
         differences = compare_metadata(
