@@ -30,7 +30,8 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Date, Table, exists, func, literal, select
+from sqlalchemy import Date, String, Table, exists, func, literal, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from servicing.audit import record_audit
@@ -131,6 +132,14 @@ def _decided(kind: Kind, occasion: Any) -> Any:
     return exists().where(
         ContactDecision.loan_id == loans.c.id, ContactDecision.kind == kind.value, ContactDecision.occasion == occasion
     )
+
+
+def _undecided_key(kind: Kind, occasion_id: Any) -> Any:
+    """Return the SQL test that no decision is on file under the key `<kind>:<id>` (as `Wanted.dedupe_key`
+    names a payment's confirmation or a promise's follow-up): the unique index on the key answers it, so the
+    occasions already decided are not even loaded."""
+    key = literal(f"{kind.value}:", String()) + sql_cast(occasion_id, String())
+    return ~exists().where(ContactDecision.dedupe_key == key)
 
 
 def payment_reminders(session: Session, day: date, days_before: int) -> list[Wanted]:
@@ -238,7 +247,7 @@ def broken_promise_follow_ups(session: Session, day: date) -> list[Wanted]:
         select(Promise.id, Promise.loan_id, Promise.promised_for, Loan.borrower_id, Loan.loan_number)
         .join(Loan, Loan.id == Promise.loan_id)
         .where(Promise.status == "broken", Promise.resolved_on > day - timedelta(days=FOLLOW_UP_DAYS),
-               Promise.resolved_on <= day, Loan.status == "active")
+               Promise.resolved_on <= day, Loan.status == "active", _undecided_key(Kind.BROKEN_PROMISE, Promise.id))
         .order_by(Promise.id)
     )  # fmt: skip
     return _not_yet(session, [
@@ -254,7 +263,7 @@ def payment_confirmations(session: Session, day: date) -> list[Wanted]:
         select(Payment.id, Payment.loan_id, Payment.received_on, Loan.borrower_id, Loan.loan_number)
         .join(Loan, Loan.id == Payment.loan_id)
         .where(Payment.status == "posted", Payment.received_on > day - timedelta(days=CONFIRM_DAYS),
-               Payment.received_on <= day)
+               Payment.received_on <= day, _undecided_key(Kind.PAYMENT_RECEIVED, Payment.id))
         .order_by(Payment.id)
     )  # fmt: skip
     return _not_yet(session, [
