@@ -137,7 +137,7 @@ CONVERSATION_COLUMNS = (
 )  # fmt: skip
 OUTBOX_COLUMNS = (
     "id", "message_id", "channel", "address", "body", "proactive", "status", "attempts", "next_attempt_at",
-    "claimed_by", "last_error", "provider_id", "created_at", "sent_at",
+    "claimed_by", "last_error", "provider_id", "created_at", "sent_at", "message_created_at",
 )  # fmt: skip
 
 Row = tuple[Any, ...]
@@ -326,7 +326,7 @@ def message_rows(dataset: Dataset, schedule: list[tuple[float, int]], rng: rando
                 outbox.append((len(outbox) + 1, number, thread.channel, thread.address, body, 0,
                                "failed" if status == "failed" else "sent", 1, created, None,
                                "undeliverable" if status == "failed" else None, provider, created,
-                               created))  # fmt: skip
+                               created, created))  # fmt: skip
         thread.turn += 1
         chunk.append(row)
         if len(chunk) == CHUNK:

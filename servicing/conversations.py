@@ -30,6 +30,7 @@ from servicing.store.models import (
     ClaimedIdentity,
     Conversation,
     FraudAlert,
+    InboundReceipt,
     Loan,
     Message,
     OptOut,
@@ -107,15 +108,14 @@ _CONVERSATION = select(Conversation).where(
 _CONVERSATION_LOCKED = _CONVERSATION.with_for_update()
 _conversations = cast(Table, Conversation.__table__)
 _messages = cast(Table, Message.__table__)
-_STORE_INBOUND = {
-    dialect.dialect.name: dialect.insert(_messages)
-    .on_conflict_do_nothing(index_elements=["channel", "direction", "provider_id"])
-    .returning(_messages.c.id)
+_receipts = cast(Table, InboundReceipt.__table__)
+_FIRST_RECEIPT = {
+    dialect.dialect.name: dialect.insert(_receipts)
+    .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
+    .returning(_receipts.c.channel)
     for dialect in (postgresql, sqlite)
 }
-_INBOUND_BY_PROVIDER_ID = select(Message.id).where(
-    Message.channel == bindparam("channel"), Message.direction == "in", Message.provider_id == bindparam("provider_id")
-)
+_STORE_INBOUND = _messages.insert().returning(_messages.c.id)
 _OPTED_OUT = select(OptOut.opted_out).where(
     OptOut.channel == bindparam("channel"), OptOut.address == bindparam("address"), OptOut.purpose == ALL_PURPOSES
 )
@@ -186,7 +186,7 @@ def record_inbound(
     body = storable_text(body)
     if lock:  # the locked conversation's messages arrive one at a time: the unique key alone tells a duplicate
         return _insert_unless_seen(session, conversation, body, provider_id, now, attachments or [])
-    if provider_id is not None and _seen(session, channel, provider_id):
+    if provider_id is not None and not first_receipt(session, channel, provider_id, now):
         return Inbound(conversation, None, duplicate=True)
     message = Message(
         conversation_id=conversation.id,
@@ -199,11 +199,8 @@ def record_inbound(
         attachments=attachments or [],
         created_at=now,
     )
-    try:
-        with session.begin_nested():
-            session.add(message)
-    except IntegrityError:  # the same provider id arrived on another worker at the same moment
-        return Inbound(conversation, None, duplicate=True)
+    session.add(message)
+    session.flush()
     conversation.last_message_at = now
     return Inbound(conversation, message, duplicate=False)
 
@@ -216,14 +213,14 @@ def _insert_unless_seen(
     now: datetime,
     attachments: list[dict[str, Any]],
 ) -> Inbound:
-    """Store an inbound message in one statement, `INSERT ... ON CONFLICT DO NOTHING RETURNING`: no row back means
-    its provider id is stored already (the unique key on channel, direction and provider id)."""
+    """Store an inbound message in two statements: its provider id's receipt (`first_receipt`: no row back means
+    the message is stored already), then the message, `INSERT ... RETURNING id`."""
+    if provider_id is not None and not first_receipt(session, conversation.channel, provider_id, now):
+        return Inbound(conversation, None, duplicate=True)
     values = {"conversation_id": conversation.id, "channel": conversation.channel, "direction": "in",
               "author": "borrower", "body": body, "provider_id": provider_id, "status": "received",
               "attachments": attachments, "created_at": now}  # fmt: skip
-    message_id = session.execute(_STORE_INBOUND[session.get_bind().dialect.name], values).scalar_one_or_none()
-    if message_id is None:
-        return Inbound(conversation, None, duplicate=True)
+    message_id = session.execute(_STORE_INBOUND, values).scalar_one()
     conversation.last_message_at = now
     return Inbound(conversation, None, duplicate=False, message_id=message_id)
 
@@ -233,8 +230,15 @@ def storable_text(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
-def _seen(session: Session, channel: str, provider_id: str) -> bool:
-    return session.scalar(_INBOUND_BY_PROVIDER_ID, {"channel": channel, "provider_id": provider_id}) is not None
+def first_receipt(session: Session, channel: str, provider_id: str, now: datetime) -> bool:
+    """Record that the provider delivered this message id; return False when it was recorded before (a retry).
+
+    `INSERT ... ON CONFLICT DO NOTHING RETURNING`, in the message's transaction: where a retry arrives on another
+    worker at the same moment, its insert waits for the first transaction and then returns nothing. The receipts
+    hold the exactly-once key apart from `messages`, which PostgreSQL may partition by month (docs/reliability.md).
+    """
+    values = {"channel": channel, "provider_id": provider_id, "received_at": now}
+    return session.execute(_FIRST_RECEIPT[session.get_bind().dialect.name], values).first() is not None
 
 
 def record_outbound(
@@ -275,6 +279,7 @@ def record_outbound(
         session.add(
             OutboxItem(
                 message_id=message.id,
+                message_created_at=message.created_at,
                 channel=conversation.channel,
                 address=conversation.address,
                 body=body,

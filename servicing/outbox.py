@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.conversations import is_opted_out
@@ -62,6 +62,7 @@ class DeliveryReport:
 class _Claimed:
     id: int
     message_id: int
+    message_created_at: datetime  # with the id, the message's key in a partitioned messages table
     channel: str
     address: str
     body: str
@@ -87,8 +88,8 @@ def claim_due(
     claimed = []
     for item in session.scalars(query):
         item.status, item.claimed_by, item.next_attempt_at = "sending", worker, now + lease
-        claimed.append(_Claimed(item.id, item.message_id, item.channel, item.address, item.body, item.proactive,
-                                item.attempts))  # fmt: skip
+        claimed.append(_Claimed(item.id, item.message_id, item.message_created_at, item.channel, item.address,
+                                item.body, item.proactive, item.attempts))  # fmt: skip
     return claimed
 
 
@@ -179,9 +180,14 @@ def _finish(
     message_status = {"sent": "sent", "blocked": "blocked", "gave_up": "failed"}[status]
     session.execute(
         update(Message)
-        .where(Message.id == item.message_id)
+        .where(*_the_message(item))
         .values(status=message_status, provider_id=provider_id, sent_at=now if provider_id else None)
     )
+
+
+def _the_message(item: _Claimed) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The conditions that find an outbox row's message by its whole key: one partition once partitioned by month."""
+    return Message.id == item.message_id, Message.created_at == item.message_created_at
 
 
 def _failed(session: Session, item: _Claimed, failure: DeliveryFailed, now: datetime, report: DeliveryReport) -> None:
@@ -190,7 +196,7 @@ def _failed(session: Session, item: _Claimed, failure: DeliveryFailed, now: date
     if failure.permanent or attempts >= MAX_ATTEMPTS:
         session.execute(update(OutboxItem).where(OutboxItem.id == item.id).values(attempts=attempts))
         _finish(session, item, "gave_up", None, reason, now)
-        session.execute(update(Message).where(Message.id == item.message_id).values(error_code=failure.code))
+        session.execute(update(Message).where(*_the_message(item)).values(error_code=failure.code))
         if item.proactive:
             mark_decision(session, item.id, Status.FAILED, Reason.DELIVERY_FAILED.value)
         log.warning("outbox %s: gave up after %s attempts (%s)", item.id, attempts, failure.code or "error")

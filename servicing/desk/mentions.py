@@ -76,7 +76,8 @@ def known_specialists(session: Session, names: list[str]) -> list[str]:
 def notify_mention(session: Session, username: str, note: Message, by: str, now: datetime) -> None:
     """Notify a specialist that a note mentions them, and audit it."""
     session.add(Notification(specialist=username, kind=KIND_MENTION, conversation_id=note.conversation_id,
-                             message_id=note.id, by=by, created_at=now))  # fmt: skip
+                             message_id=note.id, message_created_at=note.created_at, by=by,
+                             created_at=now))  # fmt: skip
     record_audit(session, by, "specialist.mentioned", "conversation", str(note.conversation_id),
                  {"message": note.id, "mentioned": username})  # fmt: skip
 

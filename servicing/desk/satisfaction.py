@@ -99,7 +99,7 @@ def ask_for_satisfaction(
         return _suppressed(session, survey, decided.verdict.reason)
     message = _queue_question(session, conversation, decided, now)
     link_outbox(session, recorded.decision_id, message.id)
-    survey.status, survey.message_id = SurveyStatus.ASKED.value, message.id
+    survey.status, survey.message_id, survey.message_created_at = SurveyStatus.ASKED.value, message.id, message.created_at
     survey.asked_at = decided.verdict.send_after or now
     session.add(survey)
     session.flush()
@@ -171,6 +171,7 @@ def record_satisfaction(
         raise InvalidInput("a satisfaction score is a whole number from 1 to 5")
     survey.status, survey.score, survey.answered_at = SurveyStatus.ANSWERED.value, score, now
     survey.answer_message_id = answer.id if answer is not None else None
+    survey.answer_message_created_at = answer.created_at if answer is not None else None
     record_audit(session, "bot", "survey.answered", "conversation", str(survey.conversation_id),
                  {"survey": survey.id, "specialist": survey.specialist, "score": score})  # fmt: skip
 

@@ -345,7 +345,7 @@ def queue_messages(session: Session, decided: Sequence[Decided], render: Render,
         })  # fmt: skip
     message_ids = insert_rows_returning_ids(session, table_of(Message), message_rows)
     for row, message_id in zip(outbox_rows, message_ids, strict=True):
-        row["message_id"] = message_id
+        row["message_id"], row["message_created_at"] = message_id, now
     queued = dict(zip(map(id, going), insert_rows_returning_ids(session, table_of(OutboxItem), outbox_rows),
                       strict=True))  # fmt: skip
     return [queued.get(id(d)) for d in decided]

@@ -460,6 +460,21 @@ class Message(Base):
     )
 
 
+class InboundReceipt(Base):
+    """A provider's id for an inbound message, stored once: it is what stores each inbound message exactly once.
+
+    Inserted first, in the message's transaction (`INSERT ... ON CONFLICT DO NOTHING`). Kept out of `messages` so
+    that messages can be partitioned by month on PostgreSQL, whose partitioned tables hold no unique key without
+    the partition key (docs/operations.md, "Past one database server").
+    """
+
+    __tablename__ = "inbound_receipts"
+
+    channel: Mapped[str] = mapped_column(String(12), primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class OutboxItem(Base):
     """A message waiting to be sent by a worker, with its attempts and the provider's id once sent."""
 
@@ -467,6 +482,8 @@ class OutboxItem(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    # The message's created_at: with messages partitioned by month, the foreign key is (message_id, this)
+    message_created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     channel: Mapped[str] = mapped_column(String(12))
     address: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
@@ -891,6 +908,7 @@ class Notification(Base):
     kind: Mapped[str] = mapped_column(String(16))  # mention
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    message_created_at: Mapped[datetime] = mapped_column(UTCDateTime())  # see OutboxItem.message_created_at
     by: Mapped[str] = mapped_column(String(64))  # who wrote the note
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -916,11 +934,13 @@ class SatisfactionSurvey(Base):
     reason: Mapped[str | None] = mapped_column(String(32))  # why the contact policy suppressed it
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("contact_decisions.id"))
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    message_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # see OutboxItem.message_created_at
     resolved_at: Mapped[datetime] = mapped_column(UTCDateTime())
     asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # when it goes out (later in quiet hours)
     score: Mapped[int | None] = mapped_column(Integer)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     answer_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    answer_message_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         Index("ix_satisfaction_conversation", "conversation_id", "status"),
