@@ -1,24 +1,39 @@
-"""The ledger partitioned by month on PostgreSQL (`loanline partitions enable`, opt-in): rows in the partition of
-their month, balances and postings unchanged, the immutable-ledger trigger kept, next months made ahead."""
+"""The ledger and the messages partitioned by month on PostgreSQL (`loanline partitions enable`, opt-in): rows in
+the partition of their month, balances and postings unchanged, the immutable-ledger trigger kept, an inbound
+message stored once across a month boundary, the outbox still sending, next months made ahead."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from servicing.conversations import (
+    add_internal_note,
+    find_or_open_conversation,
+    record_inbound,
+    record_outbound,
+    transcript_page,
+)
+from servicing.desk.mentions import notify_mention
 from servicing.eod import run_eod
 from servicing.errors import InvalidInput
-from servicing.operations.partitions import create_partitions_ahead, month_start, partition_ledger
+from servicing.operations.partitions import (
+    create_partitions_ahead,
+    month_start,
+    partition_ledger,
+    partition_messages,
+)
+from servicing.outbox import deliver_outbox
 from servicing.payments import PaymentInstruction, post_payments
 from servicing.rules.ledger import Balances
 from servicing.store.accounts import ledger_balances
-from servicing.store.models import LedgerEntry, Loan
+from servicing.store.models import LedgerEntry, Loan, Message, Notification, OutboxItem
 from tests.integration.helpers import board
 
 pytestmark = pytest.mark.postgres
@@ -95,3 +110,119 @@ def test_partitions_are_made_ahead_once_and_enabling_twice_is_refused(postgres: 
         partition_ledger(engine, TODAY)
     with engine.connect() as connection:
         assert connection.scalar(text("SELECT count(*) FROM ledger_entries_default")) == 0
+
+
+def test_both_tables_get_their_months_ahead_once_and_partitioning_the_messages_twice_is_refused(
+    postgres: str, engine: Engine
+) -> None:
+    partition_ledger(engine, TODAY)
+    partition_messages(engine, TODAY)
+    later = month_start(TODAY, 5)
+    months = (later, month_start(later, 1), month_start(later, 2))
+    assert create_partitions_ahead(engine, later) == [
+        f"{table}_y{m.year}m{m.month:02d}" for table in ("ledger_entries", "messages") for m in months
+    ]
+    assert create_partitions_ahead(engine, later) == []
+    with pytest.raises(InvalidInput, match="already partitioned"):
+        partition_messages(engine, TODAY)
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM messages_default")) == 0
+
+
+# A provider's message at the end of a month, and its retry a few seconds later, in the next month.
+MONTH_END = datetime(2026, 9, 30, 23, 59, 55, tzinfo=UTC)
+NEXT_MONTH = datetime(2026, 10, 1, 0, 0, 5, tzinfo=UTC)
+ADDRESS = "+15557770001"
+
+
+class Sender:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def send(self, address: str, body: str) -> str:
+        self.sent.append(body)
+        return f"SM-OUT-{len(self.sent)}"
+
+
+def receive(sessions: sessionmaker[Session], provider_id: str, body: str, now: datetime, *, lock: bool) -> bool:
+    """Store an inbound SMS as the webhook (`lock`) or the other callers do; return whether it was a duplicate."""
+    with sessions.begin() as session:
+        return record_inbound(session, "sms", ADDRESS, body, provider_id=provider_id, now=now, lock=lock).duplicate
+
+
+def messages_by_partition(engine: Engine) -> list[tuple[str, date]]:
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT tableoid::regclass::text, created_at FROM messages"))
+        return [(str(name), created.astimezone(UTC).date()) for name, created in rows]
+
+
+def transcript(sessions: sessionmaker[Session], conversation_id: int) -> list[tuple[int, str, str, datetime]]:
+    with sessions() as session:
+        return [(m.id, m.direction, m.body, m.created_at) for m in transcript_page(session, conversation_id)]
+
+
+def test_partitioned_messages_store_a_retry_across_a_month_boundary_once_and_keep_the_outbox_and_transcripts(
+    postgres: str, engine: Engine, sessions: sessionmaker[Session]
+) -> None:
+    assert not receive(sessions, "SM-A", "What is my balance?", MONTH_END, lock=True)
+    assert not receive(sessions, "SM-B", "And my payoff?", MONTH_END - timedelta(days=40), lock=False)
+    with sessions.begin() as session:
+        conversation = find_or_open_conversation(session, "sms", ADDRESS, MONTH_END)
+        conversation_id = conversation.id
+        record_outbound(session, conversation, "Queued in September.", author="specialist:ana", now=MONTH_END,
+                        deliver_later=True)  # fmt: skip
+        note = add_internal_note(session, conversation_id, "ana", "@ben look at this one", MONTH_END)
+        session.flush()
+        notify_mention(session, "ben", note, "ana", MONTH_END)
+    before = transcript(sessions, conversation_id)
+
+    made = partition_messages(engine, TODAY)
+
+    assert "messages_y2026m08" in made and "messages_y2026m10" in made
+    placed = messages_by_partition(engine)
+    assert len(placed) == len(before) == 4
+    assert all(name == f"messages_y{created.year}m{created.month:02d}" for name, created in placed)
+    assert transcript(sessions, conversation_id) == before
+    # the provider retries across the month boundary, on the webhook's path and the other one: stored once
+    assert receive(sessions, "SM-A", "What is my balance?", NEXT_MONTH, lock=True)
+    assert receive(sessions, "SM-B", "And my payoff?", NEXT_MONTH, lock=False)
+    assert not receive(sessions, "SM-C", "Thanks", NEXT_MONTH, lock=True)
+    with sessions() as session:
+        bodies = session.scalars(select(Message.body).where(Message.direction == "in").order_by(Message.id)).all()
+    assert bodies == ["What is my balance?", "And my payoff?", "Thanks"]
+    assert ("messages_y2026m10", NEXT_MONTH.date()) in messages_by_partition(engine)
+    # the outbox sends what was queued before and after, and marks each message in its own month's partition
+    with sessions.begin() as session:
+        conversation = find_or_open_conversation(session, "sms", ADDRESS, NEXT_MONTH)
+        record_outbound(session, conversation, "Queued in October.", author="specialist:ana", now=NEXT_MONTH,
+                        deliver_later=True)  # fmt: skip
+    sender = Sender()
+    report = deliver_outbox(sessions, {"sms": sender}, worker="w1", clock=lambda: datetime.now(UTC))
+    assert (report.sent, sorted(sender.sent)) == (2, ["Queued in October.", "Queued in September."])
+    with sessions() as session:
+        statuses = session.execute(select(Message.body, Message.status, Message.provider_id)
+                                   .where(Message.body.like("Queued%")).order_by(Message.id)).all()  # fmt: skip
+        assert session.scalar(select(func.count()).select_from(Notification)) == 1
+    assert [(body, status) for body, status, _ in statuses] == [("Queued in September.", "sent"),
+                                                                 ("Queued in October.", "sent")]  # fmt: skip
+    assert all(provider_id for _, _, provider_id in statuses)
+    assert [m[:3] for m in transcript(sessions, conversation_id)][: len(before)] == [m[:3] for m in before]
+
+
+def test_a_reference_to_a_partitioned_message_must_name_its_created_at(
+    postgres: str, engine: Engine, sessions: sessionmaker[Session]
+) -> None:
+    with sessions.begin() as session:
+        conversation = find_or_open_conversation(session, "sms", ADDRESS, MONTH_END)
+        message = record_outbound(session, conversation, "Hello", author="bot", now=MONTH_END)
+        message_id = message.id
+    partition_messages(engine, TODAY)
+    with engine.connect() as connection:
+        keys = connection.execute(text("SELECT conrelid::regclass::text, array_length(conkey, 1) FROM pg_constraint "
+                                       "WHERE contype = 'f' AND confrelid = 'messages'::regclass")).all()  # fmt: skip
+    assert sorted(keys) == [("notifications", 2), ("outbox", 2), ("satisfaction_surveys", 2),
+                            ("satisfaction_surveys", 2)]  # fmt: skip
+    with pytest.raises(IntegrityError), sessions.begin() as session:
+        session.add(OutboxItem(message_id=message_id, message_created_at=MONTH_END + timedelta(days=1), channel="sms",
+                               address=ADDRESS, body="Hello", status="pending", next_attempt_at=MONTH_END,
+                               created_at=MONTH_END))  # fmt: skip
