@@ -749,27 +749,34 @@ def _settings_only() -> Any:
 
 @main.group()
 def partitions() -> None:
-    """Monthly partitions of the ledger on PostgreSQL (docs/operations.md, "Past one database server")."""
+    """Monthly partitions of the ledger and the messages on PostgreSQL (docs/operations.md, "Past one database
+    server")."""
 
 
 @partitions.command("enable")
-@click.option("--yes", is_flag=True, help="Confirm: the ledger is locked while its rows are copied (minutes at scale).")
-def partitions_enable(yes: bool) -> None:
-    """Partition the ledger by month of posting, once, in one transaction (stop end of day and imports first)."""
-    from servicing.operations.partitions import partition_ledger
+@click.option("--yes", is_flag=True, help="Confirm: the table is locked while its rows are copied (minutes at scale).")
+@click.option("--table", "table", type=click.Choice(["ledger", "messages"]), default="ledger", show_default=True,
+              help="The ledger (by month of posting) or the messages (by month of created_at).")  # fmt: skip
+def partitions_enable(yes: bool, table: str) -> None:
+    """Partition the ledger or the messages by month, once, in one transaction (stop end of day and imports first
+    for the ledger; the web workers, outbox workers and bot for the messages)."""
+    from servicing.operations.partitions import partition_ledger, partition_messages
 
     if not yes:
-        raise Refused("add --yes: the ledger is locked while its rows are copied into monthly partitions")
+        raise Refused(f"add --yes: the {table} table is locked while its rows are copied into monthly partitions")
+    partition = {"ledger": partition_ledger, "messages": partition_messages}[table]
     with runtime() as rt:
-        made = partition_ledger(rt.engine, rt.today())
-    click.echo(f"the ledger is partitioned by month: {len(made)} partitions ({made[0]} to {made[-1]}) and a default")
+        made = partition(rt.engine, rt.today())
+    click.echo(f"the {table} table is partitioned by month: {len(made)} partitions ({made[0]} to {made[-1]}) "
+               "and a default")  # fmt: skip
 
 
 @partitions.command("create")
 @click.option("--months", type=click.IntRange(min=0, max=24), default=2, show_default=True,
               help="Months after this one to make ready.")  # fmt: skip
 def partitions_create(months: int) -> None:
-    """Make this month's ledger partition and the next ones where missing (the scheduler does it daily)."""
+    """Make this month's partition and the next ones where missing, of each partitioned table (the scheduler does it
+    daily)."""
     from servicing.operations.partitions import create_partitions_ahead
 
     with runtime() as rt:

@@ -99,7 +99,8 @@ def ask_for_satisfaction(
         return _suppressed(session, survey, decided.verdict.reason)
     message = _queue_question(session, conversation, decided, now)
     link_outbox(session, recorded.decision_id, message.id)
-    survey.status, survey.message_id, survey.message_created_at = SurveyStatus.ASKED.value, message.id, message.created_at
+    survey.status, survey.message_id = SurveyStatus.ASKED.value, message.id
+    survey.message_created_at = message.created_at
     survey.asked_at = decided.verdict.send_after or now
     session.add(survey)
     session.flush()

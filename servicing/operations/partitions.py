@@ -158,7 +158,6 @@ _MESSAGES_BEFORE_COPY = (
     f"CREATE TABLE {MESSAGES} (LIKE {MESSAGES}_unpartitioned INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
     "INCLUDING GENERATED) PARTITION BY RANGE (created_at)",
     f"ALTER TABLE {MESSAGES} ADD CONSTRAINT {MESSAGES}_pkey PRIMARY KEY (id, created_at)",
-    f"ALTER TABLE {MESSAGES} ADD FOREIGN KEY (conversation_id) REFERENCES conversations (id)",
     f"CREATE INDEX ix_messages_conversation ON {MESSAGES} (conversation_id, id)",
     # a delivery report finds its outbound message by the provider's id; the inbound key is inbound_receipts'
     f"CREATE INDEX ix_messages_provider ON {MESSAGES} (channel, direction, provider_id)",
@@ -167,6 +166,8 @@ _MESSAGES_AFTER_COPY = (
     f"ALTER SEQUENCE {MESSAGES}_id_seq OWNED BY NONE",
     f"DROP TABLE {MESSAGES}_unpartitioned",
     f"ALTER SEQUENCE {MESSAGES}_id_seq OWNED BY {MESSAGES}.id",
+    f"ALTER TABLE {MESSAGES} ADD CONSTRAINT {MESSAGES}_conversation_id_fkey FOREIGN KEY (conversation_id) "
+    "REFERENCES conversations (id)",
     # the full-text index, where the search migration made its words column (it is generated on the new table too)
     "DO $$ BEGIN IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
     f"AND table_name = '{MESSAGES}' AND column_name = 'search_words') THEN "

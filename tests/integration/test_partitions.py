@@ -183,6 +183,10 @@ def test_partitioned_messages_store_a_retry_across_a_month_boundary_once_and_kee
     assert len(placed) == len(before) == 4
     assert all(name == f"messages_y{created.year}m{created.month:02d}" for name, created in placed)
     assert transcript(sessions, conversation_id) == before
+    with engine.connect() as connection:  # the generated search words came along, with their index
+        found = connection.scalar(text("SELECT count(*) FROM messages "
+                                       "WHERE search_words @@ to_tsquery('simple', 'balance')"))  # fmt: skip
+        assert found == 1 and connection.scalar(text("SELECT to_regclass('search_messages_words') IS NOT NULL"))
     # the provider retries across the month boundary, on the webhook's path and the other one: stored once
     assert receive(sessions, "SM-A", "What is my balance?", NEXT_MONTH, lock=True)
     assert receive(sessions, "SM-B", "And my payoff?", NEXT_MONTH, lock=False)
