@@ -107,7 +107,10 @@ def partition_messages(engine: Engine, today: date, months_ahead: int = MONTHS_A
     with engine.begin() as connection:
         if is_partitioned(connection, MESSAGES):
             raise InvalidInput("the messages are already partitioned by month")
-        connection.execute(text(f"LOCK TABLE {MESSAGES} IN ACCESS EXCLUSIVE MODE"))
+        referring = ", ".join(sorted({table for table, _, _ in MESSAGE_REFERENCES}))
+        # everything it changes, locked before any change (stop the workers first): should a worker hold one of
+        # these tables and wait for another, PostgreSQL ends one of the two; if this one, it leaves nothing done
+        connection.execute(text(f"LOCK TABLE {MESSAGES}, {referring} IN ACCESS EXCLUSIVE MODE"))
         first = connection.scalar(text(f"SELECT min(created_at) FROM {MESSAGES}"))
         _drop_references_to_messages(connection)
         for statement in _MESSAGES_BEFORE_COPY:
