@@ -13,6 +13,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.engine import Engine as Bot
+from bot.engine import InboundMessage
+from servicing.config import Settings
 from servicing.conversations import (
     add_internal_note,
     find_or_open_conversation,
@@ -230,3 +233,22 @@ def test_a_reference_to_a_partitioned_message_must_name_its_created_at(
         session.add(OutboxItem(message_id=message_id, message_created_at=MONTH_END + timedelta(days=1), channel="sms",
                                address=ADDRESS, body="Hello", status="pending", next_attempt_at=MONTH_END,
                                created_at=MONTH_END))  # fmt: skip
+
+
+def test_the_bot_verifies_and_answers_on_partitioned_messages_and_a_retried_message_is_not_answered_again(
+    postgres: str, engine: Engine, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    phone = "+15557770042"
+    with sessions.begin() as session:
+        board(session, phone=phone)
+    partition_messages(engine, TODAY)
+    bot = Bot(sessions, settings, clock=lambda: datetime.now(UTC))
+    bot.handle(InboundMessage("sms", phone, "balance", provider_id="SM-P1"))
+    answers = bot.handle(InboundMessage("sms", phone, "05/04/1980", provider_id="SM-P2"))
+    assert "verified" in answers[0].text and "principal balance" in answers[1].text
+    assert bot.handle(InboundMessage("sms", phone, "05/04/1980", provider_id="SM-P2")) == []
+    this_month = f"messages_y{TODAY.year}m{TODAY.month:02d}"
+    placed = messages_by_partition(engine)
+    assert len(placed) >= 4 and all(name == this_month for name, _ in placed)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Message).where(Message.direction == "in")) == 2
