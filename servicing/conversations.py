@@ -179,12 +179,13 @@ def record_inbound(
 ) -> Inbound:
     """Store an inbound message before acting on it; a provider id seen before is reported as a duplicate.
 
-    The message is written (flushed) before this returns; with `lock` the conversation's row is locked first, and
-    the message is stored in one statement (`Inbound.message_id`; the webhooks' path, docs/performance.md).
+    A provider id's receipt is inserted first (`first_receipt`): none made means a duplicate. The message is written
+    (flushed) before this returns; with `lock` the conversation's row is locked first, and the message is stored by
+    one Core INSERT (`Inbound.message_id`; the webhooks' path, docs/performance.md).
     """
     conversation = find_or_open_conversation(session, channel, address, now, for_update=lock)
     body = storable_text(body)
-    if lock:  # the locked conversation's messages arrive one at a time: the unique key alone tells a duplicate
+    if lock:  # the webhooks' path: no ORM object for the message, its id only
         return _insert_unless_seen(session, conversation, body, provider_id, now, attachments or [])
     if provider_id is not None and not first_receipt(session, channel, provider_id, now):
         return Inbound(conversation, None, duplicate=True)
