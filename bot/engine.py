@@ -22,6 +22,7 @@ from servicing.conversations import (
     bot_may_answer,
     find_or_open_conversation,
     is_opted_out,
+    record_bot_reply,
     record_inbound,
     record_outbound,
 )
@@ -134,8 +135,8 @@ class Engine:
             document = reply.document
             attached = [{"kind": "document", "document_id": document.document_id,
                          "file_name": document.file_name}] if document is not None else None  # fmt: skip
-            record_outbound(turn.session, turn.conversation, without_link_tokens(reply.text), author="bot",
-                            now=turn.now, meta=quoted, attachments=attached)  # fmt: skip
+            record_bot_reply(turn.session, turn.conversation, without_link_tokens(reply.text), now=turn.now,
+                             meta=quoted, attachments=attached)  # fmt: skip
 
     def _admission(self, inbound: InboundMessage) -> Admission:
         """Count the message against the sender's flood limit, unless it is one a channel must always hear."""

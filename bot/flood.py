@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
+from typing import cast
 
 from limits import RateLimitItem, RateLimitItemPerMinute, parse
 from limits.errors import StorageError
@@ -87,8 +88,10 @@ def flood_limit(settings: Settings, *, quiet: RateLimitItem | None = None) -> Fl
         rate = parse(settings.flood_limit)
     except ValueError as error:
         raise ValueError(f"LOANLINE_FLOOD_LIMIT {settings.flood_limit!r} is not a rate like 20/minute") from error
-    storage: Storage = (
-        storage_from_string(settings.redis_url, wrap_exceptions=True) if settings.redis_url else MemoryWithoutTimers()
+    storage = (
+        cast(Storage, storage_from_string(settings.redis_url, wrap_exceptions=True))
+        if settings.redis_url
+        else MemoryWithoutTimers()
     )
     return FloodLimit(
         limiter=MovingWindowRateLimiter(storage),
@@ -114,7 +117,7 @@ class MemoryWithoutTimers(MemoryStorage):
         super().__init__(wrap_exceptions=True)
         self._swept_at = time.monotonic()
 
-    def _MemoryStorage__schedule_expiry(self) -> None:  # replaces the timer the library starts on every count
+    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 (the library's private name, mangled)
         now = time.monotonic()
         if now - self._swept_at >= self.EXPIRE_EVERY:
             self._swept_at = now

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -125,6 +125,7 @@ _STORE_INBOUND = {
     .returning(_messages.c.id)
     for dialect in (postgresql, sqlite)
 }
+_STORE_SENT_REPLY = insert(_messages)
 _INBOUND_BY_PROVIDER_ID = select(Message.id).where(
     Message.channel == bindparam("channel"), Message.direction == "in", Message.provider_id == bindparam("provider_id")
 )
@@ -316,6 +317,23 @@ def record_outbound(
             )
         )
     return message
+
+
+def record_bot_reply(
+    session: Session,
+    conversation: Conversation,
+    body: str,
+    *,
+    now: datetime,
+    meta: dict[str, Any] | None = None,
+    attachments: list[dict[str, Any]] | None = None,
+) -> None:
+    """Store the bot's reply sent with the webhook's answer, in one INSERT built once (no ORM unit of work: the
+    webhooks' path, docs/performance.md); the same row `record_outbound(..., author="bot")` writes."""
+    values = {"conversation_id": conversation.id, "channel": conversation.channel, "direction": "out",
+              "author": "bot", "body": storable_text(body), "status": "sent", "attachments": attachments or [],
+              "internal": False, "created_at": now, "sent_at": now, "meta": meta}  # fmt: skip
+    session.execute(_STORE_SENT_REPLY, values)
 
 
 def add_internal_note(session: Session, conversation_id: int, author: str, body: str, now: datetime) -> Message:

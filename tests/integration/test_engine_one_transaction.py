@@ -104,7 +104,7 @@ def test_a_verified_balance_question_sends_no_savepoint(bot: Engine, engine: Sql
     sent: list[str] = []
 
     def statement(_connection: object, _cursor: object, sql: str, *_: object) -> None:
-        sent.append(sql.split()[0].upper())
+        sent.append(sql.split(maxsplit=1)[0].upper())
 
     event.listen(engine, "before_cursor_execute", statement)
     try:
@@ -142,9 +142,12 @@ def test_when_answering_fails_and_another_worker_stored_the_message_meanwhile_it
 
     with sessions.begin() as session:
         board(session, phone=PHONE)
-    assert Racing(sessions, settings, clock=lambda: NOW, respond=fail).handle(
-        InboundMessage("sms", PHONE, "hello", provider_id="SM-7")
-    ) == []
+    assert (
+        Racing(sessions, settings, clock=lambda: NOW, respond=fail).handle(
+            InboundMessage("sms", PHONE, "hello", provider_id="SM-7")
+        )
+        == []
+    )
     assert stored_bodies(sessions, "in") == ["hello"]
     assert stored_bodies(sessions, "out") == ["answered"]
 

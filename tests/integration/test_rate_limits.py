@@ -104,7 +104,7 @@ def test_counting_messages_on_memory_starts_no_thread(
 ) -> None:
     engine = flooding_engine(sessions, settings, limit="100/second", quiet_seconds=60)
     started: list[threading.Thread] = []
-    monkeypatch.setattr(threading.Thread, "start", lambda thread: started.append(thread))
+    monkeypatch.setattr(threading.Thread, "start", started.append)
 
     for n in range(5):
         engine.handle(InboundMessage("sms", FLOODER, "hello", provider_id=f"t-{n}"))
