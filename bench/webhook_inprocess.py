@@ -89,8 +89,10 @@ def measure(db: Database, label: str, folder: str, args: argparse.Namespace, fig
         profiler.stop()
         Path(f"{args.profile}.{label}.txt").write_text(profiler.output_text(unicode=False, color=False))
     if args.calls:  # after the timed requests: the profiler slows what it watches
-        figures.add(f"{label}_calls", python_calls(client, validator, 300),
-                    f"{label}: Python calls per request (cProfile, 300 more requests)")  # fmt: skip
+        calls = python_calls(client, validator, 300)
+        figures.add(
+            f"{label}_calls", calls, f"{label}: {calls:,} Python calls per request (cProfile, 300 more requests)"
+        )
     app_db.engine.dispose()
     mean, p50, p99 = (
         sum(samples) / len(samples) * 1000,

@@ -13,8 +13,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -119,12 +118,21 @@ _CONVERSATION_LOCKED = (
 _OPT_OUTS_READ = "loanline.opt_outs_read"  # session.info: {(channel, address): opted out}, read in this transaction
 _conversations = cast(Table, Conversation.__table__)
 _messages = cast(Table, Message.__table__)
-_STORE_INBOUND = {
-    dialect.dialect.name: dialect.insert(_messages)
-    .on_conflict_do_nothing(index_elements=["channel", "direction", "provider_id"])
-    .returning(_messages.c.id)
-    for dialect in (postgresql, sqlite)
-}
+# Written as text: SQLAlchemy does not cache the compiled form of its dialects' INSERT ... ON CONFLICT (their
+# Insert sets inherit_cache = False), so built with them this statement was compiled again on every message.
+_STORE_INBOUND = (
+    text(
+        "INSERT INTO messages (conversation_id, channel, direction, author, body, provider_id, status, attachments,"
+        " internal, created_at) VALUES (:conversation_id, :channel, :direction, :author, :body, :provider_id,"
+        " :status, :attachments, :internal, :created_at)"
+        " ON CONFLICT (channel, direction, provider_id) DO NOTHING RETURNING id"
+    )
+    .bindparams(
+        bindparam("attachments", type_=_messages.c.attachments.type),
+        bindparam("created_at", type_=_messages.c.created_at.type),
+    )
+    .columns(_messages.c.id)
+)
 _STORE_SENT_REPLY = insert(_messages)
 _INBOUND_BY_PROVIDER_ID = select(Message.id).where(
     Message.channel == bindparam("channel"), Message.direction == "in", Message.provider_id == bindparam("provider_id")
@@ -252,8 +260,8 @@ def _insert_unless_seen(
     its provider id is stored already (the unique key on channel, direction and provider id)."""
     values = {"conversation_id": conversation.id, "channel": conversation.channel, "direction": "in",
               "author": "borrower", "body": body, "provider_id": provider_id, "status": "received",
-              "attachments": attachments, "created_at": now}  # fmt: skip
-    message_id = session.execute(_STORE_INBOUND[session.get_bind().dialect.name], values).scalar_one_or_none()
+              "attachments": attachments, "internal": False, "created_at": now}  # fmt: skip
+    message_id = session.execute(_STORE_INBOUND, values).scalar_one_or_none()
     if message_id is None:
         return Inbound(conversation, None, duplicate=True)
     conversation.last_message_at = now
