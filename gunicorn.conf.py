@@ -59,7 +59,7 @@ def post_worker_init(worker: Any) -> None:
 def child_exit(server: Any, worker: Any) -> None:
     """Drop a dead worker's live gauges from the metrics folder (its counters stay: they only ever add up)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
+        from prometheus_client import multiprocess  # noqa: PLC0415 (only when metrics are kept)
 
         multiprocess.mark_process_dead(worker.pid)
 

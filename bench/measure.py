@@ -148,8 +148,10 @@ def counting(db: Database) -> Iterator[dict[str, int]]:
     """Count the SQL statements and the commits sent while the block runs."""
     counts = {"statements": 0, "commits": 0}
 
-    def statement(*_: object) -> None:
+    def statement(_connection: object, _cursor: object, sql: str, *_: object) -> None:
         counts["statements"] += 1
+        if os.environ.get("LOANLINE_BENCH_SHOW_SQL"):  # each statement's first words, to see what a request sends
+            print("   ", " ".join(sql.split())[:110])
 
     def commit(*_: object) -> None:
         counts["commits"] += 1

@@ -5,13 +5,15 @@ demo borrower of `bench/webhook.py`. Printed: wall and CPU time per request, and
 commits one request sends. `--profile` writes a pyinstrument profile (pyinstrument is not a dependency:
 `.venv/bin/pip install pyinstrument`).
 
-    .venv/bin/python bench/webhook_inprocess.py [--requests 1000] [--postgres URL] [--profile FILE]
+    .venv/bin/python bench/webhook_inprocess.py [--requests 1000] [--postgres URL] [--calls] [--profile FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import sys
 import tempfile
 import time
@@ -40,6 +42,16 @@ def post(client: FlaskClient, validator: RequestValidator, number: int) -> None:
         "/sms/twilio", data=form, headers={"X-Twilio-Signature": validator.compute_signature(URL, form)}
     )
     assert answer.status_code == 200 and EXPECTED in answer.get_data(as_text=True), answer.data
+
+
+def python_calls(client: FlaskClient, validator: RequestValidator, requests: int) -> int:
+    """Return the Python calls one request makes, on average over `requests` (a count the load does not change)."""
+    profile = cProfile.Profile()
+    profile.enable()
+    for number in range(900_000, 900_000 + requests):
+        post(client, validator, number)
+    profile.disable()
+    return round(pstats.Stats(profile).total_calls / requests)  # type: ignore[attr-defined]
 
 
 def measure(db: Database, label: str, folder: str, args: argparse.Namespace, figures: Figures) -> None:
@@ -76,6 +88,11 @@ def measure(db: Database, label: str, folder: str, args: argparse.Namespace, fig
     if profiler is not None:
         profiler.stop()
         Path(f"{args.profile}.{label}.txt").write_text(profiler.output_text(unicode=False, color=False))
+    if args.calls:  # after the timed requests: the profiler slows what it watches
+        calls = python_calls(client, validator, 300)
+        figures.add(
+            f"{label}_calls", calls, f"{label}: {calls:,} Python calls per request (cProfile, 300 more requests)"
+        )
     app_db.engine.dispose()
     mean, p50, p99 = (
         sum(samples) / len(samples) * 1000,
@@ -99,6 +116,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--postgres", metavar="URL", help="measure on this PostgreSQL database instead of SQLite")
+    parser.add_argument("--calls", action="store_true", help="also count the Python calls of a request (cProfile)")
     parser.add_argument("--profile", metavar="FILE", help="write a pyinstrument profile to FILE.<database>.txt")
     args = parser.parse_args()
     header("webhook in one process (Flask test client)", 64)

@@ -22,6 +22,7 @@ from servicing.conversations import (
     bot_may_answer,
     find_or_open_conversation,
     is_opted_out,
+    record_bot_reply,
     record_inbound,
     record_outbound,
 )
@@ -37,6 +38,10 @@ FLOODING = say(
     "You are sending messages faster than we can answer them. We have kept them all and will answer again in "
     "{minutes} minutes. To talk to someone now, call {phone}."
 )
+
+
+class _AnswerFailed(Exception):
+    """Answering a stored message failed (a refusal or a bug): its transaction rolls back, then a sorry is stored."""
 
 
 class Engine:
@@ -62,17 +67,23 @@ class Engine:
         """Store the message, then answer it, in one transaction; a provider id seen before gets no second answer.
 
         The inbound message is written first, with the conversation's row locked (PostgreSQL; SQLite's
-        transactions hold the write lock from BEGIN), and the answer runs inside a savepoint: when answering
-        fails, the savepoint rolls back, the borrower is told sorry, and the message is still committed.
-        When the database server dropped the connection (a restart, a failover, an idle timeout), the whole
-        transaction runs again on a fresh connection (`retried_when_disconnected`); nothing is committed
-        when it fails for any other reason, and the channel answers with an error. A sender over the flood limit
-        is told so once, then not answered for a while; their messages are stored all the same.
+        transactions hold the write lock from BEGIN). When answering fails, the whole transaction rolls back
+        (nothing the answer wrote is kept), and a fresh one stores the message with a sorry to the borrower:
+        nothing is committed without the message. When the database server dropped the connection (a restart,
+        a failover, an idle timeout), the whole transaction runs again on a fresh connection
+        (`retried_when_disconnected`); nothing is committed when it fails for any other reason, and the channel
+        answers with an error. A sender over the flood limit is told so once, then not answered for a while;
+        their messages are stored all the same.
         """
         now = self.clock()
-        return retried_when_disconnected(lambda: self._store_and_answer(inbound, now))
+        try:
+            return retried_when_disconnected(lambda: self._store_and_answer(inbound, now))
+        except _AnswerFailed:
+            return retried_when_disconnected(lambda: self._store_with_sorry(inbound, now))
 
     def _store_and_answer(self, inbound: InboundMessage, now: datetime) -> list[Reply]:
+        """Store the message and answer it in one transaction, without a savepoint: a failed answer raises
+        `_AnswerFailed` out of the transaction, which rolls it back whole."""
         with self.sessions.begin() as session:
             stored = record_inbound(
                 session, inbound.channel, inbound.address, inbound.text, provider_id=inbound.provider_id,
@@ -90,24 +101,42 @@ class Engine:
                 log.warning("conversation %s: over the flood limit, not answered for a while", conversation.id)
                 return self._warn_flooding(turn)
             try:
-                with session.begin_nested():
-                    self.respond(turn)
+                self.respond(turn)
             except ServicingError as error:
                 log.warning("conversation %s: refused: %s", conversation.id, type(error).__name__)
-                turn.replies = [Reply(turn.speaker.say(SORRY))]
+                raise _AnswerFailed from error
             except Exception as error:  # the edge: a bug must not leave the borrower without an answer
                 if connection_dropped(error):
                     raise  # not a bug: the whole turn runs again on a fresh connection
                 log.exception("conversation %s: could not answer", conversation.id)
-                turn.replies = [Reply(turn.speaker.say(SORRY))]
-            for reply in turn.replies:  # each stored in one INSERT, what it quoted and attached included
-                quoted = {"quoted": reply.quoted} if reply.quoted is not None else None
-                document = reply.document
-                attached = [{"kind": "document", "document_id": document.document_id,
-                             "file_name": document.file_name}] if document is not None else None  # fmt: skip
-                record_outbound(session, conversation, without_link_tokens(reply.text), author="bot", now=now,
-                                meta=quoted, attachments=attached)  # fmt: skip
+                raise _AnswerFailed from error
+            self._store_replies(turn)
             return turn.replies
+
+    def _store_with_sorry(self, inbound: InboundMessage, now: datetime) -> list[Reply]:
+        """Store the message whose answer failed, and a sorry, in a fresh transaction (the flood limit counted it
+        already); nothing if another worker stored it meanwhile."""
+        with self.sessions.begin() as session:
+            stored = record_inbound(
+                session, inbound.channel, inbound.address, inbound.text, provider_id=inbound.provider_id,
+                now=now, attachments=list(inbound.attachments), lock=True,
+            )  # fmt: skip
+            if stored.duplicate:
+                return []
+            turn = Turn(session, stored.conversation, inbound, now, self._today(session, now), self.settings)
+            turn.replies = [Reply(turn.speaker.say(SORRY))]
+            self._store_replies(turn)
+            return turn.replies
+
+    def _store_replies(self, turn: Turn) -> None:
+        """Store each reply in one INSERT, what it quoted and attached included."""
+        for reply in turn.replies:
+            quoted = {"quoted": reply.quoted} if reply.quoted is not None else None
+            document = reply.document
+            attached = [{"kind": "document", "document_id": document.document_id,
+                         "file_name": document.file_name}] if document is not None else None  # fmt: skip
+            record_bot_reply(turn.session, turn.conversation, without_link_tokens(reply.text), now=turn.now,
+                             meta=quoted, attachments=attached)  # fmt: skip
 
     def _admission(self, inbound: InboundMessage) -> Admission:
         """Count the message against the sender's flood limit, unless it is one a channel must always hear."""

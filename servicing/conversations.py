@@ -13,8 +13,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -105,17 +104,34 @@ class Inbound:
 _CONVERSATION = select(Conversation).where(
     Conversation.channel == bindparam("channel"), Conversation.address == bindparam("address")
 )
-_CONVERSATION_LOCKED = _CONVERSATION.with_for_update()
+# The webhooks' conversation, locked, with whether its address said STOP (read with it: one round trip fewer).
+_OPTED_OUT_HERE = (
+    select(OptOut.opted_out)
+    .where(OptOut.channel == Conversation.channel, OptOut.address == Conversation.address,
+           OptOut.purpose == ALL_PURPOSES)
+    .scalar_subquery()
+)  # fmt: skip
+_CONVERSATION_LOCKED = (
+    select(Conversation, _OPTED_OUT_HERE)
+    .where(Conversation.channel == bindparam("channel"), Conversation.address == bindparam("address"))
+    .with_for_update(of=Conversation)
+)
+_OPT_OUTS_READ = "loanline.opt_outs_read"  # session.info: {(channel, address): opted out}, read in this transaction
 _conversations = cast(Table, Conversation.__table__)
 _messages = cast(Table, Message.__table__)
 _receipts = cast(Table, InboundReceipt.__table__)
-_FIRST_RECEIPT = {
-    dialect.dialect.name: dialect.insert(_receipts)
-    .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
-    .returning(_receipts.c.channel)
-    for dialect in (postgresql, sqlite)
-}
+# Written as text: SQLAlchemy does not cache the compiled form of its dialects' INSERT ... ON CONFLICT (their
+# Insert sets inherit_cache = False), so built with them this statement was compiled again on every message.
+_FIRST_RECEIPT = (
+    text(
+        "INSERT INTO inbound_receipts (channel, provider_id, received_at) VALUES (:channel, :provider_id, :received_at)"
+        " ON CONFLICT (channel, provider_id) DO NOTHING RETURNING channel"
+    )
+    .bindparams(bindparam("received_at", type_=_receipts.c.received_at.type))
+    .columns(_receipts.c.channel)
+)
 _STORE_INBOUND = _messages.insert().returning(_messages.c.id)
+_STORE_SENT_REPLY = insert(_messages)
 _OPTED_OUT = select(OptOut.opted_out).where(
     OptOut.channel == bindparam("channel"), OptOut.address == bindparam("address"), OptOut.purpose == ALL_PURPOSES
 )
@@ -140,8 +156,7 @@ def find_or_open_conversation(
     nothing (`insert_unless_present`), and both select the row that won.
     """
     where = {"channel": channel, "address": address}
-    statement = _CONVERSATION_LOCKED if for_update else _CONVERSATION
-    conversation = session.scalar(statement, where)
+    conversation = _locked_conversation(session, where) if for_update else session.scalar(_CONVERSATION, where)
     if conversation is not None:
         return conversation
     borrower = borrower_by_phone(session, address) if address.startswith("+") else None
@@ -156,7 +171,27 @@ def find_or_open_conversation(
         "flow": {},
     }
     insert_unless_present(session, _conversations, opened, unique=("channel", "address"))
-    return session.scalars(statement, where).one()
+    conversation = _locked_conversation(session, where) if for_update else session.scalar(_CONVERSATION, where)
+    assert conversation is not None  # inserted above, or by the transaction the insert waited for
+    return conversation
+
+
+def _locked_conversation(session: Session, where: dict[str, str]) -> Conversation | None:
+    """Lock and return the conversation of a channel address, noting whether it said STOP (see `is_opted_out`)."""
+    row = session.execute(_CONVERSATION_LOCKED, where).first()
+    if row is None:
+        return None
+    _opt_outs_read(session)[(where["channel"], where["address"])] = bool(row[1])
+    return cast(Conversation, row[0])
+
+
+def _opt_outs_read(session: Session) -> dict[tuple[str, str], bool]:
+    """Return the opt-outs read with a locked conversation in the session's current transaction (none after it)."""
+    transaction = session.get_transaction()
+    held = session.info.get(_OPT_OUTS_READ)
+    if held is None or held[0] is not transaction:
+        held = session.info[_OPT_OUTS_READ] = (transaction, {})
+    return cast(dict[tuple[str, str], bool], held[1])
 
 
 def borrower_by_phone(session: Session, e164: str) -> Borrower | None:
@@ -239,7 +274,7 @@ def first_receipt(session: Session, channel: str, provider_id: str, now: datetim
     hold the exactly-once key apart from `messages`, which PostgreSQL may partition by month (docs/reliability.md).
     """
     values = {"channel": channel, "provider_id": provider_id, "received_at": now}
-    return session.execute(_FIRST_RECEIPT[session.get_bind().dialect.name], values).first() is not None
+    return session.execute(_FIRST_RECEIPT, values).first() is not None
 
 
 def record_outbound(
@@ -291,6 +326,23 @@ def record_outbound(
             )
         )
     return message
+
+
+def record_bot_reply(
+    session: Session,
+    conversation: Conversation,
+    body: str,
+    *,
+    now: datetime,
+    meta: dict[str, Any] | None = None,
+    attachments: list[dict[str, Any]] | None = None,
+) -> None:
+    """Store the bot's reply sent with the webhook's answer, in one INSERT built once (no ORM unit of work: the
+    webhooks' path, docs/performance.md); the same row `record_outbound(..., author="bot")` writes."""
+    values = {"conversation_id": conversation.id, "channel": conversation.channel, "direction": "out",
+              "author": "bot", "body": storable_text(body), "status": "sent", "attachments": attachments or [],
+              "internal": False, "created_at": now, "sent_at": now, "meta": meta}  # fmt: skip
+    session.execute(_STORE_SENT_REPLY, values)
 
 
 def add_internal_note(session: Session, conversation_id: int, author: str, body: str, now: datetime) -> Message:
@@ -560,6 +612,7 @@ def set_opt_out(
 
     Opting in to `all` (START) gives back every purpose the address revoked.
     """
+    _opt_outs_read(session).pop((channel, address), None)
     if not opted_out and purpose == ALL_PURPOSES:
         session.execute(
             update(OptOut)
@@ -575,7 +628,13 @@ def set_opt_out(
 
 
 def is_opted_out(session: Session, channel: str, address: str) -> bool:
-    """Tell whether the address said STOP: nothing at all may be sent to it (checked before every send)."""
+    """Tell whether the address said STOP: nothing at all may be sent to it (checked before every send).
+
+    Read with the conversation when this transaction locked it (the webhooks), otherwise now.
+    """
+    read = _opt_outs_read(session)
+    if (channel, address) in read:
+        return read[(channel, address)]
     return bool(session.scalar(_OPTED_OUT, {"channel": channel, "address": address}))
 
 

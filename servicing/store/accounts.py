@@ -121,8 +121,15 @@ def _member(kind: type[_E], value: str) -> _E:
 
 _ACCOUNT_BY_NUMBER = select(*_ACCOUNT_COLUMNS).where(loans.c.loan_number == bindparam("loan_number"))
 _ACCOUNT_BY_NUMBER_LOCKED = _ACCOUNT_BY_NUMBER.with_for_update()
-_ACCOUNT_BY_ID = select(*_ACCOUNT_COLUMNS).where(loans.c.id == bindparam("loan_id"))
+# One loan's account with its open fees in one query: a row per open fee (the fee's columns NULL when none)
+_WITH_OPEN_FEES = (
+    select(*_ACCOUNT_COLUMNS, fees.c.seq, fees.c.kind, fees.c.assessed_on, fees.c.outstanding)
+    .select_from(loans.outerjoin(fees, (fees.c.loan_id == loans.c.id) & (fees.c.outstanding > 0)))
+    .order_by(fees.c.assessed_on, fees.c.seq)
+)
+_ACCOUNT_BY_ID = _WITH_OPEN_FEES.where(loans.c.id == bindparam("loan_id"))
 _ACCOUNT_OF_BORROWER = _ACCOUNT_BY_ID.where(loans.c.borrower_id == bindparam("borrower_id"))
+_ACCOUNT_WIDTH = len(_ACCOUNT_COLUMNS)
 _OPEN_FEES = select(fees.c.loan_id, fees.c.seq, fees.c.kind, fees.c.assessed_on, fees.c.outstanding)
 _OPEN_FEES_OF_LOAN = (
     _OPEN_FEES.where(fees.c.loan_id == bindparam("loan_id"), fees.c.outstanding > 0)
@@ -162,13 +169,16 @@ def load_account_by_id(session: Session, loan_id: int, *, borrower_id: int | Non
     The statements are built once: this runs for every borrower's question about their loan.
     """
     if borrower_id is None:
-        row = session.execute(_ACCOUNT_BY_ID, {"loan_id": loan_id}).first()
+        rows = session.execute(_ACCOUNT_BY_ID, {"loan_id": loan_id}).all()
     else:
-        row = session.execute(_ACCOUNT_OF_BORROWER, {"loan_id": loan_id, "borrower_id": borrower_id}).first()
-    if row is None:
+        rows = session.execute(_ACCOUNT_OF_BORROWER, {"loan_id": loan_id, "borrower_id": borrower_id}).all()
+    if not rows:
         return None
-    account = account_from_row(row)
-    _attach_open_fees(session, [account])
+    account = account_from_row(cast("Row[Any]", rows[0][:_ACCOUNT_WIDTH]))
+    for row in rows:
+        seq, kind, assessed_on, outstanding = row[_ACCOUNT_WIDTH:]
+        if seq is not None:
+            account.open_fees.append(OpenFee(seq, FeeKind(kind), assessed_on, to_money(outstanding, account.currency)))
     return account
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.engine import SORRY, Engine, InboundMessage, Turn
+from bot.engine import SORRY, Engine, InboundMessage, Reply, Turn
 from servicing.config import Settings
 from servicing.errors import ServicingError
 from servicing.store.db import WriterTurns, make_engine, make_session_factory
@@ -98,6 +98,58 @@ def test_when_answering_fails_the_message_is_still_stored_and_what_the_answer_ch
         conversation = session.scalar(select(Conversation).where(Conversation.address == PHONE))
         assert conversation is not None and conversation.misses == 0
         assert conversation.last_message_at is not None
+
+
+def test_a_verified_balance_question_sends_no_savepoint(bot: Engine, engine: SqlEngine) -> None:
+    sent: list[str] = []
+
+    def statement(_connection: object, _cursor: object, sql: str, *_: object) -> None:
+        sent.append(sql.split(maxsplit=1)[0].upper())
+
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        assert bot.handle(InboundMessage("sms", PHONE, "balance", provider_id="SM-3"))
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+    assert "SAVEPOINT" not in sent and "RELEASE" not in sent
+    assert sent.count("UPDATE") == 1  # the conversation's last message and verified window in one UPDATE
+
+
+def test_when_answering_fails_nothing_is_committed_before_the_message_and_its_sorry(
+    sessions: sessionmaker[Session], settings: Settings, engine: SqlEngine
+) -> None:
+    def fail(turn: Turn) -> None:
+        turn.conversation.misses = 7
+        raise RuntimeError("a bug")
+
+    failing = Engine(sessions, settings, clock=lambda: NOW, respond=fail)
+    assert commits_while(engine, lambda: failing.handle(InboundMessage("sms", PHONE, "hello", provider_id="SM-8"))) == 1
+    assert stored_bodies(sessions, "in") == ["hello"] and stored_bodies(sessions, "out") == [SORRY]
+
+
+def test_when_answering_fails_and_another_worker_stored_the_message_meanwhile_it_is_stored_and_answered_once(
+    sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    def fail(turn: Turn) -> None:
+        raise RuntimeError("a bug")
+
+    class Racing(Engine):
+        """The provider's second delivery of the message, answered by another worker between our two transactions."""
+
+        def _store_with_sorry(self, inbound: InboundMessage, now: datetime) -> list[Reply]:
+            Engine(sessions, settings, clock=lambda: NOW, respond=lambda turn: turn.say("answered")).handle(inbound)
+            return super()._store_with_sorry(inbound, now)
+
+    with sessions.begin() as session:
+        board(session, phone=PHONE)
+    assert (
+        Racing(sessions, settings, clock=lambda: NOW, respond=fail).handle(
+            InboundMessage("sms", PHONE, "hello", provider_id="SM-7")
+        )
+        == []
+    )
+    assert stored_bodies(sessions, "in") == ["hello"]
+    assert stored_bodies(sessions, "out") == ["answered"]
 
 
 # -- SQLite: writers take turns -------------------------------------------------------------------------

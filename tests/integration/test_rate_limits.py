@@ -11,6 +11,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -96,6 +97,21 @@ def test_after_the_quiet_period_a_flooding_sender_is_answered_again(
 
     assert engine.handle(InboundMessage("telegram", "7001", "hello", provider_id="q-5"))
     assert inbound_count(sessions, "7001") == 6
+
+
+def test_counting_messages_on_memory_starts_no_thread(
+    sessions: sessionmaker[Session], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = flooding_engine(sessions, settings, limit="100/second", quiet_seconds=60)
+    started: list[threading.Thread] = []
+    monkeypatch.setattr(threading.Thread, "start", started.append)
+
+    for n in range(5):
+        engine.handle(InboundMessage("sms", FLOODER, "hello", provider_id=f"t-{n}"))
+        time.sleep(0.02)  # past the 10 ms after which the library's own storage started a timer for the next count
+
+    assert started == []
+    assert inbound_count(sessions, FLOODER) == 5
 
 
 def test_stop_is_heard_from_a_flooding_sms_sender(
