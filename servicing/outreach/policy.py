@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from servicing.audit import record_audit
@@ -386,8 +386,10 @@ def _open_conversations(
 ) -> dict[tuple[str, str], int]:
     """Open SMS conversations to borrowers who never wrote, as `find_or_open_conversation` would; one that an
     inbound message opened meanwhile is kept (ON CONFLICT DO NOTHING) and found by its address."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _open_conversations_at_once(session, new, now)
     table = table_of(Conversation)
-    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
+    insert = sqlite.insert(table)
     rows = [
         {"channel": channel, "address": address, "borrower_id": r.borrower_id, "loan_id": loan_id, "locale": r.locale,
          **NEW_CONVERSATION, "created_at": now, "last_message_at": now}
@@ -401,6 +403,55 @@ def _open_conversations(
             Conversation.address.in_(part)
         )
         for channel, address, conversation_id in session.execute(opened):
+            if (channel, address) in new:
+                ids[(channel, address)] = conversation_id
+    return ids
+
+
+# PostgreSQL: every new conversation of a chunk in one statement (arrays unnested), those an inbound message
+# opened meanwhile skipped by the unique (channel, address) and found after; the constant columns as
+# NEW_CONVERSATION gives them.
+OPEN_CONVERSATIONS_SQL = """
+    INSERT INTO conversations (channel, address, borrower_id, loan_id, locale, state, escalation_reason, priority,
+                               queued_at, assigned_to, assigned_at, verified_until, failed_attempts, locked_until,
+                               misses, waiting_acknowledged, flow, created_at, last_message_at)
+    SELECT opened.channel, opened.address, opened.borrower_id, opened.loan_id, opened.locale, :state, NULL,
+           :priority, NULL, NULL, NULL, NULL, :failed_attempts, NULL, :misses, :waiting_acknowledged,
+           CAST(:flow AS json), :now, :now
+    FROM unnest(CAST(:channels AS varchar[]), CAST(:addresses AS varchar[]), CAST(:borrower_ids AS integer[]),
+                CAST(:loan_ids AS integer[]), CAST(:locales AS varchar[]))
+         AS opened(channel, address, borrower_id, loan_id, locale)
+    ON CONFLICT (channel, address) DO NOTHING
+    RETURNING channel, address, id
+"""
+
+
+def _open_conversations_at_once(
+    session: Session, new: Mapping[tuple[str, str], tuple[Recipient, int]], now: datetime
+) -> dict[tuple[str, str], int]:
+    """Open the new SMS conversations one statement per chunk (PostgreSQL); find those opened meanwhile."""
+    constants = {name: NEW_CONVERSATION[name] for name in ("state", "priority", "failed_attempts", "misses",
+                                                            "waiting_acknowledged")}  # fmt: skip
+    assert NEW_CONVERSATION["flow"] == {} and all(
+        NEW_CONVERSATION[name] is None for name in ("escalation_reason", "queued_at", "assigned_to", "assigned_at",
+                                                    "verified_until", "locked_until")
+    )  # fmt: skip
+    statement = text(OPEN_CONVERSATIONS_SQL).bindparams(bindparam("now", type_=Conversation.created_at.type))
+    ids: dict[tuple[str, str], int] = {}
+    for part in chunked(sorted(new.items())):
+        opened = session.execute(statement, {
+            **constants, "flow": "{}", "now": now, "channels": [channel for (channel, _), _ in part],
+            "addresses": [address for (_, address), _ in part],
+            "borrower_ids": [r.borrower_id for _, (r, _) in part], "loan_ids": [loan for _, (_, loan) in part],
+            "locales": [r.locale for _, (r, _) in part],
+        })  # fmt: skip
+        ids.update({(channel, address): conversation_id for channel, address, conversation_id in opened})
+    missing = sorted(address for key in new if key not in ids for address in key[1:])
+    for part in chunked(missing):
+        found = select(Conversation.channel, Conversation.address, Conversation.id).where(
+            Conversation.address.in_(part)
+        )
+        for channel, address, conversation_id in session.execute(found):
             if (channel, address) in new:
                 ids[(channel, address)] = conversation_id
     return ids
