@@ -14,15 +14,27 @@ confirmations of the payments received in the last 3 days; timed apart in the da
 UPDATE accruing interest and days past due over the same rows, measured in the same run and
 rolled back. Goal: under 3 s for 100,000 loans, outreach included.
 
-    .venv/bin/python bench/eod.py [--loans N] [--postgres URL] [--no-sqlite]
+    .venv/bin/python bench/eod.py [--loans N] [--postgres URL] [--no-sqlite] [--keep NAME | --reuse NAME]
+                                  [--profile FILE] [--statements N]
+
+PostgreSQL: `--keep NAME` boards the portfolio into database NAME and keeps it, prepared but with no day
+run, then measures on a copy of it; `--reuse NAME` skips the set-up and measures on a fresh copy of NAME
+(migrated to this tree's head first), so that two trees or two runs measure the same portfolio, and a
+million loans need boarding once. `--profile FILE` writes a cProfile of the steady day; `--statements N`
+prints the N SQL statements that took the most time in the steady day.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import tempfile
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from time import perf_counter
 from zoneinfo import ZoneInfo
 
 from measure import (
@@ -32,14 +44,15 @@ from measure import (
     header,
     import_in_child,
     load_average,
+    postgres_database,
     postgres_schema,
     stopwatch,
     verdict,
 )
 from portfolio import TODAY, write_loan_file, write_payment_file
-from sqlalchemy import Date, DateTime, bindparam, text
+from sqlalchemy import Date, DateTime, bindparam, event, text
 
-from servicing.eod import DayResult, run_business_day_in_ranges
+from servicing.eod import DayResult, run_business_day_in_ranges, without_jit
 from servicing.outreach.reminders import Outreach
 from servicing.rules.contact import DEFAULT_RULES
 
@@ -110,17 +123,21 @@ def prepare(db: Database, label: str, loans: int, folder: Path) -> dict[str, flo
     }
 
 
-def measure_days(db: Database, label: str, loans: int) -> dict[str, float]:
+def measure_days(db: Database, label: str, loans: int, *, profile: str | None = None, statements: int = 0
+                 ) -> dict[str, float]:  # fmt: skip
     """Time the first day, the floor (rolled back) and then the steady day; print and return the figures."""
     first, first_result = run_day(db, FIRST_DAY)
     print(f"  {label} first day done in {first:.2f} s (load average {load_average()})", flush=True)
     dialect = db.engine.dialect.name
     with db.sessions() as session, session.begin():
+        without_jit(session)  # as end of day runs its statements
         with stopwatch() as elapsed:
             session.execute(text(FLOOR_SQL[dialect]), {"day": DAY.isoformat()})
         floor = elapsed()
         session.rollback()
-    seconds, result = run_day(db, DAY)
+    with statement_times(db, statements) as timed, profiled(profile):
+        seconds, result = run_day(db, DAY)
+    print_statements(label, timed, statements)
     print(f"  {label} floor: one set-based UPDATE over {loans:,} loans {floor:.3f} s "
           f"(load average {load_average()})")  # fmt: skip
     days = (("first run", FIRST_DAY, first, first_result), ("steady day", DAY, seconds, result))
@@ -144,6 +161,53 @@ def measure_days(db: Database, label: str, loans: int) -> dict[str, float]:
             f"{label}_outreach_decided": sum(result.outreach.statuses.values())}  # fmt: skip
 
 
+@contextmanager
+def profiled(path: str | None) -> Iterator[None]:
+    """Write a cProfile of the block to `path` (when given)."""
+    if path is None:
+        yield
+        return
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        profile.dump_stats(path)
+
+
+@contextmanager
+def statement_times(db: Database, wanted: int) -> Iterator[dict[str, list[float]]]:
+    """Collect each SQL statement's count and seconds in the block (when `wanted`), keyed by its text."""
+    timed: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    if not wanted:
+        yield timed
+        return
+
+    def before(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        conn.info.setdefault("bench_started", []).append(perf_counter())
+
+    def after(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        entry = timed[" ".join(statement.split())]
+        entry[0] += 1
+        entry[1] += perf_counter() - conn.info["bench_started"].pop()
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    event.listen(db.engine, "after_cursor_execute", after)
+    try:
+        yield timed
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+        event.remove(db.engine, "after_cursor_execute", after)
+
+
+def print_statements(label: str, timed: dict[str, list[float]], wanted: int) -> None:
+    """Print the statements that took the most time (not COPY or raw driver calls, which bypass the engine)."""
+    ranked = sorted(timed.items(), key=lambda item: -item[1][1])[:wanted]
+    for statement, (count, seconds) in ranked:
+        print(f"    {label} SQL {seconds:7.3f} s {int(count):6,}x {statement[:300]}")
+
+
 def run_day(db: Database, day: date) -> tuple[float, DayResult]:
     """Run end of day for one date with its outreach, as `run_eod` does (in loan id ranges); return the
     seconds it all took and what end of day did (the outreach's seconds and decisions among it)."""
@@ -155,8 +219,10 @@ def run_day(db: Database, day: date) -> tuple[float, DayResult]:
     return elapsed(), result
 
 
-def run(loans: int, postgres: str | None, *, sqlite: bool = True) -> Figures:
-    """Run the benchmark on SQLite (unless told not to), then on PostgreSQL when a URL is given."""
+def run(loans: int, postgres: str | None, *, sqlite: bool = True, keep: str | None = None,
+        reuse: str | None = None, profile: str | None = None, statements: int = 0) -> Figures:  # fmt: skip
+    """Run the benchmark on SQLite (unless told not to), then on PostgreSQL when a URL is given (on a kept or
+    reused portfolio when told)."""
     figures = Figures("eod")
     with tempfile.TemporaryDirectory(prefix="loanline-bench-") as name:
         folder = Path(name)
@@ -164,14 +230,26 @@ def run(loans: int, postgres: str | None, *, sqlite: bool = True) -> Figures:
             db = fresh_sqlite(folder)
             try:
                 figures.values.update(prepare(db, "sqlite", loans, folder))
-                figures.values.update(measure_days(db, "sqlite", loans))
+                figures.values.update(measure_days(db, "sqlite", loans, profile=profile, statements=statements))
             finally:
                 db.engine.dispose()
             (folder / "loanline.db").unlink()
-        if postgres:
+        if postgres and (keep or reuse):
+            template = keep or reuse
+            assert template is not None
+            if keep:
+                with postgres_database(postgres, keep, drop=False) as pg:
+                    figures.values.update(prepare(pg, "postgresql", loans, folder))
+            with postgres_database(postgres, f"{template}_run", template=template) as pg:
+                with pg.engine.begin() as connection:
+                    connection.exec_driver_sql("ANALYZE")
+                measured = measure_days(pg, "postgresql", loans, profile=profile, statements=statements)
+                figures.values.update(measured)
+        elif postgres:
             with postgres_schema(postgres) as pg:
                 figures.values.update(prepare(pg, "postgresql", loans, folder))
-                figures.values.update(measure_days(pg, "postgresql", loans))
+                measured = measure_days(pg, "postgresql", loans, profile=profile, statements=statements)
+                figures.values.update(measured)
     figures.values["load_average"] = load_average()
     return figures
 
@@ -182,9 +260,16 @@ def main() -> None:
     parser.add_argument("--loans", type=int, default=100_000, help="loans in the portfolio (default 100000)")
     parser.add_argument("--postgres", metavar="URL", help="also run on this PostgreSQL database (own schema)")
     parser.add_argument("--no-sqlite", action="store_true", help="run on PostgreSQL only")
+    parser.add_argument("--keep", metavar="NAME", help="PostgreSQL: board into database NAME and keep it")
+    parser.add_argument("--reuse", metavar="NAME", help="PostgreSQL: measure on a copy of database NAME, kept before")
+    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the steady day to FILE")
+    parser.add_argument("--statements", type=int, default=0, metavar="N", help="print the steady day's N slowest SQL")
     args = parser.parse_args()
+    if args.keep and args.reuse:
+        parser.error("--keep and --reuse exclude each other")
     header("eod", args.loans)
-    run(args.loans, args.postgres, sqlite=not args.no_sqlite).finish()
+    options = {"keep": args.keep, "reuse": args.reuse, "profile": args.profile, "statements": args.statements}
+    run(args.loans, args.postgres, sqlite=not args.no_sqlite, **options).finish()
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -100,6 +100,34 @@ def postgres_schema(admin_url: str) -> Iterator[Database]:
         engine.dispose()
         with admin.begin() as connection:
             connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+@contextmanager
+def postgres_database(
+    admin_url: str, name: str, *, template: str | None = None, drop: bool = True
+) -> Iterator[Database]:
+    """Yield database `name` on the server of `admin_url`, made afresh (empty, or a file copy of `template`) and
+    migrated to the head of this tree; dropped afterwards unless `drop` is false (a portfolio kept for reuse).
+
+    A copy of a prepared portfolio (`CREATE DATABASE ... TEMPLATE ... STRATEGY FILE_COPY`) takes seconds where
+    boarding it again takes minutes; its planner statistics come with it.
+    """
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    source = f" TEMPLATE {template} STRATEGY FILE_COPY" if template else ""
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+        connection.exec_driver_sql(f"CREATE DATABASE {name}{source}")
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    try:
+        upgrade_database(engine)
+        yield Database(url, engine, make_session_factory(engine))
+    finally:
+        engine.dispose()
+        if drop:
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
         admin.dispose()
 
 

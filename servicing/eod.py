@@ -235,6 +235,7 @@ def run_business_day_in_ranges(
     """
     result = DayResult(day)
     with sessions() as session, session.begin():
+        without_jit(session)
         marker = _day_marker(session, day)
         if marker is not None and marker.finished_at is not None:
             return None
@@ -248,11 +249,13 @@ def run_business_day_in_ranges(
     for number, start in enumerate(starts):
         stop = None if number == len(starts) - 1 else start + range_size
         with sessions() as session, session.begin():
+            without_jit(session)
             accrued = accrue_and_age(session, day, (start, stop))
         result.loans_accrued += accrued
         if on_range is not None:
             on_range(start, accrued)
     with sessions() as session, session.begin():
+        without_jit(session)
         marker = _day_marker(session, day)
         if marker is None or marker.finished_at is not None:
             return None
@@ -261,6 +264,17 @@ def run_business_day_in_ranges(
         marker.finished_at = utcnow()
         marker.loans_processed = result.loans_accrued
     return result
+
+
+def without_jit(session: Session) -> None:
+    """Turn PostgreSQL's JIT compilation off for the rest of the transaction (nothing on SQLite).
+
+    End of day's statements read many loans once each: their estimated cost passes `jit_above_cost` and
+    `jit_optimize_above_cost` at a few hundred thousand loans, and compiling them took longer than running them
+    (1.3 s of LLVM for a 2 s query in a profile at 250,000 loans; docs/performance.md).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
 
 
 def _day_marker(session: Session, day: date) -> BusinessDay | None:

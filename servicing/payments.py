@@ -28,7 +28,7 @@ from servicing.store.accounts import (
     save_accounts,
     save_open_fees,
 )
-from servicing.store.bulk import chunked, insert_rows, insert_rows_returning_ids
+from servicing.store.bulk import among, chunked, insert_rows, insert_rows_returning_ids
 from servicing.store.models import Fee, Installment, LedgerEntry, Loan, Payment, Workout, utcnow
 
 payments = cast(Table, Payment.__table__)
@@ -193,7 +193,9 @@ def _origination_dates(session: Session, loan_numbers: Sequence[str]) -> dict[st
     """Return, per loan, when it was originated and when its servicing here began (later when boarded mid-life)."""
     found: dict[str, tuple[date, date]] = {}
     for part in chunked(sorted(loan_numbers)):
-        query = select(Loan.loan_number, Loan.origination_date, Loan.servicing_from).where(Loan.loan_number.in_(part))
+        query = select(Loan.loan_number, Loan.origination_date, Loan.servicing_from).where(
+            among(session, Loan.loan_number, part)
+        )
         found.update({number: (opened, serviced) for number, opened, serviced in session.execute(query)})
     return found
 
@@ -204,7 +206,7 @@ def _known_references(session: Session, references: Sequence[str]) -> dict[str, 
         query = (
             select(payments.c.reference, Loan.loan_number, payments.c.amount, payments.c.received_on)
             .join(Loan, Loan.id == payments.c.loan_id)
-            .where(payments.c.reference.in_(part))
+            .where(among(session, payments.c.reference, part))
         )
         for row in session.execute(query):
             found[row.reference] = (row.loan_number, row.amount, row.received_on)
@@ -216,7 +218,7 @@ def _latest_received(session: Session, loan_ids: Sequence[int]) -> dict[int, dat
     for part in chunked(sorted(loan_ids)):
         query = (
             select(payments.c.loan_id, func.max(payments.c.received_on))
-            .where(payments.c.loan_id.in_(part), payments.c.status == "posted")
+            .where(among(session, payments.c.loan_id, part), payments.c.status == "posted")
             .group_by(payments.c.loan_id)
         )
         latest.update({row[0]: row[1] for row in session.execute(query)})

@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from servicing.audit import record_audit
@@ -44,7 +44,7 @@ from servicing.rules.contact import (
     servicer_day,
     start_of_servicer_day,
 )
-from servicing.store.bulk import chunked, execute_many, insert_rows_returning_ids
+from servicing.store.bulk import among, chunked, execute_many, insert_rows_returning_ids
 from servicing.store.db import IN_THIS_SCHEMA
 from servicing.store.models import (
     Borrower,
@@ -134,11 +134,11 @@ def recipients(session: Session, borrower_ids: Iterable[int]) -> dict[int, Recip
     for part in chunked(ids):
         people.update({row.id: row for row in session.execute(
             select(Borrower.id, Borrower.locale, Borrower.timezone, Borrower.timezone_given, Borrower.country)
-            .where(Borrower.id.in_(part)))})  # fmt: skip
+            .where(among(session, Borrower.id, part)))})  # fmt: skip
         conversations = session.execute(
             select(Conversation.borrower_id, Conversation.id, Conversation.channel, Conversation.address,
                    Conversation.locale, Conversation.state, Conversation.loan_id)
-            .where(Conversation.borrower_id.in_(part))
+            .where(among(session, Conversation.borrower_id, part))
             .order_by(Conversation.borrower_id, Conversation.last_message_at.desc(), Conversation.id.desc())
         )  # fmt: skip
         for row in conversations:
@@ -147,7 +147,7 @@ def recipients(session: Session, borrower_ids: Iterable[int]) -> dict[int, Recip
                 with_a_person.add(row.borrower_id)
         on_file = session.execute(
             select(BorrowerPhone.borrower_id, BorrowerPhone.e164)
-            .where(BorrowerPhone.borrower_id.in_(part))
+            .where(among(session, BorrowerPhone.borrower_id, part))
             .order_by(BorrowerPhone.borrower_id, BorrowerPhone.is_primary.desc(), BorrowerPhone.id)
         )
         for borrower_id, e164 in on_file:
@@ -206,19 +206,20 @@ def situation(
     since, day_began = now - timedelta(days=rules.cap_days), start_of_servicer_day(now, rules)
     for part in chunked(borrower_ids):
         flags = select(ContactFlag.borrower_id, ContactFlag.loan_id, ContactFlag.flag).where(
-            ContactFlag.borrower_id.in_(part), ContactFlag.cleared_at.is_(None)
+            among(session, ContactFlag.borrower_id, part), ContactFlag.cleared_at.is_(None)
         )
         for borrower_id, loan_id, flag in session.execute(flags):
             (loan_flags[loan_id] if loan_id is not None else borrower_flags[borrower_id]).add(Flag(flag))
         paid = (
             select(Loan.borrower_id)
             .join(Payment, Payment.loan_id == Loan.id)
-            .where(Loan.borrower_id.in_(part), Payment.received_on == day, Payment.status == "posted")
+            .where(among(session, Loan.borrower_id, part), Payment.received_on == day, Payment.status == "posted")
         )
         paid_today.update(session.scalars(paid))
         recent = (
             select(ContactDecision.borrower_id, ContactDecision.decided_at)
-            .where(ContactDecision.borrower_id.in_(part), ContactDecision.purpose == Purpose.COLLECTION.value,
+            .where(among(session, ContactDecision.borrower_id, part),
+                   ContactDecision.purpose == Purpose.COLLECTION.value,
                    ContactDecision.decided_at >= min(since, day_began), ContactDecision.status.in_(COUNTED))
         )  # fmt: skip
         for borrower_id, decided_at in session.execute(recent):
@@ -228,12 +229,12 @@ def situation(
                 today[borrower_id] = today.get(borrower_id, 0) + 1
     for part in chunked(loan_ids):
         workouts = select(Workout.loan_id, Workout.kind).where(
-            Workout.loan_id.in_(part), Workout.status == "active", Workout.kind.in_(sorted(WORKOUT_FLAGS)),
+            among(session, Workout.loan_id, part), Workout.status == "active", Workout.kind.in_(sorted(WORKOUT_FLAGS)),
             Workout.starts_on <= day, or_(Workout.ends_on.is_(None), Workout.ends_on >= day),
         )  # fmt: skip
         for loan_id, kind in session.execute(workouts):
             loan_flags[loan_id].add(WORKOUT_FLAGS[kind])
-        promised = select(Promise.loan_id).where(Promise.loan_id.in_(part), Promise.status == "open")
+        promised = select(Promise.loan_id).where(among(session, Promise.loan_id, part), Promise.status == "open")
         for loan_id in session.scalars(promised):
             loan_flags[loan_id].add(Flag.PROMISE_OPEN)
     cap = CapCounter(counts, today)
@@ -246,7 +247,7 @@ def _revocations(session: Session, found: Iterable[Recipient]) -> dict[tuple[str
     revoked: dict[tuple[str, str], set[str]] = defaultdict(set)
     for part in chunked(sorted({address for _, address in wanted})):
         rows = select(OptOut.channel, OptOut.address, OptOut.purpose).where(
-            OptOut.address.in_(part), OptOut.opted_out.is_(True)
+            among(session, OptOut.address, part), OptOut.opted_out.is_(True)
         )
         for channel, address, purpose in session.execute(rows):
             if (channel, address) in wanted:
@@ -386,8 +387,10 @@ def _open_conversations(
 ) -> dict[tuple[str, str], int]:
     """Open SMS conversations to borrowers who never wrote, as `find_or_open_conversation` would; one that an
     inbound message opened meanwhile is kept (ON CONFLICT DO NOTHING) and found by its address."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _open_conversations_at_once(session, new, now)
     table = table_of(Conversation)
-    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
+    insert = sqlite.insert(table)
     rows = [
         {"channel": channel, "address": address, "borrower_id": r.borrower_id, "loan_id": loan_id, "locale": r.locale,
          **NEW_CONVERSATION, "created_at": now, "last_message_at": now}
@@ -398,9 +401,58 @@ def _open_conversations(
     ids = {}
     for part in chunked(sorted(address for _, address in new)):
         opened = select(Conversation.channel, Conversation.address, Conversation.id).where(
-            Conversation.address.in_(part)
+            among(session, Conversation.address, part)
         )
         for channel, address, conversation_id in session.execute(opened):
+            if (channel, address) in new:
+                ids[(channel, address)] = conversation_id
+    return ids
+
+
+# PostgreSQL: every new conversation of a chunk in one statement (arrays unnested), those an inbound message
+# opened meanwhile skipped by the unique (channel, address) and found after; the constant columns as
+# NEW_CONVERSATION gives them.
+OPEN_CONVERSATIONS_SQL = """
+    INSERT INTO conversations (channel, address, borrower_id, loan_id, locale, state, escalation_reason, priority,
+                               queued_at, assigned_to, assigned_at, verified_until, failed_attempts, locked_until,
+                               misses, waiting_acknowledged, flow, created_at, last_message_at)
+    SELECT opened.channel, opened.address, opened.borrower_id, opened.loan_id, opened.locale, :state, NULL,
+           :priority, NULL, NULL, NULL, NULL, :failed_attempts, NULL, :misses, :waiting_acknowledged,
+           CAST(:flow AS json), :now, :now
+    FROM unnest(CAST(:channels AS varchar[]), CAST(:addresses AS varchar[]), CAST(:borrower_ids AS integer[]),
+                CAST(:loan_ids AS integer[]), CAST(:locales AS varchar[]))
+         AS opened(channel, address, borrower_id, loan_id, locale)
+    ON CONFLICT (channel, address) DO NOTHING
+    RETURNING channel, address, id
+"""
+
+
+def _open_conversations_at_once(
+    session: Session, new: Mapping[tuple[str, str], tuple[Recipient, int]], now: datetime
+) -> dict[tuple[str, str], int]:
+    """Open the new SMS conversations one statement per chunk (PostgreSQL); find those opened meanwhile."""
+    constants = {name: NEW_CONVERSATION[name] for name in ("state", "priority", "failed_attempts", "misses",
+                                                            "waiting_acknowledged")}  # fmt: skip
+    assert NEW_CONVERSATION["flow"] == {} and all(
+        NEW_CONVERSATION[name] is None for name in ("escalation_reason", "queued_at", "assigned_to", "assigned_at",
+                                                    "verified_until", "locked_until")
+    )  # fmt: skip
+    statement = text(OPEN_CONVERSATIONS_SQL).bindparams(bindparam("now", type_=Conversation.created_at.type))
+    ids: dict[tuple[str, str], int] = {}
+    for part in chunked(sorted(new.items())):
+        opened = session.execute(statement, {
+            **constants, "flow": "{}", "now": now, "channels": [channel for (channel, _), _ in part],
+            "addresses": [address for (_, address), _ in part],
+            "borrower_ids": [r.borrower_id for _, (r, _) in part], "loan_ids": [loan for _, (_, loan) in part],
+            "locales": [r.locale for _, (r, _) in part],
+        })  # fmt: skip
+        ids.update({(channel, address): conversation_id for channel, address, conversation_id in opened})
+    missing = sorted(address for key in new if key not in ids for address in key[1:])
+    for part in chunked(missing):
+        found = select(Conversation.channel, Conversation.address, Conversation.id).where(
+            among(session, Conversation.address, part)
+        )
+        for channel, address, conversation_id in session.execute(found):
             if (channel, address) in new:
                 ids[(channel, address)] = conversation_id
     return ids

@@ -41,7 +41,7 @@ from servicing.outreach.policy import Recipient, Recorded, Wanted, decide_and_qu
 from servicing.rules.contact import PURPOSE_OF, ContactRules, Kind, Purpose, Status
 from servicing.rules.schedule import due_dates_between
 from servicing.speaking import Speaker, say
-from servicing.store.bulk import chunked
+from servicing.store.bulk import among, chunked
 from servicing.store.models import Case, CaseDeadline, ContactDecision, Loan, Payment, Promise, ScheduledPayment
 
 loans = cast(Table, Loan.__table__)
@@ -278,7 +278,9 @@ def _not_yet(session: Session, wanted: list[Wanted]) -> list[Wanted]:
     keys = [w.dedupe_key for w in wanted if w.dedupe_key]
     done: set[str] = set()
     for part in chunked(keys):
-        done.update(session.scalars(select(ContactDecision.dedupe_key).where(ContactDecision.dedupe_key.in_(part))))
+        done.update(
+            session.scalars(select(ContactDecision.dedupe_key).where(among(session, ContactDecision.dedupe_key, part)))
+        )
     return [w for w in wanted if w.dedupe_key not in done]
 
 

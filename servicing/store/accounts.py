@@ -24,7 +24,7 @@ from servicing.rules.account import Account, FeeKind, LoanStatus, OpenFee, Produ
 from servicing.rules.interest import Compounding, InterestMethod
 from servicing.rules.ledger import BUCKETS, Balances, LedgerLine
 from servicing.rules.money import ZERO, to_money
-from servicing.store.bulk import chunked, execute_many
+from servicing.store.bulk import among, chunked, execute_many
 from servicing.store.models import BusinessDay, Fee, LedgerEntry, Loan, utcnow
 
 loans = cast(Table, Loan.__table__)
@@ -142,7 +142,7 @@ def load_accounts(session: Session, loan_numbers: Iterable[str], *, for_update: 
     wanted = sorted(set(loan_numbers))
     accounts: dict[str, Account] = {}
     for part in chunked(wanted):
-        query = select(*_ACCOUNT_COLUMNS).where(loans.c.loan_number.in_(part))
+        query = select(*_ACCOUNT_COLUMNS).where(among(session, loans.c.loan_number, part))
         if for_update:
             query = query.with_for_update()
         for row in session.execute(query):
@@ -190,7 +190,7 @@ def _attach_open_fees(session: Session, accounts: Iterable[Account]) -> None:
             rows = session.execute(_OPEN_FEES_OF_LOAN, {"loan_id": part[0]})
         else:
             query = (
-                _OPEN_FEES.where(fees.c.loan_id.in_(part), fees.c.outstanding > 0)
+                _OPEN_FEES.where(among(session, fees.c.loan_id, part), fees.c.outstanding > 0)
                 .order_by(fees.c.loan_id, fees.c.assessed_on, fees.c.seq)
             )  # fmt: skip
             rows = session.execute(query)

@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.boarding import board_loans, parse_loan_row
-from servicing.eod import accrue_and_age
+from servicing.eod import accrue_and_age, without_jit
+from servicing.store.bulk import among
+from servicing.store.models import Loan
 from tests.conftest import SECRET
 from tests.integration.helpers import MORTGAGE_ROW
 
@@ -21,6 +23,7 @@ NEW_INDEXES = {
     "cases": "ix_cases_loan_kind_delinquency", "case_deadlines": "ix_case_deadlines_open",
     "workouts": "ix_workouts_active", "fees": "ix_fees_outstanding", "loans": "ix_loans_active_due",
 }  # fmt: skip
+LATER_INDEXES = {"payments": "ix_payments_posted_received"}  # migration 0025: outreach's confirmation window
 
 
 def board_many(sessions: sessionmaker[Session], count: int) -> None:
@@ -40,7 +43,7 @@ def updates_of_loans(session: Session) -> tuple[int, int]:
 
 def test_the_indexes_for_a_million_loans_exist(engine: Engine) -> None:
     inspector = inspect(engine)
-    for table, index in NEW_INDEXES.items():
+    for table, index in [*NEW_INDEXES.items(), *LATER_INDEXES.items()]:
         assert index in {found["name"] for found in inspector.get_indexes(table)}, (table, index)
 
 
@@ -67,3 +70,29 @@ def test_the_daily_accrual_rewrites_no_index_entry_day_after_day(
         # production while a long report runs.
         if day == date(2026, 2, 2):
             assert heap_only == LOANS, f"{day}: {heap_only} of {updated} updates were heap-only"
+
+
+def test_a_chunk_of_values_selects_the_same_rows_as_an_in_list(sessions: sessionmaker[Session]) -> None:
+    board_many(sessions, 30)
+    with sessions() as session:
+        numbers = [f"HOT-{n}" for n in (3, 7, 11, 12, 29, 99)]
+        expected = set(session.scalars(select(Loan.id).where(Loan.loan_number.in_(numbers))))
+        found = set(session.scalars(select(Loan.id).where(among(session, Loan.loan_number, numbers))))
+        assert found == expected and len(found) == 5
+        assert set(session.scalars(select(Loan.loan_number).where(among(session, Loan.id, sorted(found))))) == set(
+            numbers[:5]
+        )
+        assert session.scalars(select(Loan.id).where(among(session, Loan.id, []))).all() == []
+
+
+@pytest.mark.postgres
+def test_end_of_day_compiles_no_statement_just_in_time(database_url: str, sessions: sessionmaker[Session]) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("JIT compilation is PostgreSQL's")
+    with sessions() as session:
+        server_default = session.scalar(text("SHOW jit"))
+    with sessions() as session, session.begin():
+        without_jit(session)
+        assert session.scalar(text("SHOW jit")) == "off"
+    with sessions() as session:
+        assert session.scalar(text("SHOW jit")) == server_default  # for end of day's transactions only
