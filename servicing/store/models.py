@@ -989,6 +989,6 @@ SCALE_INDEXES = (
     _partial("ix_workouts_active", Workout.loan_id, where="status = 'active'"),
     _partial("ix_fees_outstanding", Fee.loan_id, Fee.assessed_on, Fee.seq, where="outstanding > 0"),
     _partial("ix_loans_active_due", Loan.next_due_date, where="status = 'active'"),
-    # outreach's confirmations of the payments received in the last days (migration 0025)
+    # outreach's confirmations of the payments received in the last days (migration 0026)
     _partial("ix_payments_posted_received", Payment.received_on, where="status = 'posted'"),
 )

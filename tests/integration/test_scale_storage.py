@@ -23,7 +23,7 @@ NEW_INDEXES = {
     "cases": "ix_cases_loan_kind_delinquency", "case_deadlines": "ix_case_deadlines_open",
     "workouts": "ix_workouts_active", "fees": "ix_fees_outstanding", "loans": "ix_loans_active_due",
 }  # fmt: skip
-LATER_INDEXES = {"payments": "ix_payments_posted_received"}  # migration 0025: outreach's confirmation window
+LATER_INDEXES = {"payments": "ix_payments_posted_received"}  # migration 0026: outreach's confirmation window
 
 
 def board_many(sessions: sessionmaker[Session], count: int) -> None:

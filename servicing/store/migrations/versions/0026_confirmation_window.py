@@ -1,7 +1,7 @@
 """Outreach's confirmations: posted payments by the day received
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0026
+Revises: 0025
 Create Date: 2026-12-05 03:40:00
 
 End of day confirms each payment received in the last 3 days (servicing/outreach/reminders.py,
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0025'
-down_revision = '0024'
+revision = '0026'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 
