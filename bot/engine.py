@@ -19,6 +19,7 @@ from bot.i18n import say
 from bot.turn import InboundMessage, Reply, Respond, Turn
 from servicing.config import Settings
 from servicing.conversations import (
+    Inbound,
     bot_may_answer,
     find_or_open_conversation,
     is_opted_out,
@@ -42,6 +43,14 @@ FLOODING = say(
 
 class _AnswerFailed(Exception):
     """Answering a stored message failed (a refusal or a bug): its transaction rolls back, then a sorry is stored."""
+
+
+def _record(session: Session, inbound: InboundMessage, now: datetime) -> Inbound:
+    """Store the inbound message on its locked conversation (the webhooks' path); a provider id seen is a duplicate."""
+    return record_inbound(
+        session, inbound.channel, inbound.address, inbound.text, provider_id=inbound.provider_id,
+        now=now, attachments=list(inbound.attachments), lock=True,
+    )  # fmt: skip
 
 
 class Engine:
@@ -85,10 +94,7 @@ class Engine:
         """Store the message and answer it in one transaction, without a savepoint: a failed answer raises
         `_AnswerFailed` out of the transaction, which rolls it back whole."""
         with self.sessions.begin() as session:
-            stored = record_inbound(
-                session, inbound.channel, inbound.address, inbound.text, provider_id=inbound.provider_id,
-                now=now, attachments=list(inbound.attachments), lock=True,
-            )  # fmt: skip
+            stored = _record(session, inbound, now)
             if stored.duplicate:
                 return []
             conversation = stored.conversation
@@ -117,10 +123,7 @@ class Engine:
         """Store the message whose answer failed, and a sorry, in a fresh transaction (the flood limit counted it
         already); nothing if another worker stored it meanwhile."""
         with self.sessions.begin() as session:
-            stored = record_inbound(
-                session, inbound.channel, inbound.address, inbound.text, provider_id=inbound.provider_id,
-                now=now, attachments=list(inbound.attachments), lock=True,
-            )  # fmt: skip
+            stored = _record(session, inbound, now)
             if stored.duplicate:
                 return []
             turn = Turn(session, stored.conversation, inbound, now, self._today(session, now), self.settings)
