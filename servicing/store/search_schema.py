@@ -69,6 +69,11 @@ def trigram_schema(connection: Connection) -> str:
     """Install pg_trgm unless the database has it, and return the schema its operator classes are in."""
     found = _trigram_schema(connection)
     if found is None:
+        # Two migrations at once would both create it (IF NOT EXISTS does not wait for the other's commit, and the
+        # second fails on the catalog's unique key): the first takes this lock, the second looks again after it.
+        connection.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('loanline:create extension pg_trgm'))")
+        found = _trigram_schema(connection)
+    if found is None:
         connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         found = _trigram_schema(connection)
     assert found is not None
