@@ -32,6 +32,7 @@ from servicing.rules.formatting import money_text
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from bot.nlu import Classification
     from bot.nlu.evaluation import Report
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -642,7 +643,13 @@ def _listed(words: str) -> tuple[str, ...]:
     "each row's lang is its hint unless --lang is given.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line per text.")
-def classify_command(text: str | None, lang: str | None, labelled: Path | None, as_json: bool) -> None:
+@click.option(
+    "--as-bot",
+    is_flag=True,
+    help='Read each text as the bot does: without the date it names ("sa friday", "周六") when that reads '
+    "better, and its first question when it asks several.",
+)
+def classify_command(text: str | None, lang: str | None, labelled: Path | None, as_json: bool, as_bot: bool) -> None:
     """Print the intent, score and language of a text, or evaluate a labelled file (last line: accuracy)."""
     from bot.nlu import classify
     from bot.nlu.evaluation import EvaluationFileError, evaluate, read_examples
@@ -650,7 +657,7 @@ def classify_command(text: str | None, lang: str | None, labelled: Path | None, 
     if (text is None) == (labelled is None):
         raise click.UsageError("give either a TEXT or --file F")
     if text is not None:
-        result = classify(text, lang)
+        result = _as_the_bot_reads(text, lang) if as_bot else classify(text, lang)
         if as_json:
             click.echo(json.dumps({"text": text, **dataclasses.asdict(result)}, ensure_ascii=False))
         else:
@@ -661,12 +668,22 @@ def classify_command(text: str | None, lang: str | None, labelled: Path | None, 
         examples = read_examples(labelled)
     except EvaluationFileError as error:
         raise click.BadParameter(str(error), param_hint="--file") from error
-    report = evaluate(examples, hint=lambda example: lang or example.lang)
+    reader = _as_the_bot_reads if as_bot else classify
+    report = evaluate(examples, hint=lambda example: lang or example.lang, classifier=reader)
     if as_json:
         for o in report.outcomes:
             click.echo(json.dumps({"text": o.example.text, "intent": o.intent, "score": o.score, "locale": o.locale,
                                    "expected": o.example.intent}, ensure_ascii=False))  # fmt: skip
     _print_evaluation(report)
+
+
+def _as_the_bot_reads(text: str, locale: str | None) -> Classification:
+    """Return what the bot understands of a message today: its first question, read without the date it names
+    when that reads better (`bot.flows.read_message`)."""
+    from bot.flows import read_message
+    from bot.nlu import DEFAULT_LOCALE
+
+    return read_message(text, locale or DEFAULT_LOCALE, date.today()).questions[0]
 
 
 def outreach_of(session: Session, loan_number: str) -> dict[str, Any]:

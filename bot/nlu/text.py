@@ -103,24 +103,28 @@ _SHORTEST_TYPO = ((re.compile("^[\u0621-\u064a]+$"), 5),)
 # Function words that differ from one Arabic dialect to the next (Egyptian, Gulf, Levantine, Modern Standard),
 # each to one form, so a catalog line in one dialect stands for the same question in the others: "want" (عايز,
 # ابغى, بدي, اريد), "why" (ليه, ليش, لماذا), "how much" (كام, قديش, كم), "when", "where", "what", "how", "this",
-# "now", "not" and "money". Keys are normal forms (ى is ي, ة is ه); applied before the article is cut.
+# "now", "not" and "money", Maghrebi ones too (بغيت، علاش، شحال، فوقاش، دابا، هادي). Keys are normal forms (ى is
+# ي, ة is ه); applied before the article is cut.
 _DIALECT_WORDS = {
     word: canonical
     for canonical, words in (
-        ("اريد", "عايز عاوز عايزه عاوزه ابغي ابغا ابي ابا بدي حابب"),
-        ("لماذا", "ليه ليش ليشو لماذا"),
-        ("كم", "كام قديش قداش بكام بكم كم"),
-        ("متي", "امتي متي ايمتي وقتيش"),
-        ("اين", "فين وين اين"),
-        ("ماذا", "ايه ايش شو وش شنو ماذا"),
+        ("اريد", "عايز عاوز عايزه عاوزه ابغي ابغا ابي ابا بدي حابب بغيت نبغي"),
+        ("لماذا", "ليه ليش ليشو لماذا علاش علاه"),
+        ("كم", "كام قديش قداش بكام بكم كم شحال شقد اشكد"),
+        ("متي", "امتي متي ايمتي وقتيش امتا ايمتا وقتاش فوقاش"),
+        ("اين", "فين وين اين فاين"),
+        ("ماذا", "ايه ايش شو وش شنو ماذا اشنو"),
         ("كيف", "ازاي كيف كيفاش شلون اشلون"),
-        ("هذا", "ده دي هذا هذه هذي هاد هادا هيدا هيدي"),
-        ("دلوقتي", "الان دلوقتي دلوقت الحين هلق هسه"),
+        ("هذا", "ده دي هذا هذه هذي هاد هادا هيدا هيدي هادي"),
+        ("دلوقتي", "الان دلوقتي دلوقت الحين هلق هسه دابا دروك دركا"),
         ("مش", "مش مو مب"),
         ("فلوس", "فلوس مصاري"),
     )
     for word in words.split()
 }
+# Words that folding would merge with another: Levantine هلأ ("now", also هلّأ) loses its hamza and becomes هلا
+# ("hello"); it is written هلق, its other spelling, before anything is folded.
+_BEFORE_FOLDING = re.compile("(?<![\u0621-\u064a])\u0647\u0644\u0651?[\u0623\u0621](?![\u0621-\u064a])")
 _SCRIPTS = {
     "hi": re.compile("[\u0900-\u097f]"),
     "zh_CN": re.compile(f"[{_UNSPACED}]"),
@@ -134,6 +138,8 @@ def normalise(text: str) -> str:
     text = text[:MAX_INPUT_CHARS]
     if text.isascii():  # most texts: nothing to decompose, fold or recompose
         return _words(_APOSTROPHES.sub("", text.lower()))
+    if "\u0647\u0644" in text:  # هل: the start of هلأ
+        text = _BEFORE_FOLDING.sub("\u0647\u0644\u0642", text)
     text = unicodedata.normalize("NFKD", text).casefold()
     text = _APOSTROPHES.sub("", _ACCENTS.sub("", text)).translate(_LETTERS)
     if _JAMO.search(text):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections import Counter
@@ -406,6 +407,14 @@ def test_classify_prints_one_json_line_for_a_text() -> None:
     result = CliRunner().invoke(main, ["classify", "cuanto debo", "--lang", "en_US", "--json"])
     assert result.exit_code == 0
     assert result.output == '{"text": "cuanto debo", "intent": "balance", "score": 100.0, "locale": "es"}\n'
+
+
+def test_classify_as_the_bot_reads_takes_the_weekday_out_of_a_promise() -> None:
+    text = "babayaran ko sa biyernes 300"
+    alone = CliRunner().invoke(main, ["classify", text, "--lang", "fil", "--json"])
+    as_bot = CliRunner().invoke(main, ["classify", text, "--lang", "fil", "--json", "--as-bot"])
+    assert json.loads(as_bot.output)["intent"] == "promise_to_pay"
+    assert json.loads(as_bot.output)["score"] > json.loads(alone.output)["score"]
 
 
 def test_classify_without_a_text_or_a_file_is_bad_usage() -> None:

@@ -148,7 +148,8 @@ def test_arabic_letter_forms_diacritics_tatweel_digits_and_the_article_are_norma
     [(("عايز", "ابغى", "بدي", "أريد"), "اريد"), (("ليه", "ليش", "لماذا"), "لماذا"), (("كام", "قديش", "كم"), "كم"),
      (("امتى", "متى"), "متي"), (("فين", "وين", "أين"), "اين"), (("ايه", "ايش", "شو", "وش"), "ماذا"),
      (("ازاي", "كيف", "شلون"), "كيف"), (("ده", "هذا", "هاد"), "هذا"), (("دلوقتي", "الحين", "الآن"), "دلوقتي"),
-     (("مش", "مو"), "مش"), (("فلوس", "مصاري"), "فلوس")],
+     (("مش", "مو"), "مش"), (("فلوس", "مصاري"), "فلوس"), (("بغيت", "نبغي"), "اريد"), (("علاش",), "لماذا"),
+     (("شحال",), "كم"), (("فوقاش", "وقتاش", "امتا"), "متي"), (("دابا", "هلق", "هلأ", "هلّأ"), "دلوقتي")],
 )  # fmt: skip
 def test_arabic_function_words_of_every_dialect_are_one_word(dialects: tuple[str, ...], plain: str) -> None:
     assert [normalise(word) for word in dialects] == [plain] * len(dialects)
@@ -156,6 +157,12 @@ def test_arabic_function_words_of_every_dialect_are_one_word(dialects: tuple[str
 
 def test_an_arabic_question_in_three_dialects_reads_the_same() -> None:
     assert normalise("ليش القسط زاد الحين") == normalise("ليه القسط زاد دلوقتي") == normalise("لماذا القسط زاد الآن")
+
+
+def test_levantine_now_keeps_its_hamza_apart_from_hello() -> None:
+    assert normalise("بدي ادفع هلأ") == normalise("بدي ادفع هلق") != normalise("بدي ادفع هلا")
+    assert normalise("هلا") == normalise("هلا والله").split()[0] == "هلا"
+    assert normalise("هلأ") == "دلوقتي" and normalise("هل أنت") == "هل انت"
 
 
 def test_arabic_with_and_without_hamza_and_harakat_is_understood_alike() -> None:
