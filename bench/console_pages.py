@@ -53,18 +53,17 @@ from typing import Any
 
 from flask import Flask, render_template
 from flask.testing import FlaskClient
-from measure import SECRET, Database, Figures, fresh_sqlite, percentile, stopwatch, verdict
+from measure import SECRET, Database, Figures, fresh_sqlite, percentile, postgres_database, stopwatch, verdict
 from portfolio import TODAY, write_loan_file
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
 
 from servicing.cases import CaseKind, open_case
 from servicing.conversations import PRIORITY
 from servicing.importing import import_loans
 from servicing.specialists import Role, add_specialist
 from servicing.store.db import make_engine, make_session_factory
-from servicing.store.migrate import upgrade_database
 from servicing.store.search_schema import create_sqlite_search, drop_sqlite_search
 
 GOAL_P99_MS = 100.0
@@ -531,25 +530,6 @@ def sqlite_database(folder: Path) -> Iterator[Database]:
         yield database
     finally:
         database.engine.dispose()
-
-
-@contextmanager
-def postgres_database(server_url: str) -> Iterator[Database]:
-    """Yield a migrated scratch database created on the server at `server_url`, dropped afterwards."""
-    name = f"loanline_bench_console_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    try:
-        upgrade_database(engine)
-        yield Database(url, engine, make_session_factory(engine))
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
 
 
 # -- measuring ------------------------------------------------------------------------------------------
@@ -1044,7 +1024,8 @@ def main() -> None:
         run_on("sqlite", sqlite_database, shape, args, figures)
     if args.postgres:
         server = str(args.postgres)
-        run_on("postgresql", lambda _folder: postgres_database(server), shape, args, figures)
+        scratch = f"loanline_bench_console_{uuid.uuid4().hex[:8]}"
+        run_on("postgresql", lambda _folder: postgres_database(server, scratch), shape, args, figures)
     figures.finish()
 
 
