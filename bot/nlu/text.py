@@ -108,7 +108,7 @@ _SHORTEST_TYPO = ((re.compile("^[\u0621-\u064a]+$"), 5),)
 _DIALECT_WORDS = {
     word: canonical
     for canonical, words in (
-        ("اريد", "عايز عاوز عايزه عاوزه ابغي ابغا ابي ابا بدي حابب بغيت نبغي"),
+        ("اريد", "عايز عاوز عايزه عاوزه ابغي ابغا ابي ابا بدي حابب بغيت نبغي ودي"),
         ("لماذا", "ليه ليش ليشو لماذا علاش علاه"),
         ("كم", "كام قديش قداش بكام بكم كم شحال شقد اشكد"),
         ("متي", "امتي متي ايمتي وقتيش امتا ايمتا وقتاش فوقاش"),
@@ -149,20 +149,35 @@ def normalise(text: str) -> str:
 
 def _words(text: str) -> str:
     """Return the words of a folded text: separators and repeats squeezed, each script's rules applied."""
-    text = _REPEATS.sub(r"\1", _SEPARATORS.sub(" ", text))
+    text = _SEPARATORS.sub(" ", text)
+    if "\u0644\u0644" in text:  # Arabic لل (ل "to" + the article) is not a letter repeated
+        text = _TO_THE.sub("\u0627\u0644", text)
+    text = _REPEATS.sub(r"\1", text)
     if not text.isascii():
         if _UNSPACED_RUN.search(text):
             text = _UNSPACED_RUN.sub(_pairs, text)
         if _HANGUL_PRESENT.search(text):
             text = _VERBAL.sub(r" \1", _PARTICLE.sub("", _ENDING.sub(_ending, text)))
         if _ARABIC_PRESENT.search(text):
-            text = _GLUED.sub("", " ".join(_DIALECT_WORDS.get(word, word) for word in text.split()))
+            text = _GLUED.sub("", " ".join(_dialect_word(word) for word in text.split()))
     return " ".join(text.split()[:MAX_TOKENS])
 
 
 _HANGUL_PRESENT = re.compile(f"[{_HANGUL}]")
+# Arabic ل ("to, for") glued to the article: للمحكمة is ل + المحكمة; it reads as the article, which goes, rather
+# than as a doubled letter squeezed to one (لمحكمه, a word no catalog has).
+_TO_THE = re.compile("(?<!\\S)\u0644\u0644(?=[\u0621-\u064a]{2})")
+_GLUED_CONJUNCTIONS = "\u0648\u0641"  # و "and", ف "so"
 _JAMO = re.compile("[\u1100-\u11ff]")
 _ARABIC_PRESENT = re.compile("[\u0621-\u064a]")
+
+
+def _dialect_word(word: str) -> str:
+    """Return a dialect's function word as its one form, also with "and" or "so" glued before it (وليش: لماذا)."""
+    canonical = _DIALECT_WORDS.get(word)
+    if canonical is None and len(word) > 2 and word[0] in _GLUED_CONJUNCTIONS:
+        canonical = _DIALECT_WORDS.get(word[1:])
+    return canonical or word
 
 
 def _pairs(run: re.Match[str]) -> str:

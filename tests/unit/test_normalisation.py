@@ -159,6 +159,16 @@ def test_an_arabic_question_in_three_dialects_reads_the_same() -> None:
     assert normalise("ليش القسط زاد الحين") == normalise("ليه القسط زاد دلوقتي") == normalise("لماذا القسط زاد الآن")
 
 
+def test_a_dialect_word_with_and_glued_before_it_is_still_that_word() -> None:
+    assert normalise("وليش زاد القسط") == normalise("ليش زاد القسط") == normalise("لماذا زاد القسط")
+    assert normalise("وعلاش") == normalise("فعلاش") == "لماذا" and normalise("ودي اكلم موظف") == "اريد اكلم موظف"
+
+
+def test_to_the_glued_before_an_arabic_word_is_not_a_doubled_letter() -> None:
+    assert normalise("للمحكمة") == normalise("المحكمة") == normalise("بالمحكمة") == "محكمه"
+    assert normalise("لله") == "له"  # too short to carry the article: as before
+
+
 def test_levantine_now_keeps_its_hamza_apart_from_hello() -> None:
     assert normalise("بدي ادفع هلأ") == normalise("بدي ادفع هلق") != normalise("بدي ادفع هلا")
     assert normalise("هلا") == normalise("هلا والله").split()[0] == "هلا"
