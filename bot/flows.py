@@ -212,7 +212,10 @@ def read_message(text: str, locale: str, today: date) -> Message:
     if mention is None or not mention.rest:
         return Message(whole, None)
     without = nlu.questions(mention.rest, locale=locale)
-    better = without[0].intent is not None and (whole[0].intent is None or without[0].score >= whole[0].score)
+    # Taking words out is a guess too: the reading without them must be a sure one ("今天几号" less "今天" is "几号",
+    # a weak next_payment; "i can pay 450 this friday" less "friday" is a promise at 92).
+    sure = without[0].intent is not None and without[0].score >= nlu.QUESTION_SCORE
+    better = sure and (whole[0].intent is None or without[0].score >= whole[0].score)
     return Message(without if better else whole, mention.day)
 
 

@@ -108,8 +108,8 @@ def questions(text: str, locale: str | None = None) -> list[Classification]:
 
     "balance and also when is the next payment due" is cut at the words that join questions
     (locales/intents/joiners.tsv) and at sentence marks; the cut stands when two parts are each understood
-    as different intents and the whole message was understood as one of them (or not at all). Otherwise
-    the message is one question, exactly as `classify` reads it.
+    as different intents, the whole message was understood as one of them (or not at all) and less well than
+    its best part. Otherwise the message is one question, exactly as `classify` reads it.
     """
     whole = classify(text, locale)
     pieces = question_parts(text)
@@ -121,6 +121,8 @@ def questions(text: str, locale: str | None = None) -> list[Classification]:
         asked = [part for part in asked if part.intent not in SMALL_TALK] or asked[:1]
     if len(asked) < 2 or (whole.intent is not None and whole.intent not in {part.intent for part in asked}):
         return [whole]
+    if whole.intent is not None and whole.score >= max(part.score for part in asked):
+        return [whole]  # it reads as one question at least as well as any of its parts ("下次还款日是哪天？金额多少")
     return asked
 
 
