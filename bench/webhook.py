@@ -8,10 +8,11 @@ on PostgreSQL at least 800 answers per second with 2 workers on 2 cores, and mor
 (both measured in the same run: `*_1w` figures are one worker's, the others two workers').
 
     .venv/bin/python bench/webhook.py [--duration 10] [--connections 4] [--postgres URL] [--gunicorn-config FILE]
-                                      [--workers 1,2]
+                                      [--workers 1,2] [--web-threads N]
 
 The project's `gunicorn.conf.py` (the default `--gunicorn-config`) freezes each worker's start-up objects
-out of the garbage collector's reach, as a deployment should (docs/performance.md).
+out of the garbage collector's reach, as a deployment should, and serves on 4 threads per worker (gthread);
+`--web-threads 1` measures sync workers, as served before 2026-12-05 (docs/performance.md).
 `bench/webhook_inprocess.py` measures one request in one process, with its SQL statements.
 """
 
@@ -165,13 +166,22 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(
-    app: str, env: dict[str, str], port: int, log: Path, config: str | None = None, workers: int = WORKERS[-1]
+    app: str,
+    env: dict[str, str],
+    port: int,
+    log: Path,
+    config: str | None = None,
+    workers: int = WORKERS[-1],
+    threads: int | None = None,
 ) -> Iterator[str]:
-    """Serve `app` with gunicorn (`workers` sync workers) on 127.0.0.1:port until the block ends; yield the base URL.
+    """Serve `app` with gunicorn (`workers` workers) on 127.0.0.1:port until the block ends; yield the base URL.
 
+    `threads` per worker: 1 is a sync worker, more a threaded one (gthread); none leaves it to the config.
     What the server writes on stderr goes to `log`; the number of errors it logged is printed at the end.
     """
-    command = [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers), "--bind",
+    per_worker = [] if threads is None else ["--threads", str(threads), "--worker-class",
+                                            "sync" if threads == 1 else "gthread"]  # fmt: skip
+    command = [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers), *per_worker, "--bind",
                f"127.0.0.1:{port}", "--chdir", str(ROOT), "--log-level", "warning",
                *(["--config", config] if config else []), app]  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -285,7 +295,8 @@ def measure_app(db: Database, label: str, args: argparse.Namespace, folder: Path
         signed = signed_requests(f"{base}/sms/twilio", args.requests + 20, f"{label[:2]}{workers}", senders)
         requests_file = folder / f"{run}.requests"
         requests_file.write_text("".join(f"{body}\t{signature}\n" for body, signature in signed[20:]))
-        with gunicorn("console:create_app()", env, port, folder / f"{run}.log", args.gunicorn_config, workers):
+        with gunicorn("console:create_app()", env, port, folder / f"{run}.log", args.gunicorn_config, workers,
+                      args.web_threads):  # fmt: skip
             for body, signature in signed[:20]:  # every worker imports, connects and warms its caches
                 answer = send(f"{base}/sms/twilio", body, signature)
                 assert EXPECTED in answer, f"the warm-up is answered with the balance: {answer}"
@@ -320,7 +331,7 @@ def measure_floor(args: argparse.Namespace, folder: Path, figures: Figures) -> d
         requests_file = folder / f"floor{workers}.requests"
         requests_file.write_text("".join(f"{body}\t{signature}\n" for body, signature in signed))
         with gunicorn("bench.webhook:floor_app()", dict(os.environ), port, folder / f"floor{workers}.log",
-                      args.gunicorn_config, workers):  # fmt: skip
+                      args.gunicorn_config, workers, args.web_threads):  # fmt: skip
             load = run_wrk(base, requests_file, folder, args, "")
         run = f"floor{suffix(workers, args)}"
         figures.add(
@@ -372,6 +383,9 @@ def main() -> None:
                         help="a gunicorn config file (default: the project's, as deployed)")  # fmt: skip
     parser.add_argument("--workers", type=lambda text: sorted({int(n) for n in text.split(",")}),
                         default=list(WORKERS), help="gunicorn worker counts, as 1,2 (the default)")  # fmt: skip
+    parser.add_argument("--web-threads", type=int, metavar="N",
+                        help="threads per gunicorn worker, floor and app: 1 is a sync worker (before 2026-12-05), "
+                             "more a gthread worker (default: the config's, LOANLINE_WEB_THREADS or 4)")  # fmt: skip
     parser.add_argument("--skip-sqlite", action="store_true", help="measure only the floor and PostgreSQL")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -379,7 +393,8 @@ def main() -> None:
     header(f"webhook (gunicorn, {' and '.join(map(str, args.workers))} workers, wrk)", 64)
     print(f"  uptime: {uptime()}")
     print(f"  wrk: {args.threads} threads, {args.connections} connections, {args.duration} s per server; "
-          f"gunicorn config: {args.gunicorn_config or 'none'}")  # fmt: skip
+          f"gunicorn config: {args.gunicorn_config or 'none'}; threads per worker: "
+          f"{args.web_threads or 'as configured'}")  # fmt: skip
     figures = Figures("webhook")
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
