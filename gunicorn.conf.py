@@ -25,6 +25,9 @@ bind = os.environ.get("LOANLINE_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("LOANLINE_WEB_WORKERS", "2"))
 threads = int(os.environ.get("LOANLINE_WEB_THREADS", "4"))
 worker_class = "gthread" if threads > 1 else "sync"
+# A threaded worker keeps a connection open between requests (a sync one closes it): longer than nginx keeps an idle
+# one to reuse (deploy/nginx: 60 s), so nginx never sends a webhook on a connection gunicorn is closing
+keepalive = 75
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 _FORMATTER = (
