@@ -1,5 +1,12 @@
 """Gunicorn settings for the console and webhooks: `gunicorn 'console:create_app()'` from the project folder reads this.
 
+Each worker serves several requests at once on threads (`gthread`, LOANLINE_WEB_THREADS, default 4): a webhook
+spends part of its time waiting for PostgreSQL (its round trips, the commit's flush to disk), and another request
+uses the core meanwhile (docs/performance.md, "Threads in the workers"). Everything a worker keeps is safe to share
+between its threads: the database pool (5 connections kept, 10 more opened and closed when more threads need one),
+the flood limit's memory counts (one lock, bot/flood.py), the metrics. One borrower's messages still wait for each
+other on their conversation's row lock. LOANLINE_WEB_THREADS=1 serves with one sync worker per process as before.
+
 Each worker builds the app, then moves everything built so far into the garbage collector's permanent
 generation, so that full collections no longer walk the libraries' objects (docs/console-performance.md).
 With more than one worker, the rate limits (logins, the webhooks' flood limit) hold across workers only on
@@ -16,6 +23,11 @@ from typing import Any
 
 bind = os.environ.get("LOANLINE_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("LOANLINE_WEB_WORKERS", "2"))
+threads = int(os.environ.get("LOANLINE_WEB_THREADS", "4"))
+worker_class = "gthread" if threads > 1 else "sync"
+# A threaded worker keeps a connection open between requests (a sync one closes it): longer than nginx keeps an idle
+# one to reuse (deploy/nginx: 60 s), so nginx never sends a webhook on a connection gunicorn is closing
+keepalive = 75
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 _FORMATTER = (

@@ -8,10 +8,11 @@ on PostgreSQL at least 800 answers per second with 2 workers on 2 cores, and mor
 (both measured in the same run: `*_1w` figures are one worker's, the others two workers').
 
     .venv/bin/python bench/webhook.py [--duration 10] [--connections 4] [--postgres URL] [--gunicorn-config FILE]
-                                      [--workers 1,2]
+                                      [--workers 1,2] [--web-threads N]
 
 The project's `gunicorn.conf.py` (the default `--gunicorn-config`) freezes each worker's start-up objects
-out of the garbage collector's reach, as a deployment should (docs/performance.md).
+out of the garbage collector's reach, as a deployment should, and serves on 4 threads per worker (gthread);
+`--web-threads 1` measures sync workers, as served before 2026-12-05 (docs/performance.md).
 `bench/webhook_inprocess.py` measures one request in one process, with its SQL statements.
 """
 
@@ -141,6 +142,28 @@ class Load:
                 f"{self.socket_errors} socket errors)")  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Served:
+    """A running gunicorn: its base URL and its master's process id."""
+
+    base: str
+    pid: int
+
+
+def server_cpu_seconds(master: int) -> float:
+    """Return the CPU time gunicorn's master and its workers have used so far (all their threads; Linux's /proc)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # a process that ended meanwhile
+            continue
+        fields = text[text.rfind(")") + 2 :].split()  # after the name: state, ppid, ... utime (12th), stime
+        if master in (int(stat.parent.name), int(fields[1])):
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def floor_app() -> Flask:
     """Return the floor: a bare Flask app answering every webhook with the same TwiML (gunicorn's entry point)."""
     app = Flask("floor")
@@ -165,13 +188,22 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(
-    app: str, env: dict[str, str], port: int, log: Path, config: str | None = None, workers: int = WORKERS[-1]
-) -> Iterator[str]:
-    """Serve `app` with gunicorn (`workers` sync workers) on 127.0.0.1:port until the block ends; yield the base URL.
+    app: str,
+    env: dict[str, str],
+    port: int,
+    log: Path,
+    config: str | None = None,
+    workers: int = WORKERS[-1],
+    threads: int | None = None,
+) -> Iterator[Served]:
+    """Serve `app` with gunicorn (`workers` workers) on 127.0.0.1:port until the block ends; yield the server.
 
+    `threads` per worker: 1 is a sync worker, more a threaded one (gthread); none leaves it to the config.
     What the server writes on stderr goes to `log`; the number of errors it logged is printed at the end.
     """
-    command = [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers), "--bind",
+    per_worker = [] if threads is None else ["--threads", str(threads), "--worker-class",
+                                            "sync" if threads == 1 else "gthread"]  # fmt: skip
+    command = [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers), *per_worker, "--bind",
                f"127.0.0.1:{port}", "--chdir", str(ROOT), "--log-level", "warning",
                *(["--config", config] if config else []), app]  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -179,7 +211,7 @@ def gunicorn(
         process = subprocess.Popen(command, env=env, stderr=stderr)
         try:
             wait_until_healthy(base, process)
-            yield base
+            yield Served(base, process.pid)
         finally:
             process.terminate()
             process.wait(timeout=30)
@@ -285,12 +317,14 @@ def measure_app(db: Database, label: str, args: argparse.Namespace, folder: Path
         signed = signed_requests(f"{base}/sms/twilio", args.requests + 20, f"{label[:2]}{workers}", senders)
         requests_file = folder / f"{run}.requests"
         requests_file.write_text("".join(f"{body}\t{signature}\n" for body, signature in signed[20:]))
-        with gunicorn("console:create_app()", env, port, folder / f"{run}.log", args.gunicorn_config, workers):
+        with gunicorn("console:create_app()", env, port, folder / f"{run}.log", args.gunicorn_config, workers,
+                      args.web_threads) as server:  # fmt: skip
             for body, signature in signed[:20]:  # every worker imports, connects and warms its caches
                 answer = send(f"{base}/sms/twilio", body, signature)
                 assert EXPECTED in answer, f"the warm-up is answered with the balance: {answer}"
-            before = stored_inbound(db, senders)
+            before, cpu = stored_inbound(db, senders), server_cpu_seconds(server.pid)
             load = run_wrk(base, requests_file, folder, args, EXPECTED)
+            cpu = server_cpu_seconds(server.pid) - cpu
             time.sleep(1.0)  # requests in flight when wrk stopped finish
             stored = stored_inbound(db, senders) - before
         in_flight = stored - load.requests  # sent before wrk stopped, answered after it stopped counting
@@ -301,6 +335,7 @@ def measure_app(db: Database, label: str, args: argparse.Namespace, folder: Path
                     f"{load.wrong} answers without the balance -- {verdict(complete and load.wrong == 0)}")  # fmt: skip
         figures.values[f"{run}_mean_ms"] = round(load.mean_ms, 2)
         figures.values[f"{run}_all_stored"] = complete
+        server_cpu(figures, run, cpu, load)
         loads[workers] = load
     return loads
 
@@ -320,15 +355,30 @@ def measure_floor(args: argparse.Namespace, folder: Path, figures: Figures) -> d
         requests_file = folder / f"floor{workers}.requests"
         requests_file.write_text("".join(f"{body}\t{signature}\n" for body, signature in signed))
         with gunicorn("bench.webhook:floor_app()", dict(os.environ), port, folder / f"floor{workers}.log",
-                      args.gunicorn_config, workers):  # fmt: skip
+                      args.gunicorn_config, workers, args.web_threads) as server:  # fmt: skip
+            cpu = server_cpu_seconds(server.pid)
             load = run_wrk(base, requests_file, folder, args, "")
+            cpu = server_cpu_seconds(server.pid) - cpu
         run = f"floor{suffix(workers, args)}"
         figures.add(
             f"{run}_per_s", round(load.per_second, 1), f"floor (fixed TwiML), {workers} worker(s): {load.line()}"
         )
         figures.values[f"{run}_p99_ms"] = round(load.p99_ms, 2)
+        server_cpu(figures, run, cpu, load)
         loads[workers] = load
     return loads
+
+
+def server_cpu(figures: Figures, run: str, seconds: float, load: Load) -> None:
+    """Print the server's CPU per request while wrk ran, and how much of the 2 cores it kept busy.
+
+    Near the cores' worth with requests waiting is a server bound by CPU; well below, one waiting (on the database,
+    on a lock). The database server's own CPU is not counted (at 800 answers a second on 2 cores, every process
+    together has 2.5 ms per answer).
+    """
+    per_request, cores = seconds / max(load.requests, 1) * 1000, seconds / load.seconds
+    figures.add(f"{run}_server_cpu_ms", round(per_request, 2),
+                f"  gunicorn's CPU: {per_request:.2f} ms per request, {cores:.2f} cores busy")  # fmt: skip
 
 
 def compare(label: str, loads: dict[int, Load], floors: dict[int, Load], figures: Figures) -> None:
@@ -372,6 +422,9 @@ def main() -> None:
                         help="a gunicorn config file (default: the project's, as deployed)")  # fmt: skip
     parser.add_argument("--workers", type=lambda text: sorted({int(n) for n in text.split(",")}),
                         default=list(WORKERS), help="gunicorn worker counts, as 1,2 (the default)")  # fmt: skip
+    parser.add_argument("--web-threads", type=int, metavar="N",
+                        help="threads per gunicorn worker, floor and app: 1 is a sync worker (before 2026-12-05), "
+                             "more a gthread worker (default: the config's, LOANLINE_WEB_THREADS or 4)")  # fmt: skip
     parser.add_argument("--skip-sqlite", action="store_true", help="measure only the floor and PostgreSQL")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -379,7 +432,8 @@ def main() -> None:
     header(f"webhook (gunicorn, {' and '.join(map(str, args.workers))} workers, wrk)", 64)
     print(f"  uptime: {uptime()}")
     print(f"  wrk: {args.threads} threads, {args.connections} connections, {args.duration} s per server; "
-          f"gunicorn config: {args.gunicorn_config or 'none'}")  # fmt: skip
+          f"gunicorn config: {args.gunicorn_config or 'none'}; threads per worker: "
+          f"{args.web_threads or 'as configured'}")  # fmt: skip
     figures = Figures("webhook")
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)

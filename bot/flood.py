@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -109,6 +110,10 @@ class MemoryWithoutTimers(MemoryStorage):
     webhooks that is a thread started for nearly every message, and a second thread taking the interpreter's lock
     from the request 10 ms later (docs/performance.md, "The webhook towards 800 answers a second"). The counts are
     the same: the moving window compares each entry's time itself, and dropping expired entries only frees memory.
+
+    Counting and sweeping take one lock: a gunicorn worker answers on several threads (gunicorn.conf.py), and the
+    library's per-key locks are dropped by its sweep and by `get` while another thread may hold or wait for them,
+    after which two threads could count the same sender at once and both pass the limit's last place.
     """
 
     EXPIRE_EVERY = 1.0  # seconds between sweeps of the expired counts
@@ -116,9 +121,26 @@ class MemoryWithoutTimers(MemoryStorage):
     def __init__(self) -> None:
         super().__init__(wrap_exceptions=True)
         self._swept_at = time.monotonic()
+        self._counting = threading.RLock()  # the sweep runs inside a count, in the same thread
+
+    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        """Take `amount` places in the moving window of `key` if there is room (the moving window's count)."""
+        with self._counting:
+            return super().acquire_entry(key, limit, expiry, amount)
+
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        """Add to the fixed-window counter of `key` (the other strategies' count)."""
+        with self._counting:
+            return super().incr(key, expiry, amount)
+
+    def clear(self, key: str) -> None:
+        """Forget the counts of `key`."""
+        with self._counting:
+            super().clear(key)
 
     def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 (the library's private name, mangled)
         now = time.monotonic()
         if now - self._swept_at >= self.EXPIRE_EVERY:
             self._swept_at = now
-            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
+            with self._counting:
+                self._MemoryStorage__expire_events()  # type: ignore[attr-defined]

@@ -82,6 +82,22 @@ def test_the_nginx_example_forwards_what_the_app_trusts_and_guards_metrics() -> 
     assert "LOANLINE_PROXY_HOPS=1" in env and "LOANLINE_PUBLIC_URL=https://" in env
 
 
+def test_gunicorn_keeps_an_idle_connection_open_longer_than_nginx_reuses_it(tmp_path: Path) -> None:
+    # threaded workers keep connections between requests: if gunicorn closed an idle one first, nginx could send a
+    # webhook on it as it closes, and nginx does not retry a POST on another connection (a 502 for Twilio)
+    conf = (DEPLOY / "nginx" / "loanline.conf").read_text()
+    upstream = next(line for line in conf.splitlines() if line.startswith("upstream loanline_web"))
+    nginx_seconds = int(upstream.split("keepalive_timeout", 1)[1].split("s;", 1)[0])
+    program, *arguments = shlex.split(procfile()["web"])
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LOANLINE_INSTANCE_PATH": str(tmp_path)}
+    printed = subprocess.run([str(Path(sys.executable).parent / program), "--print-config", *arguments], cwd=ROOT,
+                             env=env, capture_output=True, text=True, timeout=120, check=True).stdout  # fmt: skip
+    lines = (line.partition(" = ") for line in printed.splitlines())
+    settings = {name.strip(): value.strip() for name, _, value in lines}
+    assert settings["worker_class"] == "gthread" and int(settings["threads"]) == 4
+    assert int(settings["keepalive"]) > nginx_seconds
+
+
 def docker_works() -> str | None:
     """Return why Docker cannot build here, or None when its daemon answers."""
     if shutil.which("docker") is None:

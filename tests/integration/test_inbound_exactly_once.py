@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -68,6 +69,35 @@ def test_simultaneous_first_messages_from_new_numbers_are_all_stored_once_and_an
     with sessions() as session:
         per_number = session.execute(select(Conversation.address, func.count()).group_by(Conversation.address))
         assert dict(per_number.all()) == {pair[0]["From"]: 1 for pair in pairs}
+
+
+def test_a_worker_waiting_for_the_database_answers_other_requests_meanwhile(
+    database_url: str, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    # gunicorn.conf.py serves on threads: one worker, its first request held by a lock the test keeps, still
+    # answers a second request at once, and the held message is stored and answered once the lock goes
+    form = sms_form("+15552009999", "balance")
+    held: list[Answer] = []
+    with serve_with_gunicorn(database_url, tmp_path, workers=1) as app, sessions() as blocker:
+        if blocker.bind.dialect.name == "postgresql":
+            blocker.execute(text("LOCK TABLE inbound_receipts IN SHARE MODE"))  # an INSERT waits for it
+        else:
+            blocker.execute(select(func.count()).select_from(Message))  # the writer's turn (BEGIN IMMEDIATE)
+        waiting = threading.Thread(target=lambda: held.append(app.post_signed("/sms/twilio", form)))
+        waiting.start()
+        time.sleep(0.5)  # the webhook reaches the lock
+        assert waiting.is_alive(), "the webhook waits for the lock"
+        started = time.monotonic()
+        meanwhile = app.get("/static/console.css", timeout=10)
+        answered_in = time.monotonic() - started
+        still_waiting = waiting.is_alive()
+        blocker.rollback()
+        waiting.join(timeout=30)
+        errors = app.logged_errors()
+    assert meanwhile.status == 200 and still_waiting
+    assert answered_in < 1.0, f"the page waited {answered_in:.2f} s for the held request"
+    assert [answer.status for answer in held] == [200] and replies_in(held[0]), errors[:5]
+    assert stored_sids(sessions) == Counter([form["MessageSid"]])
 
 
 # -- the database goes away ---------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
 from bot.engine import Engine, InboundMessage
-from bot.flood import flood_limit
+from bot.flood import Admission, MemoryWithoutTimers, flood_limit
 from console import create_app
 from servicing.config import Settings
 from servicing.conversations import is_opted_out
@@ -112,6 +112,26 @@ def test_counting_messages_on_memory_starts_no_thread(
 
     assert started == []
     assert inbound_count(sessions, FLOODER) == 5
+
+
+def test_threads_counting_one_sender_at_once_on_memory_answer_the_limit_and_warn_once(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a gunicorn worker answers on several threads (gunicorn.conf.py); the sweep of expired counts runs on every
+    # count here, between the threads' counts, as it does once a second in production
+    monkeypatch.setattr(MemoryWithoutTimers, "EXPIRE_EVERY", 0.0)
+    flood = flood_limit(dataclasses.replace(settings, flood_limit="5/second", redis_url=None))
+    for sender in ("+15557770101", "+15557770102", "+15557770103"):
+        flood.admit("sms", f"{sender}-other")  # another sender's counts, which every sweep walks
+        start = threading.Barrier(12)
+
+        def count(sender: str = sender, start: threading.Barrier = start) -> Admission:
+            start.wait()
+            return flood.admit("sms", sender)
+
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            admissions = Counter(pool.map(lambda _n: count(), range(12)))
+        assert admissions == {Admission.ANSWER: 5, Admission.WARN: 1, Admission.IGNORE: 6}
 
 
 def test_stop_is_heard_from_a_flooding_sms_sender(
