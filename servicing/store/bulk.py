@@ -12,6 +12,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import (
     Date,
     DateTime,
+    String,
     Table,
     any_,
     bindparam,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
@@ -45,7 +47,13 @@ def among(session: Session, column: Any, values: Iterable[Any]) -> Any:
     values, tens of milliseconds of Python per statement: most of outreach's time at scale). SQLite: `IN`.
     """
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+        values = list(values)
+        if values and all(type(value) is int for value in values):
+            # psycopg writes a list element by element in Python, after looking through it for the narrowest
+            # integer type (9 ms for 5,000 ids); the array's text is written by str.join and read by the server
+            written = "{" + ",".join(map(str, values)) + "}"
+            return column == any_(sql_cast(bindparam(None, written, type_=String()), ARRAY(column.type)))
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
     return column.in_(values)
 
 

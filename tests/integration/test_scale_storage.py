@@ -83,6 +83,9 @@ def test_a_chunk_of_values_selects_the_same_rows_as_an_in_list(sessions: session
             numbers[:5]
         )
         assert session.scalars(select(Loan.id).where(among(session, Loan.id, []))).all() == []
+        # ids (PostgreSQL: written as one array's text) in any order, with one that no loan has
+        unsorted = [10**9, *sorted(found, reverse=True)]
+        assert set(session.scalars(select(Loan.id).where(among(session, Loan.id, unsorted)))) == found
 
 
 @pytest.mark.postgres
