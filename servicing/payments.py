@@ -234,7 +234,7 @@ def _latest_workouts(session: Session, loan_ids: Sequence[int], latest: dict[int
     for part in chunked(sorted(loan_ids)):
         query = (
             select(Workout.loan_id, func.max(Workout.starts_on))
-            .where(Workout.loan_id.in_(part), Workout.kind.in_(("deferral", "modification")))
+            .where(among(session, Workout.loan_id, part), Workout.kind.in_(("deferral", "modification")))
             .group_by(Workout.loan_id)
         )
         for loan_id, starts_on in session.execute(query):

@@ -191,7 +191,10 @@ def past_due_reminders(session: Session, day: date) -> list[Wanted]:
         select(loans.c.id, loans.c.borrower_id, loans.c.loan_number, loans.c.schedule_anchor, loans.c.next_due_date,
                loans.c.late_fee_grace_days)
         .where(loans.c.status == "active", loans.c.principal_balance > 0,
-               loans.c.days_past_due > loans.c.late_fee_grace_days, ~reminded_lately)
+               loans.c.days_past_due > loans.c.late_fee_grace_days, ~reminded_lately,
+               # implied by the days past due (grace >= 0): the delinquent loans are read through
+               # ix_loans_active_due, not every loan the accrual has just rewritten
+               loans.c.next_due_date < day)
     ).all()  # fmt: skip
     wanted = []
     for row in rows:

@@ -12,6 +12,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import (
     Date,
     DateTime,
+    Integer,
     Table,
     any_,
     bindparam,
@@ -24,7 +25,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert, UpdateBase
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from servicing.store.types import ColumnConverter, ScaledDecimal, UTCDateTime
 
@@ -45,8 +46,37 @@ def among(session: Session, column: Any, values: Iterable[Any]) -> Any:
     values, tens of milliseconds of Python per statement: most of outreach's time at scale). SQLite: `IN`.
     """
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+        values = list(values)
+        if values and all(type(value) is int for value in values):
+            return column == any_(bindparam(None, values, type_=_IntegerArray(column.type)))
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
     return column.in_(values)
+
+
+class _IntegerArray(TypeDecorator[list[int]]):
+    """A PostgreSQL array of integers sent as its text, `{1,2,3}`, which the server reads as the array itself.
+
+    psycopg writes a list element by element in Python, after looking through it for the narrowest integer type
+    (9 ms for 5,000 ids); `str.join` writes the same text at C speed. The text goes with no type of its own and
+    is cast where it is bound (`%(ids)s::INTEGER[]`), so the planner sees an array constant as before: an array
+    cast at run time instead (from varchar) is not folded, and was evaluated again for every row scanned.
+    """
+
+    impl = ARRAY(Integer)
+    cache_ok = True
+
+    def __init__(self, item_type: TypeEngine[int]) -> None:
+        super().__init__()
+        self.item_type = item_type
+        self.impl = ARRAY(item_type)
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[list[int] | None], str | None]:
+        """Return what writes the array's text (in place of the array type's own processor, which wants a list)."""
+
+        def write(value: list[int] | None) -> str | None:
+            return None if value is None else "{" + ",".join(map(str, value)) + "}"
+
+        return write
 
 
 def insert_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> None:

@@ -83,6 +83,21 @@ def test_a_30_day_delinquency_opens_one_early_intervention_task_with_day_36_and_
         assert again.delinquency_since == date(2026, 2, 1)
 
 
+def test_an_early_intervention_task_opens_on_the_very_day_the_delinquency_reaches_30_days(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        board(session)
+    eod(sessions, date(2026, 3, 2))  # 29 days after 2026-02-01
+    with sessions() as session:
+        assert session.scalars(select(Case).where(Case.kind == CaseKind.EARLY_INTERVENTION.value)).all() == []
+    eod(sessions, date(2026, 3, 3))  # day 30
+    with sessions() as session:
+        cases = session.scalars(select(Case).where(Case.kind == CaseKind.EARLY_INTERVENTION.value)).all()
+        # the delinquency's task, and the one for 2026-03-01 (fallen due meanwhile), both opened that day
+        assert [(c.opened_on, c.delinquency_since) for c in cases] == [(date(2026, 3, 3), date(2026, 2, 1))] * 2
+
+
 def test_running_end_of_day_again_for_the_same_date_changes_nothing(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
         board(session)

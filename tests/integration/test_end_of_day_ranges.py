@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 from datetime import date
 from pathlib import Path
@@ -107,3 +108,32 @@ def test_each_accrual_range_is_committed_on_its_own(sessions: sessionmaker[Sessi
     assert [accrued for accrued, _ in seen] == [3, 3, 1]
     assert [days for _, days in seen] == [16, 16, 16], "each range's loans are aged to the day once committed"
     assert run_business_day_in_ranges(sessions, DAY, "eod") is None, "a finished date is not run again"
+
+
+def test_the_garbage_collector_is_held_during_a_day_and_given_back_after_it_even_when_the_day_stops(
+    sessions: sessionmaker[Session],
+) -> None:
+    portfolio(sessions)
+    collecting: list[bool] = []
+
+    def stop_at_the_first(first_id: int, accrued: int) -> None:
+        collecting.append(gc.isenabled())
+        raise Stopped
+
+    assert gc.isenabled()
+    with pytest.raises(Stopped):
+        run_business_day_in_ranges(sessions, DAY, "eod", range_size=3, on_range=stop_at_the_first)
+    assert collecting == [False], "held while the day runs"
+    assert gc.isenabled(), "given back when the day stopped"
+    assert run_business_day_in_ranges(sessions, DAY, "eod", range_size=3) is not None
+    assert gc.isenabled(), "given back when the day finished"
+
+
+def test_a_caller_that_held_the_garbage_collector_still_holds_it_after_a_day(sessions: sessionmaker[Session]) -> None:
+    portfolio(sessions)
+    gc.disable()
+    try:
+        assert run_business_day_in_ranges(sessions, DAY, "eod") is not None
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -34,6 +34,7 @@ from servicing.store.models import (
     Case,
     CaseDeadline,
     ContactDecision,
+    Fee,
     Loan,
     Message,
     OutboxItem,
@@ -263,6 +264,22 @@ def test_a_past_due_reminder_goes_once_the_grace_period_has_ended(sessions: sess
     assert decisions(sessions, "past_due")[loan] == [("past_due", "queued", None, None)]
     [(_, body, _)] = [row for row in outbox_of(sessions, loan) if "reçu" in row[1]]
     assert "nous n'avons pas reçu le paiement dû le" in body and SERVICER_PHONE in body
+
+
+def test_without_a_grace_period_the_late_fee_and_the_past_due_reminder_come_the_day_after_the_due_date(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        loan = board_in(session, late_fee_grace_days="0")
+    age(sessions, DUE)
+    reach_out(sessions, DUE, datetime(2026, 2, 1, 17, 0, tzinfo=UTC))  # due today: not late yet
+    assert loan not in decisions(sessions, "past_due")
+    age(sessions, DUE + timedelta(days=1))
+    reach_out(sessions, DUE + timedelta(days=1), datetime(2026, 2, 2, 17, 0, tzinfo=UTC))
+    assert [kind for kind, *_ in decisions(sessions, "past_due")[loan]] == ["past_due"]
+    with sessions() as session:
+        charged = session.scalars(select(Fee.installment_due_date).join(Loan).where(Loan.loan_number == loan)).all()
+        assert charged == [DUE]
 
 
 def test_early_intervention_outreach_invites_the_borrower_and_is_recorded_on_the_open_task(
