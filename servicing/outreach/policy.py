@@ -398,15 +398,7 @@ def _open_conversations(
     ]  # fmt: skip
     statement = insert.on_conflict_do_nothing(index_elements=["channel", "address"])
     execute_many(session, ("outreach_conversation", tuple(rows[0])), statement, rows, tuple(rows[0]))
-    ids = {}
-    for part in chunked(sorted(address for _, address in new)):
-        opened = select(Conversation.channel, Conversation.address, Conversation.id).where(
-            among(session, Conversation.address, part)
-        )
-        for channel, address, conversation_id in session.execute(opened):
-            if (channel, address) in new:
-                ids[(channel, address)] = conversation_id
-    return ids
+    return _conversations_found(session, new, sorted(address for _, address in new))
 
 
 # PostgreSQL: every new conversation of a chunk in one statement (arrays unnested), those an inbound message
@@ -448,12 +440,20 @@ def _open_conversations_at_once(
         })  # fmt: skip
         ids.update({(channel, address): conversation_id for channel, address, conversation_id in opened})
     missing = sorted(address for key in new if key not in ids for address in key[1:])
-    for part in chunked(missing):
+    return ids | _conversations_found(session, new, missing)
+
+
+def _conversations_found(
+    session: Session, wanted: Mapping[tuple[str, str], object], addresses: Sequence[str]
+) -> dict[tuple[str, str], int]:
+    """Return the ids of the wanted (channel, address) conversations among those at these addresses."""
+    ids = {}
+    for part in chunked(addresses):
         found = select(Conversation.channel, Conversation.address, Conversation.id).where(
             among(session, Conversation.address, part)
         )
         for channel, address, conversation_id in session.execute(found):
-            if (channel, address) in new:
+            if (channel, address) in wanted:
                 ids[(channel, address)] = conversation_id
     return ids
 
