@@ -1,13 +1,14 @@
 """`loanline scheduler`: the daily jobs at their local times, one leader among any number of schedulers.
 
-The jobs (LOANLINE_SCHEDULE, default `eod=22:00,ach-export=17:00,partitions=03:00`, local times in
+The jobs (LOANLINE_SCHEDULE, default `eod=22:00,ach-export=17:00,partitions=03:00,receipts=03:30`, local times in
 LOANLINE_TIMEZONE on the business days of LOANLINE_COUNTRY):
 
 - `eod`: end of day through today (and any business date missed before it), with the day's letters, print
   batch, statements and outreach: exactly what `loanline eod` runs;
 - `ach-export`: the NACHA file of the debits effective on the next business day, into <documents>/ach/;
 - `partitions`: on PostgreSQL with partitioned tables, next months' partitions of the ledger and messages
-  (docs/operations.md); nothing otherwise.
+  (docs/operations.md); nothing otherwise;
+- `receipts`: the exactly-once keys of inbound messages older than 35 days are forgotten (docs/reliability.md).
 
 How leadership and exactly-once work: servicing/operations/scheduler.py and docs/operations.md.
 """
@@ -36,6 +37,7 @@ def daily_jobs(rt: Runtime) -> list[Job]:
         "eod": Job("eod", datetime.min.time(), lambda day: _end_of_day(rt, day), lambda day: _eod_done(rt, day)),
         "ach-export": Job("ach-export", datetime.min.time(), lambda _day: _ach_export(rt)),
         "partitions": Job("partitions", datetime.min.time(), lambda day: _partitions(rt, day)),
+        "receipts": Job("receipts", datetime.min.time(), lambda _day: _receipts(rt)),
     }
     return [Job(name, at, runners[name].run, runners[name].already_done) for name, at in rt.settings.schedule]
 
@@ -64,6 +66,14 @@ def _partitions(rt: Runtime, day: date) -> str:
 
     made = create_partitions_ahead(rt.engine, day)
     return f"partitions made: {', '.join(made) or 'none needed'}"
+
+
+def _receipts(rt: Runtime) -> str:
+    from servicing.conversations import RECEIPT_DAYS, forget_old_receipts
+
+    with rt.sessions.begin() as session:
+        forgotten = forget_old_receipts(session, datetime.now(UTC))
+    return f"receipts older than {RECEIPT_DAYS} days forgotten: {forgotten}"
 
 
 def run_scheduler(rt: Runtime, stop: threading.Event, tick_seconds: float = TICK_SECONDS) -> None:

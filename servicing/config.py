@@ -195,8 +195,8 @@ def _hours(environ: Mapping[str, str], name: str, default: str) -> tuple[time, t
     return start, end
 
 
-SCHEDULED_JOBS = ("eod", "ach-export", "partitions")
-DEFAULT_SCHEDULE = "eod=22:00,ach-export=17:00,partitions=03:00"
+SCHEDULED_JOBS = ("eod", "ach-export", "partitions", "receipts")
+DEFAULT_SCHEDULE = "eod=22:00,ach-export=17:00,partitions=03:00,receipts=03:30"
 
 
 def _schedule(raw: str) -> tuple[tuple[str, time], ...]:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, func, insert, select, text, update
+from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -264,6 +264,19 @@ def _insert_unless_seen(
 def storable_text(text: str) -> str:
     """Return text every database can store: NUL characters (refused by PostgreSQL) become U+FFFD."""
     return text.replace("\x00", "\ufffd")
+
+
+# How long a provider's id is kept to refuse a second delivery of its message: far past any provider's retries
+# (Twilio retries a webhook within minutes, Telegram keeps an unanswered update for 24 hours), then forgotten so
+# that the receipts stay small. The message itself, with its provider id, is kept as long as the messages are.
+RECEIPT_DAYS = 35
+
+
+def forget_old_receipts(session: Session, now: datetime, days: int = RECEIPT_DAYS) -> int:
+    """Delete the receipts of inbound messages received more than `days` days before `now`; return how many."""
+    before = now - timedelta(days=days)
+    result = session.execute(delete(_receipts).where(_receipts.c.received_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def first_receipt(session: Session, channel: str, provider_id: str, now: datetime) -> bool:

@@ -43,7 +43,7 @@ from servicing.store.db import IN_THIS_SCHEMA
 
 log = logging.getLogger(__name__)
 SCHEDULER_LOCK = 1_700_017  # the key of the scheduler's PostgreSQL advisory lock (outreach uses 1_300_013)
-EVERY_DAY_JOBS = frozenset({"partitions"})  # housekeeping that does not wait for a business day
+EVERY_DAY_JOBS = frozenset({"partitions", "receipts"})  # housekeeping that does not wait for a business day
 
 
 class Leadership(Protocol):
