@@ -81,8 +81,8 @@ _ENDING = _suffixes(_ENDINGS)
 _VERBAL = re.compile(f"(?<=[{_HANGUL}]{{2}})({'|'.join(sorted(_VERBAL_STEMS, key=len, reverse=True))})(?= |$)")
 _PARTICLE = _suffixes(_PARTICLES)
 # Prefixes glued to an Arabic word: the article and the conjunctions and prepositions before it
-# (الرصيد, والرصيد, بالرصيد: رصيد), when at least two letters are left.
-_GLUED = re.compile("(?<!\\S)(?:وال|بال|فال|كال|لل|ال)(?=[\u0621-\u064a]{2})")
+# (الرصيد, والرصيد, بالرصيد: رصيد), when at least two letters are left; للرصيد is made الرصيد first (_TO_THE).
+_GLUED = re.compile("(?<!\\S)(?:وال|بال|فال|كال|ال)(?=[\u0621-\u064a]{2})")
 # Scripts whose words carry endings glued on (Korean verb endings and particles, Arabic pronoun suffixes): an
 # unknown word there reads as the longest known word it begins with, of at least this many letters.
 _GLUED_ENDINGS = ((re.compile(f"^[{_HANGUL}]+$"), 2), (re.compile("^[\u0621-\u064a]+$"), 3))
