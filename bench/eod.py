@@ -15,13 +15,14 @@ UPDATE accruing interest and days past due over the same rows, measured in the s
 rolled back. Goal: under 3 s for 100,000 loans, outreach included.
 
     .venv/bin/python bench/eod.py [--loans N] [--postgres URL] [--no-sqlite] [--keep NAME | --reuse NAME]
-                                  [--profile FILE] [--statements N]
+                                  [--profile FILE] [--statements N] [--connections N]
 
 PostgreSQL: `--keep NAME` boards the portfolio into database NAME and keeps it, prepared but with no day
 run, then measures on a copy of it; `--reuse NAME` skips the set-up and measures on a fresh copy of NAME
 (migrated to this tree's head first), so that two trees or two runs measure the same portfolio, and a
 million loans need boarding once. `--profile FILE` writes a cProfile of the steady day; `--statements N`
-prints the N SQL statements that took the most time in the steady day.
+prints the N SQL statements that took the most time in the steady day; `--connections N` accrues on N
+PostgreSQL connections at once (end of day's default, LOANLINE_EOD_CONNECTIONS, is 2; 1 is the accrual as before).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from measure import (
 from portfolio import TODAY, write_loan_file, write_payment_file
 from sqlalchemy import Date, DateTime, bindparam, event, text
 
-from servicing.eod import DayResult, run_business_day_in_ranges, without_jit
+from servicing.eod import EOD_CONNECTIONS, DayResult, run_business_day_in_ranges, without_jit
 from servicing.outreach.reminders import Outreach
 from servicing.rules.contact import DEFAULT_RULES
 
@@ -123,10 +124,10 @@ def prepare(db: Database, label: str, loans: int, folder: Path) -> dict[str, flo
     }
 
 
-def measure_days(db: Database, label: str, loans: int, *, profile: str | None = None, statements: int = 0
-                 ) -> dict[str, float]:  # fmt: skip
+def measure_days(db: Database, label: str, loans: int, *, profile: str | None = None, statements: int = 0,
+                 connections: int = EOD_CONNECTIONS) -> dict[str, float]:  # fmt: skip
     """Time the first day, the floor (rolled back) and then the steady day; print and return the figures."""
-    first, first_result = run_day(db, FIRST_DAY)
+    first, first_result = run_day(db, FIRST_DAY, connections)
     print(f"  {label} first day done in {first:.2f} s (load average {load_average()})", flush=True)
     dialect = db.engine.dialect.name
     with db.sessions() as session, session.begin():
@@ -136,7 +137,7 @@ def measure_days(db: Database, label: str, loans: int, *, profile: str | None = 
         floor = elapsed()
         session.rollback()
     with statement_times(db, statements) as timed, profiled(profile):
-        seconds, result = run_day(db, DAY)
+        seconds, result = run_day(db, DAY, connections)
     print_statements(label, timed, statements)
     print(f"  {label} floor: one set-based UPDATE over {loans:,} loans {floor:.3f} s "
           f"(load average {load_average()})")  # fmt: skip
@@ -208,19 +209,20 @@ def print_statements(label: str, timed: dict[str, list[float]], wanted: int) -> 
         print(f"    {label} SQL {seconds:7.3f} s {int(count):6,}x {statement[:300]}")
 
 
-def run_day(db: Database, day: date) -> tuple[float, DayResult]:
+def run_day(db: Database, day: date, connections: int = EOD_CONNECTIONS) -> tuple[float, DayResult]:
     """Run end of day for one date with its outreach, as `run_eod` does (in loan id ranges); return the
     seconds it all took and what end of day did (the outreach's seconds and decisions among it)."""
     outreach = Outreach(DEFAULT_RULES, datetime.combine(day, time(23, 0), tzinfo=ZoneInfo("America/New_York")),
                         "Bench Servicing", "+1 800 555 0100")  # fmt: skip
     with stopwatch() as elapsed:
-        result = run_business_day_in_ranges(db.sessions, day, "eod", outreach=outreach)
+        result = run_business_day_in_ranges(db.sessions, day, "eod", outreach=outreach, connections=connections)
     assert result is not None
     return elapsed(), result
 
 
 def run(loans: int, postgres: str | None, *, sqlite: bool = True, keep: str | None = None,
-        reuse: str | None = None, profile: str | None = None, statements: int = 0) -> Figures:  # fmt: skip
+        reuse: str | None = None, profile: str | None = None, statements: int = 0,
+        connections: int = EOD_CONNECTIONS) -> Figures:  # fmt: skip
     """Run the benchmark on SQLite (unless told not to), then on PostgreSQL when a URL is given (on a kept or
     reused portfolio when told)."""
     figures = Figures("eod")
@@ -230,7 +232,9 @@ def run(loans: int, postgres: str | None, *, sqlite: bool = True, keep: str | No
             db = fresh_sqlite(folder)
             try:
                 figures.values.update(prepare(db, "sqlite", loans, folder))
-                figures.values.update(measure_days(db, "sqlite", loans, profile=profile, statements=statements))
+                figures.values.update(
+                    measure_days(db, "sqlite", loans, profile=profile, statements=statements, connections=connections)
+                )
             finally:
                 db.engine.dispose()
             (folder / "loanline.db").unlink()
@@ -243,12 +247,16 @@ def run(loans: int, postgres: str | None, *, sqlite: bool = True, keep: str | No
             with postgres_database(postgres, f"{template}_run", template=template) as pg:
                 with pg.engine.begin() as connection:
                     connection.exec_driver_sql("ANALYZE")
-                measured = measure_days(pg, "postgresql", loans, profile=profile, statements=statements)
+                measured = measure_days(
+                    pg, "postgresql", loans, profile=profile, statements=statements, connections=connections
+                )
                 figures.values.update(measured)
         elif postgres:
             with postgres_schema(postgres) as pg:
                 figures.values.update(prepare(pg, "postgresql", loans, folder))
-                measured = measure_days(pg, "postgresql", loans, profile=profile, statements=statements)
+                measured = measure_days(
+                    pg, "postgresql", loans, profile=profile, statements=statements, connections=connections
+                )
                 figures.values.update(measured)
     figures.values["load_average"] = load_average()
     return figures
@@ -264,11 +272,24 @@ def main() -> None:
     parser.add_argument("--reuse", metavar="NAME", help="PostgreSQL: measure on a copy of database NAME, kept before")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the steady day to FILE")
     parser.add_argument("--statements", type=int, default=0, metavar="N", help="print the steady day's N slowest SQL")
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=EOD_CONNECTIONS,
+        metavar="N",
+        help=f"PostgreSQL: accrue on N connections at once (default {EOD_CONNECTIONS}, as end of day)",
+    )
     args = parser.parse_args()
     if args.keep and args.reuse:
         parser.error("--keep and --reuse exclude each other")
     header("eod", args.loans)
-    options = {"keep": args.keep, "reuse": args.reuse, "profile": args.profile, "statements": args.statements}
+    options = {
+        "keep": args.keep,
+        "reuse": args.reuse,
+        "profile": args.profile,
+        "statements": args.statements,
+        "connections": args.connections,
+    }
     run(args.loans, args.postgres, sqlite=not args.no_sqlite, **options).finish()
 
 

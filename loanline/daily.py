@@ -33,7 +33,8 @@ def run_end_of_day(rt: Runtime, through: date, on_day: Callable[[DayResult], Non
                    escrow_policy=settings.escrow_policy(), letters=Correspondence.from_settings(settings),
                    statements=StatementOptions.from_settings(settings, actor="eod"),
                    delivery=DeliveryPlace(settings.documents_dir, settings.country),
-                   statement_workers=os.cpu_count() or 1, outreach=outreach)  # fmt: skip
+                   statement_workers=os.cpu_count() or 1, outreach=outreach,
+                   connections=settings.eod_connections)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -86,6 +87,9 @@ EARLY_INTERVENTION_AT_DAYS = 30
 STATEMENTS_FOR_WORKERS = 200  # fewer statements than this are made in this process: starting workers costs more
 SHORTEST_MONTH_DAYS = 28  # consecutive monthly due dates are never closer than this
 ACCRUAL_RANGE = 100_000  # loan ids per transaction of the accrual (run_business_day_in_ranges)
+# PostgreSQL: accrual ranges run this many at once, each on its own connection (LOANLINE_EOD_CONNECTIONS); the
+# accrual is the database's work on every loan, and one connection keeps one of the server's cores busy.
+EOD_CONNECTIONS = 2
 loans = cast(Table, Loan.__table__)
 scheduled = cast(Table, ScheduledPayment.__table__)
 escrow_items = cast(Table, EscrowItem.__table__)
@@ -149,6 +153,7 @@ def run_eod(
     delivery: DeliveryPlace | None = None,
     statement_workers: int = 1,
     outreach: Outreach | None = None,
+    connections: int = EOD_CONNECTIONS,
 ) -> EodReport:
     """Run end of day for every business date not yet run up to `through`, each in loan id ranges.
 
@@ -163,7 +168,8 @@ def run_eod(
     statement day whose run stopped before its statements were made is made up by the next run
     (see `statements_due`).
     With `outreach` (the contact rules and the moment end of day runs) the last date's reminders and outreach
-    are queued: a run catching up missed dates sends nothing for the dates behind it.
+    are queued: a run catching up missed dates sends nothing for the dates behind it. On PostgreSQL the accrual
+    runs on up to `connections` connections at once (`accrue_ranges`).
     """
     report = EodReport()
     with sessions() as session:
@@ -172,7 +178,8 @@ def run_eod(
         started = time.perf_counter()
         reach_out = outreach if day == days[-1] else None
         ran = run_business_day_in_ranges(
-            sessions, day, actor, escrow_policy, letters=letters, delivery=delivery, outreach=reach_out
+            sessions, day, actor, escrow_policy, letters=letters, delivery=delivery, outreach=reach_out,
+            connections=connections,
         )
         if ran is None:  # another run finished this date meanwhile
             continue
@@ -220,13 +227,16 @@ def run_business_day_in_ranges(
     outreach: Outreach | None = None,
     range_size: int = ACCRUAL_RANGE,
     on_range: Callable[[int, int], None] | None = None,
+    connections: int = EOD_CONNECTIONS,
 ) -> DayResult | None:
     """Run one business date in transactions of bounded size; None when that date had already finished.
 
     1. the day's payments and fees (`pay_and_charge`: drafts settled, scheduled payments, promises, late fees),
        with the date's row in `business_days`, unfinished (`finished_at` empty), in one transaction;
     2. the accrual and days past due, `range_size` loan ids per transaction (`on_range(first id, loans)`
-       after each commit), the last range open-ended so that a loan boarded meanwhile is accrued too;
+       after each commit, in the order of the ranges), the last range open-ended so that a loan boarded
+       meanwhile is accrued too; on PostgreSQL `connections` ranges at once, each on its own connection
+       (`accrue_ranges`);
     3. the rest of the day (`after_accrual`) and `finished_at`, in one transaction.
 
     A crash leaves the date finished, or unfinished after step 1, or with nothing of it. Run again, the
@@ -250,14 +260,9 @@ def run_business_day_in_ranges(
         with sessions() as session:
             first, last = session.execute(select(func.min(loans.c.id), func.max(loans.c.id))).one()
         starts = list(range(first, last + 1, range_size)) if first is not None else [0]
-        for number, start in enumerate(starts):
-            stop = None if number == len(starts) - 1 else start + range_size
-            with sessions() as session, session.begin():
-                without_jit(session)
-                accrued = accrue_and_age(session, day, (start, stop))
-            result.loans_accrued += accrued
-            if on_range is not None:
-                on_range(start, accrued)
+        ranges = [(start, None if number == len(starts) - 1 else start + range_size)
+                  for number, start in enumerate(starts)]  # fmt: skip
+        result.loans_accrued += accrue_ranges(sessions, day, ranges, connections, on_range)
         with sessions() as session, session.begin():
             without_jit(session)
             marker = _day_marker(session, day)
@@ -268,6 +273,50 @@ def run_business_day_in_ranges(
             marker.finished_at = utcnow()
             marker.loans_processed = result.loans_accrued
         return result
+
+
+def accrue_ranges(
+    sessions: sessionmaker[Session],
+    day: date,
+    ranges: Sequence[tuple[int, int | None]],
+    connections: int = EOD_CONNECTIONS,
+    on_range: Callable[[int, int], None] | None = None,
+) -> int:
+    """Accrue and age each range of loan ids in a transaction of its own; return how many loans were accrued.
+
+    On PostgreSQL up to `connections` ranges run at once, each on a connection of its own (threads that wait for
+    the server), so the accrual keeps as many of the server's cores busy; SQLite has one writer, so one at a time.
+    `on_range(first id, loans)` is called in this thread, in the order of the ranges, once each has committed.
+    When a range fails (or `on_range` raises), no range is started after it, those under way finish, and the
+    error is raised: every range either committed or did nothing, and running the accrual again is harmless.
+    """
+
+    def accrue(first: int, stop: int | None) -> int:
+        with sessions() as session, session.begin():
+            without_jit(session)
+            return accrue_and_age(session, day, (first, stop))
+
+    if sessions.kw["bind"].dialect.name != "postgresql" or connections <= 1:
+        return _count_accrued(((first, accrue(first, stop)) for first, stop in ranges), on_range)
+    with ThreadPoolExecutor(max_workers=connections, thread_name_prefix="accrual") as pool:
+        running: list[Future[int]] = [pool.submit(accrue, first, stop) for first, stop in ranges]
+        try:
+            committed = ((first, future.result()) for (first, _), future in zip(ranges, running, strict=True))
+            return _count_accrued(committed, on_range)
+        except BaseException:
+            for future in running:  # none started after the failure; those under way finish as the pool closes
+                future.cancel()
+            raise
+
+
+def _count_accrued(committed: Iterator[tuple[int, int]], on_range: Callable[[int, int], None] | None) -> int:
+    """Add up the loans of each committed range, telling `on_range` of each in turn."""
+    accrued = 0
+    for first, loans_accrued in committed:
+        accrued += loans_accrued
+        if on_range is not None:
+            on_range(first, loans_accrued)
+    return accrued
 
 
 @contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import shutil
+import threading
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from servicing.eod import run_business_day_in_ranges, run_eod
+from servicing.config import Settings
+from servicing.eod import EOD_CONNECTIONS, accrue_ranges, run_business_day_in_ranges, run_eod
+from servicing.errors import InvalidInput
 from servicing.store.accounts import business_date
 from servicing.store.db import make_engine, make_session_factory
 from servicing.store.models import BusinessDay, Fee, LedgerEntry, Loan
@@ -137,3 +140,61 @@ def test_a_caller_that_held_the_garbage_collector_still_holds_it_after_a_day(ses
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def _held_range(sessions: sessionmaker[Session], connections: int) -> tuple[list[int], list[int], list[int]]:
+    """Accrue two ranges while another transaction holds a row lock on the first range's first loan; return the
+    days past due of the second range's loans before, and seen while the lock was held, and every loan's after."""
+    with sessions() as session:
+        ids = [*session.scalars(select(Loan.id).order_by(Loan.id))]
+        before = [*session.scalars(select(Loan.days_past_due).where(Loan.id >= ids[3]).order_by(Loan.id))]
+    ranges = [(ids[0], ids[3]), (ids[3], None)]
+    with sessions() as holder, holder.begin():
+        holder.scalar(select(Loan.id).where(Loan.id == ids[0]).with_for_update())
+        accrual = threading.Thread(target=accrue_ranges, args=(sessions, DAY, ranges, connections))
+        accrual.start()
+        accrual.join(timeout=2)  # the first range waits for the lock; the second may go on without it
+        with sessions() as other:
+            meanwhile = [*other.scalars(select(Loan.days_past_due).where(Loan.id >= ids[3]).order_by(Loan.id))]
+    accrual.join(timeout=30)
+    assert not accrual.is_alive()
+    with sessions() as other:
+        after = [*other.scalars(select(Loan.days_past_due).order_by(Loan.id))]
+    return before, meanwhile, after
+
+
+def test_on_postgresql_accrual_ranges_run_on_two_connections_at_once(sessions: sessionmaker[Session]) -> None:
+    if sessions.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer: its ranges run one at a time")
+    portfolio(sessions)
+
+    before, meanwhile, after = _held_range(sessions, connections=2)
+
+    assert before != meanwhile
+    assert meanwhile == [16] * (LOANS - 3), "the second range committed while the first waited"
+    assert after == [16] * LOANS, "then the first range finished too"
+
+
+def test_on_one_connection_accrual_ranges_run_one_after_the_other(sessions: sessionmaker[Session]) -> None:
+    if sessions.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("a row lock held by another transaction is a PostgreSQL matter")
+    portfolio(sessions)
+
+    before, meanwhile, after = _held_range(sessions, connections=1)
+
+    assert meanwhile == before, "the second range waits for the first"
+    assert after == [16] * LOANS
+
+
+@pytest.mark.parametrize(("given", "connections"), [(None, EOD_CONNECTIONS), ("4", 4), ("1", 1)])
+def test_the_accrual_takes_its_connections_from_loanline_eod_connections(
+    tmp_path: Path, given: str | None, connections: int
+) -> None:
+    environ = {"LOANLINE_INSTANCE_PATH": str(tmp_path), **({"LOANLINE_EOD_CONNECTIONS": given} if given else {})}
+    assert Settings.from_env(environ).eod_connections == connections
+
+
+@pytest.mark.parametrize("given", ["0", "two", "33"])
+def test_a_wrong_number_of_eod_connections_is_refused_by_name(tmp_path: Path, given: str) -> None:
+    with pytest.raises(InvalidInput, match="LOANLINE_EOD_CONNECTIONS"):
+        Settings.from_env({"LOANLINE_INSTANCE_PATH": str(tmp_path), "LOANLINE_EOD_CONNECTIONS": given})
