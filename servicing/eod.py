@@ -39,7 +39,22 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import Date, Table, and_, bindparam, exists, func, literal, or_, select, text, update
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.ach.origination import settle_drafts
@@ -68,6 +83,7 @@ from servicing.rules.schedule import due_dates_between
 from servicing.store.accounts import business_date, ledger_row, load_accounts, save_accounts
 from servicing.store.bulk import execute_many, insert_rows
 from servicing.store.models import (
+    LATE_FEE_FROM,
     BusinessDay,
     Case,
     CaseDeadline,
@@ -178,7 +194,13 @@ def run_eod(
         started = time.perf_counter()
         reach_out = outreach if day == days[-1] else None
         ran = run_business_day_in_ranges(
-            sessions, day, actor, escrow_policy, letters=letters, delivery=delivery, outreach=reach_out,
+            sessions,
+            day,
+            actor,
+            escrow_policy,
+            letters=letters,
+            delivery=delivery,
+            outreach=reach_out,
             connections=connections,
         )
         if ran is None:  # another run finished this date meanwhile
@@ -481,16 +503,19 @@ def assess_late_fees(session: Session, day: date, actor: str) -> int:
         loans.c.next_due_date > loans.c.late_fee_through,
         days_late > loans.c.late_fee_grace_days + SHORTEST_MONTH_DAYS,
     )
-    candidates = session.scalars(
-        select(loans.c.loan_number).where(
-            loans.c.status == "active",
-            loans.c.next_due_date < day,  # implied by past_grace (grace >= 0): read from ix_loans_active_due
-            or_(loans.c.late_fee_rate > 0, loans.c.late_fee_amount > 0),
-            past_grace,
-            may_owe_a_new_fee,
-            ~_kept_workout(day),
-        )
-    ).all()
+    conditions = [
+        loans.c.status == "active",
+        loans.c.next_due_date < day,  # implied by past_grace (grace >= 0): read from ix_loans_active_due
+        or_(loans.c.late_fee_rate > 0, loans.c.late_fee_amount > 0),
+        past_grace,
+        may_owe_a_new_fee,
+        ~_kept_workout(day),
+    ]
+    if dialect == "postgresql":  # the same loans, found by the first day each may owe a fee (ix_loans_late_fee_from)
+        zero, active = literal_column("0", Integer()), literal_column("'active'", String())
+        conditions[:3] = [LATE_FEE_FROM < day, loans.c.status == active,  # noqa: SIM300 (an SQL expression)
+                          or_(loans.c.late_fee_rate > zero, loans.c.late_fee_amount > zero)]  # fmt: skip
+    candidates = session.scalars(select(loans.c.loan_number).where(*conditions)).all()
     if not candidates:
         return 0
     accounts = load_accounts(session, candidates, for_update=True)

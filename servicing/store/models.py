@@ -17,8 +17,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    case,
     event,
     false,
+    literal_column,
+    or_,
     text,
     true,
 )
@@ -992,3 +995,20 @@ SCALE_INDEXES = (
     # outreach's confirmations of the payments received in the last days (migration 0026)
     _partial("ix_payments_posted_received", Payment.received_on, where="status = 'posted'"),
 )
+
+# The first day a loan may owe a late fee: its oldest unpaid installment's due date plus the grace period, and 28
+# days more (the shortest month) once that installment was charged, when only the next one can be owed for. End of
+# day's late fees read the loans whose day has come (`assess_late_fees`) from this index, on PostgreSQL, instead of
+# every delinquent loan (migration 0027, which writes the same expression). The literals are written in the SQL,
+# so the query's expression is the index's.
+LATE_FEE_FROM = (
+    Loan.next_due_date
+    + Loan.late_fee_grace_days
+    + case(
+        (or_(Loan.late_fee_through.is_(None), Loan.next_due_date > Loan.late_fee_through), literal_column("0")),
+        else_=literal_column("28"),
+    )
+)
+# Indexes only the migrations declare, which Alembic's comparison cannot reflect: PostgreSQL's on LATE_FEE_FROM
+# (migration 0027: an expression, partial, on one dialect).
+MIGRATION_ONLY_INDEXES = frozenset({"ix_loans_late_fee_from"})

@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from servicing.store.models import MIGRATION_ONLY_INDEXES
+
 # (FTS5 table, the table it indexes, the indexed column, the tokenizer)
 SQLITE_FTS = (
     # names and emails, folded: any run of 3 characters matches, in any script (a trigram index)
@@ -24,8 +26,9 @@ SQLITE_FTS = (
 
 
 def is_search_object(_object: Any, name: str | None, type_: str, _reflected: bool, _compare_to: Any) -> bool:
-    """Tell Alembic's comparison to include an object unless it is a search index (`include_object`)."""
-    return not (name or "").startswith("search_")
+    """Tell Alembic's comparison to include an object unless it is a search index, or another index only the
+    migrations declare (`include_object`; `MIGRATION_ONLY_INDEXES`)."""
+    return not ((name or "").startswith("search_") or name in MIGRATION_ONLY_INDEXES)
 
 
 def create_sqlite_search(connection: Connection) -> None:

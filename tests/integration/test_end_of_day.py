@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal as D
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.cases import CaseKind, open_case
@@ -196,3 +197,32 @@ def test_a_payoff_request_not_answered_in_seven_business_days_is_overdue(
     eod(sessions, date(2026, 2, 12))
     with sessions() as session:
         assert session.scalar(select(Case.overdue).where(Case.reference == reference))
+
+
+def test_on_postgresql_the_late_fees_are_looked_for_through_the_index_of_the_first_day_a_fee_may_be_owed(
+    sessions: sessionmaker[Session],
+) -> None:
+    if sessions.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("ix_loans_late_fee_from is PostgreSQL's (migration 0027)")
+    with sessions.begin() as session:
+        for _ in range(3):
+            board(session)
+    engine = sessions.kw["bind"]
+    seen: list[tuple[str, Any]] = []
+
+    def keep_the_candidates_query(_c: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.startswith("SELECT loans.loan_number") and "late_fee_through" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", keep_the_candidates_query)
+    try:
+        eod(sessions, date(2026, 2, 17))
+    finally:
+        event.remove(engine, "before_cursor_execute", keep_the_candidates_query)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Fee)) == 3, "the fees are charged as before"
+        statement, parameters = seen[0]
+        cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(row[0] for row in cursor.execute("EXPLAIN " + statement, parameters))
+    assert "ix_loans_late_fee_from" in plan, plan
