@@ -15,14 +15,16 @@ UPDATE accruing interest and days past due over the same rows, measured in the s
 rolled back. Goal: under 3 s for 100,000 loans, outreach included.
 
     .venv/bin/python bench/eod.py [--loans N] [--postgres URL] [--no-sqlite] [--keep NAME | --reuse NAME]
-                                  [--profile FILE] [--statements N] [--connections N]
+                                  [--profile FILE] [--statements N] [--connections N] [--vacuum]
 
 PostgreSQL: `--keep NAME` boards the portfolio into database NAME and keeps it, prepared but with no day
 run, then measures on a copy of it; `--reuse NAME` skips the set-up and measures on a fresh copy of NAME
 (migrated to this tree's head first), so that two trees or two runs measure the same portfolio, and a
 million loans need boarding once. `--profile FILE` writes a cProfile of the steady day; `--statements N`
 prints the N SQL statements that took the most time in the steady day; `--connections N` accrues on N
-PostgreSQL connections at once (end of day's default, LOANLINE_EOD_CONNECTIONS, is 2; 1 is the accrual as before).
+PostgreSQL connections at once (end of day's default, LOANLINE_EOD_CONNECTIONS, is 2; 1 is the accrual as before);
+`--vacuum` runs `VACUUM (ANALYZE)` between the two days, untimed, as autovacuum would between two nightly runs (this
+machine's PostgreSQL runs with autovacuum off, so without it the steady day reads what the first day left dead).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from time import perf_counter
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from measure import (
@@ -125,11 +128,19 @@ def prepare(db: Database, label: str, loans: int, folder: Path) -> dict[str, flo
 
 
 def measure_days(db: Database, label: str, loans: int, *, profile: str | None = None, statements: int = 0,
-                 connections: int = EOD_CONNECTIONS) -> dict[str, float]:  # fmt: skip
-    """Time the first day, the floor (rolled back) and then the steady day; print and return the figures."""
+                 connections: int = EOD_CONNECTIONS, vacuum: bool = False) -> dict[str, float]:  # fmt: skip
+    """Time the first day, the floor (rolled back) and then the steady day; print and return the figures.
+
+    With `vacuum` (PostgreSQL), `VACUUM (ANALYZE)` runs after the first day, untimed: what autovacuum does between
+    two nightly runs on a production server (this machine's server runs with autovacuum off).
+    """
     first, first_result = run_day(db, FIRST_DAY, connections)
     print(f"  {label} first day done in {first:.2f} s (load average {load_average()})", flush=True)
     dialect = db.engine.dialect.name
+    if vacuum and dialect == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection, stopwatch() as took:
+            connection.exec_driver_sql("VACUUM (ANALYZE)")
+        print(f"  {label} VACUUM (ANALYZE) after the first day, untimed: {took():.1f} s", flush=True)
     with db.sessions() as session, session.begin():
         without_jit(session)  # as end of day runs its statements
         with stopwatch() as elapsed:
@@ -222,19 +233,18 @@ def run_day(db: Database, day: date, connections: int = EOD_CONNECTIONS) -> tupl
 
 def run(loans: int, postgres: str | None, *, sqlite: bool = True, keep: str | None = None,
         reuse: str | None = None, profile: str | None = None, statements: int = 0,
-        connections: int = EOD_CONNECTIONS) -> Figures:  # fmt: skip
+        connections: int = EOD_CONNECTIONS, vacuum: bool = False) -> Figures:  # fmt: skip
     """Run the benchmark on SQLite (unless told not to), then on PostgreSQL when a URL is given (on a kept or
     reused portfolio when told)."""
     figures = Figures("eod")
+    how: dict[str, Any] = {"profile": profile, "statements": statements, "connections": connections, "vacuum": vacuum}
     with tempfile.TemporaryDirectory(prefix="loanline-bench-") as name:
         folder = Path(name)
         if sqlite:
             db = fresh_sqlite(folder)
             try:
                 figures.values.update(prepare(db, "sqlite", loans, folder))
-                figures.values.update(
-                    measure_days(db, "sqlite", loans, profile=profile, statements=statements, connections=connections)
-                )
+                figures.values.update(measure_days(db, "sqlite", loans, **how))
             finally:
                 db.engine.dispose()
             (folder / "loanline.db").unlink()
@@ -247,16 +257,12 @@ def run(loans: int, postgres: str | None, *, sqlite: bool = True, keep: str | No
             with postgres_database(postgres, f"{template}_run", template=template) as pg:
                 with pg.engine.begin() as connection:
                     connection.exec_driver_sql("ANALYZE")
-                measured = measure_days(
-                    pg, "postgresql", loans, profile=profile, statements=statements, connections=connections
-                )
+                measured = measure_days(pg, "postgresql", loans, **how)
                 figures.values.update(measured)
         elif postgres:
             with postgres_schema(postgres) as pg:
                 figures.values.update(prepare(pg, "postgresql", loans, folder))
-                measured = measure_days(
-                    pg, "postgresql", loans, profile=profile, statements=statements, connections=connections
-                )
+                measured = measure_days(pg, "postgresql", loans, **how)
                 figures.values.update(measured)
     figures.values["load_average"] = load_average()
     return figures
@@ -272,6 +278,7 @@ def main() -> None:
     parser.add_argument("--reuse", metavar="NAME", help="PostgreSQL: measure on a copy of database NAME, kept before")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the steady day to FILE")
     parser.add_argument("--statements", type=int, default=0, metavar="N", help="print the steady day's N slowest SQL")
+    parser.add_argument("--vacuum", action="store_true", help="PostgreSQL: VACUUM (ANALYZE) between the two days")
     parser.add_argument(
         "--connections",
         type=int,
@@ -289,6 +296,7 @@ def main() -> None:
         "profile": args.profile,
         "statements": args.statements,
         "connections": args.connections,
+        "vacuum": args.vacuum,
     }
     run(args.loans, args.postgres, sqlite=not args.no_sqlite, **options).finish()
 

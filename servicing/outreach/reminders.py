@@ -24,14 +24,17 @@ the borrower asks the bot for them after verifying.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Date, String, Table, exists, func, literal, select
+from sqlalchemy import Date, String, Table, exists, func, literal, select, text
 from sqlalchemy import cast as sql_cast
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from servicing.audit import record_audit
@@ -108,13 +111,14 @@ def queue_outreach(session: Session, day: date, outreach: Outreach) -> OutreachR
     """
     rules = outreach.rules
     take_outreach_turn(session)
-    wanted = [
-        *early_intervention_outreach(session, day),
-        *broken_promise_follow_ups(session, day),
-        *past_due_reminders(session, day),
-        *payment_reminders(session, day, rules.reminder_days_before_due),
-        *payment_confirmations(session, day),
-    ]
+    with _found_apart(session, (past_due_reminders, payment_confirmations), day) as (past_due, confirmations):
+        wanted = [  # in this order; past-due reminders and confirmations are found meanwhile
+            *early_intervention_outreach(session, day),
+            *broken_promise_follow_ups(session, day),
+            *past_due.result(),
+            *payment_reminders(session, day, rules.reminder_days_before_due),
+            *confirmations.result(),
+        ]
     recorded = decide_and_queue(session, wanted, renderer(outreach), day=day, now=outreach.now, rules=rules)
     record_live_contact_attempts(session, recorded)
     result = OutreachResult()
@@ -122,6 +126,38 @@ def queue_outreach(session: Session, day: date, outreach: Outreach) -> OutreachR
         result.statuses[r.decided.verdict.status.value] += 1
         result.kinds[r.decided.wanted.kind.value] += 1
     return result
+
+
+Finder = Callable[[Session, date], list[Wanted]]
+Found = tuple[Future[list[Wanted]], ...]
+
+
+@contextmanager
+def _found_apart(session: Session, finders: tuple[Finder, Finder], day: date) -> Iterator[Found]:
+    """Find these occasions while the caller finds the others: on PostgreSQL each on a connection of its own, at once.
+
+    Only for finders that read what the caller's transaction has not written: committed payments, loans as the
+    accrual left them, and decisions, which only an outreach turn writes (and the caller holds the turn, so none
+    is committed meanwhile). They then see what the caller's transaction would. SQLite, or a session bound to one
+    connection: in the caller's session, one after the other.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql" or not isinstance(bind, Engine):
+        done = []
+        for find in finders:
+            future: Future[list[Wanted]] = Future()
+            future.set_result(find(session, day))
+            done.append(future)
+        yield tuple(done)
+        return
+
+    def apart(find: Finder) -> list[Wanted]:
+        with Session(bind=bind) as other, other.begin():
+            other.execute(text("SET LOCAL jit = off"))  # as end of day's own transactions (servicing.eod.without_jit)
+            return find(other, day)
+
+    with ThreadPoolExecutor(max_workers=len(finders), thread_name_prefix="outreach") as pool:
+        yield tuple(pool.submit(apart, find) for find in finders)
 
 
 # -- the occasions -------------------------------------------------------------------------------------------
