@@ -56,7 +56,7 @@ from measure import (
 from portfolio import TODAY, write_loan_file, write_payment_file
 from sqlalchemy import Date, DateTime, bindparam, event, text
 
-from servicing.eod import EOD_CONNECTIONS, DayResult, run_business_day_in_ranges, without_jit
+from servicing.eod import EOD_CONNECTIONS, DayResult, planned_for_end_of_day, run_business_day_in_ranges
 from servicing.outreach.reminders import Outreach
 from servicing.rules.contact import DEFAULT_RULES
 
@@ -142,7 +142,7 @@ def measure_days(db: Database, label: str, loans: int, *, profile: str | None = 
             connection.exec_driver_sql("VACUUM (ANALYZE)")
         print(f"  {label} VACUUM (ANALYZE) after the first day, untimed: {took():.1f} s", flush=True)
     with db.sessions() as session, session.begin():
-        without_jit(session)  # as end of day runs its statements
+        planned_for_end_of_day(session)  # as end of day runs its statements
         with stopwatch() as elapsed:
             session.execute(text(FLOOR_SQL[dialect]), {"day": DAY.isoformat()})
         floor = elapsed()

@@ -26,21 +26,24 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flask import Flask, Response  # noqa: E402
+import psycopg  # noqa: E402
+from flask import Flask, Response, abort, request  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from bench.measure import SECRET, Database, Figures, fresh_sqlite, header, postgres_schema, verdict  # noqa: E402
@@ -64,6 +67,7 @@ PG_GOAL_PER_S = 800  # verified answers per second on PostgreSQL, 2 workers on 2
 FIXED_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Your balance is $1.00</Message></Response>'
 ERROR_LINES = ("sqlalchemy.exc.", "sqlite3.", "psycopg.")  # how a failed request shows in the server's log
 EXPECTED = "principal balance"  # what every answer to a verified "balance" contains
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 LUA = r"""
 -- Signed requests are read from a file, one "body<TAB>signature" per line; each wrk thread takes every
@@ -171,6 +175,64 @@ def floor_app() -> Flask:
     @app.post("/sms/twilio")
     def fixed_reply() -> Response:
         return Response(FIXED_TWIML, content_type="application/xml")
+
+    @app.get("/healthz")
+    def healthz() -> str:
+        return "ok\n"
+
+    return app
+
+
+# The database floor: what every verified answer must do in the database, as plain SQL on one psycopg connection per
+# thread, with no ORM, no understanding and no formatting (`--db-floor`): lock the conversation (reading its
+# opt-out), record the provider's id once, store the message, read the loan and its open fees, store the reply,
+# move the conversation's times, commit. What the app adds on top of it is the app's own cost.
+DB_FLOOR_SQL = (
+    "SELECT c.id, c.borrower_id, EXISTS (SELECT 1 FROM opt_outs o WHERE o.channel = c.channel AND o.address = c.address"
+    " AND o.opted_out) FROM conversations c WHERE c.channel = %s AND c.address = %s FOR UPDATE OF c",
+    "INSERT INTO inbound_receipts (channel, provider_id, received_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
+    " RETURNING provider_id",
+    "INSERT INTO messages (conversation_id, channel, direction, author, body, provider_id, status, attachments,"
+    " internal, created_at) VALUES (%s, 'sms', 'in', 'borrower', %s, %s, 'received', '[]', false, %s) RETURNING id",
+    "SELECT l.id, l.principal_balance, l.accrued_interest, l.fees_balance, l.currency, f.seq, f.outstanding"
+    " FROM loans l LEFT JOIN fees f ON f.loan_id = l.id AND f.outstanding > 0"
+    " WHERE l.borrower_id = %s AND l.status = 'active' ORDER BY l.id, f.seq",
+    "INSERT INTO messages (conversation_id, channel, direction, author, body, status, attachments, internal,"
+    " created_at, sent_at, meta) VALUES (%s, 'sms', 'out', 'bot', %s, 'sent', '[]', false, %s, %s, %s)",
+    "UPDATE conversations SET last_message_at = %s, verified_until = %s WHERE id = %s",
+)
+
+
+def db_floor_app() -> Flask:
+    """Return the database floor: the signature checked, then the statements of DB_FLOOR_SQL (gunicorn's entry)."""
+    app = Flask("db_floor")
+    conninfo = make_url(os.environ["LOANLINE_DATABASE_URL"]).set(drivername="postgresql")
+    url, public = conninfo.render_as_string(hide_password=False), os.environ["LOANLINE_PUBLIC_URL"]
+    validator, local = RequestValidator(TWILIO_TOKEN), threading.local()
+
+    def connection() -> psycopg.Connection[Any]:
+        if getattr(local, "connection", None) is None:
+            local.connection = psycopg.connect(url)
+        return local.connection  # type: ignore[no-any-return]
+
+    @app.post("/sms/twilio")
+    def answer() -> Response:
+        form = request.form.to_dict()
+        if not validator.validate(f"{public}/sms/twilio", form, request.headers.get("X-Twilio-Signature", "")):
+            abort(403)
+        now, db = datetime.now(UTC), connection()
+        lock, receipt, inbound, account, reply, times = DB_FLOOR_SQL
+        with db.transaction():
+            conversation = db.execute(lock, ("sms", form["From"])).fetchone()
+            assert conversation is not None
+            if db.execute(receipt, ("sms", form["MessageSid"], now)).fetchone() is None:
+                return Response(EMPTY_TWIML, content_type="application/xml")
+            db.execute(inbound, (conversation[0], form["Body"], form["MessageSid"], now)).fetchone()
+            rows = db.execute(account, (conversation[1],)).fetchall()
+            text = f"Your principal balance is {rows[0][1]} {rows[0][4]}."
+            db.execute(reply, (conversation[0], text, now, now, json.dumps({"quoted": "balance"})))
+            db.execute(times, (now, now + timedelta(minutes=15), conversation[0]))
+        return Response(f"<Response><Message>{text}</Message></Response>", content_type="application/xml")
 
     @app.get("/healthz")
     def healthz() -> str:
@@ -340,6 +402,34 @@ def measure_app(db: Database, label: str, args: argparse.Namespace, folder: Path
     return loads
 
 
+def measure_db_floor(db: Database, args: argparse.Namespace, folder: Path, figures: Figures) -> dict[int, Load]:
+    """Serve the database floor on the app's database (its borrowers verified) and load it the same way."""
+    senders = phones(args.borrowers)
+    loads = {}
+    for workers in args.workers:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "LOANLINE_DATABASE_URL": db.url, "LOANLINE_PUBLIC_URL": base}
+        run = f"db_floor{suffix(workers, args)}"
+        signed = signed_requests(f"{base}/sms/twilio", args.requests, f"df{workers}", senders)
+        requests_file = folder / f"{run}.requests"
+        requests_file.write_text("".join(f"{body}\t{signature}\n" for body, signature in signed))
+        with gunicorn("bench.webhook:db_floor_app()", env, port, folder / f"{run}.log", args.gunicorn_config,
+                      workers, args.web_threads) as server:  # fmt: skip
+            before, cpu = stored_inbound(db, senders), server_cpu_seconds(server.pid)
+            load = run_wrk(base, requests_file, folder, args, EXPECTED)
+            cpu = server_cpu_seconds(server.pid) - cpu
+            time.sleep(1.0)
+            stored = stored_inbound(db, senders) - before
+        figures.add(f"{run}_per_s", round(load.per_second, 1),
+                    f"database floor (the statements in plain SQL), {workers} worker(s): {load.line()}; "
+                    f"stored {stored:,} of {load.requests:,}")  # fmt: skip
+        figures.values[f"{run}_p99_ms"] = round(load.p99_ms, 2)
+        server_cpu(figures, run, cpu, load)
+        loads[workers] = load
+    return loads
+
+
 def suffix(workers: int, args: argparse.Namespace) -> str:
     """Return the figures' suffix for a number of workers: none for the most (the deployment's), `_1w` for one."""
     return "" if workers == max(args.workers) else f"_{workers}w"
@@ -426,6 +516,8 @@ def main() -> None:
                         help="threads per gunicorn worker, floor and app: 1 is a sync worker (before 2026-12-05), "
                              "more a gthread worker (default: the config's, LOANLINE_WEB_THREADS or 4)")  # fmt: skip
     parser.add_argument("--skip-sqlite", action="store_true", help="measure only the floor and PostgreSQL")
+    parser.add_argument("--db-floor", action="store_true",
+                        help="PostgreSQL: also serve the database floor (the statements in plain SQL)")  # fmt: skip
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
@@ -448,7 +540,14 @@ def main() -> None:
         if args.postgres:
             with postgres_schema(args.postgres) as pg:
                 postgresql = measure_app(pg, "postgresql", args, folder, figures)
+                db_floor = measure_db_floor(pg, args, folder, figures) if args.db_floor else None
             compare("postgresql", postgresql, floor, figures)
+            if db_floor is not None:
+                compare("database floor", db_floor, floor, figures)
+                most = max(args.workers)
+                figures.add("postgresql_to_db_floor", round(postgresql[most].per_second / db_floor[most].per_second, 2),
+                            f"postgresql: {postgresql[most].per_second / db_floor[most].per_second:.2f} of the "
+                            f"database floor's answers a second with {most} workers")  # fmt: skip
     print(f"  uptime: {uptime()}")
     figures.finish()
 

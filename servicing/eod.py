@@ -81,7 +81,7 @@ from servicing.rules.ledger import Balances, EntryKind, LedgerLine
 from servicing.rules.money import to_money
 from servicing.rules.schedule import due_dates_between
 from servicing.store.accounts import business_date, ledger_row, load_accounts, save_accounts
-from servicing.store.bulk import execute_many, insert_rows
+from servicing.store.bulk import execute_many, insert_rows, planned_for_end_of_day
 from servicing.store.models import (
     LATE_FEE_FROM,
     BusinessDay,
@@ -271,7 +271,7 @@ def run_business_day_in_ranges(
     with collector_held():
         result = DayResult(day)
         with sessions() as session, session.begin():
-            without_jit(session)
+            planned_for_end_of_day(session)
             marker = _day_marker(session, day)
             if marker is not None and marker.finished_at is not None:
                 return None
@@ -286,7 +286,7 @@ def run_business_day_in_ranges(
                   for number, start in enumerate(starts)]  # fmt: skip
         result.loans_accrued += accrue_ranges(sessions, day, ranges, connections, on_range)
         with sessions() as session, session.begin():
-            without_jit(session)
+            planned_for_end_of_day(session)
             marker = _day_marker(session, day)
             if marker is None or marker.finished_at is not None:
                 return None
@@ -315,7 +315,7 @@ def accrue_ranges(
 
     def accrue(first: int, stop: int | None) -> int:
         with sessions() as session, session.begin():
-            without_jit(session)
+            planned_for_end_of_day(session)
             return accrue_and_age(session, day, (first, stop))
 
     if sessions.kw["bind"].dialect.name != "postgresql" or connections <= 1:
@@ -357,17 +357,6 @@ def collector_held() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def without_jit(session: Session) -> None:
-    """Turn PostgreSQL's JIT compilation off for the rest of the transaction (nothing on SQLite).
-
-    End of day's statements read many loans once each: their estimated cost passes `jit_above_cost` and
-    `jit_optimize_above_cost` at a few hundred thousand loans, and compiling them took longer than running them
-    (1.3 s of LLVM for a 2 s query in a profile at 250,000 loans; docs/performance.md).
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL jit = off"))
 
 
 def _day_marker(session: Session, day: date) -> BusinessDay | None:

@@ -32,7 +32,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Date, String, Table, exists, func, literal, select, text
+from sqlalchemy import Date, String, Table, exists, func, literal, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -44,7 +44,7 @@ from servicing.outreach.policy import Recipient, Recorded, Wanted, decide_and_qu
 from servicing.rules.contact import PURPOSE_OF, ContactRules, Kind, Purpose, Status
 from servicing.rules.schedule import due_dates_between
 from servicing.speaking import Speaker, say
-from servicing.store.bulk import among, chunked
+from servicing.store.bulk import END_OF_DAY_PLANNING, among, chunked
 from servicing.store.models import Case, CaseDeadline, ContactDecision, Loan, Payment, Promise, ScheduledPayment
 
 loans = cast(Table, Loan.__table__)
@@ -153,7 +153,7 @@ def _found_apart(session: Session, finders: tuple[Finder, Finder], day: date) ->
 
     def apart(find: Finder) -> list[Wanted]:
         with Session(bind=bind) as other, other.begin():
-            other.execute(text("SET LOCAL jit = off"))  # as end of day's own transactions (servicing.eod.without_jit)
+            other.execute(END_OF_DAY_PLANNING)  # as end of day's own transactions (servicing.eod)
             return find(other, day)
 
     with ThreadPoolExecutor(max_workers=len(finders), thread_name_prefix="outreach") as pool:

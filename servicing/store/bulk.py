@@ -297,3 +297,26 @@ def _sqlite_dates(kind: type[date], fast: Callable[[Any], str], general: Callabl
         return list(map(convert_one, values))
 
     return convert
+
+
+# PostgreSQL's settings for end of day's transactions (`planned_for_end_of_day`), in one round trip
+END_OF_DAY_PLANNING = text(
+    "SELECT set_config('jit', 'off', true), set_config('plan_cache_mode', 'force_custom_plan', true)"
+)
+
+
+def planned_for_end_of_day(session: Session) -> None:
+    """Plan the rest of the transaction's statements as end of day needs, on PostgreSQL (nothing on SQLite).
+
+    - No JIT compilation: end of day's statements read many loans once each; their estimated cost passes
+      `jit_above_cost` and `jit_optimize_above_cost` at a few hundred thousand loans, and compiling them took
+      longer than running them (1.3 s of LLVM for a 2 s query in a profile at 250,000 loans; docs/performance.md).
+    - Each statement planned for its own values (`plan_cache_mode = force_custom_plan`): psycopg prepares a
+      statement from its 5th run on a connection, and PostgreSQL may then keep one generic plan for it, made
+      once for any values. Made while a table was nearly empty (the first day's outreach, before its first
+      decision), such a plan read `contact_decisions` whole for each chunk of keys, comparing every row with each
+      of 5,000 keys in turn (an array that is a parameter is not hashed): 3 minutes instead of 0.1 s, on whichever
+      pooled connection had kept it (docs/performance.md). A plan of its own costs a few milliseconds a statement.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(END_OF_DAY_PLANNING)

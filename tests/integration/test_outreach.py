@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -526,3 +526,37 @@ def test_clearing_a_flag_lets_the_next_occasion_through(sessions: sessionmaker[S
     with sessions() as session:
         actions = session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("contact_flag.%"))).all()
         assert actions == ["contact_flag.set", "contact_flag.cleared"]
+
+
+def test_on_postgresql_past_due_reminders_and_confirmations_are_found_on_connections_of_their_own(
+    sessions: sessionmaker[Session],
+) -> None:
+    if sessions.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("SQLite finds every occasion in the day's own transaction")
+    with sessions.begin() as session:
+        late, paying = board_in(session), board_in(session, "America/Los_Angeles")
+        post_payments(session, [PaymentInstruction(paying, Decimal("100.00"), PAST_GRACE_DAY, "P-2")],
+                      today=PAST_GRACE_DAY, business_date=PAST_GRACE_DAY, actor="test")  # fmt: skip
+    age(sessions, PAST_GRACE_DAY)
+    backends: dict[str, set[int]] = {"turn": set(), "past due": set(), "confirmations": set()}
+    engine = sessions.kw["bind"]
+
+    def note_the_backend(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        pid = connection.connection.driver_connection.info.backend_pid
+        if "pg_advisory_xact_lock" in statement:
+            backends["turn"].add(pid)
+        elif "loans.days_past_due > loans.late_fee_grace_days" in statement:
+            backends["past due"].add(pid)
+        elif "payments.received_on >" in statement and "contact_decisions.dedupe_key" in statement:
+            backends["confirmations"].add(pid)
+
+    event.listen(engine, "before_cursor_execute", note_the_backend)
+    try:
+        reach_out(sessions, PAST_GRACE_DAY, AFTERNOON)
+    finally:
+        event.remove(engine, "before_cursor_execute", note_the_backend)
+
+    assert all(len(pids) == 1 for pids in backends.values()), backends
+    assert len(set.union(*backends.values())) == 3, "three connections: the turn's and one for each finder"
+    assert decisions(sessions, "past_due")[late] == [("past_due", "queued", None, None)]
+    assert decisions(sessions, "payment_received")[paying] == [("payment_received", "queued", None, None)]

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.boarding import board_loans, parse_loan_row
-from servicing.eod import accrue_and_age, without_jit
+from servicing.eod import accrue_and_age, planned_for_end_of_day
 from servicing.store.bulk import among
 from servicing.store.models import Loan
 from tests.conftest import SECRET
@@ -107,13 +107,16 @@ def test_a_chunk_of_ids_reaches_the_planner_as_an_array_constant(
 
 
 @pytest.mark.postgres
-def test_end_of_day_compiles_no_statement_just_in_time(database_url: str, sessions: sessionmaker[Session]) -> None:
+def test_end_of_day_compiles_no_statement_just_in_time_and_plans_each_for_its_values(
+    database_url: str, sessions: sessionmaker[Session]
+) -> None:
     if not database_url.startswith("postgresql"):
-        pytest.skip("JIT compilation is PostgreSQL's")
+        pytest.skip("JIT compilation and plan caching are PostgreSQL's")
+    show = text("SELECT current_setting('jit'), current_setting('plan_cache_mode')")
     with sessions() as session:
-        server_default = session.scalar(text("SHOW jit"))
+        server_default = tuple(session.execute(show).one())
     with sessions() as session, session.begin():
-        without_jit(session)
-        assert session.scalar(text("SHOW jit")) == "off"
+        planned_for_end_of_day(session)
+        assert tuple(session.execute(show).one()) == ("off", "force_custom_plan")
     with sessions() as session:
-        assert session.scalar(text("SHOW jit")) == server_default  # for end of day's transactions only
+        assert tuple(session.execute(show).one()) == server_default  # for end of day's transactions only
