@@ -44,7 +44,7 @@ from servicing.outreach.policy import Recipient, Recorded, Wanted, decide_and_qu
 from servicing.rules.contact import PURPOSE_OF, ContactRules, Kind, Purpose, Status
 from servicing.rules.schedule import due_dates_between
 from servicing.speaking import Speaker, say
-from servicing.store.bulk import END_OF_DAY_PLANNING, among, chunked
+from servicing.store.bulk import among, chunked, planned_for_end_of_day
 from servicing.store.models import Case, CaseDeadline, ContactDecision, Loan, Payment, Promise, ScheduledPayment
 
 loans = cast(Table, Loan.__table__)
@@ -153,7 +153,7 @@ def _found_apart(session: Session, finders: tuple[Finder, Finder], day: date) ->
 
     def apart(find: Finder) -> list[Wanted]:
         with Session(bind=bind) as other, other.begin():
-            other.execute(END_OF_DAY_PLANNING)  # as end of day's own transactions (servicing.eod)
+            planned_for_end_of_day(other)  # as end of day's own transactions
             return find(other, day)
 
     with ThreadPoolExecutor(max_workers=len(finders), thread_name_prefix="outreach") as pool:

@@ -299,10 +299,8 @@ def _sqlite_dates(kind: type[date], fast: Callable[[Any], str], general: Callabl
     return convert
 
 
-# PostgreSQL's settings for end of day's transactions (`planned_for_end_of_day`), in one round trip
-END_OF_DAY_PLANNING = text(
-    "SELECT set_config('jit', 'off', true), set_config('plan_cache_mode', 'force_custom_plan', true)"
-)
+# PostgreSQL's settings for end of day's transactions (`planned_for_end_of_day`)
+END_OF_DAY_PLANNING = (text("SET LOCAL jit = off"), text("DISCARD PLANS"))
 
 
 def planned_for_end_of_day(session: Session) -> None:
@@ -311,12 +309,13 @@ def planned_for_end_of_day(session: Session) -> None:
     - No JIT compilation: end of day's statements read many loans once each; their estimated cost passes
       `jit_above_cost` and `jit_optimize_above_cost` at a few hundred thousand loans, and compiling them took
       longer than running them (1.3 s of LLVM for a 2 s query in a profile at 250,000 loans; docs/performance.md).
-    - Each statement planned for its own values (`plan_cache_mode = force_custom_plan`): psycopg prepares a
-      statement from its 5th run on a connection, and PostgreSQL may then keep one generic plan for it, made
-      once for any values. Made while a table was nearly empty (the first day's outreach, before its first
-      decision), such a plan read `contact_decisions` whole for each chunk of keys, comparing every row with each
-      of 5,000 keys in turn (an array that is a parameter is not hashed): 3 minutes instead of 0.1 s, on whichever
-      pooled connection had kept it (docs/performance.md). A plan of its own costs a few milliseconds a statement.
+    - No plan kept from an earlier day (`DISCARD PLANS`): psycopg prepares a statement from its 5th run on a
+      connection, and PostgreSQL then keeps one generic plan for it, made once for any values, at the sizes the
+      tables had then. One made on the first day, when `contact_decisions` was empty, read the whole table for
+      each chunk of 5,000 keys the next day, comparing every row with each key in turn (an array that is a
+      parameter is not hashed): 27 s a chunk, 3 minutes of a steady day at a million loans, on whichever pooled
+      connection had kept it (docs/performance.md). The statements stay prepared; their plans are made again.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(END_OF_DAY_PLANNING)
+        for statement in END_OF_DAY_PLANNING:
+            session.execute(statement)

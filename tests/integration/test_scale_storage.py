@@ -107,16 +107,28 @@ def test_a_chunk_of_ids_reaches_the_planner_as_an_array_constant(
 
 
 @pytest.mark.postgres
-def test_end_of_day_compiles_no_statement_just_in_time_and_plans_each_for_its_values(
+def test_end_of_day_compiles_no_statement_just_in_time_and_keeps_no_plan_of_an_earlier_day(
     database_url: str, sessions: sessionmaker[Session]
 ) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("JIT compilation and plan caching are PostgreSQL's")
-    show = text("SELECT current_setting('jit'), current_setting('plan_cache_mode')")
+    with sessions.begin() as other:  # empty and analyzed, as contact_decisions when a portfolio is boarded
+        other.execute(text("CREATE TABLE kept_keys (key varchar(80) PRIMARY KEY)"))
+        other.execute(text("ANALYZE kept_keys"))
     with sessions() as session:
-        server_default = tuple(session.execute(show).one())
-    with sessions() as session, session.begin():
-        planned_for_end_of_day(session)
-        assert tuple(session.execute(show).one()) == ("off", "force_custom_plan")
+        server_default = session.scalar(text("SHOW jit"))
+        session.execute(text("SET plan_cache_mode = force_generic_plan"))  # one plan for any values, as psycopg's
+        session.execute(text("PREPARE kept (varchar[]) AS SELECT key FROM kept_keys WHERE key = ANY ($1)"))
+        plan = text("EXPLAIN EXECUTE kept ('{k1,k2}')")
+        assert "Seq Scan" in "\n".join(session.scalars(plan)), "planned on an empty table: read it whole"
+        session.commit()
+        with sessions.begin() as other:  # another connection fills the table, as the first day's outreach does
+            other.execute(text("INSERT INTO kept_keys SELECT 'k' || n FROM generate_series(1, 50000) AS n"))
+        assert "Seq Scan" in "\n".join(session.scalars(plan)), "the plan is kept, whatever the table holds now"
+        session.commit()
+        with session.begin():
+            planned_for_end_of_day(session)
+            assert session.scalar(text("SHOW jit")) == "off"
+            assert "Index" in "\n".join(session.scalars(plan)), "planned again, for the table as it is"
     with sessions() as session:
-        assert tuple(session.execute(show).one()) == server_default  # for end of day's transactions only
+        assert session.scalar(text("SHOW jit")) == server_default  # for end of day's transactions only
