@@ -8,8 +8,10 @@ on PostgreSQL at least 800 answers per second with 2 workers on 2 cores, and mor
 (both measured in the same run: `*_1w` figures are one worker's, the others two workers').
 
     .venv/bin/python bench/webhook.py [--duration 10] [--connections 4] [--postgres URL] [--gunicorn-config FILE]
-                                      [--workers 1,2] [--web-threads N]
+                                      [--workers 1,2] [--web-threads N] [--skip-sqlite] [--db-floor]
 
+`--db-floor` (with `--postgres`) also serves the database floor: the statements a verified answer must send, in
+plain SQL on psycopg, after the signature check (`DB_FLOOR_SQL`), and prints the app's answers against it.
 The project's `gunicorn.conf.py` (the default `--gunicorn-config`) freezes each worker's start-up objects
 out of the garbage collector's reach, as a deployment should, and serves on 4 threads per worker (gthread);
 `--web-threads 1` measures sync workers, as served before 2026-12-05 (docs/performance.md).
