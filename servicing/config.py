@@ -289,7 +289,8 @@ class Settings:
     # again by another once the lease ends (docs/reliability.md), so it is longer than any send takes.
     outbox_lease_seconds: int = 300
     # PostgreSQL: how many connections end of day's accrual uses at once (servicing.eod.accrue_ranges); about the
-    # database server's cores. SQLite always accrues on one.
+    # database server's cores, at most 8 (an engine's pool holds 5 connections and opens 10 more at most, and
+    # outreach takes 3). SQLite always accrues on one.
     eod_connections: int = 2
 
     def escrow_policy(self) -> AnalysisPolicy:
@@ -361,5 +362,5 @@ class Settings:
             proxy_hops=_count(env, "LOANLINE_PROXY_HOPS", 0, 5),
             schedule=_schedule(env.get("LOANLINE_SCHEDULE") or DEFAULT_SCHEDULE),
             outbox_lease_seconds=_count(env, "LOANLINE_OUTBOX_LEASE_SECONDS", 300, 3600, least=5),
-            eod_connections=_count(env, "LOANLINE_EOD_CONNECTIONS", 2, 32, least=1),
+            eod_connections=_count(env, "LOANLINE_EOD_CONNECTIONS", 2, 8, least=1),
         )

@@ -309,8 +309,8 @@ def accrue_ranges(
     On PostgreSQL up to `connections` ranges run at once, each on a connection of its own (threads that wait for
     the server), so the accrual keeps as many of the server's cores busy; SQLite has one writer, so one at a time.
     `on_range(first id, loans)` is called in this thread, in the order of the ranges, once each has committed.
-    When a range fails (or `on_range` raises), no range is started after it, those under way finish, and the
-    error is raised: every range either committed or did nothing, and running the accrual again is harmless.
+    When a range fails (or `on_range` raises), no range starts after the failure is known, those under way finish,
+    and the error is raised: every range either committed or did nothing, and running the accrual again is harmless.
     """
 
     def accrue(first: int, stop: int | None) -> int:
@@ -322,11 +322,19 @@ def accrue_ranges(
         return _count_accrued(((first, accrue(first, stop)) for first, stop in ranges), on_range)
     with ThreadPoolExecutor(max_workers=connections, thread_name_prefix="accrual") as pool:
         running: list[Future[int]] = [pool.submit(accrue, first, stop) for first, stop in ranges]
+
+        def stop_the_rest(done: Future[int]) -> None:  # as soon as any range fails, in whichever thread
+            if not done.cancelled() and done.exception() is not None:
+                for future in running:
+                    future.cancel()
+
+        for future in running:
+            future.add_done_callback(stop_the_rest)
         try:
             committed = ((first, future.result()) for (first, _), future in zip(ranges, running, strict=True))
             return _count_accrued(committed, on_range)
         except BaseException:
-            for future in running:  # none started after the failure; those under way finish as the pool closes
+            for future in running:  # none starts now; those under way finish as the pool closes
                 future.cancel()
             raise
 
@@ -384,7 +392,12 @@ def after_accrual(
     delivery: DeliveryPlace | None = None,
     outreach: Outreach | None = None,
 ) -> None:
-    """Steps after the accrual: escrow, early intervention and arrears, letters, overdue cases, delivery, outreach."""
+    """Steps after the accrual: escrow, early intervention and arrears, letters, overdue cases, delivery, outreach.
+
+    Outreach finds past-due reminders and confirmations on connections of its own (PostgreSQL), which do not see
+    this transaction's writes: no step before it may change a loan's status, principal balance, due date or days
+    past due, post or reverse a payment, or decide a past-due reminder or a confirmation (outreach/reminders.py).
+    """
     result.escrow_disbursed = disburse_escrow(session, day, actor)
     result.escrow_analyzed = analyze_escrow_due(session, day, actor, escrow_policy)
     result.early_intervention = open_early_intervention_tasks(session, day)

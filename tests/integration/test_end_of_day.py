@@ -5,18 +5,21 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal as D
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.cases import CaseKind, open_case
-from servicing.eod import run_eod
+from servicing.eod import SHORTEST_MONTH_DAYS, run_eod
 from servicing.errors import PaymentRefused
 from servicing.scheduled import cancel_scheduled_payment, schedule_payment
 from servicing.store.accounts import business_date, ledger_balances, load_account
-from servicing.store.models import Case, EscrowItem, Fee, LedgerEntry, Loan, ScheduledPayment
+from servicing.store.migrations import versions
+from servicing.store.models import LATE_FEE_FROM, Case, EscrowItem, Fee, LedgerEntry, Loan, ScheduledPayment
 from tests.integration.helpers import board
 
 # The mortgage of these tests: 150,000 at 5.5% over 360 months, first due 2026-02-01, 200 escrow.
@@ -226,3 +229,10 @@ def test_on_postgresql_the_late_fees_are_looked_for_through_the_index_of_the_fir
         cursor.execute("SET LOCAL enable_seqscan = off")
         plan = "\n".join(row[0] for row in cursor.execute("EXPLAIN " + statement, parameters))
     assert "ix_loans_late_fee_from" in plan, plan
+
+
+def test_the_late_fee_index_is_the_expression_end_of_day_asks_for_with_the_shortest_month() -> None:
+    expression = str(LATE_FEE_FROM.compile(dialect=postgresql.dialect())).replace("loans.", "")
+    migration = Path(versions.__path__[0], "0027_late_fee_from.py").read_text()
+    assert f"ELSE {SHORTEST_MONTH_DAYS} END" in expression
+    assert " ".join(expression.split()) in " ".join(migration.replace('"', "").split())

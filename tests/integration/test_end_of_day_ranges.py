@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import shutil
 import threading
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from servicing import eod
 from servicing.config import Settings
 from servicing.eod import EOD_CONNECTIONS, accrue_ranges, run_business_day_in_ranges, run_eod
 from servicing.errors import InvalidInput
@@ -147,17 +149,29 @@ def _held_range(sessions: sessionmaker[Session], connections: int) -> tuple[list
     days past due of the second range's loans before, and seen while the lock was held, and every loan's after."""
     with sessions() as session:
         ids = [*session.scalars(select(Loan.id).order_by(Loan.id))]
-        before = [*session.scalars(select(Loan.days_past_due).where(Loan.id >= ids[3]).order_by(Loan.id))]
-    ranges = [(ids[0], ids[3]), (ids[3], None)]
+        second = select(Loan.days_past_due).where(Loan.id >= ids[3]).order_by(Loan.id)
+        before = [*session.scalars(second)]
+    failures: list[BaseException] = []
+
+    def accrue() -> None:
+        try:
+            accrue_ranges(sessions, DAY, [(ids[0], ids[3]), (ids[3], None)], connections)
+        except BaseException as error:
+            failures.append(error)
+
     with sessions() as holder, holder.begin():
         holder.scalar(select(Loan.id).where(Loan.id == ids[0]).with_for_update())
-        accrual = threading.Thread(target=accrue_ranges, args=(sessions, DAY, ranges, connections))
+        accrual = threading.Thread(target=accrue)
         accrual.start()
-        accrual.join(timeout=2)  # the first range waits for the lock; the second may go on without it
-        with sessions() as other:
-            meanwhile = [*other.scalars(select(Loan.days_past_due).where(Loan.id >= ids[3]).order_by(Loan.id))]
+        deadline = time.monotonic() + (10 if connections > 1 else 1.5)  # one connection: long enough to see it wait
+        while True:
+            with sessions() as other:
+                meanwhile = [*other.scalars(second)]
+            if meanwhile != before or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
     accrual.join(timeout=30)
-    assert not accrual.is_alive()
+    assert not accrual.is_alive() and failures == []
     with sessions() as other:
         after = [*other.scalars(select(Loan.days_past_due).order_by(Loan.id))]
     return before, meanwhile, after
@@ -186,6 +200,29 @@ def test_on_one_connection_accrual_ranges_run_one_after_the_other(sessions: sess
     assert after == [16] * LOANS
 
 
+def test_a_failed_accrual_range_is_raised_and_no_range_is_reported_after_it(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    portfolio(sessions)
+    with sessions() as session:
+        ids = [*session.scalars(select(Loan.id).order_by(Loan.id))]
+    ranges = [(loan_id, loan_id + 1) for loan_id in ids[:-1]] + [(ids[-1], None)]
+    accrue = eod.accrue_and_age
+
+    def fail_on_the_third(session: Session, day: date, span: tuple[int, int | None] | None = None) -> int:
+        if span is not None and span[0] == ids[2]:
+            raise Stopped
+        return accrue(session, day, span)
+
+    monkeypatch.setattr(eod, "accrue_and_age", fail_on_the_third)
+    reported: list[int] = []
+    with pytest.raises(Stopped):
+        accrue_ranges(sessions, DAY, ranges, 2, lambda first, _loans: reported.append(first))
+    assert reported == ids[:2], "the ranges before the failed one, in order, and none after it"
+    monkeypatch.setattr(eod, "accrue_and_age", accrue)
+    assert accrue_ranges(sessions, DAY, ranges, 2) == LOANS, "run again, every range is accrued"
+
+
 @pytest.mark.parametrize(("given", "connections"), [(None, EOD_CONNECTIONS), ("4", 4), ("1", 1)])
 def test_the_accrual_takes_its_connections_from_loanline_eod_connections(
     tmp_path: Path, given: str | None, connections: int
@@ -194,7 +231,7 @@ def test_the_accrual_takes_its_connections_from_loanline_eod_connections(
     assert Settings.from_env(environ).eod_connections == connections
 
 
-@pytest.mark.parametrize("given", ["0", "two", "33"])
+@pytest.mark.parametrize("given", ["0", "two", "9"])
 def test_a_wrong_number_of_eod_connections_is_refused_by_name(tmp_path: Path, given: str) -> None:
     with pytest.raises(InvalidInput, match="LOANLINE_EOD_CONNECTIONS"):
         Settings.from_env({"LOANLINE_INSTANCE_PATH": str(tmp_path), "LOANLINE_EOD_CONNECTIONS": given})
