@@ -170,7 +170,8 @@ def test_a_conversation_with_a_phone_a_name_and_an_account_number_leaves_none_of
     lines = [json.loads(line) for line in logs.getvalue().splitlines()]
     assert len(lines) >= 10
     assert all("request_id" in line for line in lines[:-1])  # every line of a request names it
-    text = logs.getvalue()
+    # request ids are random hex: one may hold "4111" or "1980" by chance (d2973411106140749daae45be088ed2c did)
+    text = "\n".join(json.dumps({key: value for key, value in line.items() if key != "request_id"}) for line in lines)
     for personal in (PHONE, PHONE[2:], PHONE[-7:], ACCOUNT, "Marguerite", "Oyelaran", "1980", "4111", "1111 1111"):
         assert personal not in text, personal
     assert any(line.get("route") == "/console/loans/<loan_number>" for line in lines)
