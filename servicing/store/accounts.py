@@ -240,15 +240,15 @@ def save_accounts(session: Session, accounts: Sequence[Account], business_date: 
     columns = tuple(k for k in rows[0] if not k.startswith("b_"))
     # a closed loan keeps the date it closed on; a reopened one (a reversed payoff) has none
     closed_on = case(
-        (bindparam("status", type_=loans.c.status.type) == literal_column("'active'"), null()),
-        else_=func.coalesce(loans.c.closed_on, bindparam("b_closed", type_=loans.c.closed_on.type)),
+        (bindparam("status") == literal_column("'active'"), null()),
+        else_=func.coalesce(loans.c.closed_on, bindparam("b_closed")),
     )
     statement = (
         update(loans)
         .where(loans.c.id == bindparam("b_id"))
         .values({**{k: bindparam(k) for k in columns}, "closed_on": closed_on})
     )
-    execute_many(session, ("save_accounts", columns), statement, rows, unique_by=("b_id",))
+    execute_many(session, ("save_accounts", columns), statement, rows)
 
 
 def save_open_fees(session: Session, accounts: Sequence[Account], touched: dict[int, set[int]]) -> None:
@@ -268,7 +268,7 @@ def save_open_fees(session: Session, accounts: Sequence[Account], touched: dict[
             .where(fees.c.loan_id == bindparam("b_loan"), fees.c.seq == bindparam("b_seq"))
             .values(outstanding=bindparam("outstanding"))
         )
-        execute_many(session, ("save_open_fees",), statement, rows, unique_by=("b_loan", "b_seq"))
+        execute_many(session, ("save_open_fees",), statement, rows)
 
 
 def ledger_row(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from operator import itemgetter
 from typing import Any, cast
 from weakref import WeakKeyDictionary
@@ -25,8 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import Insert, Update, UpdateBase
-from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
+from sqlalchemy.sql.dml import Insert, UpdateBase
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from servicing.store.types import ColumnConverter, ScaledDecimal, UTCDateTime
 
@@ -134,7 +133,6 @@ class _DriverStatement:
     converters: tuple[tuple[int, ColumnConverter], ...]
     positional: bool
     copy_sql: str | None = None  # PostgreSQL (psycopg) inserts: the same rows through COPY
-    arrays_sql: str | None = None  # PostgreSQL (psycopg) updates: the rows as arrays in one statement
 
     def values(self, rows: Sequence[Mapping[str, Any]]) -> Iterator[tuple[Any, ...]]:
         """Yield each row's values in parameter order, converted for the database."""
@@ -159,13 +157,6 @@ class _DriverStatement:
         finally:
             cursor.close()
 
-    def update_at_once(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Send the rows' updates as one statement over arrays of their values, one array a parameter."""
-        assert self.arrays_sql is not None
-        columns = zip(*self.values(rows), strict=True) if rows else ()
-        arrays = {name: _array_text(column) for name, column in zip(self.names, columns, strict=True)}
-        connection.exec_driver_sql(self.arrays_sql, arrays)
-
 
 _COMPILED: WeakKeyDictionary[Dialect, dict[tuple[Any, ...], _DriverStatement | None]] = WeakKeyDictionary()
 
@@ -176,8 +167,6 @@ def execute_many(
     statement: UpdateBase,
     rows: Sequence[Mapping[str, Any]],
     column_keys: Sequence[str] | None = None,
-    *,
-    unique_by: Sequence[str] = (),
 ) -> None:
     """Run an INSERT or UPDATE for every row, in chunks, as plain executemany calls on the driver.
 
@@ -186,37 +175,24 @@ def execute_many(
     executemany would send, without Core's per-row overhead; on PostgreSQL with psycopg an INSERT
     goes as COPY, which takes the same values in a fraction of the round trips. Statements whose
     columns need Python-side defaults or values fixed in the statement go through Core.
-
-    An UPDATE whose rows each name a different target row by the parameters `unique_by` goes on PostgreSQL
-    with psycopg as one `UPDATE ... FROM unnest(arrays)` per chunk: the same row updates, made by one statement
-    instead of one each (at 10,000 loans, half the time). A chunk in which two rows name the same target keeps
-    the one-by-one order: one statement would apply only one of them.
     """
     connection = session.connection()
     dialect = connection.dialect
     cache = _COMPILED.setdefault(dialect, {})
-    key = (*key, tuple(unique_by)) if unique_by else key
     if key not in cache:
-        cache[key] = _compile_for_driver(dialect, statement, column_keys, unique_by)
+        cache[key] = _compile_for_driver(dialect, statement, column_keys)
     compiled = cache[key]
     for part in chunked(rows):
         if compiled is None:
             connection.execute(statement, list(part))
         elif compiled.copy_sql is not None:
             compiled.copy(connection, part)
-        elif compiled.arrays_sql is not None and _each_once(part, unique_by):
-            compiled.update_at_once(connection, part)
         else:
             connection.exec_driver_sql(compiled.sql, compiled.parameters(part))
 
 
-def _each_once(rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> bool:
-    """Whether no two rows have the same values of these parameters."""
-    return len({tuple(row[name] for name in names) for row in rows}) == len(rows)
-
-
 def _compile_for_driver(
-    dialect: Dialect, statement: UpdateBase, column_keys: Sequence[str] | None, unique_by: Sequence[str] = ()
+    dialect: Dialect, statement: UpdateBase, column_keys: Sequence[str] | None
 ) -> _DriverStatement | None:
     keys = list(column_keys) if column_keys else None
     compiled = statement.compile(dialect=dialect, column_keys=keys, for_executemany=True)
@@ -231,8 +207,7 @@ def _compile_for_driver(
         if converter is not None:
             converters.append((index, converter))
     copy_sql = _copy_sql(dialect, statement, names)
-    arrays_sql = _arrays_sql(dialect, statement, compiled.string, names, compiled.binds) if unique_by else None
-    return _DriverStatement(compiled.string, names, tuple(converters), dialect.positional, copy_sql, arrays_sql)
+    return _DriverStatement(compiled.string, names, tuple(converters), dialect.positional, copy_sql)
 
 
 def _copy_sql(dialect: Dialect, statement: UpdateBase, names: Sequence[str]) -> str | None:
@@ -248,55 +223,6 @@ def _copy_sql(dialect: Dialect, statement: UpdateBase, names: Sequence[str]) -> 
     table = cast(Table, statement.table)
     columns = ", ".join(quote.quote(table.c[name].name) for name in names)
     return f"COPY {quote.format_table(table)} ({columns}) FROM STDIN"
-
-
-def _arrays_sql(
-    dialect: Dialect, statement: UpdateBase, sql: str, names: Sequence[str], binds: Mapping[str, Any]
-) -> str | None:
-    """Return the UPDATE as one statement over arrays of its parameters, where the driver can run it.
-
-    `UPDATE t SET a=%(a)s WHERE t.id = %(b_id)s` becomes `UPDATE t SET a=v."a" FROM unnest(CAST(%(a)s AS BIGINT[]),
-    CAST(%(b_id)s AS INTEGER[])) AS v("a", "b_id") WHERE t.id = v."b_id"`: each parameter read from the row of
-    arrays that names its target. The arrays go as their text (`_array_text`) and are cast where they are bound.
-    """
-    if not isinstance(statement, Update) or (dialect.name, dialect.driver) != ("postgresql", "psycopg"):
-        return None
-    if sql.count(" WHERE ") != 1 or " FROM " in sql or "RETURNING" in sql:
-        return None
-    quote = dialect.identifier_preparer.quote_identifier
-    arrays, columns = [], []
-    for name in names:
-        if isinstance(binds[name].type, NullType):
-            return None
-        array_type = binds[name].type.dialect_impl(dialect).compile(dialect=dialect)
-        arrays.append(f"CAST(%({name})s AS {array_type}[])")
-        columns.append(quote(name))
-        sql = sql.replace(f"%({name})s", f"v.{quote(name)}")
-    if "%(" in sql:
-        return None
-    head, where = sql.split(" WHERE ")
-    return f"{head} FROM unnest({', '.join(arrays)}) AS v({', '.join(columns)}) WHERE {where}"
-
-
-def _array_text(values: Sequence[Any]) -> str:
-    """Write a PostgreSQL array's text: `{1,NULL,"active"}` (written at C speed for a column of plain integers)."""
-    if all(type(value) is int for value in values):
-        return "{" + ",".join(map(str, values)) + "}"
-    return "{" + ",".join(map(_array_element, values)) + "}"
-
-
-def _array_element(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, int | Decimal | date):  # datetime too
-        text_value = str(value)
-    elif isinstance(value, str):
-        text_value = value
-    else:
-        raise TypeError(f"no array text for {type(value).__name__}")
-    return '"' + text_value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 _DATE_PROBES = {

@@ -4,18 +4,15 @@ docs/performance.md listed exist on both dialects."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
-from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, event, inspect, select, text, update
+from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicing.boarding import board_loans, parse_loan_row
 from servicing.eod import accrue_and_age, planned_for_end_of_day
-from servicing.store.accounts import loans
-from servicing.store.bulk import among, execute_many
+from servicing.store.bulk import among
 from servicing.store.models import Loan
 from tests.conftest import SECRET
 from tests.integration.helpers import MORTGAGE_ROW
@@ -135,48 +132,3 @@ def test_end_of_day_compiles_no_statement_just_in_time_and_keeps_no_plan_of_an_e
             assert "Index" in "\n".join(session.scalars(plan)), "planned again, for the table as it is"
     with sessions() as session:
         assert session.scalar(text("SHOW jit")) == server_default  # for end of day's transactions only
-
-
-TRICKY_LINES = ['12 "Elm", {Apt} 4\\B', "NULL", None, "", "  spaced  ", "Rua São João, 5"]
-
-
-def test_updates_of_distinct_rows_go_as_one_statement_and_write_what_one_by_one_would(
-    database_url: str, sessions: sessionmaker[Session]
-) -> None:
-    board_many(sessions, len(TRICKY_LINES))
-    statement = (
-        update(loans)
-        .where(loans.c.id == bindparam("b_id"))
-        .values(property_line1=bindparam("line"), principal_balance=bindparam("principal"))
-    )
-    sent: list[str] = []
-
-    def remember(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
-        sent.append(sql)
-
-    with sessions.begin() as session:
-        ids = sorted(session.scalars(select(Loan.id)))
-        rows = [{"b_id": loan_id, "line": line, "principal": Decimal("1234.56") + n}
-                for n, (loan_id, line) in enumerate(zip(ids, TRICKY_LINES, strict=True))]  # fmt: skip
-        event.listen(session.connection().engine, "before_cursor_execute", remember)
-        try:
-            execute_many(session, ("test_distinct_rows",), statement, rows, unique_by=("b_id",))
-        finally:
-            event.remove(session.connection().engine, "before_cursor_execute", remember)
-    with sessions() as session:
-        found = {row.id: (row.property_line1, row.principal_balance) for row in session.execute(select(loans))}
-    assert found == {row["b_id"]: (row["line"], row["principal"]) for row in rows}
-    at_once = [sql for sql in sent if "unnest" in sql]
-    assert len(at_once) == (1 if database_url.startswith("postgresql") else 0), sent
-
-
-def test_updates_naming_one_row_twice_are_applied_in_their_order(sessions: sessionmaker[Session]) -> None:
-    board_many(sessions, 2)
-    statement = update(loans).where(loans.c.id == bindparam("b_id")).values(property_line1=bindparam("line"))
-    with sessions.begin() as session:
-        first, second = sorted(session.scalars(select(Loan.id)))
-        rows = [{"b_id": first, "line": "old"}, {"b_id": second, "line": "other"}, {"b_id": first, "line": "new"}]
-        execute_many(session, ("test_one_row_twice",), statement, rows, unique_by=("b_id",))
-    with sessions() as session:
-        lines = {row.id: row.property_line1 for row in session.execute(select(loans.c.id, loans.c.property_line1))}
-    assert lines == {first: "new", second: "other"}
